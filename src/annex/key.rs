@@ -1,0 +1,119 @@
+//! git-annex keys: recognising them in symlink targets and pointer files, and where their
+//! logs live on the git-annex branch (hashdirlower, key file escaping, journal file names).
+
+use md5::{Digest, Md5};
+
+/// Extracts the key from a locked file's symlink target (`.../annex/objects/xx/yy/KEY/KEY`).
+pub fn key_from_symlink_target(target: &[u8]) -> Option<String> {
+    let target = std::str::from_utf8(target).ok()?;
+    if !target.contains("annex/objects/") {
+        return None;
+    }
+    let name = target.rsplit('/').next()?;
+    valid_key(name).then(|| name.to_owned())
+}
+
+/// Extracts the key from an unlocked file's pointer blob (`/annex/objects/KEY`, optional newline).
+pub fn key_from_pointer(blob: &[u8]) -> Option<String> {
+    // Pointer files are tiny; anything large is content, not a pointer.
+    if blob.len() > 32 * 1024 {
+        return None;
+    }
+    let text = std::str::from_utf8(blob).ok()?;
+    let first = text.lines().next()?;
+    let key = first.strip_prefix("/annex/objects/")?;
+    valid_key(key).then(|| key.to_owned())
+}
+
+/// A key is `BACKEND-[fields-]-name`: a backend, then `--` before the name part.
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.contains('-')
+        && !key.contains(['\n', '\0', ' '])
+        && key.split('-').next().is_some_and(|b| {
+            !b.is_empty() && b.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// The two-level lowercase hash directory used on the git-annex branch, e.g. `496/9bd/`.
+pub fn hashdir_lower(key: &str) -> String {
+    let digest = Md5::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}/{}/", &hex[0..3], &hex[3..6])
+}
+
+/// The key escaped for use as a file name: `&`→`&a`, `%`→`&s`, `:`→`&c`, `/`→`%`.
+pub fn key_file(key: &str) -> String {
+    let mut out = String::with_capacity(key.len());
+    for c in key.chars() {
+        match c {
+            '&' => out.push_str("&a"),
+            '%' => out.push_str("&s"),
+            ':' => out.push_str("&c"),
+            '/' => out.push('%'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The path of a key's metadata log on the git-annex branch.
+pub fn metadata_log_path(key: &str) -> String {
+    format!("{}{}.log.met", hashdir_lower(key), key_file(key))
+}
+
+/// The inverse of [`metadata_log_path`]: the key whose metadata log is at `path`.
+pub fn key_of_metadata_log_path(path: &str) -> Option<String> {
+    let file = path.rsplit('/').next()?.strip_suffix(".log.met")?;
+    let mut out = String::with_capacity(file.len());
+    let mut chars = file.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '&' => match chars.next()? {
+                'a' => out.push('&'),
+                's' => out.push('%'),
+                'c' => out.push(':'),
+                _ => return None,
+            },
+            '%' => out.push('/'),
+            c => out.push(c),
+        }
+    }
+    Some(out)
+}
+
+/// The file name git-annex uses in `.git/annex/journal/` for a branch path.
+pub fn journal_file_name(branch_path: &str) -> String {
+    branch_path.replace('_', "__").replace('/', "_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "SHA256E-s8--babde5f2b5d9e1e7c1a8c7f3b0f4f6f2e1a8f4e9c0f2e7b3a6c1d2e3f4a554c8.flac";
+
+    #[test]
+    fn keys_from_worktree_blobs() {
+        let target = format!("../../.git/annex/objects/Wx/3K/{KEY}/{KEY}");
+        assert_eq!(key_from_symlink_target(target.as_bytes()).as_deref(), Some(KEY));
+        assert_eq!(key_from_symlink_target(b"../other/file.flac"), None);
+        let pointer = format!("/annex/objects/{KEY}\n");
+        assert_eq!(key_from_pointer(pointer.as_bytes()).as_deref(), Some(KEY));
+        assert_eq!(key_from_pointer(b"just some text\n"), None);
+        assert_eq!(key_from_pointer(&[0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn key_file_escaping_round_trips() {
+        let odd = "URL--http&c%%/a&b:c";
+        let path = metadata_log_path(odd);
+        assert!(path.ends_with("URL--http&ac&s&s%a&ab&cc.log.met"), "{path}");
+        assert_eq!(key_of_metadata_log_path(&path).as_deref(), Some(odd));
+    }
+
+    #[test]
+    fn journal_names() {
+        assert_eq!(journal_file_name("496/9bd/A_B.log.met"), "496_9bd_A__B.log.met");
+    }
+}

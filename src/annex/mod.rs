@@ -1,0 +1,411 @@
+//! The git-annex side: the repository's annex identity, the `git-annex` branch (reading logs,
+//! diffing trees, appending lines in one commit with a compare-and-swap ref update) and
+//! git-annex's journal and its lock, so that direct writes never lose a pending journal entry.
+
+pub mod key;
+pub mod logmet;
+
+use gix::ObjectId;
+use gix::bstr::{BStr, BString, ByteSlice};
+use gix::objs::tree::EntryKind;
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+pub const BRANCH: &str = "refs/heads/git-annex";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} is not a git-annex repository (no annex.uuid): run `git annex init` first")]
+    NotInitialized(PathBuf),
+    #[error("this repository has no git-annex branch: run `git annex init` (or `git annex sync`) first")]
+    NoBranch,
+    #[error(
+        "this repository was initialized with annex.tune settings (difference.log); git-mixxx does not support them yet"
+    )]
+    Tuned,
+    #[error("git: {0}")]
+    Git(#[from] gix::Error),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
+    move |source| Error::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// A git-annex repository as git-mixxx sees it.
+pub struct Annex {
+    pub repo: gix::Repository,
+    pub uuid: String,
+    annex_dir: PathBuf,
+}
+
+/// git-annex's journal lock, held (fcntl, as git-annex takes it) until dropped.
+pub struct JournalLock {
+    _file: File,
+}
+
+impl Annex {
+    pub fn open(repo: gix::Repository) -> Result<Annex> {
+        let uuid = repo
+            .config_snapshot()
+            .string("annex.uuid")
+            .map(|u| u.to_string())
+            .filter(|u| !u.is_empty())
+            .ok_or_else(|| Error::NotInitialized(repo.git_dir().to_owned()))?;
+        let annex_dir = repo.common_dir().join("annex");
+        let annex = Annex {
+            repo,
+            uuid,
+            annex_dir,
+        };
+        let tip = annex.tip()?;
+        if annex.tree_reader(tip)?.blob_id("difference.log").is_some() {
+            return Err(Error::Tuned);
+        }
+        Ok(annex)
+    }
+
+    /// The current commit of the git-annex branch.
+    pub fn tip(&self) -> Result<ObjectId> {
+        let mut reference = self
+            .repo
+            .try_find_reference(BRANCH)?
+            .ok_or(Error::NoBranch)?;
+        Ok(reference.peel_to_id()?.detach())
+    }
+
+    pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
+        Ok(self.repo.find_commit(commit)?.tree_id()?.detach())
+    }
+
+    pub fn tree_reader(&self, commit: ObjectId) -> Result<TreeReader<'_>> {
+        Ok(TreeReader::new(&self.repo, self.tree_of(commit)?))
+    }
+
+    /// Takes git-annex's journal lock (waiting for git-annex to release it).
+    pub fn lock_journal(&self) -> Result<JournalLock> {
+        let path = self.annex_dir.join("journal.lck");
+        std::fs::create_dir_all(&self.annex_dir).map_err(io("creating", &self.annex_dir))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io("opening", &path))?;
+        rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| Error::Io {
+                what: "locking",
+                path: path.clone(),
+                source: e.into(),
+            })?;
+        Ok(JournalLock { _file: file })
+    }
+
+    fn journal_path(&self, branch_path: &str) -> PathBuf {
+        self.annex_dir
+            .join("journal")
+            .join(key::journal_file_name(branch_path))
+    }
+
+    /// The pending (uncommitted) content git-annex holds for a branch path, if any.
+    pub fn journal_entry(&self, branch_path: &str) -> Result<Option<String>> {
+        let path = self.journal_path(branch_path);
+        match std::fs::read(&path) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading", &path)(e)),
+        }
+    }
+
+    /// Whether git-annex has any uncommitted journal entries.
+    pub fn journal_is_empty(&self) -> bool {
+        std::fs::read_dir(self.annex_dir.join("journal"))
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true)
+    }
+
+    /// The branch paths that have journal entries (the inverse of the journal's file naming).
+    pub fn journal_branch_paths(&self) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.annex_dir.join("journal")) else {
+            return Vec::new();
+        };
+        dir.flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .map(|name| {
+                let mut out = String::with_capacity(name.len());
+                let mut chars = name.chars().peekable();
+                while let Some(c) = chars.next() {
+                    if c == '_' {
+                        if chars.peek() == Some(&'_') {
+                            chars.next();
+                            out.push('_');
+                        } else {
+                            out.push('/');
+                        }
+                    } else {
+                        out.push(c);
+                    }
+                }
+                out
+            })
+            .collect()
+    }
+
+    /// Replaces a journal entry's content atomically (call with the journal lock held).
+    pub fn write_journal_entry(&self, branch_path: &str, content: &str) -> Result<()> {
+        let path = self.journal_path(branch_path);
+        let tmp_dir = self.annex_dir.join("othertmp");
+        std::fs::create_dir_all(&tmp_dir).map_err(io("creating", &tmp_dir))?;
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io("creating a file in", &tmp_dir))?;
+        std::fs::write(tmp.path(), content).map_err(io("writing", tmp.path()))?;
+        tmp.persist(&path).map_err(|e| io("replacing", &path)(e.error))?;
+        Ok(())
+    }
+
+    /// Writes `files` (full new contents) on top of `parent` as one commit and moves the
+    /// branch to it only if it still points at `parent`. Returns `None` when it moved.
+    pub fn commit(
+        &self,
+        parent: ObjectId,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> Result<Option<ObjectId>> {
+        let mut editor = self.repo.edit_tree(self.tree_of(parent)?)?;
+        for (path, content) in files {
+            let blob = self.repo.write_blob(content)?;
+            editor.upsert(path.as_str(), EntryKind::Blob, blob)?;
+        }
+        let tree = editor.write()?.detach();
+        let signature = self.signature();
+        let commit = gix::objs::Commit {
+            tree,
+            parents: [parent].into_iter().collect(),
+            author: signature.clone(),
+            committer: signature,
+            encoding: None,
+            message: message.into(),
+            extra_headers: Vec::new(),
+        };
+        let id = self.repo.write_object(&commit)?.detach();
+        Ok(self.move_branch(parent, id)?.then_some(id))
+    }
+
+    /// Compare-and-swap of the branch ref; `false` when it no longer points at `expected`.
+    fn move_branch(&self, expected: ObjectId, new: ObjectId) -> Result<bool> {
+        use gix::refs::transaction::{PreviousValue, RefEdit};
+        let edit = RefEdit::update(
+            BRANCH.try_into().map_err(gix::Error::from_error)?,
+            new,
+            PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
+            "git-mixxx sync",
+        );
+        // The ref may also be locked by a concurrent git-annex; retry briefly before giving up.
+        for attempt in 0..50 {
+            match self.repo.edit_reference(edit.clone()) {
+                Ok(_) => return Ok(true),
+                Err(e) => {
+                    if self.tip()? != expected {
+                        return Ok(false);
+                    }
+                    if attempt == 49 {
+                        return Err(e.into());
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    fn signature(&self) -> gix::actor::Signature {
+        let config = self.repo.config_snapshot();
+        let get = |key: &str, env: &str, fallback: &str| -> BString {
+            std::env::var(env)
+                .ok()
+                .map(BString::from)
+                .or_else(|| config.string(key).map(|v| v.to_owned()))
+                .unwrap_or_else(|| fallback.into())
+        };
+        gix::actor::Signature {
+            name: get("user.name", "GIT_COMMITTER_NAME", "git-mixxx"),
+            email: get("user.email", "GIT_COMMITTER_EMAIL", "git-mixxx@localhost"),
+            time: gix::date::Time::now_utc(),
+        }
+    }
+
+    /// The branch paths whose blobs differ between two trees (added, changed or removed),
+    /// descending only into subtrees that differ.
+    pub fn changed_paths(&self, old_tree: ObjectId, new_tree: ObjectId) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        self.diff_trees(Some(old_tree), Some(new_tree), "", &mut out)?;
+        Ok(out)
+    }
+
+    fn diff_trees(
+        &self,
+        old: Option<ObjectId>,
+        new: Option<ObjectId>,
+        prefix: &str,
+        out: &mut Vec<String>,
+    ) -> Result<()> {
+        if old == new {
+            return Ok(());
+        }
+        let read = |id: Option<ObjectId>| -> Result<HashMap<BString, (bool, ObjectId)>> {
+            Ok(match id {
+                Some(id) => entries(&self.repo, id)?
+                    .into_iter()
+                    .map(|(name, is_tree, oid)| (name, (is_tree, oid)))
+                    .collect(),
+                None => HashMap::new(),
+            })
+        };
+        let old = read(old)?;
+        let new = read(new)?;
+        let mut names: Vec<&BString> = old.keys().chain(new.keys()).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let (a, b) = (old.get(name), new.get(name));
+            if a == b {
+                continue;
+            }
+            let path = format!("{prefix}{}", name.to_str_lossy());
+            let tree = |e: Option<&(bool, ObjectId)>| e.filter(|(t, _)| *t).map(|(_, id)| *id);
+            let (ta, tb) = (tree(a), tree(b));
+            if ta.is_some() || tb.is_some() {
+                self.diff_trees(ta, tb, &format!("{path}/"), out)?;
+            }
+            let is_blob = |e: Option<&(bool, ObjectId)>| e.is_some_and(|(t, _)| !*t);
+            if is_blob(a) || is_blob(b) {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A tree's entries: name, whether it is a tree, object id.
+fn entries(repo: &gix::Repository, id: ObjectId) -> Result<Vec<(BString, bool, ObjectId)>> {
+    let tree = repo.find_tree(id)?;
+    let decoded = tree.decode()?;
+    Ok(decoded
+        .entries
+        .iter()
+        .map(|e| (e.filename.to_owned(), e.mode.is_tree(), e.oid.to_owned()))
+        .collect())
+}
+
+/// Reads files of one branch tree by path, caching decoded directories (the top levels of the
+/// hash directories are shared by many keys).
+pub struct TreeReader<'r> {
+    repo: &'r gix::Repository,
+    root: ObjectId,
+    dirs: HashMap<ObjectId, HashMap<BString, (bool, ObjectId)>>,
+}
+
+impl<'r> TreeReader<'r> {
+    pub fn new(repo: &'r gix::Repository, root: ObjectId) -> Self {
+        TreeReader {
+            repo,
+            root,
+            dirs: HashMap::new(),
+        }
+    }
+
+    fn dir(&mut self, id: ObjectId) -> Option<&HashMap<BString, (bool, ObjectId)>> {
+        if !self.dirs.contains_key(&id) {
+            let map = entries(self.repo, id)
+                .ok()?
+                .into_iter()
+                .map(|(n, t, o)| (n, (t, o)))
+                .collect();
+            // Keep only shallow directories cached: the deepest ones are read once per key.
+            if self.dirs.len() > 8192 {
+                self.dirs.clear();
+            }
+            self.dirs.insert(id, map);
+        }
+        self.dirs.get(&id)
+    }
+
+    /// The blob id at `path`, if it is a file in this tree.
+    pub fn blob_id(&mut self, path: &str) -> Option<ObjectId> {
+        let mut current = self.root;
+        let mut parts = path.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let (is_tree, id) = *self.dir(current)?.get(BStr::new(part))?;
+            if parts.peek().is_none() {
+                return (!is_tree).then_some(id);
+            }
+            if !is_tree {
+                return None;
+            }
+            current = id;
+        }
+        None
+    }
+
+    /// The text at `path`, if any.
+    pub fn read(&mut self, path: &str) -> Result<Option<String>> {
+        match self.blob_id(path) {
+            Some(id) => Ok(Some(read_blob(self.repo, id)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The entries directly in directory `dir` (no trailing slash): name and whether each is a
+    /// directory, sorted by name.
+    fn list(&mut self, dir: &str) -> Vec<(String, bool)> {
+        let mut current = self.root;
+        for part in dir.split('/') {
+            match self.dir(current).and_then(|d| d.get(BStr::new(part))) {
+                Some((true, id)) => current = *id,
+                _ => return Vec::new(),
+            }
+        }
+        let mut out: Vec<(String, bool)> = self
+            .dir(current)
+            .map(|d| d.iter().map(|(n, (t, _))| (n.to_str_lossy().into_owned(), *t)).collect())
+            .unwrap_or_default();
+        out.sort();
+        out
+    }
+
+    /// The paths of the files directly in `dir`.
+    pub fn files_in(&mut self, dir: &str) -> Vec<String> {
+        self.list(dir)
+            .into_iter()
+            .filter(|(_, is_dir)| !is_dir)
+            .map(|(name, _)| format!("{dir}/{name}"))
+            .collect()
+    }
+
+    /// The names of the directories directly in `dir`.
+    pub fn dirs_in(&mut self, dir: &str) -> Vec<String> {
+        self.list(dir)
+            .into_iter()
+            .filter(|(_, is_dir)| *is_dir)
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
+pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
+    let blob = repo.find_blob(id)?;
+    Ok(String::from_utf8_lossy(&blob.data).into_owned())
+}

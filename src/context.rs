@@ -1,0 +1,103 @@
+//! Where a run happens: the repository (found as git does, honouring `GIT_DIR` and
+//! `GIT_WORK_TREE` as hooks set them), its annex, the Mixxx database (`--db`, else
+//! `GIT_MIXXX_DB`, else `git config mixxx.db`, else the platform default) and the extra path
+//! prefixes from `git config mixxx.prefix`.
+
+use crate::annex::{self, Annex};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("not in a git repository ({0}); run git-mixxx inside your music repository or use `git -C DIR mixxx`")]
+    NoRepo(String),
+    #[error(
+        "no Mixxx database given and none found at the default location; pass --db PATH or run `git config mixxx.db PATH`"
+    )]
+    NoDatabase,
+    #[error("{0} is outside the work tree")]
+    PathOutside(PathBuf),
+    #[error(transparent)]
+    Annex(#[from] annex::Error),
+}
+
+pub struct Context {
+    pub annex: Annex,
+    pub db: PathBuf,
+    pub prefixes: Vec<PathBuf>,
+}
+
+/// A git config value of the repository, as a path (with `~/` expanded).
+fn config_path(repo: &gix::Repository, key: &str) -> Vec<PathBuf> {
+    let config = repo.config_snapshot();
+    config
+        .strings(key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| expand_home(&v.to_string()))
+        .collect()
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => Path::new(&home).join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// Opens the repository the way git would from the current directory and environment.
+pub fn open_repo() -> Result<gix::Repository, Error> {
+    let cwd = std::env::current_dir().map_err(|e| Error::NoRepo(e.to_string()))?;
+    gix::discover_with_environment_overrides(&cwd)
+        .map(|mut repo| {
+            // Reading many small objects: give gix a cache.
+            repo.object_cache_size_if_unset(16 * 1024 * 1024);
+            repo
+        })
+        .map_err(|e| Error::NoRepo(e.to_string()))
+}
+
+impl Context {
+    pub fn open(db: Option<PathBuf>) -> Result<Context, Error> {
+        let repo = open_repo()?;
+        let db = db
+            .or_else(|| std::env::var_os("GIT_MIXXX_DB").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| config_path(&repo, "mixxx.db").pop())
+            .or_else(crate::mixxx::default_path)
+            .ok_or(Error::NoDatabase)?;
+        let prefixes = config_path(&repo, "mixxx.prefix");
+        Ok(Context {
+            annex: Annex::open(repo)?,
+            db,
+            prefixes,
+        })
+    }
+
+    /// Turns PATH arguments (relative to the current directory) into repo-relative paths;
+    /// an empty list means the whole work tree.
+    pub fn repo_paths(&self, args: &[PathBuf]) -> Result<Vec<String>, Error> {
+        let Some(workdir) = self.annex.repo.workdir() else {
+            return Ok(Vec::new());
+        };
+        let roots: Vec<PathBuf> = [std::path::absolute(workdir).ok(), std::fs::canonicalize(workdir).ok()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut out = Vec::new();
+        for arg in args {
+            let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
+            let candidates = [Some(abs.clone()), std::fs::canonicalize(&abs).ok()];
+            let rel = candidates
+                .iter()
+                .flatten()
+                .find_map(|c| roots.iter().find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf)))
+                .ok_or_else(|| Error::PathOutside(arg.clone()))?;
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            let rel = rel.trim_end_matches('/');
+            if rel.is_empty() {
+                return Ok(Vec::new());
+            }
+            out.push(rel.to_owned());
+        }
+        Ok(out)
+    }
+}

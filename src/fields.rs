@@ -1,0 +1,161 @@
+//! The mapping between Mixxx library columns and git-annex metadata fields (the design's
+//! field table): names, which fields hold one value and which hold a set, and how each value is
+//! encoded in both directions.
+
+/// Fields that hold at most one value, with the `library` column each comes from.
+pub const SINGLE: &[(&str, &str)] = &[
+    ("artist", "artist"),
+    ("title", "title"),
+    ("album", "album"),
+    ("albumartist", "album_artist"),
+    ("genre", "genre"),
+    ("year", "year"),
+    ("tracknumber", "tracknumber"),
+    ("comment", "comment"),
+    ("composer", "composer"),
+    ("grouping", "grouping"),
+    ("rating", "rating"),
+    ("bpm", "bpm"),
+    ("key", "key"),
+    ("color", "color"),
+];
+
+/// Fields that hold a set of values (membership).
+pub const SETS: &[&str] = &["crate", "playlist"];
+
+/// Every field git-mixxx owns on the branch, in the order lines are written.
+pub fn all() -> impl Iterator<Item = &'static str> + Clone {
+    SINGLE.iter().map(|(f, _)| *f).chain(SETS.iter().copied())
+}
+
+pub fn is_set_field(field: &str) -> bool {
+    SETS.contains(&field)
+}
+
+/// The annex value of a rating (1..5); 0 and anything out of range is unset.
+pub fn rating_value(rating: i64) -> Option<String> {
+    (1..=5).contains(&rating).then(|| rating.to_string())
+}
+
+/// The annex value of a BPM: two decimals; 0, negative or not a number is unset.
+pub fn bpm_value(bpm: f64) -> Option<String> {
+    (bpm.is_finite() && bpm > 0.0).then(|| format!("{bpm:.2}"))
+}
+
+/// The annex value of a colour (`0xRRGGBB` integer): `#RRGGBB` upper-case.
+pub fn color_value(color: i64) -> Option<String> {
+    (0..=0xFF_FFFF)
+        .contains(&color)
+        .then(|| format!("#{color:06X}"))
+}
+
+/// Parses an annex rating back into Mixxx's 1..5.
+pub fn parse_rating(value: &str) -> Option<i64> {
+    value.parse().ok().filter(|r| (1..=5).contains(r))
+}
+
+/// Parses an annex BPM back into Mixxx's REAL.
+pub fn parse_bpm(value: &str) -> Option<f64> {
+    value.parse().ok().filter(|b: &f64| b.is_finite() && *b > 0.0)
+}
+
+/// Parses `#RRGGBB` (either case) back into Mixxx's integer.
+pub fn parse_color(value: &str) -> Option<i64> {
+    let hex = value.strip_prefix('#')?;
+    if hex.len() != 6 {
+        return None;
+    }
+    i64::from_str_radix(hex, 16).ok()
+}
+
+/// Mixxx's `key_id` for a key text: 1..12 major C..B, 13..24 minor Cm..Bm, 0 when the text
+/// is not a key Mixxx would recognise. Accepts traditional (`Am`, `C#m`, `Db`, `F#/Gb`),
+/// Lancelot (`8A`) and OpenKey (`1m`) notations.
+pub fn key_id(text: &str) -> i64 {
+    // Pitch classes 0 = C .. 11 = B; the id is pitch+1 for major, pitch+13 for minor.
+    let id = |pitch: i64, minor: bool| pitch.rem_euclid(12) + if minor { 13 } else { 1 };
+    // Lancelot nB is the major key a fifth (7 semitones) per step from 8B = C; nA is its
+    // relative minor (9 semitones up). OpenKey nd/nm is Lancelot ((n + 6) mod 12) + 1.
+    let lancelot = |n: i64, minor: bool| id(7 * (n - 8) + if minor { 9 } else { 0 }, minor);
+    let t = text.trim();
+    let digits = t.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 {
+        let Ok(n) = t[..digits].parse::<i64>() else { return 0 };
+        if !(1..=12).contains(&n) {
+            return 0;
+        }
+        return match &t[digits..] {
+            "A" | "a" => lancelot(n, true),
+            "B" | "b" => lancelot(n, false),
+            "m" => lancelot((n + 6) % 12 + 1, true),
+            "d" => lancelot((n + 6) % 12 + 1, false),
+            _ => 0,
+        };
+    }
+    let mut chars = t.chars();
+    let base = match chars.next() {
+        Some('C' | 'c') => 0,
+        Some('D' | 'd') => 2,
+        Some('E' | 'e') => 4,
+        Some('F' | 'f') => 5,
+        Some('G' | 'g') => 7,
+        Some('A' | 'a') => 9,
+        Some('B' | 'b') => 11,
+        _ => return 0,
+    };
+    // `F#/Gb`: the first spelling decides.
+    let rest = chars.as_str().split('/').next().unwrap_or("");
+    let (accidental, mode) = if let Some(m) = rest.strip_prefix(['#', '♯']) {
+        (1, m)
+    } else if let Some(m) = rest.strip_prefix(['b', '♭']) {
+        (-1, m)
+    } else {
+        (0, rest)
+    };
+    match mode {
+        "" | "maj" | "major" => id(base + accidental, false),
+        "m" | "min" | "minor" => id(base + accidental, true),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_encodings() {
+        assert_eq!(rating_value(0), None);
+        assert_eq!(rating_value(5).as_deref(), Some("5"));
+        assert_eq!(rating_value(6), None);
+        assert_eq!(bpm_value(128.0).as_deref(), Some("128.00"));
+        assert_eq!(bpm_value(127.996).as_deref(), Some("128.00"));
+        assert_eq!(bpm_value(0.0), None);
+        assert_eq!(color_value(0xff8800).as_deref(), Some("#FF8800"));
+        assert_eq!(parse_color("#ff8800"), Some(0xff8800));
+        assert_eq!(parse_color("red"), None);
+        assert_eq!(parse_rating("9"), None);
+        assert_eq!(parse_bpm("128.00"), Some(128.0));
+    }
+
+    #[test]
+    fn key_ids_match_mixxx_enum() {
+        assert_eq!(key_id("C"), 1);
+        assert_eq!(key_id("Db"), 2);
+        assert_eq!(key_id("C#"), 2);
+        assert_eq!(key_id("F#/Gb"), 7);
+        assert_eq!(key_id("B"), 12);
+        assert_eq!(key_id("Cm"), 13);
+        assert_eq!(key_id("C#m"), 14);
+        assert_eq!(key_id("Ebm"), 16);
+        assert_eq!(key_id("Am"), 22);
+        assert_eq!(key_id("Bm"), 24);
+        assert_eq!(key_id("8A"), 22);
+        assert_eq!(key_id("8B"), 1);
+        assert_eq!(key_id("1d"), 1);
+        assert_eq!(key_id("1m"), 22);
+        assert_eq!(key_id("12B"), 5);
+        assert_eq!(key_id("nonsense"), 0);
+        assert_eq!(key_id(""), 0);
+    }
+}

@@ -1,0 +1,22 @@
+//! git-mixxx: syncs the Mixxx DJ library with git-annex metadata on the `git-annex` branch.
+//!
+//! The library holds everything; `main.rs` only parses arguments and maps errors to exit
+//! codes. Modules by concern:
+//!
+//! - [`mixxx`]: the Mixxx database (reading, writing, schema, running detection).
+//! - [`annex`]: the git-annex branch, its log format, keys and journal.
+//! - [`worktree`]: Mixxx paths to git-annex keys.
+//! - [`fields`]: the field mapping between the two.
+//! - [`sync`]: the three-way planning and the run; [`state`]: sync state; [`status`].
+//! - [`cli`]: the command line and its output; [`demo`]: the self-contained demonstration.
+
+pub mod annex;
+pub mod cli;
+pub mod context;
+pub mod demo;
+pub mod fields;
+pub mod mixxx;
+pub mod state;
+pub mod status;
+pub mod sync;
+pub mod worktree;

@@ -1,0 +1,324 @@
+//! The Mixxx library database: locating it, opening it read-only, detecting and checking the
+//! schema revision, and reading every track's mapped values, crates and playlists in one
+//! consistent read transaction. Writing lives in [`write`]; creating databases from the real
+//! Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
+
+pub mod running;
+pub mod schema;
+pub mod write;
+
+use crate::annex::logmet::Values;
+use crate::fields;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The oldest schema revision git-mixxx reads (Mixxx 2.3).
+pub const MIN_REVISION: i64 = 32;
+/// The newest schema revision git-mixxx knows (Mixxx 2.6 development).
+pub const MAX_REVISION: i64 = 40;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("the Mixxx database {0} does not exist; pass --db PATH or set `git config mixxx.db`")]
+    Missing(PathBuf),
+    #[error(
+        "{path} is not a Mixxx library database ({reason}); pass the right --db PATH or restore it from a backup"
+    )]
+    NotMixxx { path: PathBuf, reason: String },
+    #[error(
+        "the Mixxx database {path} has schema revision {revision}, which git-mixxx {what}; it supports {MIN_REVISION} (Mixxx 2.3) to {MAX_REVISION} (Mixxx 2.6): upgrade git-mixxx"
+    )]
+    UnsupportedSchema {
+        path: PathBuf,
+        revision: i64,
+        what: &'static str,
+    },
+    #[error(
+        "the Mixxx database {path} is locked by another program (is Mixxx writing to it?); try again in a moment"
+    )]
+    Locked { path: PathBuf },
+    #[error("reading the Mixxx database {path}: {source}")]
+    Sqlite {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("backing up the Mixxx database to {path}: {source}")]
+    Backup {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One track of the library with its mapped values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Track {
+    pub id: i64,
+    pub location: String,
+    pub values: Values,
+}
+
+/// Everything git-mixxx reads from a database, from one read transaction.
+#[derive(Clone, Debug, Default)]
+pub struct Library {
+    pub revision: i64,
+    pub tracks: Vec<Track>,
+}
+
+/// The platform's default database location.
+pub fn default_path() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    if cfg!(target_os = "macos") {
+        let home = home?;
+        let sandboxed = home.join(
+            "Library/Containers/org.mixxx.mixxx/Data/Library/Application Support/Mixxx/mixxxdb.sqlite",
+        );
+        if sandboxed.exists() {
+            return Some(sandboxed);
+        }
+        Some(home.join("Library/Application Support/Mixxx/mixxxdb.sqlite"))
+    } else if cfg!(windows) {
+        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("Mixxx/mixxxdb.sqlite"))
+    } else {
+        Some(home?.join(".mixxx/mixxxdb.sqlite"))
+    }
+}
+
+/// An open database and its schema revision.
+pub struct Database {
+    pub(crate) conn: Connection,
+    pub path: PathBuf,
+    pub revision: i64,
+}
+
+fn sqlite_error(path: &Path, source: rusqlite::Error) -> Error {
+    use rusqlite::ErrorCode;
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Locked {
+            path: path.to_owned(),
+        },
+        Some(ErrorCode::NotADatabase) => Error::NotMixxx {
+            path: path.to_owned(),
+            reason: "the file is not an SQLite database or is corrupt".into(),
+        },
+        _ => Error::Sqlite {
+            path: path.to_owned(),
+            source,
+        },
+    }
+}
+
+impl Database {
+    /// Opens the database read-only: never blocks Mixxx and never modifies the file, so it
+    /// works while Mixxx runs.
+    pub fn open_read_only(path: &Path) -> Result<Database> {
+        Self::open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+    }
+
+    pub(crate) fn open(path: &Path, flags: OpenFlags) -> Result<Database> {
+        if !path.is_file() {
+            return Err(Error::Missing(path.to_owned()));
+        }
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| sqlite_error(path, e))?;
+        conn.busy_timeout(Duration::from_secs(5))
+            .map_err(|e| sqlite_error(path, e))?;
+        no_foreign_keys(&conn).map_err(|e| sqlite_error(path, e))?;
+        let revision = schema_revision(&conn).map_err(|e| match e {
+            Error::Sqlite { source, .. } => sqlite_error(path, source),
+            Error::NotMixxx { reason, .. } => Error::NotMixxx {
+                path: path.to_owned(),
+                reason,
+            },
+            other => other,
+        })?;
+        if revision < MIN_REVISION {
+            return Err(Error::UnsupportedSchema {
+                path: path.to_owned(),
+                revision,
+                what: "cannot read (too old: start it once in Mixxx 2.3 or newer to upgrade it)",
+            });
+        }
+        Ok(Database {
+            conn,
+            path: path.to_owned(),
+            revision,
+        })
+    }
+
+    /// Fails unless git-mixxx knows this revision well enough to write to it.
+    pub fn check_writable(&self) -> Result<()> {
+        if self.revision > MAX_REVISION {
+            return Err(Error::UnsupportedSchema {
+                path: self.path.clone(),
+                revision: self.revision,
+                what: "does not know and will not write to",
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads all tracks (not `mixxx_deleted`) with their mapped values, crates and user
+    /// playlists, in bulk, inside one read transaction.
+    pub fn read_library(&self) -> Result<Library> {
+        let err = |e| sqlite_error(&self.path, e);
+        // A deferred transaction holds one SQLite read snapshot for all the queries below.
+        self.conn.execute_batch("BEGIN").map_err(err)?;
+        let result = self.read_in_transaction();
+        // Ending a read transaction cannot lose anything; its error is not interesting.
+        let _ = self.conn.execute_batch("COMMIT");
+        result.map_err(err)
+    }
+
+    fn read_in_transaction(&self) -> rusqlite::Result<Library> {
+        let columns: Vec<&str> = fields::SINGLE.iter().map(|(_, c)| *c).collect();
+        let sql = format!(
+            "SELECT l.id, tl.location, {} FROM library l JOIN track_locations tl ON tl.id = l.location \
+             WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
+            columns
+                .iter()
+                .map(|c| format!("l.\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut tracks = Vec::new();
+        let mut index: HashMap<i64, usize> = HashMap::new();
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let Some(location) = text(row.get_ref(1)?) else {
+                continue;
+            };
+            let mut values = Values::new();
+            for (i, (field, _)) in fields::SINGLE.iter().enumerate() {
+                let raw = row.get_ref(i + 2)?;
+                let value = match *field {
+                    "rating" => integer(raw).and_then(fields::rating_value),
+                    "bpm" => real(raw).and_then(fields::bpm_value),
+                    "color" => integer(raw).and_then(fields::color_value),
+                    _ => text(raw),
+                };
+                if let Some(v) = value {
+                    values.insert((*field).to_owned(), BTreeSet::from([v]));
+                }
+            }
+            index.insert(id, tracks.len());
+            tracks.push(Track {
+                id,
+                location,
+                values,
+            });
+        }
+        let memberships = [
+            (
+                "crate",
+                "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id",
+            ),
+            (
+                "playlist",
+                "SELECT pt.track_id, p.name FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
+                 WHERE p.hidden = 0",
+            ),
+        ];
+        for (field, sql) in memberships {
+            let mut stmt = self.conn.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let track: Option<i64> = row.get(0)?;
+                let name = text(row.get_ref(1)?);
+                if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
+                    tracks[*i]
+                        .values
+                        .entry(field.to_owned())
+                        .or_default()
+                        .insert(name);
+                }
+            }
+        }
+        Ok(Library {
+            revision: self.revision,
+            tracks,
+        })
+    }
+}
+
+/// Mixxx's declared foreign keys reference a table that no longer exists (`library_old`), so
+/// enforcing them breaks every write; rusqlite's bundled SQLite enables them by default.
+pub(crate) fn no_foreign_keys(conn: &Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "foreign_keys", false)
+}
+
+/// Reads `mixxx.schema.version` from `settings`.
+fn schema_revision(conn: &Connection) -> Result<i64> {
+    let not_mixxx = |reason: &str| Error::NotMixxx {
+        path: PathBuf::new(),
+        reason: reason.to_owned(),
+    };
+    let has_settings: bool = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'settings'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+        .map_err(|source| Error::Sqlite {
+            path: PathBuf::new(),
+            source,
+        })?;
+    if !has_settings {
+        return Err(not_mixxx("it has no `settings` table"));
+    }
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE name = 'mixxx.schema.version'",
+            [],
+            |r| r.get::<_, Option<String>>(0),
+        )
+        .or_else(|e| match e {
+            rusqlite::Error::QueryReturnedNoRows => Ok(None),
+            e => Err(e),
+        })
+        .map_err(|source| Error::Sqlite {
+            path: PathBuf::new(),
+            source,
+        })?;
+    version
+        .as_deref()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| not_mixxx("it records no schema revision"))
+}
+
+/// Any SQLite value as text (SQLite does not enforce column types); empty text is unset.
+fn text(v: ValueRef<'_>) -> Option<String> {
+    let s = match v {
+        ValueRef::Null => return None,
+        ValueRef::Integer(i) => i.to_string(),
+        ValueRef::Real(f) => f.to_string(),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+    };
+    (!s.is_empty()).then_some(s)
+}
+
+fn integer(v: ValueRef<'_>) -> Option<i64> {
+    match v {
+        ValueRef::Integer(i) => Some(i),
+        ValueRef::Real(f) => Some(f as i64),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn real(v: ValueRef<'_>) -> Option<f64> {
+    match v {
+        ValueRef::Integer(i) => Some(i as f64),
+        ValueRef::Real(f) => Some(f),
+        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,192 @@
+//! Sync state. On the git-annex branch, under `mixxx/<clone uuid>/` (line-oriented, so
+//! git-annex's union merge combines clones cleanly):
+//!
+//! - `runs`: one line per sync that committed: `<UTC time> <JSON record>` (host, database,
+//!   version, counts, the branch commit it reconciled with, whether it finished, conflicts).
+//! - `synced/<xx>`: the keys this clone has synced, sharded by the first two hex digits of
+//!   their MD5, so a later sync knows which tracks have a base.
+//!
+//! The base of the three-way merge is the branch tree of this clone's newest *finished* sync
+//! commit, marked in its message by [`TRAILER_CLONE`] and [`TRAILER_FINISHED`]. A local
+//! cache in `$GIT_DIR/mixxx/` keeps the base values for speed; it is rebuilt from the branch
+//! whenever it is missing, stale or unreadable.
+
+use crate::annex::logmet::Values;
+use crate::annex::{self, Annex, TreeReader};
+use gix::ObjectId;
+use md5::{Digest, Md5};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+
+pub const TRAILER_CLONE: &str = "git-mixxx-clone:";
+pub const TRAILER_FINISHED: &str = "git-mixxx-finished: yes";
+
+/// A conflict: both sides changed a field differently since the base.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub path: String,
+    pub key: String,
+    pub field: String,
+    pub mixxx: Vec<String>,
+    pub branch: Vec<String>,
+    /// `git` or `mixxx`.
+    pub winner: String,
+}
+
+/// What a sync run records on the branch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub time: String,
+    pub uuid: String,
+    pub host: String,
+    pub db: String,
+    pub version: String,
+    /// Tracks of this Mixxx that map to annexed files.
+    pub tracks: usize,
+    pub pushed: usize,
+    pub pulled: usize,
+    /// The branch commit this run read and reconciled with.
+    pub reconciled: String,
+    /// False when changes from the branch could not be applied to Mixxx yet.
+    pub finished: bool,
+    pub conflict_count: usize,
+    /// The first conflicts (at most [`CONFLICTS_KEPT`]).
+    pub conflicts: Vec<Conflict>,
+}
+
+/// How many conflicts a run line lists in full.
+pub const CONFLICTS_KEPT: usize = 200;
+
+pub fn runs_path(uuid: &str) -> String {
+    format!("mixxx/{uuid}/runs")
+}
+
+pub fn synced_shard(uuid: &str, key: &str) -> String {
+    let digest = Md5::digest(key.as_bytes());
+    format!("mixxx/{uuid}/synced/{:02x}", digest[0])
+}
+
+impl RunRecord {
+    pub fn to_line(&self) -> String {
+        let json = serde_json::to_string(self).expect("a run record always serializes");
+        format!("{} {json}", self.time)
+    }
+
+    pub fn parse_line(line: &str) -> Option<RunRecord> {
+        let (_, json) = line.split_once(' ')?;
+        serde_json::from_str(json).ok()
+    }
+}
+
+/// All run records of a `runs` file, oldest first.
+pub fn parse_runs(text: &str) -> Vec<RunRecord> {
+    let mut runs: Vec<RunRecord> = text.lines().filter_map(RunRecord::parse_line).collect();
+    runs.sort_by(|a, b| a.time.cmp(&b.time));
+    runs
+}
+
+/// Every clone's newest run record at a branch commit, by clone uuid.
+pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>> {
+    let mut out = Vec::new();
+    for uuid in reader.dirs_in("mixxx") {
+        if let Some(text) = reader.read(&runs_path(&uuid))?
+            && let Some(last) = parse_runs(&text).pop()
+        {
+            out.push(last);
+        }
+    }
+    Ok(out)
+}
+
+/// The keys this clone had synced as of a branch commit.
+pub fn synced_keys(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTreeSet<String>> {
+    let mut keys = BTreeSet::new();
+    for path in reader.files_in(&format!("mixxx/{uuid}/synced")) {
+        if let Some(text) = reader.read(&path)? {
+            keys.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+        }
+    }
+    Ok(keys)
+}
+
+/// Finds this clone's newest finished sync commit reachable from `tip`, if it has one.
+pub fn find_base_commit(annex: &Annex, tip: ObjectId) -> annex::Result<Option<ObjectId>> {
+    let runs = annex.tree_reader(tip)?.read(&runs_path(&annex.uuid))?;
+    let Some(last_finished) = runs
+        .as_deref()
+        .map(parse_runs)
+        .and_then(|r| r.into_iter().rev().find(|r| r.finished))
+    else {
+        return Ok(None);
+    };
+    // Commits older than a day before that run cannot be it (clocks may be a little off).
+    let cutoff = chrono::DateTime::parse_from_rfc3339(&last_finished.time)
+        .map(|t| t.timestamp() - 86_400)
+        .unwrap_or(i64::MIN);
+    let clone_line = format!("{TRAILER_CLONE} {}", annex.uuid);
+    use gix::revision::walk::Sorting;
+    use gix::traverse::commit::simple::CommitTimeOrder;
+    let walk = annex
+        .repo
+        .rev_walk([tip])
+        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+        .all()?;
+    for info in walk {
+        let info = info?;
+        let commit = info.object()?;
+        if commit.time()?.seconds < cutoff {
+            break;
+        }
+        let message = commit.message_raw()?;
+        let message = String::from_utf8_lossy(message);
+        if message.lines().any(|l| l == clone_line) && message.lines().any(|l| l == TRAILER_FINISHED) {
+            return Ok(Some(info.id));
+        }
+    }
+    Ok(None)
+}
+
+/// The local cache of base values.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Cache {
+    pub base_commit: String,
+    pub base: HashMap<String, Values>,
+}
+
+const CACHE_VERSION: &str = "1";
+
+fn cache_path(annex: &Annex) -> PathBuf {
+    annex
+        .repo
+        .common_dir()
+        .join("mixxx")
+        .join(format!("{}.base.json", annex.uuid))
+}
+
+impl Cache {
+    /// The cache if it describes `commit`; `None` when missing, stale or unreadable.
+    pub fn load(annex: &Annex, commit: ObjectId) -> Option<Cache> {
+        let bytes = std::fs::read(cache_path(annex)).ok()?;
+        let (version, json) = bytes.split_at(bytes.iter().position(|b| *b == b'\n')?);
+        if version != CACHE_VERSION.as_bytes() {
+            return None;
+        }
+        let cache: Cache = serde_json::from_slice(json).ok()?;
+        (cache.base_commit == commit.to_string()).then_some(cache)
+    }
+
+    /// Saves atomically; a failure only costs speed next time, so it is reported, not fatal.
+    pub fn save(&self, annex: &Annex) -> std::io::Result<()> {
+        let path = cache_path(annex);
+        let dir = path.parent().unwrap_or(&path);
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        use std::io::Write;
+        tmp.write_all(CACHE_VERSION.as_bytes())?;
+        tmp.write_all(b"\n")?;
+        serde_json::to_writer(std::io::BufWriter::new(&mut tmp), self)?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}

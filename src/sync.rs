@@ -1,0 +1,719 @@
+//! Sync planning and execution: the three-way merge per track and field between this clone's
+//! Mixxx (M), the git-annex branch now (G) and the values at this clone's last finished sync
+//! (B), then applying the plan: Mixxx first (one transaction, after a backup, only while Mixxx
+//! is not running), then one commit on the branch with the pushed lines and the sync state.
+//!
+//! That order makes every interruption safe: if the run stops after the Mixxx transaction, the
+//! base has not moved, Mixxx now equals the branch for the pulled fields, and the next run
+//! pushes what is left. If it stops before, nothing happened.
+
+use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp, Values};
+use crate::annex::{self, Annex, TreeReader, key};
+use crate::context::Context;
+use crate::fields;
+use crate::mixxx::{self, Database, running};
+use crate::state::{self, Cache, Conflict, RunRecord};
+use crate::worktree::{Mapper, Skip};
+use gix::ObjectId;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+/// Which side wins a conflict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    #[default]
+    Git,
+    Mixxx,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Restrict the sync to these repo-relative files or directories (empty: everything).
+    pub paths: Vec<String>,
+    pub dry_run: bool,
+    /// Ignore change detection: write every Mixxx value that differs from the branch.
+    pub all: bool,
+    pub push_only: bool,
+    pub pull_only: bool,
+    pub prefer: Prefer,
+    /// Show a progress bar (on a terminal only).
+    pub progress: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Annex(#[from] annex::Error),
+    #[error(transparent)]
+    Mixxx(#[from] mixxx::Error),
+    #[error("writing the Mixxx database: {0}")]
+    MixxxWrite(#[from] mixxx::write::Error),
+    #[error("the git-annex branch kept moving while git-mixxx tried to commit; run the sync again")]
+    Contended,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A track that could not be synced, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Failure {
+    pub path: String,
+    pub field: String,
+    pub reason: String,
+}
+
+/// What a run did (or, with `--dry-run`, would do).
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub first_sync: bool,
+    /// Tracks of this Mixxx that map to annexed files (within the PATH restriction).
+    pub tracks: usize,
+    /// Tracks whose values were (or would be) written to the branch.
+    pub pushed: usize,
+    /// Tracks whose values were (or would be) written to Mixxx.
+    pub pulled: usize,
+    pub unchanged: usize,
+    pub pushed_fields: BTreeMap<String, usize>,
+    pub pulled_fields: BTreeMap<String, usize>,
+    /// Skipped tracks by reason.
+    pub skipped: BTreeMap<String, usize>,
+    pub failed: Vec<Failure>,
+    pub conflicts: Vec<Conflict>,
+    /// Tracks changed on the branch since the base that this Mixxx does not have.
+    pub unknown_tracks: usize,
+    /// Why changes from the branch were not written to Mixxx, when they were not.
+    pub pull_pending: Option<String>,
+    pub backup: Option<PathBuf>,
+    pub commit: Option<String>,
+}
+
+/// One key of this Mixxx: its first track's path, every track id with that content, and the
+/// values in Mixxx.
+struct Item {
+    path: String,
+    track_ids: Vec<i64>,
+    m: Values,
+}
+
+/// The plan for one key.
+#[derive(Debug, Default)]
+struct KeyPlan {
+    /// Changes for the branch.
+    push: Vec<Change>,
+    /// Fields to write to Mixxx, with their new values.
+    pull: Vec<(String, BTreeSet<String>)>,
+    conflicts: Vec<(String, BTreeSet<String>, BTreeSet<String>, Prefer)>,
+}
+
+/// The single value a field resolves to when a merge left several: the newest line's.
+fn resolve(values: &BTreeMap<String, Timestamp>) -> BTreeSet<String> {
+    values
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)))
+        .map(|(v, _)| BTreeSet::from([v.clone()]))
+        .unwrap_or_default()
+}
+
+fn owned(current: &Current) -> HashMap<&'static str, BTreeMap<String, Timestamp>> {
+    fields::all()
+        .filter_map(|f| current.get(f).map(|v| (f, v.clone())))
+        .collect()
+}
+
+/// The three-way merge of one key, by the design's sync rules.
+fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyPlan {
+    let empty_set = BTreeSet::new();
+    let empty_log = BTreeMap::new();
+    let mut plan = KeyPlan::default();
+    let mut result = Values::new();
+    let mut g_sets = Values::new();
+    for field in fields::all() {
+        let mv = m.get(field).unwrap_or(&empty_set);
+        let glog = g.get(field).unwrap_or(&empty_log);
+        let gv: BTreeSet<String> = glog.keys().cloned().collect();
+        let bv = b.map(|b| b.get(field).unwrap_or(&empty_set));
+        let r = if fields::is_set_field(field) {
+            if opts.all {
+                mv.clone()
+            } else if let Some(bv) = bv {
+                // Per element: a side that changed it decides.
+                mv.union(&gv)
+                    .chain(bv.iter())
+                    .filter(|e| {
+                        let (in_m, in_g, in_b) = (mv.contains(*e), gv.contains(*e), bv.contains(*e));
+                        if in_m != in_b { in_m } else { in_g }
+                    })
+                    .cloned()
+                    .collect()
+            } else {
+                mv.union(&gv).cloned().collect()
+            }
+        } else {
+            let gr = resolve(glog);
+            if opts.all || *mv == gr {
+                mv.clone()
+            } else {
+                let conflict = match bv {
+                    Some(bv) if gr == *bv => Some(false),
+                    Some(bv) if mv == bv => None,
+                    Some(_) => Some(true),
+                    None if gr.is_empty() => Some(false),
+                    None if mv.is_empty() => None,
+                    None => Some(true),
+                };
+                // Some(false): take Mixxx; None: take the branch; Some(true): a conflict.
+                match conflict {
+                    Some(false) => mv.clone(),
+                    None => gr,
+                    Some(true) => {
+                        plan.conflicts
+                            .push((field.to_owned(), mv.clone(), gr.clone(), opts.prefer));
+                        match opts.prefer {
+                            Prefer::Git => gr,
+                            Prefer::Mixxx => mv.clone(),
+                        }
+                    }
+                }
+            }
+        };
+        if *mv != r {
+            plan.pull.push((field.to_owned(), r.clone()));
+        }
+        if !r.is_empty() {
+            result.insert(field.to_owned(), r);
+        }
+        if !gv.is_empty() {
+            g_sets.insert(field.to_owned(), gv);
+        }
+    }
+    plan.push = logmet::diff_changes(&g_sets, &result, fields::all());
+    plan
+}
+
+/// The branch's values and log text for a key (branch and pending journal entry combined).
+struct BranchLog {
+    /// The file's lines (branch ∪ journal), sorted and de-duplicated as a union merge would.
+    text: String,
+    current: Current,
+    max: Option<Timestamp>,
+    in_journal: bool,
+}
+
+fn branch_log(annex: &Annex, reader: &mut TreeReader<'_>, key: &str, journal: &HashSet<String>) -> annex::Result<BranchLog> {
+    let path = key::metadata_log_path(key);
+    let mut text = reader.read(&path)?.unwrap_or_default();
+    let in_journal = journal.contains(&path);
+    if in_journal && let Some(pending) = annex.journal_entry(&path)? {
+        let mut lines: BTreeSet<&str> = text.lines().collect();
+        lines.extend(pending.lines());
+        text = lines.into_iter().filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+    }
+    let log = MetLog::parse(&text);
+    Ok(BranchLog {
+        current: log.current(),
+        max: log.max_timestamp(),
+        text,
+        in_journal,
+    })
+}
+
+/// The branch paths that have pending journal entries.
+fn journal_paths(annex: &Annex) -> HashSet<String> {
+    if annex.journal_is_empty() {
+        return HashSet::new();
+    }
+    annex.journal_branch_paths().into_iter().collect()
+}
+
+/// The base values: this clone's values at its newest finished sync, for the keys it synced.
+struct Base {
+    commit: Option<ObjectId>,
+    values: HashMap<String, Values>,
+}
+
+fn load_base(annex: &Annex, tip: ObjectId, keys: &HashMap<String, Item>) -> annex::Result<Base> {
+    let Some(commit) = state::find_base_commit(annex, tip)? else {
+        return Ok(Base {
+            commit: None,
+            values: HashMap::new(),
+        });
+    };
+    if let Some(cache) = Cache::load(annex, commit) {
+        return Ok(Base {
+            commit: Some(commit),
+            values: cache.base,
+        });
+    }
+    // Rebuild from the branch: the keys synced then, with their values at that commit.
+    let mut reader = annex.tree_reader(commit)?;
+    let synced = state::synced_keys(&mut reader, &annex.uuid)?;
+    let mut values = HashMap::new();
+    for k in keys.keys().filter(|k| synced.contains(*k)) {
+        let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
+        values.insert(k.clone(), owned_sets(&MetLog::parse(&text).current()));
+    }
+    Ok(Base {
+        commit: Some(commit),
+        values,
+    })
+}
+
+fn owned_sets(current: &Current) -> Values {
+    owned(current)
+        .into_iter()
+        .map(|(f, v)| (f.to_owned(), v.into_keys().collect()))
+        .collect()
+}
+
+/// Values as a `Current` with placeholder timestamps (for values known to be single).
+fn as_current(values: &Values) -> Current {
+    values
+        .iter()
+        .map(|(f, vs)| {
+            (
+                f.clone(),
+                vs.iter().map(|v| (v.clone(), Timestamp { secs: 0, picos: 0 })).collect(),
+            )
+        })
+        .collect()
+}
+
+fn progress(opts: &Options, len: usize, message: &'static str) -> indicatif::ProgressBar {
+    if !opts.progress || len < 2000 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {eta}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(message);
+    bar
+}
+
+/// Test hook: stops the process at a named point, to prove interrupted runs converge.
+fn crash_point(name: &str) {
+    if std::env::var("GIT_MIXXX_TEST_CRASH").is_ok_and(|v| v == name) {
+        eprintln!("git-mixxx: simulated crash at {name}");
+        std::process::exit(99);
+    }
+}
+
+/// How often the whole run is redone when the branch moves under it.
+const ATTEMPTS: usize = 8;
+
+/// Runs a sync (or, with `dry_run`, plans one).
+pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
+    let annex = &ctx.annex;
+    let _lock = if opts.dry_run { None } else { Some(annex.lock_journal()?) };
+    for _ in 0..ATTEMPTS {
+        if let Some(report) = attempt(ctx, opts)? {
+            return Ok(report);
+        }
+    }
+    Err(Error::Contended)
+}
+
+/// One attempt; `None` when the branch moved before the commit and the run must start over.
+fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
+    let annex = &ctx.annex;
+    let db = Database::open_read_only(&ctx.db)?;
+    let will_write_mixxx = !opts.dry_run && !opts.push_only;
+    if will_write_mixxx {
+        db.check_writable()?;
+    }
+    let library = db.read_library()?;
+    drop(db);
+
+    let mut report = Report {
+        dry_run: opts.dry_run,
+        ..Report::default()
+    };
+
+    // Map tracks to keys.
+    let mut mapper = Mapper::new(&annex.repo, &ctx.prefixes).map_err(annex::Error::from)?;
+    let mut items: HashMap<String, Item> = HashMap::new();
+    let mut order: Vec<String> = Vec::new();
+    for track in library.tracks {
+        let (path, k) = match mapper.key(&track.location) {
+            Ok(found) => found,
+            Err(skip) => {
+                if skip == Skip::OutsideRepo || opts.paths.is_empty() {
+                    *report.skipped.entry(skip.describe().to_owned()).or_default() += 1;
+                }
+                continue;
+            }
+        };
+        if !opts.paths.is_empty()
+            && !opts
+                .paths
+                .iter()
+                .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+        {
+            continue;
+        }
+        match items.get_mut(&k) {
+            Some(item) => item.track_ids.push(track.id),
+            None => {
+                order.push(k.clone());
+                items.insert(
+                    k,
+                    Item {
+                        path,
+                        track_ids: vec![track.id],
+                        m: track.values,
+                    },
+                );
+            }
+        }
+    }
+    report.tracks = items.values().map(|i| i.track_ids.len()).sum();
+
+    // The branch now, and the base.
+    let tip = annex.tip()?;
+    let base = load_base(annex, tip, &items)?;
+    report.first_sync = base.commit.is_none();
+    let mut reader = annex.tree_reader(tip)?;
+    let changed: Option<HashSet<String>> = match base.commit {
+        Some(c) if c != tip => {
+            let paths = annex.changed_paths(annex.tree_of(c)?, annex.tree_of(tip)?)?;
+            Some(paths.iter().filter_map(|p| key::key_of_metadata_log_path(p)).collect())
+        }
+        Some(_) => Some(HashSet::new()),
+        None => None,
+    };
+    if let Some(changed) = &changed {
+        report.unknown_tracks = changed.iter().filter(|k| !items.contains_key(*k)).count();
+    }
+    let journal = journal_paths(annex);
+
+    // Plan.
+    let bar = progress(opts, order.len(), "planning");
+    let mut plans: Vec<(&String, KeyPlan, Option<BranchLog>)> = Vec::new();
+    for k in &order {
+        bar.inc(1);
+        let item = &items[k];
+        let b = base.values.get(k);
+        let from_base = b.filter(|b| {
+            changed.as_ref().is_some_and(|c| !c.contains(k))
+                && !journal.contains(&key::metadata_log_path(k))
+                && fields::SINGLE.iter().all(|(f, _)| b.get(*f).is_none_or(|v| v.len() <= 1))
+        });
+        let (g, log) = match from_base {
+            Some(b) => (as_current(b), None),
+            None => {
+                let log = branch_log(annex, &mut reader, k, &journal)?;
+                (log.current.clone(), Some(log))
+            }
+        };
+        let mut key_plan = plan_key(&item.m, &g, b, opts);
+        if opts.pull_only {
+            key_plan.push.clear();
+        }
+        if key_plan.push.is_empty() && key_plan.pull.is_empty() && key_plan.conflicts.is_empty() {
+            report.unchanged += item.track_ids.len();
+        }
+        plans.push((k, key_plan, log));
+    }
+    bar.finish_and_clear();
+
+    // Tally.
+    for (k, plan, _) in &plans {
+        let item = &items[*k];
+        if !plan.push.is_empty() {
+            report.pushed += item.track_ids.len();
+            let fields: BTreeSet<&str> = plan.push.iter().map(|c| c.field.as_str()).collect();
+            for f in fields {
+                *report.pushed_fields.entry(f.to_owned()).or_default() += 1;
+            }
+        }
+        if !plan.pull.is_empty() {
+            report.pulled += item.track_ids.len();
+            for (f, _) in &plan.pull {
+                *report.pulled_fields.entry(f.clone()).or_default() += 1;
+            }
+        }
+        for (field, mv, gv, winner) in &plan.conflicts {
+            report.conflicts.push(Conflict {
+                path: item.path.clone(),
+                key: (*k).clone(),
+                field: field.clone(),
+                mixxx: mv.iter().cloned().collect(),
+                branch: gv.iter().cloned().collect(),
+                winner: match winner {
+                    Prefer::Git => "git",
+                    Prefer::Mixxx => "mixxx",
+                }
+                .to_owned(),
+            });
+        }
+    }
+    let new_keys: Vec<&String> = order.iter().filter(|k| !base.values.contains_key(*k)).collect();
+    if opts.dry_run {
+        return Ok(Some(report));
+    }
+    let any_pull = plans.iter().any(|(_, p, _)| !p.pull.is_empty());
+    let any_push = plans.iter().any(|(_, p, _)| !p.push.is_empty());
+    let full_scope = opts.paths.is_empty();
+
+    // Mixxx first.
+    let mut pulls_applied = !any_pull;
+    if any_pull {
+        if opts.push_only {
+            report.pull_pending = Some("--push-only was given".into());
+        } else if let Some(holder) = running::holder(&ctx.db) {
+            report.pull_pending = Some(format!(
+                "Mixxx is running ({holder} has the database open); close Mixxx and sync again to apply them"
+            ));
+        } else {
+            let mut failed_tracks = HashSet::new();
+            let mut db = Database::open_for_writing(&ctx.db)?;
+            let (mut writer, backup) = db.begin_write()?;
+            report.backup = Some(backup);
+            for (k, plan, _) in &plans {
+                let item = &items[*k];
+                for (field, values) in &plan.pull {
+                    for id in &item.track_ids {
+                        match writer.set_field(*id, field, values) {
+                            Ok(()) => {}
+                            Err(e @ (mixxx::write::Error::InvalidValue { .. } | mixxx::write::Error::SeveralValues { .. })) => {
+                                failed_tracks.insert(*k);
+                                report.failed.push(Failure {
+                                    path: item.path.clone(),
+                                    field: field.clone(),
+                                    reason: e.to_string(),
+                                });
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+            }
+            crash_point("before-mixxx-commit");
+            writer.commit()?;
+            crash_point("after-mixxx-commit");
+            pulls_applied = true;
+        }
+    }
+
+    let needs_commit = any_push || (any_pull && pulls_applied) || !report.conflicts.is_empty() || !new_keys.is_empty();
+    if !needs_commit {
+        return Ok(Some(report));
+    }
+    let finished = pulls_applied && full_scope;
+
+    // Then the branch: pushed lines, new synced keys, the run record.
+    let now = Timestamp::now();
+    let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut journal_updates: Vec<(String, String)> = Vec::new();
+    let mut after: HashMap<String, Values> = HashMap::new();
+    for (k, plan, log) in &mut plans {
+        if plan.push.is_empty() {
+            continue;
+        }
+        let log = match log.take() {
+            Some(log) => log,
+            None => branch_log(annex, &mut reader, k, &journal)?,
+        };
+        let line = logmet::format_line(now.after(log.max), &plan.push);
+        let content = format!("{}{line}\n", log.text);
+        let path = key::metadata_log_path(k);
+        if log.in_journal {
+            journal_updates.push((path.clone(), content.clone()));
+        }
+        after.insert((*k).clone(), owned_sets(&MetLog::parse(&content).current()));
+        files.push((path, content.into_bytes()));
+    }
+    let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for k in &new_keys {
+        shards.entry(state::synced_shard(&annex.uuid, k)).or_default().insert((*k).clone());
+    }
+    for (path, keys) in shards {
+        let mut all: BTreeSet<String> = reader
+            .read(&path)?
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        let before = all.len();
+        all.extend(keys);
+        if all.len() != before {
+            let text: String = all.iter().filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+            files.push((path, text.into_bytes()));
+        }
+    }
+    let record = RunRecord {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        uuid: annex.uuid.clone(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        db: ctx.db.display().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        tracks: report.tracks,
+        pushed: report.pushed,
+        pulled: if pulls_applied { report.pulled } else { 0 },
+        reconciled: tip.to_string(),
+        finished,
+        conflict_count: report.conflicts.len(),
+        conflicts: report.conflicts.iter().take(state::CONFLICTS_KEPT).cloned().collect(),
+    };
+    let runs_path = state::runs_path(&annex.uuid);
+    let runs = reader.read(&runs_path)?.unwrap_or_default();
+    files.push((runs_path, format!("{runs}{}\n", record.to_line()).into_bytes()));
+
+    let message = commit_message(&report, &record, pulls_applied);
+    let Some(commit) = annex.commit(tip, &files, &message)? else {
+        return Ok(None);
+    };
+    for (path, content) in &journal_updates {
+        annex.write_journal_entry(path, content)?;
+    }
+    report.commit = Some(commit.to_string());
+    crash_point("after-branch-commit");
+
+    if finished {
+        let mut values = HashMap::new();
+        for (k, _, log) in &plans {
+            let v = match after.remove(*k) {
+                Some(v) => v,
+                None => match (log, base.values.get(*k)) {
+                    (Some(log), _) => owned_sets(&log.current),
+                    (None, Some(b)) => b.clone(),
+                    (None, None) => Values::new(),
+                },
+            };
+            values.insert((*k).clone(), v);
+        }
+        let cache = Cache {
+            base_commit: commit.to_string(),
+            base: values,
+        };
+        if let Err(e) = cache.save(annex) {
+            eprintln!("git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch");
+        }
+    }
+    Ok(Some(report))
+}
+
+fn counts(map: &BTreeMap<String, usize>) -> String {
+    map.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", ")
+}
+
+fn commit_message(report: &Report, record: &RunRecord, pulls_applied: bool) -> String {
+    let mut msg = format!(
+        "git-mixxx sync on {}: {} tracks pushed, {} pulled",
+        record.host,
+        report.pushed,
+        if pulls_applied { report.pulled } else { 0 }
+    );
+    if !report.conflicts.is_empty() {
+        msg.push_str(&format!(", {} conflicts", report.conflicts.len()));
+    }
+    msg.push_str("\n\n");
+    if !report.pushed_fields.is_empty() {
+        msg.push_str(&format!("pushed: {}\n", counts(&report.pushed_fields)));
+    }
+    if pulls_applied && !report.pulled_fields.is_empty() {
+        msg.push_str(&format!("pulled: {}\n", counts(&report.pulled_fields)));
+    }
+    msg.push_str(&format!("\n{} {}\n", state::TRAILER_CLONE, record.uuid));
+    if record.finished {
+        msg.push_str(state::TRAILER_FINISHED);
+        msg.push('\n');
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(pairs: &[(&str, &[&str])]) -> Values {
+        pairs
+            .iter()
+            .map(|(f, vs)| (f.to_string(), vs.iter().map(|v| v.to_string()).collect()))
+            .collect()
+    }
+
+    fn cur(pairs: &[(&str, &[(&str, i64)])]) -> Current {
+        pairs
+            .iter()
+            .map(|(f, vs)| {
+                (
+                    f.to_string(),
+                    vs.iter().map(|(v, t)| (v.to_string(), Timestamp { secs: *t, picos: 0 })).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn mixxx_change_is_pushed_and_branch_change_is_pulled() {
+        let b = vals(&[("rating", &["3"]), ("color", &["#FF0000"])]);
+        let m = vals(&[("rating", &["4"]), ("color", &["#FF0000"])]);
+        let g = cur(&[("rating", &[("3", 1)]), ("color", &[("#00FF00", 2)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(plan.conflicts, vec![]);
+        let pushed: Vec<String> = plan.push.iter().map(|c| format!("{}{}{}", c.field, if c.set { '+' } else { '-' }, c.value)).collect();
+        assert_eq!(pushed, ["rating-3", "rating+4"]);
+        assert_eq!(plan.pull, vec![("color".to_owned(), BTreeSet::from(["#00FF00".to_owned()]))]);
+    }
+
+    #[test]
+    fn conflict_prefers_git_by_default_and_mixxx_on_request() {
+        let b = vals(&[("rating", &["3"])]);
+        let m = vals(&[("rating", &["5"])]);
+        let g = cur(&[("rating", &[("2", 1)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(plan.conflicts.len(), 1);
+        assert!(plan.push.is_empty());
+        assert_eq!(plan.pull[0].1, BTreeSet::from(["2".to_owned()]));
+        let opts = Options { prefer: Prefer::Mixxx, ..Options::default() };
+        let plan = plan_key(&m, &g, Some(&b), &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.push.len(), 2);
+    }
+
+    #[test]
+    fn sets_merge_per_element() {
+        let b = vals(&[("crate", &["A", "B"])]);
+        let m = vals(&[("crate", &["A", "B", "X"])]);
+        let g = cur(&[("crate", &[("B", 1), ("Y", 1)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(plan.pull, vec![("crate".to_owned(), ["B", "X", "Y"].iter().map(|s| s.to_string()).collect())]);
+        assert_eq!(plan.push.len(), 1);
+        assert!(plan.push[0].set && plan.push[0].value == "X");
+    }
+
+    #[test]
+    fn several_values_resolve_to_the_newest_and_are_written_back() {
+        let m = vals(&[("rating", &["2"])]);
+        let b = vals(&[("rating", &["2"])]);
+        let g = cur(&[("rating", &[("2", 10), ("5", 20)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(plan.pull[0].1, BTreeSet::from(["5".to_owned()]));
+        assert_eq!(plan.push, vec![Change { field: "rating".into(), set: false, value: "2".into() }]);
+    }
+
+    #[test]
+    fn first_sync_fills_empty_sides() {
+        let m = vals(&[("rating", &["4"])]);
+        let g = cur(&[("color", &[("#123456", 1)])]);
+        let plan = plan_key(&m, &g, None, &Options::default());
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(plan.push.len(), 1);
+        assert_eq!(plan.pull.len(), 1);
+    }
+
+    #[test]
+    fn all_makes_mixxx_win() {
+        let m = vals(&[("crate", &["A"])]);
+        let g = cur(&[("crate", &[("B", 1)]), ("rating", &[("5", 1)])]);
+        let opts = Options { all: true, ..Options::default() };
+        let plan = plan_key(&m, &g, None, &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.push.len(), 3);
+    }
+}
