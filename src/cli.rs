@@ -127,7 +127,10 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
 }
 
 fn fields(map: &std::collections::BTreeMap<String, usize>) -> String {
-    map.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The human-readable summary of a sync.
@@ -151,7 +154,11 @@ pub fn render_report(r: &Report, verbose: bool) -> String {
             r.pushed,
             r.pulled,
             r.unchanged,
-            if r.first_sync { " (first sync of this clone)" } else { "" }
+            if r.first_sync {
+                " (first sync of this clone)"
+            } else {
+                ""
+            }
         );
         if !r.pushed_fields.is_empty() {
             let _ = writeln!(out, "  pushed fields: {}", fields(&r.pushed_fields));
@@ -161,7 +168,11 @@ pub fn render_report(r: &Report, verbose: bool) -> String {
         }
     }
     if let Some(why) = &r.pull_pending {
-        let _ = writeln!(out, "  {} changes from the branch were NOT written to Mixxx: {why}.", r.pulled);
+        let _ = writeln!(
+            out,
+            "  {} changes from the branch were NOT written to Mixxx: {why}.",
+            r.pulled
+        );
     }
     for c in &r.conflicts {
         let _ = writeln!(
@@ -176,7 +187,11 @@ pub fn render_report(r: &Report, verbose: bool) -> String {
     }
     if !r.skipped.is_empty() {
         let total: usize = r.skipped.values().sum();
-        let reasons: Vec<String> = r.skipped.iter().map(|(why, n)| format!("{n} {why}")).collect();
+        let reasons: Vec<String> = r
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
         let _ = writeln!(out, "  skipped {total} tracks: {}", reasons.join(", "));
     }
     if r.unknown_tracks > 0 {
@@ -196,7 +211,11 @@ pub fn render_report(r: &Report, verbose: bool) -> String {
         let _ = writeln!(out, "  Mixxx database backed up to {}", b.display());
     }
     if let Some(c) = &r.commit {
-        let _ = writeln!(out, "  committed {} on the git-annex branch", &c[..c.len().min(12)]);
+        let _ = writeln!(
+            out,
+            "  committed {} on the git-annex branch",
+            &c[..c.len().min(12)]
+        );
     }
     out
 }

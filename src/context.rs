@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("not in a git repository ({0}); run git-mixxx inside your music repository or use `git -C DIR mixxx`")]
+    #[error(
+        "not in a git repository ({0}); run git-mixxx inside your music repository or use `git -C DIR mixxx`"
+    )]
     NoRepo(String),
     #[error(
         "no Mixxx database given and none found at the default location; pass --db PATH or run `git config mixxx.db PATH`"
@@ -60,7 +62,11 @@ impl Context {
     pub fn open(db: Option<PathBuf>) -> Result<Context, Error> {
         let repo = open_repo()?;
         let db = db
-            .or_else(|| std::env::var_os("GIT_MIXXX_DB").filter(|v| !v.is_empty()).map(PathBuf::from))
+            .or_else(|| {
+                std::env::var_os("GIT_MIXXX_DB")
+                    .filter(|v| !v.is_empty())
+                    .map(PathBuf::from)
+            })
             .or_else(|| config_path(&repo, "mixxx.db").pop())
             .or_else(crate::mixxx::default_path)
             .ok_or(Error::NoDatabase)?;
@@ -78,10 +84,13 @@ impl Context {
         let Some(workdir) = self.annex.repo.workdir() else {
             return Ok(Vec::new());
         };
-        let roots: Vec<PathBuf> = [std::path::absolute(workdir).ok(), std::fs::canonicalize(workdir).ok()]
-            .into_iter()
-            .flatten()
-            .collect();
+        let roots: Vec<PathBuf> = [
+            std::path::absolute(workdir).ok(),
+            std::fs::canonicalize(workdir).ok(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut out = Vec::new();
         for arg in args {
             let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
@@ -89,7 +98,11 @@ impl Context {
             let rel = candidates
                 .iter()
                 .flatten()
-                .find_map(|c| roots.iter().find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf)))
+                .find_map(|c| {
+                    roots
+                        .iter()
+                        .find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf))
+                })
                 .ok_or_else(|| Error::PathOutside(arg.clone()))?;
             let rel = rel.to_string_lossy().replace('\\', "/");
             let rel = rel.trim_end_matches('/');

@@ -13,7 +13,9 @@ use std::process::Command;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("git-annex is not installed (`git annex version` failed): install it, e.g. `apt-get install git-annex`")]
+    #[error(
+        "git-annex is not installed (`git annex version` failed): install it, e.g. `apt-get install git-annex`"
+    )]
     NoAnnex,
     #[error("`{command}` failed: {output}")]
     Command { command: String, output: String },
@@ -41,21 +43,24 @@ pub fn sample_values(i: usize, crates: usize, playlists: usize) -> Values {
     put("year", (1990 + i % 35).to_string());
     put("key", KEYS[i % KEYS.len()].to_owned());
     put("bpm", format!("{:.2}", 118.0 + (i % 170) as f64 / 10.0));
-    if i % 6 != 0 {
+    if !i.is_multiple_of(6) {
         put("rating", (i % 5 + 1).to_string());
     }
-    if i % 4 == 0 {
+    if i.is_multiple_of(4) {
         put("color", format!("#{:06X}", (i * 2_654_435_761) % 0xFF_FFFF));
     }
     if crates > 0 {
         let mut set = BTreeSet::from([format!("Crate {}", i % crates)]);
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             set.insert(format!("Crate {}", (i / 3) % crates));
         }
         v.insert("crate".into(), set);
     }
-    if playlists > 0 && i % 2 == 0 {
-        v.insert("playlist".into(), BTreeSet::from([format!("Set {}", i % playlists)]));
+    if playlists > 0 && i.is_multiple_of(2) {
+        v.insert(
+            "playlist".into(),
+            BTreeSet::from([format!("Set {}", i % playlists)]),
+        );
     }
     v
 }
@@ -129,7 +134,10 @@ pub fn run(dir: Option<&Path>, quiet: bool) -> Result<PathBuf, Error> {
             std::fs::create_dir_all(d)?;
             std::fs::canonicalize(d)?
         }
-        None => tempfile::Builder::new().prefix("git-mixxx-demo-").tempdir()?.keep(),
+        None => tempfile::Builder::new()
+            .prefix("git-mixxx-demo-")
+            .tempdir()?
+            .keep(),
     };
     let me = std::env::current_exe()?;
     let me = me.to_str().unwrap_or("git-mixxx");
@@ -142,7 +150,13 @@ pub fn run(dir: Option<&Path>, quiet: bool) -> Result<PathBuf, Error> {
     let a = root.join("laptop-a");
     sh.git(&a, &["annex", "init", "-q", "laptop A"])?;
     let names: Vec<String> = (0..12)
-        .map(|i| format!("music/{}/Artist {} - Track {i}.flac", ["House", "Techno", "Disco"][i % 3], i % 97))
+        .map(|i| {
+            format!(
+                "music/{}/Artist {} - Track {i}.flac",
+                ["House", "Techno", "Disco"][i % 3],
+                i % 97
+            )
+        })
         .collect();
     for (i, name) in names.iter().enumerate() {
         let path = a.join(name);
@@ -164,11 +178,23 @@ pub fn run(dir: Option<&Path>, quiet: bool) -> Result<PathBuf, Error> {
     create_library(&db_a, 32, &tracks)?;
     let db_a_str = db_a.to_str().unwrap_or_default();
     sh.show(&a, "git mixxx sync", me, &["sync", "--db", db_a_str])?;
-    sh.show(&a, "git annex find --metadata rating=5", "git", &["annex", "find", "--metadata", "rating=5"])?;
-    sh.show(&a, &format!("git annex metadata '{}'", names[1]), "git", &["annex", "metadata", &names[1]])?;
+    sh.show(
+        &a,
+        "git annex find --metadata rating=5",
+        "git",
+        &["annex", "find", "--metadata", "rating=5"],
+    )?;
+    sh.show(
+        &a,
+        &format!("git annex metadata '{}'", names[1]),
+        "git",
+        &["annex", "metadata", &names[1]],
+    )?;
     sh.git(&a, &["annex", "sync", "-q"])?;
 
-    sh.say("\n3. Laptop B clones the NAS; its Mixxx (2.4 schema) knows the files but not the metadata");
+    sh.say(
+        "\n3. Laptop B clones the NAS; its Mixxx (2.4 schema) knows the files but not the metadata",
+    );
     sh.git(&root, &["clone", "-q", "nas.git", "laptop-b"])?;
     let b = root.join("laptop-b");
     sh.git(&b, &["annex", "init", "-q", "laptop B"])?;

@@ -56,7 +56,10 @@ pub fn parse_rating(value: &str) -> Option<i64> {
 
 /// Parses an annex BPM back into Mixxx's REAL.
 pub fn parse_bpm(value: &str) -> Option<f64> {
-    value.parse().ok().filter(|b: &f64| b.is_finite() && *b > 0.0)
+    value
+        .parse()
+        .ok()
+        .filter(|b: &f64| b.is_finite() && *b > 0.0)
 }
 
 /// Parses `#RRGGBB` (either case) back into Mixxx's integer.
@@ -80,7 +83,9 @@ pub fn key_id(text: &str) -> i64 {
     let t = text.trim();
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     if digits > 0 {
-        let Ok(n) = t[..digits].parse::<i64>() else { return 0 };
+        let Ok(n) = t[..digits].parse::<i64>() else {
+            return 0;
+        };
         if !(1..=12).contains(&n) {
             return 0;
         }

@@ -140,7 +140,9 @@ pub fn find_base_commit(annex: &Annex, tip: ObjectId) -> annex::Result<Option<Ob
         }
         let message = commit.message_raw()?;
         let message = String::from_utf8_lossy(message);
-        if message.lines().any(|l| l == clone_line) && message.lines().any(|l| l == TRAILER_FINISHED) {
+        if message.lines().any(|l| l == clone_line)
+            && message.lines().any(|l| l == TRAILER_FINISHED)
+        {
             return Ok(Some(info.id));
         }
     }
@@ -173,7 +175,7 @@ impl Cache {
             return None;
         }
         let cache: Cache = serde_json::from_slice(json).ok()?;
-        (cache.base_commit == commit.to_string()).then_some(cache)
+        (cache.base_commit == commit).then_some(cache)
     }
 
     /// Saves atomically; a failure only costs speed next time, so it is reported, not fatal.

@@ -41,7 +41,10 @@ fn descriptions(text: &str) -> Vec<(String, String)> {
         })
         .collect();
     lines.sort_by(|a, b| a.2.cmp(b.2));
-    lines.into_iter().map(|(u, d, _)| (u.to_owned(), d.to_owned())).collect()
+    lines
+        .into_iter()
+        .map(|(u, d, _)| (u.to_owned(), d.to_owned()))
+        .collect()
 }
 
 pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
@@ -62,7 +65,11 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
             last_sync: record,
         })
         .collect();
-    clones.sort_by(|a, b| b.this_clone.cmp(&a.this_clone).then(b.last_sync.time.cmp(&a.last_sync.time)));
+    clones.sort_by(|a, b| {
+        b.this_clone
+            .cmp(&a.this_clone)
+            .then(b.last_sync.time.cmp(&a.last_sync.time))
+    });
     let opts = Options {
         dry_run: true,
         ..Options::default()
@@ -86,12 +93,23 @@ pub fn render(status: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
     if !status.synced_before {
-        let _ = writeln!(out, "  never synced with git-mixxx: the first `git mixxx sync` will push every track");
+        let _ = writeln!(
+            out,
+            "  never synced with git-mixxx: the first `git mixxx sync` will push every track"
+        );
     }
     for clone in &status.clones {
         let r = &clone.last_sync;
-        let who = if clone.this_clone { "this clone".to_owned() } else { format!("clone {}", r.uuid) };
-        let desc = if clone.description.is_empty() { String::new() } else { format!(" [{}]", clone.description) };
+        let who = if clone.this_clone {
+            "this clone".to_owned()
+        } else {
+            format!("clone {}", r.uuid)
+        };
+        let desc = if clone.description.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", clone.description)
+        };
         let _ = writeln!(
             out,
             "Last sync of {who}{desc}: {} on {} ({} tracks, {} pushed, {} pulled{}{})",
@@ -100,8 +118,16 @@ pub fn render(status: &Status) -> String {
             r.tracks,
             r.pushed,
             r.pulled,
-            if r.conflict_count > 0 { format!(", {} conflicts", r.conflict_count) } else { String::new() },
-            if r.finished { "" } else { ", changes from the branch still to apply" },
+            if r.conflict_count > 0 {
+                format!(", {} conflicts", r.conflict_count)
+            } else {
+                String::new()
+            },
+            if r.finished {
+                ""
+            } else {
+                ", changes from the branch still to apply"
+            },
         );
         for c in &r.conflicts {
             let _ = writeln!(
@@ -127,7 +153,11 @@ pub fn render(status: &Status) -> String {
                 p.tracks
             );
             if p.unknown_tracks > 0 {
-                let _ = writeln!(out, "  {} tracks changed on the branch are not in this Mixxx library", p.unknown_tracks);
+                let _ = writeln!(
+                    out,
+                    "  {} tracks changed on the branch are not in this Mixxx library",
+                    p.unknown_tracks
+                );
             }
         }
         (None, Some(e)) => {

@@ -143,7 +143,8 @@ fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyP
                 mv.union(&gv)
                     .chain(bv.iter())
                     .filter(|e| {
-                        let (in_m, in_g, in_b) = (mv.contains(*e), gv.contains(*e), bv.contains(*e));
+                        let (in_m, in_g, in_b) =
+                            (mv.contains(*e), gv.contains(*e), bv.contains(*e));
                         if in_m != in_b { in_m } else { in_g }
                     })
                     .cloned()
@@ -169,8 +170,12 @@ fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyP
                     Some(false) => mv.clone(),
                     None => gr,
                     Some(true) => {
-                        plan.conflicts
-                            .push((field.to_owned(), mv.clone(), gr.clone(), opts.prefer));
+                        plan.conflicts.push((
+                            field.to_owned(),
+                            mv.clone(),
+                            gr.clone(),
+                            opts.prefer,
+                        ));
                         match opts.prefer {
                             Prefer::Git => gr,
                             Prefer::Mixxx => mv.clone(),
@@ -202,14 +207,23 @@ struct BranchLog {
     in_journal: bool,
 }
 
-fn branch_log(annex: &Annex, reader: &mut TreeReader<'_>, key: &str, journal: &HashSet<String>) -> annex::Result<BranchLog> {
+fn branch_log(
+    annex: &Annex,
+    reader: &mut TreeReader<'_>,
+    key: &str,
+    journal: &HashSet<String>,
+) -> annex::Result<BranchLog> {
     let path = key::metadata_log_path(key);
     let mut text = reader.read(&path)?.unwrap_or_default();
     let in_journal = journal.contains(&path);
     if in_journal && let Some(pending) = annex.journal_entry(&path)? {
         let mut lines: BTreeSet<&str> = text.lines().collect();
         lines.extend(pending.lines());
-        text = lines.into_iter().filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+        text = lines
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
     }
     let log = MetLog::parse(&text);
     Ok(BranchLog {
@@ -275,7 +289,9 @@ fn as_current(values: &Values) -> Current {
         .map(|(f, vs)| {
             (
                 f.clone(),
-                vs.iter().map(|v| (v.clone(), Timestamp { secs: 0, picos: 0 })).collect(),
+                vs.iter()
+                    .map(|v| (v.clone(), Timestamp { secs: 0, picos: 0 }))
+                    .collect(),
             )
         })
         .collect()
@@ -286,7 +302,9 @@ fn progress(opts: &Options, len: usize, message: &'static str) -> indicatif::Pro
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len as u64);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {eta}") {
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {eta}")
+    {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(message);
@@ -307,7 +325,11 @@ const ATTEMPTS: usize = 8;
 /// Runs a sync (or, with `dry_run`, plans one).
 pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     let annex = &ctx.annex;
-    let _lock = if opts.dry_run { None } else { Some(annex.lock_journal()?) };
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(annex.lock_journal()?)
+    };
     for _ in 0..ATTEMPTS {
         if let Some(report) = attempt(ctx, opts)? {
             return Ok(report);
@@ -341,7 +363,10 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
             Ok(found) => found,
             Err(skip) => {
                 if skip == Skip::OutsideRepo || opts.paths.is_empty() {
-                    *report.skipped.entry(skip.describe().to_owned()).or_default() += 1;
+                    *report
+                        .skipped
+                        .entry(skip.describe().to_owned())
+                        .or_default() += 1;
                 }
                 continue;
             }
@@ -379,7 +404,12 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     let changed: Option<HashSet<String>> = match base.commit {
         Some(c) if c != tip => {
             let paths = annex.changed_paths(annex.tree_of(c)?, annex.tree_of(tip)?)?;
-            Some(paths.iter().filter_map(|p| key::key_of_metadata_log_path(p)).collect())
+            Some(
+                paths
+                    .iter()
+                    .filter_map(|p| key::key_of_metadata_log_path(p))
+                    .collect(),
+            )
         }
         Some(_) => Some(HashSet::new()),
         None => None,
@@ -399,7 +429,9 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
         let from_base = b.filter(|b| {
             changed.as_ref().is_some_and(|c| !c.contains(k))
                 && !journal.contains(&key::metadata_log_path(k))
-                && fields::SINGLE.iter().all(|(f, _)| b.get(*f).is_none_or(|v| v.len() <= 1))
+                && fields::SINGLE
+                    .iter()
+                    .all(|(f, _)| b.get(*f).is_none_or(|v| v.len() <= 1))
         });
         let (g, log) = match from_base {
             Some(b) => (as_current(b), None),
@@ -450,7 +482,10 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
             });
         }
     }
-    let new_keys: Vec<&String> = order.iter().filter(|k| !base.values.contains_key(*k)).collect();
+    let new_keys: Vec<&String> = order
+        .iter()
+        .filter(|k| !base.values.contains_key(*k))
+        .collect();
     if opts.dry_run {
         return Ok(Some(report));
     }
@@ -478,7 +513,10 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
                     for id in &item.track_ids {
                         match writer.set_field(*id, field, values) {
                             Ok(()) => {}
-                            Err(e @ (mixxx::write::Error::InvalidValue { .. } | mixxx::write::Error::SeveralValues { .. })) => {
+                            Err(
+                                e @ (mixxx::write::Error::InvalidValue { .. }
+                                | mixxx::write::Error::SeveralValues { .. }),
+                            ) => {
                                 failed_tracks.insert(*k);
                                 report.failed.push(Failure {
                                     path: item.path.clone(),
@@ -498,7 +536,10 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
         }
     }
 
-    let needs_commit = any_push || (any_pull && pulls_applied) || !report.conflicts.is_empty() || !new_keys.is_empty();
+    let needs_commit = any_push
+        || (any_pull && pulls_applied)
+        || !report.conflicts.is_empty()
+        || !new_keys.is_empty();
     if !needs_commit {
         return Ok(Some(report));
     }
@@ -528,7 +569,10 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     }
     let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for k in &new_keys {
-        shards.entry(state::synced_shard(&annex.uuid, k)).or_default().insert((*k).clone());
+        shards
+            .entry(state::synced_shard(&annex.uuid, k))
+            .or_default()
+            .insert((*k).clone());
     }
     for (path, keys) in shards {
         let mut all: BTreeSet<String> = reader
@@ -540,7 +584,11 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
         let before = all.len();
         all.extend(keys);
         if all.len() != before {
-            let text: String = all.iter().filter(|l| !l.is_empty()).map(|l| format!("{l}\n")).collect();
+            let text: String = all
+                .iter()
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("{l}\n"))
+                .collect();
             files.push((path, text.into_bytes()));
         }
     }
@@ -556,11 +604,19 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
         reconciled: tip.to_string(),
         finished,
         conflict_count: report.conflicts.len(),
-        conflicts: report.conflicts.iter().take(state::CONFLICTS_KEPT).cloned().collect(),
+        conflicts: report
+            .conflicts
+            .iter()
+            .take(state::CONFLICTS_KEPT)
+            .cloned()
+            .collect(),
     };
     let runs_path = state::runs_path(&annex.uuid);
     let runs = reader.read(&runs_path)?.unwrap_or_default();
-    files.push((runs_path, format!("{runs}{}\n", record.to_line()).into_bytes()));
+    files.push((
+        runs_path,
+        format!("{runs}{}\n", record.to_line()).into_bytes(),
+    ));
 
     let message = commit_message(&report, &record, pulls_applied);
     let Some(commit) = annex.commit(tip, &files, &message)? else {
@@ -590,14 +646,19 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
             base: values,
         };
         if let Err(e) = cache.save(annex) {
-            eprintln!("git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch");
+            eprintln!(
+                "git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch"
+            );
         }
     }
     Ok(Some(report))
 }
 
 fn counts(map: &BTreeMap<String, usize>) -> String {
-    map.iter().map(|(f, n)| format!("{f} {n}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn commit_message(report: &Report, record: &RunRecord, pulls_applied: bool) -> String {
@@ -642,7 +703,9 @@ mod tests {
             .map(|(f, vs)| {
                 (
                     f.to_string(),
-                    vs.iter().map(|(v, t)| (v.to_string(), Timestamp { secs: *t, picos: 0 })).collect(),
+                    vs.iter()
+                        .map(|(v, t)| (v.to_string(), Timestamp { secs: *t, picos: 0 }))
+                        .collect(),
                 )
             })
             .collect()
@@ -655,9 +718,16 @@ mod tests {
         let g = cur(&[("rating", &[("3", 1)]), ("color", &[("#00FF00", 2)])]);
         let plan = plan_key(&m, &g, Some(&b), &Options::default());
         assert_eq!(plan.conflicts, vec![]);
-        let pushed: Vec<String> = plan.push.iter().map(|c| format!("{}{}{}", c.field, if c.set { '+' } else { '-' }, c.value)).collect();
+        let pushed: Vec<String> = plan
+            .push
+            .iter()
+            .map(|c| format!("{}{}{}", c.field, if c.set { '+' } else { '-' }, c.value))
+            .collect();
         assert_eq!(pushed, ["rating-3", "rating+4"]);
-        assert_eq!(plan.pull, vec![("color".to_owned(), BTreeSet::from(["#00FF00".to_owned()]))]);
+        assert_eq!(
+            plan.pull,
+            vec![("color".to_owned(), BTreeSet::from(["#00FF00".to_owned()]))]
+        );
     }
 
     #[test]
@@ -669,7 +739,10 @@ mod tests {
         assert_eq!(plan.conflicts.len(), 1);
         assert!(plan.push.is_empty());
         assert_eq!(plan.pull[0].1, BTreeSet::from(["2".to_owned()]));
-        let opts = Options { prefer: Prefer::Mixxx, ..Options::default() };
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
         let plan = plan_key(&m, &g, Some(&b), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(plan.push.len(), 2);
@@ -682,7 +755,13 @@ mod tests {
         let g = cur(&[("crate", &[("B", 1), ("Y", 1)])]);
         let plan = plan_key(&m, &g, Some(&b), &Options::default());
         assert!(plan.conflicts.is_empty());
-        assert_eq!(plan.pull, vec![("crate".to_owned(), ["B", "X", "Y"].iter().map(|s| s.to_string()).collect())]);
+        assert_eq!(
+            plan.pull,
+            vec![(
+                "crate".to_owned(),
+                ["B", "X", "Y"].iter().map(|s| s.to_string()).collect()
+            )]
+        );
         assert_eq!(plan.push.len(), 1);
         assert!(plan.push[0].set && plan.push[0].value == "X");
     }
@@ -694,7 +773,14 @@ mod tests {
         let g = cur(&[("rating", &[("2", 10), ("5", 20)])]);
         let plan = plan_key(&m, &g, Some(&b), &Options::default());
         assert_eq!(plan.pull[0].1, BTreeSet::from(["5".to_owned()]));
-        assert_eq!(plan.push, vec![Change { field: "rating".into(), set: false, value: "2".into() }]);
+        assert_eq!(
+            plan.push,
+            vec![Change {
+                field: "rating".into(),
+                set: false,
+                value: "2".into()
+            }]
+        );
     }
 
     #[test]
@@ -711,7 +797,10 @@ mod tests {
     fn all_makes_mixxx_win() {
         let m = vals(&[("crate", &["A"])]);
         let g = cur(&[("crate", &[("B", 1)]), ("rating", &[("5", 1)])]);
-        let opts = Options { all: true, ..Options::default() };
+        let opts = Options {
+            all: true,
+            ..Options::default()
+        };
         let plan = plan_key(&m, &g, None, &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(plan.push.len(), 3);

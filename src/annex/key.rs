@@ -91,12 +91,16 @@ pub fn journal_file_name(branch_path: &str) -> String {
 mod tests {
     use super::*;
 
-    const KEY: &str = "SHA256E-s8--babde5f2b5d9e1e7c1a8c7f3b0f4f6f2e1a8f4e9c0f2e7b3a6c1d2e3f4a554c8.flac";
+    const KEY: &str =
+        "SHA256E-s8--babde5f2b5d9e1e7c1a8c7f3b0f4f6f2e1a8f4e9c0f2e7b3a6c1d2e3f4a554c8.flac";
 
     #[test]
     fn keys_from_worktree_blobs() {
         let target = format!("../../.git/annex/objects/Wx/3K/{KEY}/{KEY}");
-        assert_eq!(key_from_symlink_target(target.as_bytes()).as_deref(), Some(KEY));
+        assert_eq!(
+            key_from_symlink_target(target.as_bytes()).as_deref(),
+            Some(KEY)
+        );
         assert_eq!(key_from_symlink_target(b"../other/file.flac"), None);
         let pointer = format!("/annex/objects/{KEY}\n");
         assert_eq!(key_from_pointer(pointer.as_bytes()).as_deref(), Some(KEY));
@@ -114,6 +118,9 @@ mod tests {
 
     #[test]
     fn journal_names() {
-        assert_eq!(journal_file_name("496/9bd/A_B.log.met"), "496_9bd_A__B.log.met");
+        assert_eq!(
+            journal_file_name("496/9bd/A_B.log.met"),
+            "496_9bd_A__B.log.met"
+        );
     }
 }

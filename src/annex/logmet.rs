@@ -293,9 +293,21 @@ mod tests {
 
     #[test]
     fn new_timestamp_is_strictly_after_the_file() {
-        let now = Timestamp { secs: 100, picos: 0 };
-        let later = Timestamp { secs: 200, picos: 7 };
-        assert_eq!(now.after(Some(later)), Timestamp { secs: 201, picos: 7 });
+        let now = Timestamp {
+            secs: 100,
+            picos: 0,
+        };
+        let later = Timestamp {
+            secs: 200,
+            picos: 7,
+        };
+        assert_eq!(
+            now.after(Some(later)),
+            Timestamp {
+                secs: 201,
+                picos: 7
+            }
+        );
         assert_eq!(later.after(Some(now)), later);
         assert_eq!(now.after(None), now);
     }

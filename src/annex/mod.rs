@@ -18,7 +18,9 @@ pub const BRANCH: &str = "refs/heads/git-annex";
 pub enum Error {
     #[error("{0} is not a git-annex repository (no annex.uuid): run `git annex init` first")]
     NotInitialized(PathBuf),
-    #[error("this repository has no git-annex branch: run `git annex init` (or `git annex sync`) first")]
+    #[error(
+        "this repository has no git-annex branch: run `git annex init` (or `git annex sync`) first"
+    )]
     NoBranch,
     #[error(
         "this repository was initialized with annex.tune settings (difference.log); git-mixxx does not support them yet"
@@ -106,12 +108,13 @@ impl Annex {
             .write(true)
             .open(&path)
             .map_err(io("opening", &path))?;
-        rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::LockExclusive)
-            .map_err(|e| Error::Io {
+        rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
+            Error::Io {
                 what: "locking",
                 path: path.clone(),
                 source: e.into(),
-            })?;
+            }
+        })?;
         Ok(JournalLock { _file: file })
     }
 
@@ -170,9 +173,11 @@ impl Annex {
         let path = self.journal_path(branch_path);
         let tmp_dir = self.annex_dir.join("othertmp");
         std::fs::create_dir_all(&tmp_dir).map_err(io("creating", &tmp_dir))?;
-        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir).map_err(io("creating a file in", &tmp_dir))?;
+        let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
+            .map_err(io("creating a file in", &tmp_dir))?;
         std::fs::write(tmp.path(), content).map_err(io("writing", tmp.path()))?;
-        tmp.persist(&path).map_err(|e| io("replacing", &path)(e.error))?;
+        tmp.persist(&path)
+            .map_err(|e| io("replacing", &path)(e.error))?;
         Ok(())
     }
 
@@ -380,7 +385,11 @@ impl<'r> TreeReader<'r> {
         }
         let mut out: Vec<(String, bool)> = self
             .dir(current)
-            .map(|d| d.iter().map(|(n, (t, _))| (n.to_str_lossy().into_owned(), *t)).collect())
+            .map(|d| {
+                d.iter()
+                    .map(|(n, (t, _))| (n.to_str_lossy().into_owned(), *t))
+                    .collect()
+            })
             .unwrap_or_default();
         out.sort();
         out

@@ -118,7 +118,10 @@ impl Database {
     /// Opens the database read-only: never blocks Mixxx and never modifies the file, so it
     /// works while Mixxx runs.
     pub fn open_read_only(path: &Path) -> Result<Database> {
-        Self::open(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        Self::open(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
     }
 
     pub(crate) fn open(path: &Path, flags: OpenFlags) -> Result<Database> {

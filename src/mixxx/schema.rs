@@ -14,9 +14,18 @@ pub const DDL_REV32: &str = include_str!("schema-rev32.sql");
 const LATER_COLUMNS: &[(i64, &str)] = &[
     (33, "ALTER TABLE library ADD COLUMN coverart_color INTEGER"),
     (33, "ALTER TABLE library ADD COLUMN coverart_digest BLOB"),
-    (35, "ALTER TABLE library ADD COLUMN last_played_at DATETIME DEFAULT NULL"),
-    (37, "ALTER TABLE library ADD COLUMN source_synchronized_ms INTEGER DEFAULT NULL"),
-    (40, "ALTER TABLE library ADD COLUMN tuning_frequency_hz REAL DEFAULT 0"),
+    (
+        35,
+        "ALTER TABLE library ADD COLUMN last_played_at DATETIME DEFAULT NULL",
+    ),
+    (
+        37,
+        "ALTER TABLE library ADD COLUMN source_synchronized_ms INTEGER DEFAULT NULL",
+    ),
+    (
+        40,
+        "ALTER TABLE library ADD COLUMN tuning_frequency_hz REAL DEFAULT 0",
+    ),
 ];
 
 /// Creates a new database at `path` as Mixxx at `revision` would on first start.
@@ -56,7 +65,11 @@ pub fn create(path: &Path, revision: i64) -> rusqlite::Result<Connection> {
 /// Adds a track at absolute `location` with mapped `values` (annex field names and values,
 /// crates and playlists included, created when missing), as Mixxx would store it. Returns the
 /// track id.
-pub fn insert_track(writer: &mut Writer<'_>, location: &str, values: &Values) -> Result<i64, write::Error> {
+pub fn insert_track(
+    writer: &mut Writer<'_>,
+    location: &str,
+    values: &Values,
+) -> Result<i64, write::Error> {
     let (directory, filename) = location.rsplit_once('/').unwrap_or(("", location));
     let tx = writer.transaction();
     tx.execute(

@@ -35,7 +35,10 @@ pub fn backup_dir(db_path: &Path) -> PathBuf {
 impl Database {
     /// Opens the database for writing (it must exist and have a known schema revision).
     pub fn open_for_writing(path: &Path) -> Result<Database, DbError> {
-        let db = Self::open(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let db = Self::open(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         db.check_writable()?;
         Ok(db)
     }
@@ -50,11 +53,14 @@ impl Database {
             .conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .map_err(sqlite)?;
-        let tx = Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
+        let tx =
+            Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
         let dir = backup_dir(&path);
         let name = format!(
             "{}-{}.sqlite",
-            path.file_stem().and_then(|s| s.to_str()).unwrap_or("mixxxdb"),
+            path.file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("mixxxdb"),
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
         );
         let backup = dir.join(name);
@@ -65,7 +71,12 @@ impl Database {
         std::fs::create_dir_all(&dir).map_err(io)?;
         if wal.eq_ignore_ascii_case("wal") {
             // In WAL mode the main file alone is not the database: use SQLite's backup.
-            tx.backup(rusqlite::MAIN_DB, &backup, None::<fn(rusqlite::backup::Progress)>).map_err(sqlite)?;
+            tx.backup(
+                rusqlite::MAIN_DB,
+                &backup,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+            .map_err(sqlite)?;
         } else {
             std::fs::copy(&path, &backup).map_err(io)?;
         }
@@ -123,7 +134,12 @@ impl<'a> Writer<'a> {
     }
 
     /// Sets `field` of track `id` to exactly `values` (empty = unset).
-    pub fn set_field(&mut self, id: i64, field: &str, values: &BTreeSet<String>) -> Result<(), Error> {
+    pub fn set_field(
+        &mut self,
+        id: i64,
+        field: &str,
+        values: &BTreeSet<String>,
+    ) -> Result<(), Error> {
         if fields::is_set_field(field) {
             return self.set_membership(id, field, values);
         }
@@ -134,16 +150,31 @@ impl<'a> Writer<'a> {
         let value = single(field, values)?;
         match field {
             "rating" => {
-                let r = value.map(|v| fields::parse_rating(v).ok_or_else(|| invalid(v))).transpose()?;
-                self.tx.execute("UPDATE library SET rating = ?1 WHERE id = ?2", params![r.unwrap_or(0), id])?;
+                let r = value
+                    .map(|v| fields::parse_rating(v).ok_or_else(|| invalid(v)))
+                    .transpose()?;
+                self.tx.execute(
+                    "UPDATE library SET rating = ?1 WHERE id = ?2",
+                    params![r.unwrap_or(0), id],
+                )?;
             }
             "bpm" => {
-                let b = value.map(|v| fields::parse_bpm(v).ok_or_else(|| invalid(v))).transpose()?;
-                self.tx.execute("UPDATE library SET bpm = ?1 WHERE id = ?2", params![b.unwrap_or(0.0), id])?;
+                let b = value
+                    .map(|v| fields::parse_bpm(v).ok_or_else(|| invalid(v)))
+                    .transpose()?;
+                self.tx.execute(
+                    "UPDATE library SET bpm = ?1 WHERE id = ?2",
+                    params![b.unwrap_or(0.0), id],
+                )?;
             }
             "color" => {
-                let c = value.map(|v| fields::parse_color(v).ok_or_else(|| invalid(v))).transpose()?;
-                self.tx.execute("UPDATE library SET color = ?1 WHERE id = ?2", params![c, id])?;
+                let c = value
+                    .map(|v| fields::parse_color(v).ok_or_else(|| invalid(v)))
+                    .transpose()?;
+                self.tx.execute(
+                    "UPDATE library SET color = ?1 WHERE id = ?2",
+                    params![c, id],
+                )?;
             }
             "key" => {
                 let text = value.unwrap_or("");
@@ -167,7 +198,10 @@ impl<'a> Writer<'a> {
 
     fn ids(&mut self, field: &str) -> Result<&mut HashMap<String, i64>, Error> {
         let (slot, sql) = if field == "crate" {
-            (&mut self.crates, "SELECT name, id FROM crates ORDER BY id DESC")
+            (
+                &mut self.crates,
+                "SELECT name, id FROM crates ORDER BY id DESC",
+            )
         } else {
             (
                 &mut self.playlists,
@@ -178,7 +212,9 @@ impl<'a> Writer<'a> {
             let mut stmt = self.tx.prepare(sql)?;
             // Descending ids: the oldest playlist of a duplicated name ends up in the map.
             let map = stmt
-                .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?)))?
+                .query_map([], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, i64>(1)?))
+                })?
                 .filter_map(|row| match row {
                     Ok((Some(name), id)) => Some(Ok((name, id))),
                     Ok((None, _)) => None,
@@ -196,7 +232,8 @@ impl<'a> Writer<'a> {
             return Ok(*id);
         }
         let id = if field == "crate" {
-            self.tx.execute("INSERT INTO crates (name) VALUES (?1)", params![name])?;
+            self.tx
+                .execute("INSERT INTO crates (name) VALUES (?1)", params![name])?;
             self.tx.last_insert_rowid()
         } else {
             let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
@@ -211,7 +248,12 @@ impl<'a> Writer<'a> {
         Ok(id)
     }
 
-    fn set_membership(&mut self, id: i64, field: &str, names: &BTreeSet<String>) -> Result<(), Error> {
+    fn set_membership(
+        &mut self,
+        id: i64,
+        field: &str,
+        names: &BTreeSet<String>,
+    ) -> Result<(), Error> {
         let current_sql = if field == "crate" {
             "SELECT c.name, c.id FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id WHERE ct.track_id = ?1"
         } else {
@@ -220,8 +262,13 @@ impl<'a> Writer<'a> {
         };
         let current: Vec<(String, i64)> = {
             let mut stmt = self.tx.prepare_cached(current_sql)?;
-            stmt.query_map([id], |r| Ok((r.get::<_, Option<String>>(0)?.unwrap_or_default(), r.get(1)?)))?
-                .collect::<rusqlite::Result<_>>()?
+            stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
+                    r.get(1)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<_>>()?
         };
         for (name, container) in &current {
             if !names.contains(name) {
@@ -244,7 +291,9 @@ impl<'a> Writer<'a> {
                 params![container, track],
             )?;
         } else {
-            let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+            let now = chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
             self.tx.execute(
                 "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
                  VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM PlaylistTracks WHERE playlist_id = ?1), ?3)",

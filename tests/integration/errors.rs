@@ -1,0 +1,165 @@
+//! Bad input and environments: every failure is one clear sentence and exit status 2, and
+//! nothing is written.
+
+use crate::util::*;
+use std::path::Path;
+
+fn setup(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
+    let repo = env.repo("music");
+    env.add_files(&repo, &["a.flac"], &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    create_db(
+        &db,
+        32,
+        &[(loc(&repo, "a.flac"), vals(&[("rating", &["4"])]))],
+    );
+    (repo, db)
+}
+
+fn fails_with(env: &Env, dir: &Path, args: &[&str], needle: &str) {
+    let out = env.mixxx(dir, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stderr.contains(needle), "expected {needle:?} in: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one clear line: {stderr}");
+}
+
+#[test]
+fn missing_database() {
+    let env = Env::new();
+    let (repo, _) = setup(&env);
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", "/nonexistent/mixxxdb.sqlite"],
+        "does not exist",
+    );
+}
+
+#[test]
+fn corrupt_database() {
+    let env = Env::new();
+    let (repo, db) = setup(&env);
+    let mut bytes = std::fs::read(&db).unwrap();
+    for b in bytes.iter_mut().take(100) {
+        *b = 0x5a;
+    }
+    std::fs::write(&db, bytes).unwrap();
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", db.to_str().unwrap()],
+        "not an SQLite database or is corrupt",
+    );
+}
+
+#[test]
+fn not_a_mixxx_database() {
+    let env = Env::new();
+    let (repo, _) = setup(&env);
+    let other = env.root.join("other.sqlite");
+    rusqlite::Connection::open(&other)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x)")
+        .unwrap();
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", other.to_str().unwrap()],
+        "is not a Mixxx library database",
+    );
+}
+
+#[test]
+fn unknown_schema_revisions() {
+    let env = Env::new();
+    let (repo, db) = setup(&env);
+    let dbs = db.to_str().unwrap();
+    let tip = env.branch_tip(&repo);
+    db_exec(
+        &db,
+        "UPDATE settings SET value = '31' WHERE name = 'mixxx.schema.version'",
+    );
+    fails_with(&env, &repo, &["sync", "--db", dbs], "schema revision 31");
+    db_exec(
+        &db,
+        "UPDATE settings SET value = '41' WHERE name = 'mixxx.schema.version'",
+    );
+    fails_with(&env, &repo, &["sync", "--db", dbs], "will not write");
+    assert_eq!(env.branch_tip(&repo), tip);
+    // Reading a newer schema is fine: it can still be pushed.
+    let report = env.sync(&repo, &db, &["--push-only"]);
+    assert_eq!(report["pushed"], 1);
+}
+
+#[test]
+fn locked_database_is_reported_not_waited_for_forever() {
+    let env = Env::new();
+    let (repo, db) = setup(&env);
+    // Another program holds an exclusive lock (as Mixxx does while it writes).
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; UPDATE library SET rating = 1;",
+    )
+    .unwrap();
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", db.to_str().unwrap()],
+        "is locked by another program",
+    );
+    drop(conn);
+    assert_eq!(env.sync(&repo, &db, &[])["pushed"], 1);
+}
+
+#[test]
+fn not_a_git_repository() {
+    let env = Env::new();
+    let (_, db) = setup(&env);
+    let nowhere = env.root.join("nowhere");
+    std::fs::create_dir_all(&nowhere).unwrap();
+    let out = env
+        .command(
+            &nowhere,
+            "git-mixxx",
+            &["sync", "--db", db.to_str().unwrap()],
+        )
+        .env("GIT_CEILING_DIRECTORIES", &env.root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not in a git repository"));
+}
+
+#[test]
+fn git_repository_without_annex() {
+    let env = Env::new();
+    env.git(&env.root, &["init", "-q", "plain"]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    create_db(&db, 32, &[]);
+    fails_with(
+        &env,
+        &env.root.join("plain"),
+        &["sync", "--db", db.to_str().unwrap()],
+        "git annex init",
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let env = Env::new();
+    let out = env.mixxx(&env.root, &["sync", "--push-only", "--pull-only"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = env.mixxx(&env.root, &["sync", "--prefer", "nobody"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn database_is_not_modified_by_a_push() {
+    let env = Env::new();
+    let (repo, db) = setup(&env);
+    let before = std::fs::read(&db).unwrap();
+    env.sync(&repo, &db, &[]);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert!(!db.with_extension("sqlite-journal").exists());
+}
