@@ -4,7 +4,7 @@
 
 use crate::context::Context;
 use crate::sync::{self, Options, Prefer, Report};
-use crate::{demo, status};
+use crate::{demo, hooks, status};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -18,7 +18,9 @@ use std::path::PathBuf;
 git-annex metadata on the git-annex branch, so that it travels between clones with `git annex sync`.\n\n\
 Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else Mixxx's default)\n  \
-mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)"
+mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
+mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
+mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)"
 )]
 pub struct Cli {
     /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then Mixxx's default location)
@@ -61,6 +63,18 @@ pub enum Command {
     },
     /// Every clone's last sync, what a sync would do now, and conflicts
     Status,
+    /// Add git-mixxx to this repository's hooks (keeping git-annex's and your own lines)
+    InstallHooks,
+    /// Remove git-mixxx from this repository's hooks, leaving every other line as it was
+    UninstallHooks,
+    /// What the installed hooks run; never fails the git command (see mixxx.strict)
+    Hook {
+        #[arg(value_parser = ["pre-commit", "post-merge", "post-update-annex"])]
+        name: String,
+        /// Internal: this is the background run started while git-annex held its lock
+        #[arg(long, hide = true, value_name = "MARKER")]
+        background_marker: Option<PathBuf>,
+    },
     /// A self-contained demonstration on generated data (a NAS and two laptops)
     Demo {
         /// Where to create it (default: a new temporary directory, kept)
@@ -119,9 +133,67 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        Command::InstallHooks | Command::UninstallHooks => {
+            let repo = crate::context::open_repo()?;
+            let changes = if matches!(cli.command, Command::InstallHooks) {
+                hooks::install(&repo)?
+            } else {
+                hooks::uninstall(&repo)?
+            };
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&changes)?);
+            } else if !cli.quiet {
+                for c in &changes {
+                    println!("{} {}", c.action, c.path.display());
+                }
+                if changes.is_empty() {
+                    println!("no git-mixxx hooks were installed");
+                }
+            }
+            Ok(0)
+        }
+        Command::Hook {
+            name,
+            background_marker,
+        } => Ok(run_hook(name, cli, background_marker.as_deref())),
         Command::Demo { dir } => {
             demo::run(dir.as_deref(), cli.quiet)?;
             Ok(0)
+        }
+    }
+}
+
+/// A hook never fails the git command it runs in: errors become one line on stderr and exit
+/// status 0, except for pre-commit with `mixxx.strict`.
+fn run_hook(name: &str, cli: &Cli, background_marker: Option<&std::path::Path>) -> i32 {
+    if hooks::recursing() && background_marker.is_none() {
+        return 0;
+    }
+    let result = hooks::run(name, cli.db.clone(), background_marker.is_some());
+    if let Some(marker) = background_marker {
+        // The marker says a background run is going on; it is over.
+        let _ = std::fs::remove_file(marker);
+    }
+    match result {
+        Ok(hooks::Outcome::Quiet) => 0,
+        Ok(hooks::Outcome::Said(line)) => {
+            if !cli.quiet {
+                eprintln!("{line}");
+            }
+            0
+        }
+        Err(e) => {
+            if hooks::strict(name) {
+                eprintln!(
+                    "git-mixxx ({name}): error: {e}; the commit is stopped because mixxx.strict is true"
+                );
+                1
+            } else {
+                eprintln!(
+                    "git-mixxx ({name}): {e}; the git command goes on (git mixxx sync shows more)"
+                );
+                0
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 //! - [`worktree`]: Mixxx paths to git-annex keys.
 //! - [`fields`]: the field mapping between the two.
 //! - [`sync`]: the three-way planning and the run; [`state`]: sync state; [`status`].
+//! - [`hooks`]: installing and running the git hooks.
 //! - [`cli`]: the command line and its output; [`demo`]: the self-contained demonstration.
 
 pub mod annex;
@@ -15,6 +16,7 @@ pub mod cli;
 pub mod context;
 pub mod demo;
 pub mod fields;
+pub mod hooks;
 pub mod mixxx;
 pub mod state;
 pub mod status;

@@ -99,6 +99,16 @@ impl Annex {
 
     /// Takes git-annex's journal lock (waiting for git-annex to release it).
     pub fn lock_journal(&self) -> Result<JournalLock> {
+        self.journal_lock(true)
+            .map(|l| l.expect("a blocking lock is always taken"))
+    }
+
+    /// Takes git-annex's journal lock if it is free; `None` when someone holds it.
+    pub fn try_lock_journal(&self) -> Result<Option<JournalLock>> {
+        self.journal_lock(false)
+    }
+
+    fn journal_lock(&self, wait: bool) -> Result<Option<JournalLock>> {
         let path = self.annex_dir.join("journal.lck");
         std::fs::create_dir_all(&self.annex_dir).map_err(io("creating", &self.annex_dir))?;
         let file = File::options()
@@ -108,14 +118,25 @@ impl Annex {
             .write(true)
             .open(&path)
             .map_err(io("opening", &path))?;
-        rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::LockExclusive).map_err(|e| {
-            Error::Io {
-                what: "locking",
-                path: path.clone(),
-                source: e.into(),
+        use rustix::fs::FlockOperation::{LockExclusive, NonBlockingLockExclusive};
+        let op = if wait {
+            LockExclusive
+        } else {
+            NonBlockingLockExclusive
+        };
+        match rustix::fs::fcntl_lock(&file, op) {
+            Ok(()) => Ok(Some(JournalLock { _file: file })),
+            Err(e)
+                if !wait && (e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::ACCESS) =>
+            {
+                Ok(None)
             }
-        })?;
-        Ok(JournalLock { _file: file })
+            Err(e) => Err(Error::Io {
+                what: "locking",
+                path,
+                source: e.into(),
+            }),
+        }
     }
 
     fn journal_path(&self, branch_path: &str) -> PathBuf {

@@ -2,5 +2,6 @@
 //! test (see `util`).
 
 mod errors;
+mod hooks;
 mod push;
 mod util;

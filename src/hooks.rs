@@ -1,0 +1,429 @@
+//! Git hooks: installing git-mixxx's lines into hook files, chained with git-annex's and the
+//! user's own lines, and running a hook (`git mixxx hook NAME`) so that it never breaks the git
+//! command it runs in, never recurses, serializes with concurrent runs, and costs next to
+//! nothing when nothing changed.
+
+use crate::context::Context;
+use crate::sync::{self, Options};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::UNIX_EPOCH;
+
+/// Where a hook lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// git's hooks: `core.hooksPath` or `$GIT_DIR/hooks`.
+    Git,
+    /// git-annex's hooks: always `$GIT_DIR/hooks`.
+    GitDir,
+}
+
+/// The hooks git-mixxx installs, with their scripts from `git-hooks/`.
+const HOOKS: &[(&str, &str, Place)] = &[
+    (
+        "pre-commit",
+        include_str!("../git-hooks/pre-commit"),
+        Place::Git,
+    ),
+    (
+        "post-merge",
+        include_str!("../git-hooks/post-merge"),
+        Place::Git,
+    ),
+    (
+        "post-update-annex",
+        include_str!("../git-hooks/post-update-annex"),
+        Place::GitDir,
+    ),
+];
+
+const BEGIN: &str = "# >>> git-mixxx >>>";
+const BEGIN_CREATED: &str = "# >>> git-mixxx >>> (git-mixxx created this file)";
+const END: &str = "# <<< git-mixxx <<<";
+
+/// Set in the environment of processes git-mixxx starts, so hooks they fire do nothing.
+const RECURSION_GUARD: &str = "GIT_MIXXX_HOOK";
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(
+        "{0} is not a shell script; add `git mixxx hook NAME` to it by hand, or make it a shell script"
+    )]
+    NotShell(PathBuf),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Anything that can stop a hook run.
+#[derive(Debug, thiserror::Error)]
+pub enum HookError {
+    #[error(transparent)]
+    Context(#[from] crate::context::Error),
+    #[error(transparent)]
+    Sync(#[from] sync::Error),
+    #[error(transparent)]
+    Annex(#[from] crate::annex::Error),
+    #[error(transparent)]
+    Hooks(#[from] Error),
+}
+
+fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
+    move |source| Error::Io {
+        what,
+        path: path.to_owned(),
+        source,
+    }
+}
+
+fn hook_dir(repo: &gix::Repository, place: Place) -> PathBuf {
+    let git_dir_hooks = repo.common_dir().join("hooks");
+    if place == Place::GitDir {
+        return git_dir_hooks;
+    }
+    let config = repo.config_snapshot();
+    match config.trusted_path("core.hooksPath") {
+        Ok(Some(path)) if path.is_absolute() => path,
+        // Relative paths are relative to where git runs hooks: the work tree's top.
+        Ok(Some(path)) => repo.workdir().unwrap_or(repo.git_dir()).join(path),
+        _ => git_dir_hooks,
+    }
+}
+
+/// The block git-mixxx puts in a hook file: the script from `git-hooks/` without its shebang.
+fn block(script: &str, created: bool) -> String {
+    let body = script.split_once('\n').map_or("", |(_, rest)| rest);
+    format!(
+        "{}\n{body}{END}\n",
+        if created { BEGIN_CREATED } else { BEGIN }
+    )
+}
+
+/// Removes git-mixxx's block; returns the rest and whether git-mixxx had created the file.
+fn remove_block(content: &str) -> (String, bool) {
+    let mut out = String::with_capacity(content.len());
+    let mut inside = false;
+    let mut created = false;
+    for line in content.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\n', '\r']);
+        if !inside && bare.starts_with(BEGIN) {
+            inside = true;
+            created |= bare == BEGIN_CREATED;
+        } else if inside && bare == END {
+            inside = false;
+        } else if !inside {
+            out.push_str(line);
+        }
+    }
+    (out, created)
+}
+
+fn is_shell(shebang: &str) -> bool {
+    let interpreter = shebang.trim_start_matches("#!").trim();
+    let mut words = interpreter.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let program = if first.ends_with("/env") {
+        words.next().unwrap_or("")
+    } else {
+        first.rsplit('/').next().unwrap_or("")
+    };
+    matches!(program, "sh" | "bash" | "dash" | "zsh" | "ksh" | "ash")
+}
+
+/// What happened to one hook file.
+#[derive(Debug, serde::Serialize)]
+pub struct Change {
+    pub path: PathBuf,
+    pub action: &'static str,
+}
+
+/// Adds git-mixxx's lines to each hook: right after the shebang, so that the hook's own last
+/// command still decides its exit status; replaces an older git-mixxx block in place.
+pub fn install(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
+    let mut changes = Vec::new();
+    for (name, script, place) in HOOKS {
+        let dir = hook_dir(repo, *place);
+        let path = dir.join(name);
+        let existing = match std::fs::read_to_string(&path) {
+            Ok(text) => Some(text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(io("reading", &path)(e)),
+        };
+        let (content, action) = match existing {
+            None => (format!("#!/bin/sh\n{}", block(script, true)), "created"),
+            Some(text) => {
+                let (rest, created) = remove_block(&text);
+                let had_block = rest.len() != text.len();
+                let (first, tail) = rest.split_once('\n').unwrap_or((&rest, ""));
+                if !first.starts_with("#!") || !is_shell(first) {
+                    return Err(Error::NotShell(path));
+                }
+                let content = format!("{first}\n{}{tail}", block(script, created));
+                if content == text {
+                    changes.push(Change {
+                        path,
+                        action: "already installed",
+                    });
+                    continue;
+                }
+                (content, if had_block { "updated" } else { "added to" })
+            }
+        };
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        std::fs::write(&path, content).map_err(io("writing", &path))?;
+        if action == "created" {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(io("making executable", &path))?;
+        }
+        changes.push(Change { path, action });
+    }
+    Ok(changes)
+}
+
+/// Removes git-mixxx's lines, leaving every other line exactly as it was; deletes the files
+/// git-mixxx created.
+pub fn uninstall(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
+    let mut changes = Vec::new();
+    for (name, _, place) in HOOKS {
+        let path = hook_dir(repo, *place).join(name);
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let (rest, created) = remove_block(&text);
+        if rest.len() == text.len() {
+            continue;
+        }
+        if created
+            && rest
+                .lines()
+                .all(|l| l.starts_with("#!") || l.trim().is_empty())
+        {
+            std::fs::remove_file(&path).map_err(io("removing", &path))?;
+            changes.push(Change {
+                path,
+                action: "removed",
+            });
+        } else {
+            std::fs::write(&path, rest).map_err(io("writing", &path))?;
+            changes.push(Change {
+                path,
+                action: "removed from",
+            });
+        }
+    }
+    Ok(changes)
+}
+
+/// A file's size and modification time, or zeros when it does not exist.
+fn stat(path: &Path) -> (u64, u128) {
+    std::fs::metadata(path)
+        .map(|m| {
+            let mtime = m
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            (m.len(), mtime)
+        })
+        .unwrap_or((0, 0))
+}
+
+/// Everything a sync's outcome depends on, cheaply: when it equals the fingerprint saved after
+/// a sync that found nothing to do, another sync would find nothing to do either.
+fn fingerprint(ctx: &Context) -> Option<String> {
+    let repo = &ctx.annex.repo;
+    let mut parts = vec![
+        env!("CARGO_PKG_VERSION").to_owned(),
+        ctx.db.display().to_string(),
+        format!("{:?}", ctx.prefixes),
+        ctx.annex.tip().ok()?.to_string(),
+        format!("{:?}", stat(&repo.index_path())),
+        format!("{}", ctx.annex.journal_is_empty()),
+    ];
+    for suffix in ["", "-wal", "-journal"] {
+        let mut p = ctx.db.clone().into_os_string();
+        p.push(suffix);
+        parts.push(format!("{:?}", stat(Path::new(&p))));
+    }
+    Some(parts.join("\n"))
+}
+
+fn mixxx_dir(repo: &gix::Repository) -> PathBuf {
+    repo.common_dir().join("mixxx")
+}
+
+fn fingerprint_path(ctx: &Context) -> PathBuf {
+    mixxx_dir(&ctx.annex.repo).join(format!("{}.quiet", ctx.annex.uuid))
+}
+
+/// How a hook run ended.
+pub enum Outcome {
+    /// Nothing to report.
+    Quiet,
+    /// A one-line summary for stderr.
+    Said(String),
+}
+
+fn config_bool(repo: &gix::Repository, key: &str) -> Option<bool> {
+    repo.config_snapshot().boolean(key)
+}
+
+/// Runs hook `name`. `background` is the detached run started when git-annex held its lock.
+pub fn run(name: &str, db: Option<PathBuf>, background: bool) -> Result<Outcome, HookError> {
+    let ctx = Context::open(db)?;
+    let repo = &ctx.annex.repo;
+    if config_bool(repo, "mixxx.hooks") == Some(false) {
+        return Ok(Outcome::Quiet);
+    }
+    let dir = mixxx_dir(repo);
+    std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+    if !background && ctx.annex.try_lock_journal()?.is_none() {
+        // Inside a git-annex command that holds its journal lock (it does while running
+        // post-update-annex): waiting here would deadlock, so finish in the background.
+        spawn_background(name, &ctx)?;
+        return Ok(Outcome::Quiet);
+    }
+    let lock_path = dir.join("hook.lock");
+    let lock = File::create(&lock_path).map_err(io("creating", &lock_path))?;
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| io("locking", &lock_path)(e.into()))?;
+
+    let before = fingerprint(&ctx);
+    let saved = std::fs::read_to_string(fingerprint_path(&ctx)).ok();
+    if before.is_some() && before == saved {
+        return Ok(Outcome::Quiet);
+    }
+    let report = sync::run(&ctx, &Options::default())?;
+    let quiet = report.commit.is_none()
+        && report.backup.is_none()
+        && report.pull_pending.is_none()
+        && report.failed.is_empty();
+    if quiet {
+        if let Some(fp) = before {
+            // Only speed depends on this file.
+            let _ = std::fs::write(fingerprint_path(&ctx), fp);
+        }
+        return Ok(Outcome::Quiet);
+    }
+    let _ = std::fs::remove_file(fingerprint_path(&ctx));
+    let mut line = format!(
+        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
+        report.pushed,
+        if report.pull_pending.is_some() {
+            0
+        } else {
+            report.pulled
+        }
+    );
+    if !report.conflicts.is_empty() {
+        line.push_str(&format!(
+            ", {} conflicts (see `git mixxx status`)",
+            report.conflicts.len()
+        ));
+    }
+    if let Some(why) = &report.pull_pending {
+        line.push_str(&format!("; {} changes wait: {why}", report.pulled));
+    }
+    if !report.failed.is_empty() {
+        line.push_str(&format!(
+            "; {} values failed (run `git mixxx sync` to see them)",
+            report.failed.len()
+        ));
+    }
+    Ok(Outcome::Said(line))
+}
+
+/// Marker files of background runs still going, in `$GIT_DIR/mixxx/`.
+pub fn pending_background_runs(repo: &gix::Repository) -> Vec<PathBuf> {
+    std::fs::read_dir(mixxx_dir(repo))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("background-"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {
+    use std::os::unix::process::CommandExt;
+    let dir = mixxx_dir(&ctx.annex.repo);
+    let marker = tempfile::Builder::new()
+        .prefix("background-")
+        .tempfile_in(&dir)
+        .map_err(io("creating a file in", &dir))?;
+    let (_, marker) = marker.keep().map_err(|e| io("keeping", &dir)(e.error))?;
+    let log_path = dir.join("hook.log");
+    if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 1 << 20) {
+        let _ = std::fs::remove_file(&log_path);
+    }
+    let log = File::options()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(io("opening", &log_path))?;
+    let log2 = log.try_clone().map_err(io("opening", &log_path))?;
+    let exe = std::env::current_exe().map_err(io("finding", Path::new("git-mixxx")))?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["hook", name, "--background-marker"])
+        .arg(&marker)
+        .arg("--db")
+        .arg(&ctx.db)
+        .env(RECURSION_GUARD, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(log2)
+        .process_group(0);
+    cmd.spawn()
+        .map_err(io("starting the background sync for", &marker))?;
+    Ok(())
+}
+
+/// Whether this hook was fired by a process git-mixxx started.
+pub fn recursing() -> bool {
+    std::env::var_os(RECURSION_GUARD).is_some()
+}
+
+/// Whether a failing pre-commit hook fails the commit (`git config mixxx.strict true`).
+pub fn strict(name: &str) -> bool {
+    name == "pre-commit"
+        && crate::context::open_repo()
+            .ok()
+            .and_then(|r| config_bool(&r, "mixxx.strict"))
+            .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shells_are_recognised() {
+        assert!(is_shell("#!/bin/sh"));
+        assert!(is_shell("#!/usr/bin/env bash"));
+        assert!(is_shell("#! /bin/dash -e"));
+        assert!(!is_shell("#!/usr/bin/env python3"));
+        assert!(!is_shell("#!/usr/bin/perl"));
+    }
+
+    #[test]
+    fn block_removal_keeps_everything_else() {
+        let original =
+            "#!/bin/sh\n# automatically configured by git-annex\ngit annex pre-commit .\n";
+        let (first, tail) = original.split_once('\n').unwrap();
+        let installed = format!("{first}\n{}{tail}", block(HOOKS[0].1, false));
+        assert!(installed.contains("git mixxx hook pre-commit"));
+        let (rest, created) = remove_block(&installed);
+        assert_eq!(rest, original);
+        assert!(!created);
+    }
+}

@@ -1,0 +1,331 @@
+//! Hooks: installing them next to git-annex's, propagation across clones with nothing but
+//! commits and `git annex sync`, never breaking git, serializing concurrent runs.
+
+use crate::util::*;
+use std::path::Path;
+
+/// Waits until background hook runs (started while git-annex held its lock) are over.
+fn wait_background(repo: &Path) {
+    let dir = repo.join(".git/mixxx");
+    for _ in 0..1200 {
+        let pending = std::fs::read_dir(&dir)
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("background-"))
+            })
+            .unwrap_or(false);
+        if !pending {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    panic!(
+        "background hook run did not finish; log:\n{}",
+        std::fs::read_to_string(dir.join("hook.log")).unwrap_or_default()
+    );
+}
+
+fn hook_files(repo: &Path) -> Vec<(String, Option<Vec<u8>>)> {
+    [
+        "pre-commit",
+        "post-merge",
+        "post-update-annex",
+        "post-checkout",
+        "post-receive",
+    ]
+    .iter()
+    .map(|h| {
+        (
+            h.to_string(),
+            std::fs::read(repo.join(".git/hooks").join(h)).ok(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn edits_propagate_through_commit_and_annex_sync_alone() {
+    let env = Env::new();
+    let nas = env.nas();
+    let a = env.laptop(&nas, "laptop-a");
+    env.add_files(&a, &["a.flac", "b.flac"], &[]);
+    env.annex_sync(&a);
+    let b = env.laptop(&nas, "laptop-b");
+    env.annex_sync(&b);
+    let db_a = env.root.join("mixxx-a/mixxxdb.sqlite");
+    let db_b = env.root.join("mixxx-b/mixxxdb.sqlite");
+    create_db(
+        &db_a,
+        32,
+        &[
+            (loc(&a, "a.flac"), vals(&[("rating", &["2"])])),
+            (loc(&a, "b.flac"), vals(&[])),
+        ],
+    );
+    create_db(
+        &db_b,
+        39,
+        &[
+            (loc(&b, "b.flac"), vals(&[])),
+            (loc(&b, "a.flac"), vals(&[])),
+        ],
+    );
+    for (repo, db) in [(&a, &db_a), (&b, &db_b)] {
+        env.git(repo, &["config", "mixxx.db", db.to_str().unwrap()]);
+        env.mixxx_ok(repo, &["install-hooks"]);
+    }
+
+    // A edits its Mixxx and makes an unrelated commit: the pre-commit hook pushes the edit.
+    db_exec(&db_a, "UPDATE library SET rating = 5, color = 16711680");
+    std::fs::write(a.join("notes.txt"), "set list").unwrap();
+    env.git(&a, &["add", "notes.txt"]);
+    let out = env.output(&a, "git", &["commit", "-q", "-m", "notes"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        env.metadata(&a, "a.flac")["rating"],
+        ["5".to_owned()].into()
+    );
+    assert_eq!(
+        env.metadata(&a, "b.flac")["color"],
+        ["#FF0000".to_owned()].into()
+    );
+
+    // git annex sync on A, then on B: B's Mixxx gets the edit with nothing else run on B.
+    // (git-annex runs post-update-annex holding its journal lock, so git-mixxx finishes that
+    // run in the background right after; we wait for it, running no git command on B.)
+    env.annex_sync(&a);
+    env.annex_sync(&b);
+    wait_background(&b);
+    let values = db_values(&db_b);
+    assert_eq!(
+        values[&loc(&b, "a.flac")]["rating"],
+        ["5".to_owned()].into(),
+        "{values:?}"
+    );
+    assert_eq!(
+        values[&loc(&b, "b.flac")]["color"],
+        ["#FF0000".to_owned()].into()
+    );
+    // And B's state on the branch says it reconciled.
+    let status: serde_json::Value =
+        serde_json::from_str(&env.mixxx_ok(&b, &["status", "--json"])).unwrap();
+    assert_eq!(status["pending"]["pulled"], 0, "{status}");
+    assert_eq!(status["pending"]["pushed"], 0, "{status}");
+}
+
+#[test]
+fn git_annex_hook_lines_still_run() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    env.add_files(&repo, &["a.flac"], &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    create_db(
+        &db,
+        32,
+        &[(loc(&repo, "a.flac"), vals(&[("rating", &["3"])]))],
+    );
+    env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
+    env.mixxx_ok(&repo, &["install-hooks"]);
+    let hook = std::fs::read_to_string(repo.join(".git/hooks/pre-commit")).unwrap();
+    assert!(
+        hook.contains("git annex pre-commit .") && hook.contains("git mixxx hook pre-commit"),
+        "{hook}"
+    );
+    // An unlocked file added with plain `git add` is still annexed (git-annex's filter and
+    // hooks are intact), and the commit ran our hook too.
+    env.git(&repo, &["config", "annex.largefiles", "anything"]);
+    std::fs::write(repo.join("new.flac"), "new audio").unwrap();
+    env.git(&repo, &["add", "new.flac"]);
+    env.git(&repo, &["commit", "-q", "-m", "new"]);
+    let key = env.git(&repo, &["annex", "lookupkey", "new.flac"]);
+    assert!(key.starts_with("SHA256E-"), "{key}");
+    assert_eq!(env.find(&repo, "rating=3"), ["a.flac"]);
+}
+
+#[test]
+fn install_twice_then_uninstall_restores_hooks_byte_for_byte() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    // A user line of their own in git-annex's pre-commit.
+    let pre = repo.join(".git/hooks/pre-commit");
+    let mut text = std::fs::read_to_string(&pre).unwrap();
+    text.push_str("echo user line\n");
+    std::fs::write(&pre, text).unwrap();
+    let before = hook_files(&repo);
+    env.mixxx_ok(&repo, &["install-hooks"]);
+    let once = hook_files(&repo);
+    assert_ne!(once, before);
+    let out = env.mixxx_ok(&repo, &["install-hooks"]);
+    assert!(out.contains("already installed"), "{out}");
+    assert_eq!(hook_files(&repo), once);
+    let pre_text = std::fs::read_to_string(&pre).unwrap();
+    assert_eq!(pre_text.matches("git mixxx hook").count(), 1);
+    assert!(
+        pre_text.ends_with("git annex pre-commit .\necho user line\n"),
+        "{pre_text}"
+    );
+    assert!(repo.join(".git/hooks/post-update-annex").exists());
+    env.mixxx_ok(&repo, &["uninstall-hooks"]);
+    assert_eq!(hook_files(&repo), before);
+}
+
+#[test]
+fn core_hooks_path_is_respected_but_not_for_git_annex_hooks() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    env.git(&repo, &["config", "core.hooksPath", "my-hooks"]);
+    env.mixxx_ok(&repo, &["install-hooks"]);
+    assert!(repo.join("my-hooks/pre-commit").exists());
+    assert!(repo.join("my-hooks/post-merge").exists());
+    assert!(repo.join(".git/hooks/post-update-annex").exists());
+    assert!(!repo.join("my-hooks/post-update-annex").exists());
+    env.mixxx_ok(&repo, &["uninstall-hooks"]);
+    assert!(!repo.join("my-hooks/pre-commit").exists());
+    assert!(!repo.join(".git/hooks/post-update-annex").exists());
+}
+
+#[test]
+fn non_shell_hooks_are_refused_clearly() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    std::fs::write(
+        repo.join(".git/hooks/post-merge"),
+        "#!/usr/bin/env python3\nprint('hi')\n",
+    )
+    .unwrap();
+    let out = env.mixxx(&repo, &["install-hooks"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a shell script"));
+}
+
+#[test]
+fn broken_database_warns_but_commits_unless_strict() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    env.git(
+        &repo,
+        &["config", "mixxx.db", "/nonexistent/mixxxdb.sqlite"],
+    );
+    env.mixxx_ok(&repo, &["install-hooks"]);
+    std::fs::write(repo.join("a.txt"), "a").unwrap();
+    env.git(&repo, &["add", "a.txt"]);
+    let out = env.output(&repo, "git", &["commit", "-q", "-m", "a"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("git-mixxx (pre-commit)") && stderr.contains("does not exist"),
+        "{stderr}"
+    );
+
+    env.git(&repo, &["config", "mixxx.strict", "true"]);
+    std::fs::write(repo.join("b.txt"), "b").unwrap();
+    env.git(&repo, &["add", "b.txt"]);
+    let head = env.git(&repo, &["rev-parse", "HEAD"]);
+    let out = env.output(&repo, "git", &["commit", "-q", "-m", "b"]);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mixxx.strict"));
+    assert_eq!(env.git(&repo, &["rev-parse", "HEAD"]), head);
+
+    // mixxx.hooks=false turns the hooks off entirely.
+    env.git(&repo, &["config", "mixxx.hooks", "false"]);
+    let out = env.output(&repo, "git", &["commit", "-q", "-m", "b"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("git-mixxx"));
+}
+
+#[test]
+fn concurrent_hook_runs_serialize() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let files: Vec<String> = (0..40).map(|i| format!("t{i}.flac")).collect();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    env.add_files(&repo, &names, &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let tracks: Vec<_> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (loc(&repo, f), git_mixxx::demo::sample_values(i, 5, 3)))
+        .collect();
+    create_db(&db, 32, &tracks);
+    // Another clone's values for half of the tracks arrive as plain git-annex metadata.
+    for f in files.iter().step_by(2) {
+        env.git(
+            &repo,
+            &["annex", "metadata", "-q", "-s", "comment=from the NAS", f],
+        );
+    }
+    env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            env.command(&repo, "git", &["mixxx", "hook", "post-merge"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let values = db_values(&db);
+    for (i, f) in files.iter().enumerate() {
+        let md = env.metadata(&repo, f);
+        let mut expected = git_mixxx::demo::sample_values(i, 5, 3);
+        if i % 2 == 0 {
+            expected.insert("comment".into(), ["from the NAS".to_owned()].into());
+        }
+        assert_eq!(md, expected, "{f} on the branch");
+        assert_eq!(values[&loc(&repo, f)], expected, "{f} in Mixxx");
+    }
+    let fsck = env.git(&repo, &["fsck", "--no-progress", "--no-dangling"]);
+    assert!(fsck.is_empty(), "{fsck}");
+    // Exactly one of the two runs committed.
+    let log = env.git(&repo, &["log", "--format=%s", "refs/heads/git-annex"]);
+    assert_eq!(
+        log.lines()
+            .filter(|l| l.starts_with("git-mixxx sync"))
+            .count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
+fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    env.add_files(&repo, &["a.flac"], &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    create_db(
+        &db,
+        32,
+        &[(loc(&repo, "a.flac"), vals(&[("rating", &["3"])]))],
+    );
+    env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
+    let first = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("1 tracks pushed"),
+        "{}",
+        text(&first)
+    );
+    let second = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
+    assert!(second.stderr.is_empty(), "{}", text(&second));
+    let uuid = env.git(&repo, &["config", "annex.uuid"]);
+    assert!(
+        repo.join(format!(".git/mixxx/{}.quiet", uuid.trim()))
+            .exists()
+    );
+    // A change in Mixxx is still seen.
+    db_exec(&db, "UPDATE library SET rating = 4");
+    let third = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
+    assert!(
+        String::from_utf8_lossy(&third.stderr).contains("1 tracks pushed"),
+        "{}",
+        text(&third)
+    );
+    assert_eq!(
+        env.metadata(&repo, "a.flac")["rating"],
+        ["4".to_owned()].into()
+    );
+}
