@@ -154,7 +154,18 @@ fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyP
             }
         } else {
             let gr = resolve(glog);
-            if opts.all || *mv == gr {
+            if opts.all {
+                mv.clone()
+            } else if glog.len() > 1 {
+                // Several values after a merge: clones set it concurrently, a conflict by
+                // definition. The newest line wins unless Mixxx is preferred.
+                plan.conflicts
+                    .push((field.to_owned(), mv.clone(), gv.clone(), opts.prefer));
+                match opts.prefer {
+                    Prefer::Mixxx if !mv.is_empty() => mv.clone(),
+                    _ => gr,
+                }
+            } else if *mv == gr {
                 mv.clone()
             } else {
                 let conflict = match bv {
@@ -781,6 +792,20 @@ mod tests {
                 value: "2".into()
             }]
         );
+        assert_eq!(plan.conflicts.len(), 1, "concurrent sets are a conflict");
+        // Where this Mixxx holds the winning value, the conflict is recorded too.
+        let m5 = vals(&[("rating", &["5"])]);
+        let plan = plan_key(&m5, &g, Some(&m5), &Options::default());
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.conflicts.len(), 1);
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, Some(&b), &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.push.len(), 1);
+        assert_eq!(plan.push[0].value, "5");
     }
 
     #[test]

@@ -204,18 +204,25 @@ impl Annex {
 
     /// Writes `files` (full new contents) on top of `parent` as one commit and moves the
     /// branch to it only if it still points at `parent`. Returns `None` when it moved.
+    ///
+    /// The new objects are collected in memory and written as one pack (a few loose objects
+    /// for small commits): a large sync would otherwise create hundreds of thousands of loose
+    /// files, each a full filesystem block.
     pub fn commit(
         &self,
         parent: ObjectId,
         files: &[(String, Vec<u8>)],
         message: &str,
     ) -> Result<Option<ObjectId>> {
-        let mut editor = self.repo.edit_tree(self.tree_of(parent)?)?;
+        let mut repo = self.repo.clone();
+        repo.objects.enable_object_memory();
+        let mut editor = repo.edit_tree(self.tree_of(parent)?)?;
         for (path, content) in files {
-            let blob = self.repo.write_blob(content)?;
+            let blob = repo.write_blob(content)?;
             editor.upsert(path.as_str(), EntryKind::Blob, blob)?;
         }
         let tree = editor.write()?.detach();
+        drop(editor);
         let signature = self.signature();
         let commit = gix::objs::Commit {
             tree,
@@ -226,8 +233,59 @@ impl Annex {
             message: message.into(),
             extra_headers: Vec::new(),
         };
-        let id = self.repo.write_object(&commit)?.detach();
+        let id = repo.write_object(&commit)?.detach();
+        let objects = repo.objects.take_object_memory().unwrap_or_default();
+        self.store(objects)?;
         Ok(self.move_branch(parent, id)?.then_some(id))
+    }
+
+    /// Writes objects kept in memory to the object database.
+    fn store(&self, objects: gix::odb::memory::Storage) -> Result<()> {
+        /// Up to this many objects are written loose, as git itself does for small pushes.
+        const LOOSE_LIMIT: usize = 100;
+        if objects.len() <= LOOSE_LIMIT {
+            use gix::objs::Write as _;
+            for (kind, data) in objects.values() {
+                self.repo.objects.write_buf(*kind, data)?;
+            }
+            return Ok(());
+        }
+        use gix_pack::data::output::{Count, Entry, bytes::FromEntriesIter};
+        let entries = objects
+            .iter()
+            .map(|(id, (kind, data))| {
+                Entry::from_data(
+                    &Count::from_data(*id, None),
+                    &gix::objs::Data::new(data, *kind, self.repo.object_hash()),
+                    gix::zlib::Compression::default(),
+                )
+            })
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        drop(objects);
+        let count = entries.len() as u32;
+        let mut pack = Vec::new();
+        let mut writer = FromEntriesIter::new(
+            std::iter::once(Ok(entries)),
+            &mut pack,
+            count,
+            gix_pack::data::Version::V2,
+            self.repo.object_hash(),
+        );
+        for written in &mut writer {
+            written?;
+        }
+        drop(writer);
+        let pack_dir = self.repo.objects.store_ref().path().join("pack");
+        gix_pack::Bundle::write_to_directory(
+            &mut pack.as_slice(),
+            Some(&pack_dir),
+            &mut gix::progress::Discard,
+            &std::sync::atomic::AtomicBool::new(false),
+            None::<gix::OdbHandle>,
+            self.repo.object_hash(),
+            Default::default(),
+        )?;
+        Ok(())
     }
 
     /// Compare-and-swap of the branch ref; `false` when it no longer points at `expected`.

@@ -4,4 +4,5 @@
 mod errors;
 mod hooks;
 mod push;
+mod two_way;
 mod util;

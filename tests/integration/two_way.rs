@@ -1,0 +1,833 @@
+//! Two-way sync between two laptops through a NAS: values reach another laptop's Mixxx,
+//! offline divergence converges, clearing propagates, a running Mixxx defers pulls, the backup,
+//! interrupted runs, untouched columns, and `--prefer`, `--pull-only`, `--push-only`.
+//!
+//! Each laptop has its own Mixxx database holding its own absolute paths; laptop B's track ids
+//! differ from A's (B has an extra track first and the others in reverse order).
+
+use crate::util::*;
+use git_mixxx::annex::logmet::Values;
+use rusqlite::types::Value as SqlValue;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const A: &str = "music/House/a.flac";
+const B: &str = "music/Techno/b.flac";
+const C: &str = "music/c d.flac";
+
+/// A NAS and two laptops; A added the music and pushed it before B was cloned.
+struct Laptops {
+    env: Env,
+    a: PathBuf,
+    b: PathBuf,
+    db_a: PathBuf,
+    db_b: PathBuf,
+}
+
+impl Laptops {
+    fn new() -> Laptops {
+        let env = Env::new();
+        let nas = env.nas();
+        let a = env.laptop(&nas, "laptop-a");
+        env.add_files(&a, &[A, B], &[C]);
+        env.annex_sync(&a);
+        let b = env.laptop(&nas, "laptop-b");
+        env.annex_sync(&b);
+        let db_a = env.root.join("mixxx-a/mixxxdb.sqlite");
+        let db_b = env.root.join("mixxx-b/mixxxdb.sqlite");
+        Laptops {
+            env,
+            a,
+            b,
+            db_a,
+            db_b,
+        }
+    }
+
+    /// Creates A's Mixxx (schema 32) with `tracks` (file, values) in this order.
+    fn mixxx_a(&self, tracks: &[(&str, Values)]) {
+        let tracks: Vec<(String, Values)> = tracks
+            .iter()
+            .map(|(f, v)| (loc(&self.a, f), v.clone()))
+            .collect();
+        create_db(&self.db_a, 32, &tracks);
+    }
+
+    /// Creates B's Mixxx (schema 39): a track outside the repository first, then `tracks` in
+    /// reverse order, so that B's track ids differ from A's.
+    fn mixxx_b(&self, tracks: &[(&str, Values)]) {
+        let mut all = vec![(
+            "/elsewhere/extra.flac".to_owned(),
+            vals(&[("rating", &["1"])]),
+        )];
+        all.extend(
+            tracks
+                .iter()
+                .rev()
+                .map(|(f, v)| (loc(&self.b, f), v.clone())),
+        );
+        create_db(&self.db_b, 39, &all);
+    }
+
+    fn sync_a(&self, args: &[&str]) -> Value {
+        self.env.sync(&self.a, &self.db_a, args)
+    }
+
+    fn sync_b(&self, args: &[&str]) -> Value {
+        self.env.sync(&self.b, &self.db_b, args)
+    }
+
+    /// `git annex sync` on each laptop in turn (through the NAS).
+    fn exchange(&self, order: &[&Path]) {
+        for repo in order {
+            self.env.annex_sync(repo);
+        }
+    }
+
+    /// Both laptops synced once with A's `tracks` (B's Mixxx starts empty and pulls them),
+    /// and each has the other's state.
+    fn synced(tracks: &[(&str, Values)]) -> Laptops {
+        let l = Laptops::new();
+        l.mixxx_a(tracks);
+        let empty: Vec<(&str, Values)> = tracks.iter().map(|(f, _)| (*f, Values::new())).collect();
+        l.mixxx_b(&empty);
+        l.sync_a(&[]);
+        l.exchange(&[&l.a, &l.b]);
+        let report = l.sync_b(&[]);
+        assert_eq!(report["pulled"], tracks.len(), "{report}");
+        l.exchange(&[&l.b, &l.a]);
+        l
+    }
+}
+
+fn set_of(values: &[&str]) -> BTreeSet<String> {
+    values.iter().map(|v| v.to_string()).collect()
+}
+
+/// The library id of the track at `location`, as an SQL subquery.
+fn track(location: &str) -> String {
+    format!(
+        "(SELECT l.id FROM library l JOIN track_locations t ON t.id = l.location WHERE t.location = '{location}')"
+    )
+}
+
+/// `UPDATE library SET <assignment>` for one track, as editing it in Mixxx would.
+fn edit(db: &Path, location: &str, assignment: &str) {
+    db_exec(
+        db,
+        &format!(
+            "UPDATE library SET {assignment} WHERE id = {}",
+            track(location)
+        ),
+    );
+}
+
+fn add_to_crate(db: &Path, location: &str, name: &str) {
+    db_exec(
+        db,
+        &format!(
+            "INSERT OR IGNORE INTO crates (name) VALUES ('{name}');
+             INSERT INTO crate_tracks (crate_id, track_id)
+               SELECT (SELECT id FROM crates WHERE name = '{name}'), {};",
+            track(location)
+        ),
+    );
+}
+
+fn remove_from_crate(db: &Path, location: &str, name: &str) {
+    db_exec(
+        db,
+        &format!(
+            "DELETE FROM crate_tracks WHERE crate_id = (SELECT id FROM crates WHERE name = '{name}')
+               AND track_id = {}",
+            track(location)
+        ),
+    );
+}
+
+fn track_id(db: &Path, location: &str) -> i64 {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+    conn.query_row(&format!("SELECT {}", track(location)), [], |r| r.get(0))
+        .expect("track id")
+}
+
+fn status(env: &Env, repo: &Path, db: &Path) -> Value {
+    serde_json::from_str(&env.mixxx_ok(
+        repo,
+        &["status", "--json", "--db", db.to_str().expect("utf-8")],
+    ))
+    .expect("status --json prints JSON")
+}
+
+/// The descriptions of the clones whose last-sync record, as `status` shows it, lists a
+/// conflict on `field`.
+fn clones_with_conflict(status: &Value, field: &str) -> Vec<String> {
+    status["clones"]
+        .as_array()
+        .expect("clones")
+        .iter()
+        .filter(|c| {
+            c["conflicts"]
+                .as_array()
+                .expect("conflicts")
+                .iter()
+                .any(|x| x["field"] == field)
+        })
+        .map(|c| c["description"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// A sync right now has nothing to do: nothing pushed or pulled, no commit on the branch.
+fn assert_settled(env: &Env, repo: &Path, db: &Path) {
+    let tip = env.branch_tip(repo);
+    let bytes = std::fs::read(db).expect("read db");
+    let report = env.sync(repo, db, &[]);
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["pulled"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!([]), "{report}");
+    assert_eq!(report["commit"], Value::Null, "{report}");
+    assert_eq!(env.branch_tip(repo), tip, "a settled sync makes no commit");
+    assert!(
+        std::fs::read(db).expect("read db") == bytes,
+        "Mixxx unchanged"
+    );
+}
+
+/// A process that holds the database open, as a running Mixxx does; killed when dropped,
+/// also when the test fails.
+struct Holder(Child);
+
+impl Holder {
+    fn spawn(db: &Path) -> Holder {
+        let child = Command::new("sh")
+            .args(["-c", "exec 3<\"$DB\"; exec sleep 60"])
+            .env("DB", db)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("spawn holder");
+        let holder = Holder(child);
+        let target = std::fs::canonicalize(db).expect("canonical db");
+        let fds = format!("/proc/{}/fd", holder.0.id());
+        let start = Instant::now();
+        loop {
+            let holds = std::fs::read_dir(&fds).is_ok_and(|d| {
+                d.flatten()
+                    .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == target))
+            });
+            if holds {
+                return holder;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "holder never opened the database"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Holder {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+// 1. Values set on A reach B's Mixxx for the same files.
+#[test]
+fn values_from_laptop_a_reach_laptop_b_mixxx() {
+    let l = Laptops::new();
+    let a_values = [
+        (
+            A,
+            vals(&[
+                ("rating", &["5"]),
+                ("color", &["#FF0000"]),
+                ("crate", &["Peak", "Warmup"]),
+                ("key", &["Am"]),
+                ("bpm", &["124.00"]),
+            ]),
+        ),
+        (B, vals(&[("rating", &["2"]), ("crate", &["Warmup"])])),
+        (
+            C,
+            vals(&[("color", &["#00AAFF"]), ("playlist", &["Friday"])]),
+        ),
+    ];
+    l.mixxx_a(&a_values);
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 3, "{report}");
+    l.exchange(&[&l.a, &l.b]);
+
+    l.mixxx_b(&[(A, Values::new()), (B, Values::new()), (C, Values::new())]);
+    for (file, _) in &a_values {
+        assert_ne!(
+            track_id(&l.db_a, &loc(&l.a, file)),
+            track_id(&l.db_b, &loc(&l.b, file)),
+            "track ids of {file} must differ between the laptops for this test"
+        );
+    }
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 3, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!([]), "{report}");
+    assert_eq!(report["pull_pending"], Value::Null, "{report}");
+    let in_b = db_values(&l.db_b);
+    for (file, values) in &a_values {
+        assert_eq!(&in_b[&loc(&l.b, file)], values, "B's Mixxx for {file}");
+    }
+    // The track outside the repository is left alone.
+    assert_eq!(in_b["/elsewhere/extra.flac"], vals(&[("rating", &["1"])]));
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// 2. Offline divergence on both laptops converges to one value, crates combine, and the
+// conflict is visible in `status` from both laptops.
+#[test]
+fn offline_divergence_converges_and_conflict_is_recorded() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"]), ("crate", &["Old"])]))]);
+    let (la, lb) = (loc(&l.a, A), loc(&l.b, A));
+    assert_eq!(db_values(&l.db_b)[&lb]["rating"], set_of(&["3"]));
+
+    // Offline, both edit the same track.
+    edit(&l.db_a, &la, "rating = 5");
+    add_to_crate(&l.db_a, &la, "X");
+    edit(&l.db_b, &lb, "rating = 2");
+    add_to_crate(&l.db_b, &lb, "Y");
+    let ra = l.sync_a(&[]);
+    assert_eq!(ra["pushed"], 1, "{ra}");
+    let rb = l.sync_b(&[]);
+    assert_eq!(rb["pushed"], 1, "{rb}");
+
+    // Back online: merge the branches, sync both Mixxx, twice.
+    for _ in 0..2 {
+        l.exchange(&[&l.a, &l.b, &l.a]);
+        l.sync_a(&[]);
+        l.sync_b(&[]);
+    }
+
+    let in_a = db_values(&l.db_a)[&la].clone();
+    let in_b = db_values(&l.db_b)[&lb].clone();
+    assert_eq!(in_a, in_b, "both Mixxx databases hold the same values");
+    assert_eq!(in_a["crate"], set_of(&["Old", "X", "Y"]), "{in_a:?}");
+    let rating = in_a["rating"].clone();
+    assert_eq!(rating.len(), 1, "{in_a:?}");
+    assert!(
+        rating == set_of(&["2"]) || rating == set_of(&["5"]),
+        "{rating:?}"
+    );
+    for repo in [&l.a, &l.b] {
+        let md = l.env.metadata(repo, A);
+        assert_eq!(md["rating"], rating, "metadata in {}", repo.display());
+        assert_eq!(md["crate"], set_of(&["Old", "X", "Y"]));
+    }
+
+    // The conflict is recorded, and each laptop can see it.
+    for (repo, db) in [(&l.a, &l.db_a), (&l.b, &l.db_b)] {
+        let st = status(&l.env, repo, db);
+        let with = clones_with_conflict(&st, "rating");
+        assert!(
+            !with.is_empty(),
+            "no clone's last sync as seen from {} lists the rating conflict: {st:#}",
+            repo.display()
+        );
+    }
+
+    assert_settled(&l.env, &l.a, &l.db_a);
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// 3. Values cleared on A disappear from B's Mixxx.
+#[test]
+fn cleared_values_disappear_from_the_other_mixxx() {
+    let l = Laptops::synced(&[
+        (
+            A,
+            vals(&[
+                ("rating", &["4"]),
+                ("color", &["#FF0000"]),
+                ("crate", &["X", "Y"]),
+            ]),
+        ),
+        (B, vals(&[("color", &["#00FF00"]), ("crate", &["X"])])),
+    ]);
+    let b_before = db_values(&l.db_b);
+    assert_eq!(b_before[&loc(&l.b, A)]["color"], set_of(&["#FF0000"]));
+    assert_eq!(b_before[&loc(&l.b, A)]["crate"], set_of(&["X", "Y"]));
+
+    edit(&l.db_a, &loc(&l.a, A), "color = NULL");
+    remove_from_crate(&l.db_a, &loc(&l.a, A), "X");
+    remove_from_crate(&l.db_a, &loc(&l.a, B), "X");
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 2, "{report}");
+    l.exchange(&[&l.a, &l.b]);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 2, "{report}");
+
+    let b_after = db_values(&l.db_b);
+    assert_eq!(
+        b_after[&loc(&l.b, A)],
+        vals(&[("rating", &["4"]), ("crate", &["Y"])])
+    );
+    assert_eq!(b_after[&loc(&l.b, B)], vals(&[("color", &["#00FF00"])]));
+    // B's Mixxx has no crate membership left for X.
+    let conn =
+        rusqlite::Connection::open_with_flags(&l.db_b, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let members: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id WHERE c.name = 'X'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(conn);
+    assert_eq!(members, 0);
+    assert!(!l.env.metadata(&l.b, A).contains_key("color"));
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+/// A on the branch with values, B's Mixxx empty: B has 3 tracks to pull.
+fn b_has_pulls() -> (Laptops, Vec<(&'static str, Values)>) {
+    let l = Laptops::new();
+    let values = vec![
+        (
+            A,
+            vals(&[
+                ("rating", &["5"]),
+                ("color", &["#FF0000"]),
+                ("crate", &["Peak"]),
+                ("artist", &["Alpha"]),
+                ("title", &["First"]),
+                ("bpm", &["124.00"]),
+                ("key", &["Am"]),
+            ]),
+        ),
+        (
+            B,
+            vals(&[
+                ("rating", &["3"]),
+                ("crate", &["Warmup"]),
+                ("comment", &["nice"]),
+            ]),
+        ),
+        (C, vals(&[("genre", &["House"]), ("year", &["1999"])])),
+    ];
+    l.mixxx_a(&values);
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    l.mixxx_b(&[(A, Values::new()), (B, Values::new()), (C, Values::new())]);
+    (l, values)
+}
+
+// 4. While Mixxx runs, pulls wait; the next run after it closed applies them.
+#[test]
+fn running_mixxx_defers_pulls_until_it_is_closed() {
+    let (l, values) = b_has_pulls();
+    let before = std::fs::read(&l.db_b).unwrap();
+    {
+        let _mixxx = Holder::spawn(&l.db_b);
+        let report = l.sync_b(&[]);
+        let pending = report["pull_pending"].as_str().unwrap_or_default();
+        assert!(pending.contains("Mixxx is running"), "{report}");
+        assert_eq!(report["backup"], Value::Null, "{report}");
+        assert!(
+            std::fs::read(&l.db_b).unwrap() == before,
+            "the database must not change while Mixxx runs"
+        );
+        assert!(!l.db_b.with_file_name("git-mixxx-backups").exists());
+        // Status (a dry run) says the same.
+        let st = status(&l.env, &l.b, &l.db_b);
+        assert_eq!(st["pending"]["pulled"], 3, "{st:#}");
+    }
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pull_pending"], Value::Null, "{report}");
+    assert_eq!(report["pulled"], 3, "{report}");
+    let in_b = db_values(&l.db_b);
+    for (file, v) in &values {
+        assert_eq!(&in_b[&loc(&l.b, file)], v, "{file}");
+    }
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// 5. The backup holds the database exactly as it was before the pulling sync.
+#[test]
+fn backup_is_the_exact_previous_database() {
+    let (l, _) = b_has_pulls();
+    let before = std::fs::read(&l.db_b).unwrap();
+    let values_before = db_values(&l.db_b);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 3, "{report}");
+    let backup = PathBuf::from(report["backup"].as_str().expect("backup path in report"));
+    assert_eq!(
+        backup.parent().unwrap(),
+        l.db_b.parent().unwrap().join("git-mixxx-backups")
+    );
+    let name = backup.file_name().unwrap().to_str().unwrap();
+    assert!(
+        name.starts_with("mixxxdb-") && name.ends_with(".sqlite"),
+        "{name}"
+    );
+    assert!(std::fs::read(&backup).unwrap() == before, "backup differs");
+    assert!(
+        std::fs::read(&l.db_b).unwrap() != before,
+        "sync wrote Mixxx"
+    );
+
+    // Restoring the backup gives back the exact previous content.
+    std::fs::copy(&backup, &l.db_b).unwrap();
+    assert!(std::fs::read(&l.db_b).unwrap() == before);
+    assert_eq!(db_values(&l.db_b), values_before);
+}
+
+/// B has something to pull (A's new rating and crate on a.flac) and something to push (its
+/// own colour on b.flac) when a run is interrupted at `point`; the next runs converge.
+fn interrupted_run_converges(point: &str) {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["4"])])),
+    ]);
+    let (la, lb) = (loc(&l.a, A), loc(&l.b, A));
+    edit(&l.db_a, &la, "rating = 5");
+    add_to_crate(&l.db_a, &la, "Peak");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    edit(&l.db_b, &loc(&l.b, B), "color = 65280");
+
+    let tip = l.env.branch_tip(&l.b);
+    let bytes = std::fs::read(&l.db_b).unwrap();
+    let out = l
+        .env
+        .command(
+            &l.b,
+            "git",
+            &["mixxx", "sync", "--db", l.db_b.to_str().unwrap()],
+        )
+        .env("GIT_MIXXX_TEST_CRASH", point)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(99), "{}", text(&out));
+    match point {
+        "before-mixxx-commit" => {
+            assert!(
+                std::fs::read(&l.db_b).unwrap() == bytes,
+                "Mixxx committed nothing"
+            );
+            // Still readable (as Mixxx would open it), with the values from before.
+            assert_eq!(db_values(&l.db_b)[&lb]["rating"], set_of(&["3"]));
+            assert_eq!(l.env.branch_tip(&l.b), tip, "the branch is unchanged");
+        }
+        "after-mixxx-commit" => {
+            assert_eq!(db_values(&l.db_b)[&lb]["rating"], set_of(&["5"]));
+            assert_eq!(l.env.branch_tip(&l.b), tip, "the branch is unchanged");
+        }
+        "after-branch-commit" => {
+            assert_eq!(db_values(&l.db_b)[&lb]["rating"], set_of(&["5"]));
+            assert_ne!(l.env.branch_tip(&l.b), tip, "the branch commit happened");
+        }
+        _ => unreachable!(),
+    }
+
+    l.sync_b(&[]);
+    assert_settled(&l.env, &l.b, &l.db_b);
+    let in_b = db_values(&l.db_b);
+    assert_eq!(in_b[&lb], vals(&[("rating", &["5"]), ("crate", &["Peak"])]));
+    assert_eq!(
+        in_b[&loc(&l.b, B)],
+        vals(&[("rating", &["4"]), ("color", &["#00FF00"])])
+    );
+    assert_eq!(
+        l.env.metadata(&l.b, B),
+        vals(&[("rating", &["4"]), ("color", &["#00FF00"])])
+    );
+    assert_eq!(
+        l.env.metadata(&l.b, A),
+        vals(&[("rating", &["5"]), ("crate", &["Peak"])])
+    );
+
+    // And A gets B's colour.
+    l.exchange(&[&l.b, &l.a]);
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(
+        db_values(&l.db_a)[&loc(&l.a, B)],
+        vals(&[("rating", &["4"]), ("color", &["#00FF00"])])
+    );
+    assert_settled(&l.env, &l.a, &l.db_a);
+}
+
+// 6. Interrupted runs converge, at each crash point.
+#[test]
+fn crash_before_mixxx_commit_converges() {
+    interrupted_run_converges("before-mixxx-commit");
+}
+
+#[test]
+fn crash_after_mixxx_commit_converges() {
+    interrupted_run_converges("after-mixxx-commit");
+}
+
+#[test]
+fn crash_after_branch_commit_converges() {
+    interrupted_run_converges("after-branch-commit");
+}
+
+/// The columns of `library` that git-mixxx writes.
+const OWNED: &[&str] = &[
+    "artist",
+    "title",
+    "album",
+    "album_artist",
+    "genre",
+    "year",
+    "tracknumber",
+    "comment",
+    "composer",
+    "grouping",
+    "rating",
+    "bpm",
+    "key",
+    "key_id",
+    "color",
+];
+
+type Rows = Vec<Vec<SqlValue>>;
+
+/// Everything git-mixxx must not touch: the `settings` rows, `library` minus the owned
+/// columns, and the whole `track_locations`, `cues` and `LibraryHashes` tables.
+fn untouched(db: &Path) -> Vec<(String, Rows)> {
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("open");
+    let columns = |table: &str| -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("PRAGMA table_info({table})"))
+            .unwrap();
+        stmt.query_map([], |r| r.get::<_, String>(1))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let mut out = Vec::new();
+    for table in [
+        "settings",
+        "library",
+        "track_locations",
+        "cues",
+        "LibraryHashes",
+    ] {
+        let cols: Vec<String> = columns(table)
+            .into_iter()
+            .filter(|c| table != "library" || !OWNED.contains(&c.as_str()))
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {table} ORDER BY rowid",
+            cols.iter()
+                .map(|c| format!("\"{c}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows: Rows = stmt
+            .query_map([], |r| {
+                (0..cols.len())
+                    .map(|i| r.get::<_, SqlValue>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        out.push((format!("{table} ({})", cols.join(", ")), rows));
+    }
+    out
+}
+
+// 7. A pulling sync leaves a sound database and touches only the columns it owns.
+#[test]
+fn pulling_sync_keeps_database_sound_and_other_columns_untouched() {
+    let (l, values) = b_has_pulls();
+    let dir = l.b.join("music");
+    db_exec(
+        &l.db_b,
+        &format!(
+            "UPDATE library SET timesplayed = 7, replaygain = 0.5, played = 1,
+               datetime_added = '2020-01-01T00:00:00.000Z', bpm_lock = 1, beats = x'00010203',
+               beats_version = 'BeatGrid-2.0', coverart_location = 'cover.jpg',
+               last_played_at = '2021-02-03 04:05:06', url = 'http://example.invalid/',
+               duration = 301.25, wavesummaryhex = x'ff00ff';
+             INSERT INTO cues (track_id, type, position, length, hotcue, label, color)
+               VALUES ({a}, 1, 44100, 0, 0, 'Drop', 4294901760),
+                      ({b}, 2, 88200, 1000, -1, 'Intro', 123);
+             INSERT INTO LibraryHashes (directory_path, hash, directory_deleted, needs_verification)
+               VALUES ('{dir}', 123456789, 0, 0);
+             UPDATE track_locations SET filesize = 4242, needs_verification = 1;",
+            a = track(&loc(&l.b, A)),
+            b = track(&loc(&l.b, B)),
+            dir = dir.display(),
+        ),
+    );
+    let before = untouched(&l.db_b);
+    assert_eq!(before[3].1.len(), 2, "two cues");
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 3, "{report}");
+    // The owned columns did change.
+    let in_b = db_values(&l.db_b);
+    for (file, v) in &values {
+        assert_eq!(&in_b[&loc(&l.b, file)], v, "{file}");
+    }
+
+    let conn =
+        rusqlite::Connection::open_with_flags(&l.db_b, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap();
+    let check: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    drop(conn);
+    assert_eq!(check, ["ok"]);
+    let after = untouched(&l.db_b);
+    for ((table, rows_before), (_, rows_after)) in before.iter().zip(&after) {
+        assert_eq!(rows_before, rows_after, "{table}");
+    }
+}
+
+/// Both laptops synced with a.flac rated 3; A changed it to 5 and shared that; B changed it
+/// to 2 offline and has not synced since.
+fn rating_conflict() -> Laptops {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    edit(&l.db_b, &loc(&l.b, A), "rating = 2");
+    l
+}
+
+// The default, --prefer git: the branch's value wins and the conflict is recorded.
+#[test]
+fn conflict_prefers_git_by_default_and_status_shows_it() {
+    let l = rating_conflict();
+    let report = l.sync_b(&[]);
+    let key = l.env.git(&l.b, &["annex", "lookupkey", A]);
+    assert_eq!(
+        report["conflicts"],
+        json!([{"path": A, "key": key.trim(), "field": "rating",
+                "mixxx": ["2"], "branch": ["5"], "winner": "git"}]),
+        "{report}"
+    );
+    assert_eq!(db_values(&l.db_b)[&loc(&l.b, A)]["rating"], set_of(&["5"]));
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["5"]));
+    let st = status(&l.env, &l.b, &l.db_b);
+    assert_eq!(clones_with_conflict(&st, "rating"), ["laptop-b"], "{st:#}");
+    assert_eq!(st["clones"][0]["this_clone"], true);
+    assert_eq!(st["clones"][0]["conflict_count"], 1);
+    // A sees it in B's record once the branches are exchanged.
+    l.exchange(&[&l.b, &l.a]);
+    let st = status(&l.env, &l.a, &l.db_a);
+    assert_eq!(clones_with_conflict(&st, "rating"), ["laptop-b"], "{st:#}");
+    assert_settled(&l.env, &l.a, &l.db_a);
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// 8. --prefer mixxx: Mixxx's value wins on the branch.
+#[test]
+fn prefer_mixxx_makes_mixxx_win_a_conflict() {
+    let l = rating_conflict();
+    let before = std::fs::read(&l.db_b).unwrap();
+    let report = l.sync_b(&["--prefer", "mixxx"]);
+    assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(report["conflicts"][0]["field"], "rating");
+    assert_eq!(report["conflicts"][0]["winner"], "mixxx");
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(report["pulled"], 0, "{report}");
+    assert!(std::fs::read(&l.db_b).unwrap() == before, "Mixxx unchanged");
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["2"]));
+    // A takes B's value on its next sync.
+    l.exchange(&[&l.b, &l.a]);
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(db_values(&l.db_a)[&loc(&l.a, A)]["rating"], set_of(&["2"]));
+    assert_settled(&l.env, &l.a, &l.db_a);
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+/// B has A's new values to pull and its own colour on c.flac to push.
+fn pull_and_push() -> Laptops {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (C, vals(&[("rating", &["1"])])),
+    ]);
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    add_to_crate(&l.db_a, &loc(&l.a, A), "Peak");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    edit(&l.db_b, &loc(&l.b, C), "color = 255");
+    l
+}
+
+// 8. --pull-only writes Mixxx and only git-mixxx's state on the branch, no metadata logs.
+#[test]
+fn pull_only_writes_no_metadata_logs() {
+    let l = pull_and_push();
+    let tip = l.env.branch_tip(&l.b);
+    let report = l.sync_b(&["--pull-only"]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(
+        db_values(&l.db_b)[&loc(&l.b, A)],
+        vals(&[("rating", &["5"]), ("crate", &["Peak"])])
+    );
+    assert_eq!(
+        db_values(&l.db_b)[&loc(&l.b, C)],
+        vals(&[("rating", &["1"]), ("color", &["#0000FF"])])
+    );
+    let after = l.env.branch_tip(&l.b);
+    let changed = l
+        .env
+        .git(&l.b, &["diff", "--name-only", &tip, &after, "--"]);
+    assert!(
+        changed.lines().all(|p| p.starts_with("mixxx/")),
+        "only git-mixxx's state changes: {changed}"
+    );
+    assert!(!l.env.metadata(&l.b, C).contains_key("color"));
+    // A normal sync then pushes B's colour.
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(report["pulled"], 0, "{report}");
+    assert_eq!(l.env.metadata(&l.b, C)["color"], set_of(&["#0000FF"]));
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// 8. --push-only leaves Mixxx untouched and says why the pulls wait.
+#[test]
+fn push_only_leaves_mixxx_untouched() {
+    let l = pull_and_push();
+    let before = std::fs::read(&l.db_b).unwrap();
+    let report = l.sync_b(&["--push-only"]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert!(
+        report["pull_pending"]
+            .as_str()
+            .is_some_and(|p| p.contains("--push-only")),
+        "{report}"
+    );
+    assert_eq!(report["backup"], Value::Null);
+    assert!(std::fs::read(&l.db_b).unwrap() == before, "Mixxx unchanged");
+    assert_eq!(l.env.metadata(&l.b, C)["color"], set_of(&["#0000FF"]));
+    // A normal sync then pulls A's values.
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(
+        db_values(&l.db_b)[&loc(&l.b, A)],
+        vals(&[("rating", &["5"]), ("crate", &["Peak"])])
+    );
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
