@@ -2,6 +2,10 @@
 //! field table): names, which fields hold one value and which hold a set, and how each value is
 //! encoded in both directions.
 
+use crate::annex::logmet::Values;
+use md5::{Digest as _, Md5};
+use std::collections::BTreeSet;
+
 /// Fields that hold at most one value, with the `library` column each comes from.
 pub const SINGLE: &[(&str, &str)] = &[
     ("artist", "artist"),
@@ -30,6 +34,90 @@ pub fn all() -> impl Iterator<Item = &'static str> + Clone {
 
 pub fn is_set_field(field: &str) -> bool {
     SETS.contains(&field)
+}
+
+/// A track's mapped values in compact form (a library holds 100,000 of them): one slot per
+/// single-valued field in [`SINGLE`] order, and a sorted, de-duplicated list per set field.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Row {
+    single: [Option<Box<str>>; SINGLE_COUNT],
+    sets: [Vec<String>; 2],
+}
+
+const SINGLE_COUNT: usize = 14;
+const _: () = assert!(SINGLE.len() == SINGLE_COUNT && SETS.len() == 2);
+
+impl Row {
+    /// Sets single-valued field number `index` (in [`SINGLE`] order).
+    pub fn set_single(&mut self, index: usize, value: String) {
+        self.single[index] = Some(value.into_boxed_str());
+    }
+
+    /// Adds a member to set field number `index` (in [`SETS`] order).
+    pub fn add_member(&mut self, index: usize, name: String) {
+        let set = &mut self.sets[index];
+        if let Err(at) = set.binary_search(&name) {
+            set.insert(at, name);
+        }
+    }
+
+    pub fn to_values(&self) -> Values {
+        let mut values = Values::new();
+        for ((field, _), v) in SINGLE.iter().zip(&self.single) {
+            if let Some(v) = v {
+                values.insert((*field).to_owned(), BTreeSet::from([v.to_string()]));
+            }
+        }
+        for (field, set) in SETS.iter().zip(&self.sets) {
+            if !set.is_empty() {
+                values.insert((*field).to_owned(), set.iter().cloned().collect());
+            }
+        }
+        values
+    }
+
+    /// The digest of these values; equal to [`digest`] of [`Row::to_values`].
+    pub fn digest(&self) -> Digest {
+        let singles = SINGLE
+            .iter()
+            .zip(&self.single)
+            .map(|((f, _), v)| (*f, v.as_deref().into_iter().collect::<Vec<_>>()));
+        let sets = SETS
+            .iter()
+            .zip(&self.sets)
+            .map(|(f, s)| (*f, s.iter().map(String::as_str).collect::<Vec<_>>()));
+        digest_of(singles.chain(sets))
+    }
+}
+
+/// A stable fingerprint of a track's mapped values (MD5: the same on every machine and build).
+pub type Digest = u128;
+
+fn digest_of<'a>(fields: impl Iterator<Item = (&'a str, Vec<&'a str>)>) -> Digest {
+    let mut md5 = Md5::new();
+    for (field, values) in fields {
+        for v in values {
+            // Lengths first, so that no two different value lists hash alike.
+            md5.update((field.len() as u64).to_le_bytes());
+            md5.update(field.as_bytes());
+            md5.update((v.len() as u64).to_le_bytes());
+            md5.update(v.as_bytes());
+        }
+    }
+    u128::from_le_bytes(md5.finalize().into())
+}
+
+/// The digest of the owned fields of `values`.
+pub fn digest(values: &Values) -> Digest {
+    digest_of(all().map(|f| {
+        (
+            f,
+            values
+                .get(f)
+                .map(|s| s.iter().map(String::as_str).collect())
+                .unwrap_or_default(),
+        )
+    }))
 }
 
 /// The annex value of a rating (1..5); 0 and anything out of range is unset.
@@ -127,6 +215,23 @@ pub fn key_id(text: &str) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_digest_matches_values_digest() {
+        let mut row = Row::default();
+        row.set_single(0, "Artist".into());
+        row.set_single(10, "5".into());
+        row.add_member(0, "B".into());
+        row.add_member(0, "A".into());
+        row.add_member(0, "B".into());
+        let values = row.to_values();
+        assert_eq!(values["crate"].len(), 2);
+        assert_eq!(row.digest(), digest(&values));
+        let mut other = row.clone();
+        other.set_single(10, "4".into());
+        assert_ne!(other.digest(), row.digest());
+        assert_ne!(Row::default().digest(), row.digest());
+    }
 
     #[test]
     fn value_encodings() {

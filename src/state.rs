@@ -11,10 +11,10 @@
 //! cache in `$GIT_DIR/mixxx/` keeps the base values for speed; it is rebuilt from the branch
 //! whenever it is missing, stale or unreadable.
 
-use crate::annex::logmet::Values;
 use crate::annex::{self, Annex, TreeReader};
+use crate::fields::Digest;
 use gix::ObjectId;
-use md5::{Digest, Md5};
+use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -149,45 +149,92 @@ pub fn find_base_commit(annex: &Annex, tip: ObjectId) -> annex::Result<Option<Ob
     Ok(None)
 }
 
-/// The local cache of base values.
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// The local cache in `$GIT_DIR/mixxx/<uuid>.cache`: the digest of each synced key's values at
+/// the base commit, and the keys of work-tree blobs. Everything in it can be rebuilt from the
+/// branch and the object database; a missing, old or unreadable cache only costs time.
+#[derive(Debug, Default)]
 pub struct Cache {
-    pub base_commit: String,
-    pub base: HashMap<String, Values>,
+    base: Option<(ObjectId, HashMap<String, Digest>)>,
+    pub keys_by_blob: HashMap<ObjectId, String>,
 }
 
-const CACHE_VERSION: &str = "1";
+const CACHE_HEADER: &str = concat!("git-mixxx cache 2 ", env!("CARGO_PKG_VERSION"));
 
 fn cache_path(annex: &Annex) -> PathBuf {
     annex
         .repo
         .common_dir()
         .join("mixxx")
-        .join(format!("{}.base.json", annex.uuid))
+        .join(format!("{}.cache", annex.uuid))
 }
 
 impl Cache {
-    /// The cache if it describes `commit`; `None` when missing, stale or unreadable.
-    pub fn load(annex: &Annex, commit: ObjectId) -> Option<Cache> {
-        let bytes = std::fs::read(cache_path(annex)).ok()?;
-        let (version, json) = bytes.split_at(bytes.iter().position(|b| *b == b'\n')?);
-        if version != CACHE_VERSION.as_bytes() {
-            return None;
+    /// Loads the cache; empty when missing or unreadable.
+    pub fn load(annex: &Annex) -> Cache {
+        let Ok(text) = std::fs::read_to_string(cache_path(annex)) else {
+            return Cache::default();
+        };
+        let mut lines = text.lines();
+        if lines.next() != Some(CACHE_HEADER) {
+            return Cache::default();
         }
-        let cache: Cache = serde_json::from_slice(json).ok()?;
-        (cache.base_commit == commit).then_some(cache)
+        let mut cache = Cache::default();
+        let mut digests = HashMap::new();
+        let mut base = None;
+        for line in lines {
+            let mut parts = line.splitn(3, ' ');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some("base"), Some(id), None) => base = ObjectId::from_hex(id.as_bytes()).ok(),
+                (Some("d"), Some(d), Some(key)) => {
+                    if let Ok(d) = Digest::from_str_radix(d, 16) {
+                        digests.insert(key.to_owned(), d);
+                    }
+                }
+                (Some("k"), Some(blob), Some(key)) => {
+                    if let Ok(blob) = ObjectId::from_hex(blob.as_bytes()) {
+                        cache.keys_by_blob.insert(blob, key.to_owned());
+                    }
+                }
+                _ => return Cache::default(),
+            }
+        }
+        cache.base = base.map(|b| (b, digests));
+        cache
     }
 
-    /// Saves atomically; a failure only costs speed next time, so it is reported, not fatal.
+    /// The base digests if they describe `commit`.
+    pub fn base_for(&self, commit: ObjectId) -> Option<&HashMap<String, Digest>> {
+        self.base
+            .as_ref()
+            .filter(|(c, _)| *c == commit)
+            .map(|(_, d)| d)
+    }
+
+    pub fn set_base(&mut self, commit: ObjectId, digests: HashMap<String, Digest>) {
+        self.base = Some((commit, digests));
+    }
+
+    /// Saves atomically.
     pub fn save(&self, annex: &Annex) -> std::io::Result<()> {
+        use std::io::Write;
         let path = cache_path(annex);
         let dir = path.parent().unwrap_or(&path);
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        use std::io::Write;
-        tmp.write_all(CACHE_VERSION.as_bytes())?;
-        tmp.write_all(b"\n")?;
-        serde_json::to_writer(std::io::BufWriter::new(&mut tmp), self)?;
+        {
+            let mut out = std::io::BufWriter::new(&mut tmp);
+            writeln!(out, "{CACHE_HEADER}")?;
+            if let Some((commit, digests)) = &self.base {
+                writeln!(out, "base {commit}")?;
+                for (key, d) in digests {
+                    writeln!(out, "d {d:032x} {key}")?;
+                }
+            }
+            for (blob, key) in &self.keys_by_blob {
+                writeln!(out, "k {blob} {key}")?;
+            }
+            out.flush()?;
+        }
         tmp.persist(&path).map_err(|e| e.error)?;
         Ok(())
     }

@@ -11,6 +11,7 @@ use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp, Values};
 use crate::annex::{self, Annex, TreeReader, key};
 use crate::context::Context;
 use crate::fields;
+use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, running};
 use crate::state::{self, Cache, Conflict, RunRecord};
 use crate::worktree::{Mapper, Skip};
@@ -95,7 +96,7 @@ pub struct Report {
 struct Item {
     path: String,
     track_ids: Vec<i64>,
-    m: Values,
+    m: Row,
 }
 
 /// The plan for one key.
@@ -106,6 +107,10 @@ struct KeyPlan {
     /// Fields to write to Mixxx, with their new values.
     pull: Vec<(String, BTreeSet<String>)>,
     conflicts: Vec<(String, BTreeSet<String>, BTreeSet<String>, Prefer)>,
+    /// The values both sides hold once the plan is carried out.
+    result: Values,
+    /// The branch's values before it.
+    branch: Values,
 }
 
 /// The single value a field resolves to when a merge left several: the newest line's.
@@ -206,6 +211,8 @@ fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyP
         }
     }
     plan.push = logmet::diff_changes(&g_sets, &result, fields::all());
+    plan.result = result;
+    plan.branch = g_sets;
     plan
 }
 
@@ -253,37 +260,52 @@ fn journal_paths(annex: &Annex) -> HashSet<String> {
     annex.journal_branch_paths().into_iter().collect()
 }
 
-/// The base values: this clone's values at its newest finished sync, for the keys it synced.
+/// The base: this clone's newest finished sync commit, and the digest of each synced key's
+/// values there.
 struct Base {
     commit: Option<ObjectId>,
-    values: HashMap<String, Values>,
+    digests: HashMap<String, Digest>,
 }
 
-fn load_base(annex: &Annex, tip: ObjectId, keys: &HashMap<String, Item>) -> annex::Result<Base> {
+/// Finds the base, from the local cache when it describes it, else rebuilt from the branch
+/// (and put in the cache: the second value says so).
+fn load_base(
+    annex: &Annex,
+    tip: ObjectId,
+    cache: &mut Cache,
+    keys: &HashMap<String, Item>,
+) -> annex::Result<(Base, bool)> {
     let Some(commit) = state::find_base_commit(annex, tip)? else {
-        return Ok(Base {
+        let base = Base {
             commit: None,
-            values: HashMap::new(),
-        });
+            digests: HashMap::new(),
+        };
+        return Ok((base, false));
     };
-    if let Some(cache) = Cache::load(annex, commit) {
-        return Ok(Base {
+    if let Some(digests) = cache.base_for(commit) {
+        let base = Base {
             commit: Some(commit),
-            values: cache.base,
-        });
+            digests: digests.clone(),
+        };
+        return Ok((base, false));
     }
-    // Rebuild from the branch: the keys synced then, with their values at that commit.
+    // Rebuild: the keys synced then, with the digests of their values at that commit.
     let mut reader = annex.tree_reader(commit)?;
     let synced = state::synced_keys(&mut reader, &annex.uuid)?;
-    let mut values = HashMap::new();
+    let mut digests = HashMap::new();
     for k in keys.keys().filter(|k| synced.contains(*k)) {
         let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
-        values.insert(k.clone(), owned_sets(&MetLog::parse(&text).current()));
+        digests.insert(
+            k.clone(),
+            fields::digest(&owned_sets(&MetLog::parse(&text).current())),
+        );
     }
-    Ok(Base {
+    cache.set_base(commit, digests.clone());
+    let base = Base {
         commit: Some(commit),
-        values,
-    })
+        digests,
+    };
+    Ok((base, true))
 }
 
 fn owned_sets(current: &Current) -> Values {
@@ -341,20 +363,27 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     } else {
         Some(annex.lock_journal()?)
     };
+    let mut cache = Cache::load(annex);
     for _ in 0..ATTEMPTS {
-        if let Some(report) = attempt(ctx, opts)? {
+        if let Some(report) = attempt(ctx, opts, &mut cache)? {
             return Ok(report);
         }
     }
     Err(Error::Contended)
 }
 
+/// A key that has something to do, with the branch log text it was planned on.
+struct Work<'k> {
+    key: &'k String,
+    plan: KeyPlan,
+    text: Option<(String, Option<Timestamp>, bool)>,
+}
+
 /// One attempt; `None` when the branch moved before the commit and the run must start over.
-fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
+fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Report>> {
     let annex = &ctx.annex;
     let db = Database::open_read_only(&ctx.db)?;
-    let will_write_mixxx = !opts.dry_run && !opts.push_only;
-    if will_write_mixxx {
+    if !opts.dry_run && !opts.push_only {
         db.check_writable()?;
     }
     let library = db.read_library()?;
@@ -367,6 +396,8 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
 
     // Map tracks to keys.
     let mut mapper = Mapper::new(&annex.repo, &ctx.prefixes).map_err(annex::Error::from)?;
+    let known_before = cache.keys_by_blob.len();
+    mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     let mut items: HashMap<String, Item> = HashMap::new();
     let mut order: Vec<String> = Vec::new();
     for track in library.tracks {
@@ -399,19 +430,27 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
                     Item {
                         path,
                         track_ids: vec![track.id],
-                        m: track.values,
+                        m: track.row,
                     },
                 );
             }
         }
     }
+    cache.keys_by_blob = mapper.known_keys().map(|(b, k)| (*b, k.clone())).collect();
+    let mut cache_dirty = cache.keys_by_blob.len() != known_before;
+    drop(mapper);
     report.tracks = items.values().map(|i| i.track_ids.len()).sum();
 
     // The branch now, and the base.
     let tip = annex.tip()?;
-    let base = load_base(annex, tip, &items)?;
+    let (base, rebuilt) = load_base(annex, tip, cache, &items)?;
+    cache_dirty |= rebuilt;
     report.first_sync = base.commit.is_none();
     let mut reader = annex.tree_reader(tip)?;
+    let mut base_reader = match base.commit {
+        Some(c) => Some(annex.tree_reader(c)?),
+        None => None,
+    };
     let changed: Option<HashSet<String>> = match base.commit {
         Some(c) if c != tip => {
             let paths = annex.changed_paths(annex.tree_of(c)?, annex.tree_of(tip)?)?;
@@ -430,58 +469,82 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     }
     let journal = journal_paths(annex);
 
-    // Plan.
+    // Plan. Keys whose Mixxx values match the base and whose log did not change since are
+    // settled without reading anything.
     let bar = progress(opts, order.len(), "planning");
-    let mut plans: Vec<(&String, KeyPlan, Option<BranchLog>)> = Vec::new();
+    let mut work: Vec<Work<'_>> = Vec::new();
+    let mut after: HashMap<String, Digest> = HashMap::with_capacity(order.len());
     for k in &order {
         bar.inc(1);
         let item = &items[k];
-        let b = base.values.get(k);
-        let from_base = b.filter(|b| {
-            changed.as_ref().is_some_and(|c| !c.contains(k))
-                && !journal.contains(&key::metadata_log_path(k))
-                && fields::SINGLE
-                    .iter()
-                    .all(|(f, _)| b.get(*f).is_none_or(|v| v.len() <= 1))
-        });
-        let (g, log) = match from_base {
-            Some(b) => (as_current(b), None),
-            None => {
+        let base_digest = base.digests.get(k).copied();
+        let branch_same = changed.as_ref().is_some_and(|c| !c.contains(k))
+            && !journal.contains(&key::metadata_log_path(k));
+        if !opts.all && branch_same && base_digest.is_some_and(|d| d == item.m.digest()) {
+            report.unchanged += item.track_ids.len();
+            after.insert(k.clone(), base_digest.unwrap_or_default());
+            continue;
+        }
+        let m = item.m.to_values();
+        let b = match (base_digest, base_reader.as_mut()) {
+            (Some(_), Some(r)) => {
+                let text = r.read(&key::metadata_log_path(k))?.unwrap_or_default();
+                Some(owned_sets(&MetLog::parse(&text).current()))
+            }
+            _ => None,
+        };
+        let single = |v: &Values| {
+            fields::SINGLE
+                .iter()
+                .all(|(f, _)| v.get(*f).is_none_or(|s| s.len() <= 1))
+        };
+        let (g, text) = match &b {
+            Some(b) if branch_same && single(b) => (as_current(b), None),
+            _ => {
                 let log = branch_log(annex, &mut reader, k, &journal)?;
-                (log.current.clone(), Some(log))
+                (log.current, Some((log.text, log.max, log.in_journal)))
             }
         };
-        let mut key_plan = plan_key(&item.m, &g, b, opts);
+        let mut plan = plan_key(&m, &g, b.as_ref(), opts);
         if opts.pull_only {
-            key_plan.push.clear();
+            plan.push.clear();
         }
-        if key_plan.push.is_empty() && key_plan.pull.is_empty() && key_plan.conflicts.is_empty() {
+        let settled = if plan.push.is_empty() {
+            &plan.branch
+        } else {
+            &plan.result
+        };
+        after.insert(k.clone(), fields::digest(settled));
+        if plan.push.is_empty() && plan.pull.is_empty() && plan.conflicts.is_empty() {
             report.unchanged += item.track_ids.len();
+            continue;
         }
-        plans.push((k, key_plan, log));
+        plan.result = Values::new();
+        plan.branch = Values::new();
+        work.push(Work { key: k, plan, text });
     }
     bar.finish_and_clear();
 
     // Tally.
-    for (k, plan, _) in &plans {
-        let item = &items[*k];
-        if !plan.push.is_empty() {
+    for w in &work {
+        let item = &items[w.key];
+        if !w.plan.push.is_empty() {
             report.pushed += item.track_ids.len();
-            let fields: BTreeSet<&str> = plan.push.iter().map(|c| c.field.as_str()).collect();
+            let fields: BTreeSet<&str> = w.plan.push.iter().map(|c| c.field.as_str()).collect();
             for f in fields {
                 *report.pushed_fields.entry(f.to_owned()).or_default() += 1;
             }
         }
-        if !plan.pull.is_empty() {
+        if !w.plan.pull.is_empty() {
             report.pulled += item.track_ids.len();
-            for (f, _) in &plan.pull {
+            for (f, _) in &w.plan.pull {
                 *report.pulled_fields.entry(f.clone()).or_default() += 1;
             }
         }
-        for (field, mv, gv, winner) in &plan.conflicts {
+        for (field, mv, gv, winner) in &w.plan.conflicts {
             report.conflicts.push(Conflict {
                 path: item.path.clone(),
-                key: (*k).clone(),
+                key: w.key.clone(),
                 field: field.clone(),
                 mixxx: mv.iter().cloned().collect(),
                 branch: gv.iter().cloned().collect(),
@@ -495,13 +558,13 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     }
     let new_keys: Vec<&String> = order
         .iter()
-        .filter(|k| !base.values.contains_key(*k))
+        .filter(|k| !base.digests.contains_key(*k))
         .collect();
     if opts.dry_run {
         return Ok(Some(report));
     }
-    let any_pull = plans.iter().any(|(_, p, _)| !p.pull.is_empty());
-    let any_push = plans.iter().any(|(_, p, _)| !p.push.is_empty());
+    let any_pull = work.iter().any(|w| !w.plan.pull.is_empty());
+    let any_push = work.iter().any(|w| !w.plan.push.is_empty());
     let full_scope = opts.paths.is_empty();
 
     // Mixxx first.
@@ -514,13 +577,12 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
                 "Mixxx is running ({holder} has the database open); close Mixxx and sync again to apply them"
             ));
         } else {
-            let mut failed_tracks = HashSet::new();
             let mut db = Database::open_for_writing(&ctx.db)?;
             let (mut writer, backup) = db.begin_write()?;
             report.backup = Some(backup);
-            for (k, plan, _) in &plans {
-                let item = &items[*k];
-                for (field, values) in &plan.pull {
+            for w in &work {
+                let item = &items[w.key];
+                for (field, values) in &w.plan.pull {
                     for id in &item.track_ids {
                         match writer.set_field(*id, field, values) {
                             Ok(()) => {}
@@ -528,7 +590,6 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
                                 e @ (mixxx::write::Error::InvalidValue { .. }
                                 | mixxx::write::Error::SeveralValues { .. }),
                             ) => {
-                                failed_tracks.insert(*k);
                                 report.failed.push(Failure {
                                     path: item.path.clone(),
                                     field: field.clone(),
@@ -552,6 +613,9 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
         || !report.conflicts.is_empty()
         || !new_keys.is_empty();
     if !needs_commit {
+        if cache_dirty {
+            save_cache(cache, annex);
+        }
         return Ok(Some(report));
     }
     let finished = pulls_applied && full_scope;
@@ -560,22 +624,23 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     let now = Timestamp::now();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut journal_updates: Vec<(String, String)> = Vec::new();
-    let mut after: HashMap<String, Values> = HashMap::new();
-    for (k, plan, log) in &mut plans {
-        if plan.push.is_empty() {
+    for w in &mut work {
+        if w.plan.push.is_empty() {
             continue;
         }
-        let log = match log.take() {
-            Some(log) => log,
-            None => branch_log(annex, &mut reader, k, &journal)?,
+        let (text, max, in_journal) = match w.text.take() {
+            Some(t) => t,
+            None => {
+                let log = branch_log(annex, &mut reader, w.key, &journal)?;
+                (log.text, log.max, log.in_journal)
+            }
         };
-        let line = logmet::format_line(now.after(log.max), &plan.push);
-        let content = format!("{}{line}\n", log.text);
-        let path = key::metadata_log_path(k);
-        if log.in_journal {
+        let line = logmet::format_line(now.after(max), &w.plan.push);
+        let content = format!("{text}{line}\n");
+        let path = key::metadata_log_path(w.key);
+        if in_journal {
             journal_updates.push((path.clone(), content.clone()));
         }
-        after.insert((*k).clone(), owned_sets(&MetLog::parse(&content).current()));
         files.push((path, content.into_bytes()));
     }
     let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -638,31 +703,20 @@ fn attempt(ctx: &Context, opts: &Options) -> Result<Option<Report>> {
     }
     report.commit = Some(commit.to_string());
     crash_point("after-branch-commit");
-
     if finished {
-        let mut values = HashMap::new();
-        for (k, _, log) in &plans {
-            let v = match after.remove(*k) {
-                Some(v) => v,
-                None => match (log, base.values.get(*k)) {
-                    (Some(log), _) => owned_sets(&log.current),
-                    (None, Some(b)) => b.clone(),
-                    (None, None) => Values::new(),
-                },
-            };
-            values.insert((*k).clone(), v);
-        }
-        let cache = Cache {
-            base_commit: commit.to_string(),
-            base: values,
-        };
-        if let Err(e) = cache.save(annex) {
-            eprintln!(
-                "git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch"
-            );
-        }
+        cache.set_base(commit, after);
     }
+    save_cache(cache, annex);
     Ok(Some(report))
+}
+
+/// Saves the local cache; failing only costs speed next time, so it is a warning.
+fn save_cache(cache: &Cache, annex: &Annex) {
+    if let Err(e) = cache.save(annex) {
+        eprintln!(
+            "git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch"
+        );
+    }
 }
 
 fn counts(map: &BTreeMap<String, usize>) -> String {

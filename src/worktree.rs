@@ -4,7 +4,7 @@
 
 use crate::annex::key;
 use gix::ObjectId;
-use gix::bstr::{BString, ByteSlice};
+use gix::bstr::ByteSlice;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -32,8 +32,9 @@ impl Skip {
 /// Maps absolute paths to keys using the index.
 pub struct Mapper<'r> {
     repo: &'r gix::Repository,
+    workdir: Option<PathBuf>,
     prefixes: Vec<String>,
-    entries: HashMap<BString, (bool, ObjectId)>,
+    index: gix::worktree::Index,
     keys_by_blob: HashMap<ObjectId, Option<String>>,
 }
 
@@ -56,24 +57,26 @@ impl<'r> Mapper<'r> {
         }
         prefixes.extend(extra_prefixes.iter().filter_map(|p| as_prefix(p)));
         prefixes.dedup();
-        let index = repo.index_or_empty()?;
-        let entries = index
-            .entries()
-            .iter()
-            .filter(|e| e.stage_raw() == 0)
-            .filter_map(|e| {
-                use gix::index::entry::Mode;
-                let symlink = e.mode == Mode::SYMLINK;
-                (symlink || e.mode == Mode::FILE || e.mode == Mode::FILE_EXECUTABLE)
-                    .then(|| (e.path(&index).to_owned(), (symlink, e.id)))
-            })
-            .collect();
         Ok(Mapper {
             repo,
+            workdir: repo.workdir().map(Path::to_path_buf),
             prefixes,
-            entries,
+            index: repo.index_or_empty()?,
             keys_by_blob: HashMap::new(),
         })
+    }
+
+    /// Keys already known by blob id (from the local cache).
+    pub fn remember(&mut self, known: impl IntoIterator<Item = (ObjectId, String)>) {
+        self.keys_by_blob
+            .extend(known.into_iter().map(|(blob, key)| (blob, Some(key))));
+    }
+
+    /// Every blob id → key learned, for the local cache.
+    pub fn known_keys(&self) -> impl Iterator<Item = (&ObjectId, &String)> {
+        self.keys_by_blob
+            .iter()
+            .filter_map(|(b, k)| k.as_ref().map(|k| (b, k)))
     }
 
     /// The path inside the work tree of an absolute Mixxx location.
@@ -87,24 +90,50 @@ impl<'r> Mapper<'r> {
     /// The repo path and key of a Mixxx location, or why there is none.
     pub fn key(&mut self, location: &str) -> Result<(String, String), Skip> {
         let rel = self.relative(location).ok_or(Skip::OutsideRepo)?;
-        let (symlink, blob) = *self
-            .entries
-            .get(rel.as_bytes().as_bstr())
+        use gix::index::entry::Mode;
+        let entry = self
+            .index
+            .entry_by_path(rel.as_bytes().as_bstr())
+            .filter(|e| e.stage_raw() == 0)
             .ok_or(Skip::NotTracked)?;
-        let repo = self.repo;
-        let key = self
-            .keys_by_blob
-            .entry(blob)
-            .or_insert_with(|| {
-                let data = repo.find_blob(blob).ok()?;
+        let symlink = entry.mode == Mode::SYMLINK;
+        if !symlink && entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
+            return Err(Skip::NotAnnexed);
+        }
+        let blob = entry.id;
+        if let Some(known) = self.keys_by_blob.get(&blob) {
+            return known
+                .clone()
+                .map(|k| (rel.to_owned(), k))
+                .ok_or(Skip::NotAnnexed);
+        }
+        // A locked file's symlink in the work tree usually is the index's blob: reading the link
+        // and hashing it is much cheaper than inflating the blob from the object database.
+        let from_link = symlink
+            .then(|| self.workdir.as_ref().map(|w| w.join(rel)))
+            .flatten()
+            .and_then(|path| std::fs::read_link(path).ok())
+            .and_then(|target| {
+                let target = gix::path::into_bstr(target).ok()?.into_owned();
+                let id = gix::objs::compute_hash(
+                    self.repo.object_hash(),
+                    gix::objs::Kind::Blob,
+                    &target,
+                )
+                .ok()?;
+                (id == blob).then(|| key::key_from_symlink_target(&target))
+            });
+        let key = match from_link {
+            Some(key) => key,
+            None => self.repo.find_blob(blob).ok().and_then(|data| {
                 if symlink {
                     key::key_from_symlink_target(&data.data)
                 } else {
                     key::key_from_pointer(&data.data)
                 }
-            })
-            .clone()
-            .ok_or(Skip::NotAnnexed)?;
-        Ok((rel.to_owned(), key))
+            }),
+        };
+        self.keys_by_blob.insert(blob, key.clone());
+        key.map(|k| (rel.to_owned(), k)).ok_or(Skip::NotAnnexed)
     }
 }

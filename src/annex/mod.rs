@@ -4,6 +4,7 @@
 
 pub mod key;
 pub mod logmet;
+pub mod pack;
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -228,7 +229,7 @@ impl Annex {
             tree,
             parents: [parent].into_iter().collect(),
             author: signature.clone(),
-            committer: signature,
+            committer: signature.clone(),
             encoding: None,
             message: message.into(),
             extra_headers: Vec::new(),
@@ -236,7 +237,7 @@ impl Annex {
         let id = repo.write_object(&commit)?.detach();
         let objects = repo.objects.take_object_memory().unwrap_or_default();
         self.store(objects)?;
-        Ok(self.move_branch(parent, id)?.then_some(id))
+        Ok(self.move_branch(parent, id, &signature)?.then_some(id))
     }
 
     /// Writes objects kept in memory to the object database.
@@ -250,46 +251,21 @@ impl Annex {
             }
             return Ok(());
         }
-        use gix_pack::data::output::{Count, Entry, bytes::FromEntriesIter};
-        let entries = objects
+        let list: Vec<(ObjectId, gix::objs::Kind, &[u8])> = objects
             .iter()
-            .map(|(id, (kind, data))| {
-                Entry::from_data(
-                    &Count::from_data(*id, None),
-                    &gix::objs::Data::new(data, *kind, self.repo.object_hash()),
-                    gix::zlib::Compression::default(),
-                )
-            })
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        drop(objects);
-        let count = entries.len() as u32;
-        let mut pack = Vec::new();
-        let mut writer = FromEntriesIter::new(
-            std::iter::once(Ok(entries)),
-            &mut pack,
-            count,
-            gix_pack::data::Version::V2,
-            self.repo.object_hash(),
-        );
-        for written in &mut writer {
-            written?;
-        }
-        drop(writer);
+            .map(|(id, (kind, data))| (*id, *kind, data.as_slice()))
+            .collect();
         let pack_dir = self.repo.objects.store_ref().path().join("pack");
-        gix_pack::Bundle::write_to_directory(
-            &mut pack.as_slice(),
-            Some(&pack_dir),
-            &mut gix::progress::Discard,
-            &std::sync::atomic::AtomicBool::new(false),
-            None::<gix::OdbHandle>,
-            self.repo.object_hash(),
-            Default::default(),
-        )?;
-        Ok(())
+        pack::write(&pack_dir, self.repo.object_hash(), &list)
     }
 
     /// Compare-and-swap of the branch ref; `false` when it no longer points at `expected`.
-    fn move_branch(&self, expected: ObjectId, new: ObjectId) -> Result<bool> {
+    fn move_branch(
+        &self,
+        expected: ObjectId,
+        new: ObjectId,
+        committer: &gix::actor::Signature,
+    ) -> Result<bool> {
         use gix::refs::transaction::{PreviousValue, RefEdit};
         let edit = RefEdit::update(
             BRANCH.try_into().map_err(gix::Error::from_error)?,
@@ -299,7 +275,12 @@ impl Annex {
         );
         // The ref may also be locked by a concurrent git-annex; retry briefly before giving up.
         for attempt in 0..50 {
-            match self.repo.edit_reference(edit.clone()) {
+            // Our own identity for the reflog: a repository without user.name must work too.
+            let mut time = gix::date::parse::TimeBuf::default();
+            match self
+                .repo
+                .edit_references_as([edit.clone()], Some(committer.to_ref(&mut time)))
+            {
                 Ok(_) => return Ok(true),
                 Err(e) => {
                     if self.tip()? != expected {

@@ -7,11 +7,10 @@ pub mod running;
 pub mod schema;
 pub mod write;
 
-use crate::annex::logmet::Values;
-use crate::fields;
+use crate::fields::{self, Row};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -61,7 +60,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub struct Track {
     pub id: i64,
     pub location: String,
-    pub values: Values,
+    pub row: Row,
 }
 
 /// Everything git-mixxx reads from a database, from one read transaction.
@@ -193,14 +192,14 @@ impl Database {
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
         let mut index: HashMap<i64, usize> = HashMap::new();
-        while let Some(row) = rows.next()? {
-            let id: i64 = row.get(0)?;
-            let Some(location) = text(row.get_ref(1)?) else {
+        while let Some(row_ref) = rows.next()? {
+            let id: i64 = row_ref.get(0)?;
+            let Some(location) = text(row_ref.get_ref(1)?) else {
                 continue;
             };
-            let mut values = Values::new();
+            let mut row = Row::default();
             for (i, (field, _)) in fields::SINGLE.iter().enumerate() {
-                let raw = row.get_ref(i + 2)?;
+                let raw = row_ref.get_ref(i + 2)?;
                 let value = match *field {
                     "rating" => integer(raw).and_then(fields::rating_value),
                     "bpm" => real(raw).and_then(fields::bpm_value),
@@ -208,39 +207,26 @@ impl Database {
                     _ => text(raw),
                 };
                 if let Some(v) = value {
-                    values.insert((*field).to_owned(), BTreeSet::from([v]));
+                    row.set_single(i, v);
                 }
             }
             index.insert(id, tracks.len());
-            tracks.push(Track {
-                id,
-                location,
-                values,
-            });
+            tracks.push(Track { id, location, row });
         }
+        // In the order of `fields::SETS`.
         let memberships = [
-            (
-                "crate",
-                "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id",
-            ),
-            (
-                "playlist",
-                "SELECT pt.track_id, p.name FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
-                 WHERE p.hidden = 0",
-            ),
+            "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id",
+            "SELECT pt.track_id, p.name FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
+             WHERE p.hidden = 0",
         ];
-        for (field, sql) in memberships {
+        for (set_index, sql) in memberships.into_iter().enumerate() {
             let mut stmt = self.conn.prepare(sql)?;
             let mut rows = stmt.query([])?;
             while let Some(row) = rows.next()? {
                 let track: Option<i64> = row.get(0)?;
                 let name = text(row.get_ref(1)?);
                 if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
-                    tracks[*i]
-                        .values
-                        .entry(field.to_owned())
-                        .or_default()
-                        .insert(name);
+                    tracks[*i].row.add_member(set_index, name);
                 }
             }
         }

@@ -222,7 +222,7 @@ pub fn db_values(path: &Path) -> BTreeMap<String, Values> {
         .expect("read")
         .tracks
         .into_iter()
-        .map(|t| (t.location, t.values))
+        .map(|t| (t.location, t.row.to_values()))
         .collect()
 }
 
