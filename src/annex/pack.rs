@@ -52,7 +52,7 @@ fn hash(kind: gix::hash::Kind, parts: &[&[u8]]) -> Result<ObjectId, gix::Error> 
     for p in parts {
         hasher.update(p);
     }
-    Ok(hasher.try_finalize()?)
+    hasher.try_finalize()
 }
 
 /// Writes `objects` (id, kind, data) as `pack-<checksum>.pack` and `.idx` in `pack_dir`.
@@ -93,7 +93,7 @@ pub fn write(
     let checksum = hash(hash_kind, &[&pack])?;
     pack.extend_from_slice(checksum.as_bytes());
 
-    index.sort_by(|a, b| a.0.cmp(&b.0));
+    index.sort_by_key(|e| e.0);
     let mut idx = Vec::with_capacity(index.len() * 32 + 1100);
     idx.extend_from_slice(b"\xfftOc");
     idx.extend_from_slice(&2u32.to_be_bytes());
