@@ -114,6 +114,7 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
                 pull_only: *pull_only,
                 prefer: *prefer,
                 progress: !cli.quiet && !cli.json && std::io::stderr().is_terminal(),
+                quick: true,
             };
             let report = sync::run(&ctx, &opts)?;
             if cli.json {

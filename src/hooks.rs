@@ -7,7 +7,6 @@ use crate::context::Context;
 use crate::sync::{self, Options};
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 /// Where a hook lives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -219,46 +218,8 @@ pub fn uninstall(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
     Ok(changes)
 }
 
-/// A file's size and modification time, or zeros when it does not exist.
-fn stat(path: &Path) -> (u64, u128) {
-    std::fs::metadata(path)
-        .map(|m| {
-            let mtime = m
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            (m.len(), mtime)
-        })
-        .unwrap_or((0, 0))
-}
-
-/// Everything a sync's outcome depends on, cheaply: when it equals the fingerprint saved after
-/// a sync that found nothing to do, another sync would find nothing to do either.
-fn fingerprint(ctx: &Context) -> Option<String> {
-    let repo = &ctx.annex.repo;
-    let mut parts = vec![
-        env!("CARGO_PKG_VERSION").to_owned(),
-        ctx.db.display().to_string(),
-        format!("{:?}", ctx.prefixes),
-        ctx.annex.tip().ok()?.to_string(),
-        format!("{:?}", stat(&repo.index_path())),
-        format!("{}", ctx.annex.journal_is_empty()),
-    ];
-    for suffix in ["", "-wal", "-journal"] {
-        let mut p = ctx.db.clone().into_os_string();
-        p.push(suffix);
-        parts.push(format!("{:?}", stat(Path::new(&p))));
-    }
-    Some(parts.join("\n"))
-}
-
 fn mixxx_dir(repo: &gix::Repository) -> PathBuf {
     repo.common_dir().join("mixxx")
-}
-
-fn fingerprint_path(ctx: &Context) -> PathBuf {
-    mixxx_dir(&ctx.annex.repo).join(format!("{}.quiet", ctx.annex.uuid))
 }
 
 /// How a hook run ended.
@@ -293,24 +254,18 @@ pub fn run(name: &str, db: Option<PathBuf>, background: bool) -> Result<Outcome,
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io("locking", &lock_path)(e.into()))?;
 
-    let before = fingerprint(&ctx);
-    let saved = std::fs::read_to_string(fingerprint_path(&ctx)).ok();
-    if before.is_some() && before == saved {
-        return Ok(Outcome::Quiet);
-    }
-    let report = sync::run(&ctx, &Options::default())?;
+    let opts = Options {
+        quick: true,
+        ..Options::default()
+    };
+    let report = sync::run(&ctx, &opts)?;
     let quiet = report.commit.is_none()
         && report.backup.is_none()
         && report.pull_pending.is_none()
         && report.failed.is_empty();
     if quiet {
-        if let Some(fp) = before {
-            // Only speed depends on this file.
-            let _ = std::fs::write(fingerprint_path(&ctx), fp);
-        }
         return Ok(Outcome::Quiet);
     }
-    let _ = std::fs::remove_file(fingerprint_path(&ctx));
     let mut line = format!(
         "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
         report.pushed,

@@ -7,7 +7,8 @@
 //! - [`annex`]: the git-annex branch, its log format, keys and journal.
 //! - [`worktree`]: Mixxx paths to git-annex keys.
 //! - [`fields`]: the field mapping between the two.
-//! - [`sync`]: the three-way planning and the run; [`state`]: sync state; [`status`].
+//! - [`sync`]: the three-way planning and the run; [`state`]: sync state; [`quiet`]: the
+//!   no-change shortcut; [`status`].
 //! - [`hooks`]: installing and running the git hooks.
 //! - [`cli`]: the command line and its output; [`demo`]: the self-contained demonstration.
 
@@ -18,6 +19,7 @@ pub mod demo;
 pub mod fields;
 pub mod hooks;
 pub mod mixxx;
+pub mod quiet;
 pub mod state;
 pub mod status;
 pub mod sync;

@@ -202,12 +202,16 @@ impl Cache {
         cache
     }
 
-    /// The base digests if they describe `commit`.
-    pub fn base_for(&self, commit: ObjectId) -> Option<&HashMap<String, Digest>> {
-        self.base
-            .as_ref()
-            .filter(|(c, _)| *c == commit)
-            .map(|(_, d)| d)
+    /// Takes the base digests out of the cache if they describe `commit` (put them back with
+    /// [`Cache::set_base`]).
+    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<HashMap<String, Digest>> {
+        match self.base.take() {
+            Some((c, digests)) if c == commit => Some(digests),
+            other => {
+                self.base = other;
+                None
+            }
+        }
     }
 
     pub fn set_base(&mut self, commit: ObjectId, digests: HashMap<String, Digest>) {

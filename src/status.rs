@@ -72,6 +72,7 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
     });
     let opts = Options {
         dry_run: true,
+        quick: true,
         ..Options::default()
     };
     let (pending, pending_error) = match sync::run(ctx, &opts) {

@@ -13,10 +13,11 @@ use crate::context::Context;
 use crate::fields;
 use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, running};
+use crate::quiet::Fingerprint;
 use crate::state::{self, Cache, Conflict, RunRecord};
 use crate::worktree::{Mapper, Skip};
 use gix::ObjectId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -41,6 +42,9 @@ pub struct Options {
     pub prefer: Prefer,
     /// Show a progress bar (on a terminal only).
     pub progress: bool,
+    /// Skip the run when nothing changed since the last run that found nothing to do (see
+    /// [`crate::quiet`]); only for whole-library runs without `--all`.
+    pub quick: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +62,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A track that could not be synced, and why.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Failure {
     pub path: String,
     pub field: String,
@@ -66,7 +70,7 @@ pub struct Failure {
 }
 
 /// What a run did (or, with `--dry-run`, would do).
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     pub dry_run: bool,
     pub first_sync: bool,
@@ -282,10 +286,10 @@ fn load_base(
         };
         return Ok((base, false));
     };
-    if let Some(digests) = cache.base_for(commit) {
+    if let Some(digests) = cache.take_base_for(commit) {
         let base = Base {
             commit: Some(commit),
-            digests: digests.clone(),
+            digests,
         };
         return Ok((base, false));
     }
@@ -300,7 +304,6 @@ fn load_base(
             fields::digest(&owned_sets(&MetLog::parse(&text).current())),
         );
     }
-    cache.set_base(commit, digests.clone());
     let base = Base {
         commit: Some(commit),
         digests,
@@ -358,18 +361,63 @@ const ATTEMPTS: usize = 8;
 /// Runs a sync (or, with `dry_run`, plans one).
 pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     let annex = &ctx.annex;
+    let quick =
+        opts.quick && !opts.all && opts.paths.is_empty() && !opts.push_only && !opts.pull_only;
+    let fingerprint = if quick { Fingerprint::take(ctx) } else { None };
+    if let Some(mut report) = fingerprint.as_ref().and_then(|f| f.matching_report(ctx)) {
+        report.dry_run = opts.dry_run;
+        return Ok(report);
+    }
     let _lock = if opts.dry_run {
         None
     } else {
         Some(annex.lock_journal()?)
     };
     let mut cache = Cache::load(annex);
+    let mut outcome = Err(Error::Contended);
     for _ in 0..ATTEMPTS {
-        if let Some(report) = attempt(ctx, opts, &mut cache)? {
-            return Ok(report);
+        if let Some(report) = attempt(ctx, opts, &mut cache).transpose() {
+            outcome = report;
+            break;
         }
     }
-    Err(Error::Contended)
+    drop_later(cache);
+    if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
+        && !opts.dry_run
+    {
+        let nothing = report.commit.is_none()
+            && report.backup.is_none()
+            && report.pull_pending.is_none()
+            && report.failed.is_empty()
+            && report.conflicts.is_empty();
+        if nothing {
+            f.save(ctx, report);
+        } else {
+            Fingerprint::clear(ctx);
+        }
+    }
+    outcome
+}
+
+/// Frees a large structure on another thread: releasing 100,000 small allocations takes a
+/// noticeable part of a no-change run, and the process usually exits right after.
+fn drop_later<T: Send + 'static>(value: T) {
+    std::thread::spawn(move || drop(value));
+}
+
+/// This Mixxx's keys in library order and their items; freed off the main thread.
+struct Keyed {
+    items: HashMap<String, Item>,
+    order: Vec<String>,
+}
+
+impl Drop for Keyed {
+    fn drop(&mut self) {
+        drop_later((
+            std::mem::take(&mut self.items),
+            std::mem::take(&mut self.order),
+        ));
+    }
 }
 
 /// A key that has something to do, with the branch log text it was planned on.
@@ -398,8 +446,11 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let mut mapper = Mapper::new(&annex.repo, &ctx.prefixes).map_err(annex::Error::from)?;
     let known_before = cache.keys_by_blob.len();
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
-    let mut items: HashMap<String, Item> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
+    let mut keyed = Keyed {
+        items: HashMap::with_capacity(library.tracks.len()),
+        order: Vec::with_capacity(library.tracks.len()),
+    };
+    let Keyed { items, order } = &mut keyed;
     for track in library.tracks {
         let (path, k) = match mapper.key(&track.location) {
             Ok(found) => found,
@@ -443,7 +494,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
 
     // The branch now, and the base.
     let tip = annex.tip()?;
-    let (base, rebuilt) = load_base(annex, tip, cache, &items)?;
+    let (mut base, rebuilt) = load_base(annex, tip, cache, items)?;
     cache_dirty |= rebuilt;
     report.first_sync = base.commit.is_none();
     let mut reader = annex.tree_reader(tip)?;
@@ -473,16 +524,16 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     // settled without reading anything.
     let bar = progress(opts, order.len(), "planning");
     let mut work: Vec<Work<'_>> = Vec::new();
-    let mut after: HashMap<String, Digest> = HashMap::with_capacity(order.len());
-    for k in &order {
+    // The digests of the keys planned here, once the plan is carried out.
+    let mut after: HashMap<&String, Digest> = HashMap::new();
+    for k in order.iter() {
         bar.inc(1);
         let item = &items[k];
         let base_digest = base.digests.get(k).copied();
         let branch_same = changed.as_ref().is_some_and(|c| !c.contains(k))
-            && !journal.contains(&key::metadata_log_path(k));
+            && (journal.is_empty() || !journal.contains(&key::metadata_log_path(k)));
         if !opts.all && branch_same && base_digest.is_some_and(|d| d == item.m.digest()) {
             report.unchanged += item.track_ids.len();
-            after.insert(k.clone(), base_digest.unwrap_or_default());
             continue;
         }
         let m = item.m.to_values();
@@ -514,7 +565,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         } else {
             &plan.result
         };
-        after.insert(k.clone(), fields::digest(settled));
+        after.insert(k, fields::digest(settled));
         if plan.push.is_empty() && plan.pull.is_empty() && plan.conflicts.is_empty() {
             report.unchanged += item.track_ids.len();
             continue;
@@ -614,6 +665,9 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         || !new_keys.is_empty();
     if !needs_commit {
         if cache_dirty {
+            if let Some(commit) = base.commit {
+                cache.set_base(commit, base.digests);
+            }
             save_cache(cache, annex);
         }
         return Ok(Some(report));
@@ -696,6 +750,10 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
 
     let message = commit_message(&report, &record, pulls_applied);
     let Some(commit) = annex.commit(tip, &files, &message)? else {
+        // The branch moved: the next attempt starts over with the same base.
+        if let Some(old) = base.commit {
+            cache.set_base(old, base.digests);
+        }
         return Ok(None);
     };
     for (path, content) in &journal_updates {
@@ -704,7 +762,14 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     report.commit = Some(commit.to_string());
     crash_point("after-branch-commit");
     if finished {
-        cache.set_base(commit, after);
+        // Keys not planned kept their base values; every key of this Mixxx is synced now.
+        base.digests.retain(|k, _| items.contains_key(k));
+        for (k, d) in after {
+            base.digests.insert(k.clone(), d);
+        }
+        cache.set_base(commit, base.digests);
+    } else if let Some(old) = base.commit {
+        cache.set_base(old, base.digests);
     }
     save_cache(cache, annex);
     Ok(Some(report))

@@ -37,9 +37,14 @@ fn valid_key(key: &str) -> bool {
 
 /// The two-level lowercase hash directory used on the git-annex branch, e.g. `496/9bd/`.
 pub fn hashdir_lower(key: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Md5::digest(key.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}/{}/", &hex[0..3], &hex[3..6])
+    let nibble = |i: usize| HEX[usize::from((digest[i / 2] >> (4 * (1 - i % 2))) & 0xf)];
+    let mut out = [b'/'; 8];
+    for (i, slot) in [0, 1, 2, 4, 5, 6].into_iter().enumerate() {
+        out[slot] = nibble(i);
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The key escaped for use as a file name: `&`→`&a`, `%`→`&s`, `:`→`&c`, `/`→`%`.
@@ -114,6 +119,21 @@ mod tests {
         let path = metadata_log_path(odd);
         assert!(path.ends_with("URL--http&ac&s&s%a&ab&cc.log.met"), "{path}");
         assert_eq!(key_of_metadata_log_path(&path).as_deref(), Some(odd));
+    }
+
+    #[test]
+    fn hashdir_is_md5_prefix() {
+        // The fast hex above against the obvious one; git-annex's own layout is checked by the
+        // integration tests (`git annex examinekey`).
+        let key = "SHA256E-s8--x";
+        let hex: String = Md5::digest(key.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hashdir_lower(key),
+            format!("{}/{}/", &hex[0..3], &hex[3..6])
+        );
     }
 
     #[test]
