@@ -3,8 +3,8 @@
 //!
 //! - `runs`: one line per sync that committed: `<UTC time> <JSON record>` (host, database,
 //!   version, counts, the branch commit it reconciled with, whether it finished, conflicts).
-//! - `synced/<xx>`: the keys this clone has synced, sharded by the first two hex digits of
-//!   their MD5, so a later sync knows which tracks have a base.
+//! - `synced/<xx>`: the keys this clone has synced, each as the first 64 bits of its MD5 in
+//!   hex, sharded by their first two digits, so a later sync knows which tracks have a base.
 //!
 //! The base of the three-way merge is the branch tree of this clone's newest *finished* sync
 //! commit, marked in its message by [`TRAILER_CLONE`] and [`TRAILER_FINISHED`]. A local
@@ -62,9 +62,17 @@ pub fn runs_path(uuid: &str) -> String {
     format!("mixxx/{uuid}/runs")
 }
 
-pub fn synced_shard(uuid: &str, key: &str) -> String {
+/// The id under which a synced key is recorded: the first 64 bits of its MD5, in hex (a
+/// collision among 100,000 keys has a chance of about one in three billion, and costs only a
+/// missing base for one track).
+pub fn synced_id(key: &str) -> String {
     let digest = Md5::digest(key.as_bytes());
-    format!("mixxx/{uuid}/synced/{:02x}", digest[0])
+    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The shard file that records `id`.
+pub fn synced_shard(uuid: &str, id: &str) -> String {
+    format!("mixxx/{uuid}/synced/{}", &id[..2])
 }
 
 impl RunRecord {
@@ -99,8 +107,8 @@ pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>>
     Ok(out)
 }
 
-/// The keys this clone had synced as of a branch commit.
-pub fn synced_keys(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTreeSet<String>> {
+/// The ids ([`synced_id`]) of the keys this clone had synced as of a branch commit.
+pub fn synced_ids(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTreeSet<String>> {
     let mut keys = BTreeSet::new();
     for path in reader.files_in(&format!("mixxx/{uuid}/synced")) {
         if let Some(text) = reader.read(&path)? {

@@ -295,9 +295,12 @@ fn load_base(
     }
     // Rebuild: the keys synced then, with the digests of their values at that commit.
     let mut reader = annex.tree_reader(commit)?;
-    let synced = state::synced_keys(&mut reader, &annex.uuid)?;
+    let synced = state::synced_ids(&mut reader, &annex.uuid)?;
     let mut digests = HashMap::new();
-    for k in keys.keys().filter(|k| synced.contains(*k)) {
+    for k in keys
+        .keys()
+        .filter(|k| synced.contains(&state::synced_id(k)))
+    {
         let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
         digests.insert(
             k.clone(),
@@ -423,8 +426,10 @@ impl Drop for Keyed {
 /// A key that has something to do, with the branch log text it was planned on.
 struct Work<'k> {
     key: &'k String,
+    /// The fields written to the branch, the log file's new content, and whether git-annex's
+    /// journal has an entry for it.
+    push: Option<(BTreeSet<&'static str>, String, bool)>,
     plan: KeyPlan,
-    text: Option<(String, Option<Timestamp>, bool)>,
 }
 
 /// One attempt; `None` when the branch moved before the commit and the run must start over.
@@ -522,6 +527,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
 
     // Plan. Keys whose Mixxx values match the base and whose log did not change since are
     // settled without reading anything.
+    let now = Timestamp::now();
     let bar = progress(opts, order.len(), "planning");
     let mut work: Vec<Work<'_>> = Vec::new();
     // The digests of the keys planned here, once the plan is carried out.
@@ -570,20 +576,39 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             report.unchanged += item.track_ids.len();
             continue;
         }
-        plan.result = Values::new();
-        plan.branch = Values::new();
-        work.push(Work { key: k, plan, text });
+        // Serialize the new line now: a plan's changes are many small strings.
+        let push = if plan.push.is_empty() {
+            None
+        } else {
+            let (text, max, in_journal) = match text {
+                Some(t) => t,
+                None => {
+                    let log = branch_log(annex, &mut reader, k, &journal)?;
+                    (log.text, log.max, log.in_journal)
+                }
+            };
+            let line = logmet::format_line(now.after(max), &plan.push);
+            let pushed: BTreeSet<&'static str> = fields::all()
+                .filter(|f| plan.push.iter().any(|c| c.field == *f))
+                .collect();
+            Some((pushed, format!("{text}{line}\n"), in_journal))
+        };
+        plan = KeyPlan {
+            pull: plan.pull,
+            conflicts: plan.conflicts,
+            ..KeyPlan::default()
+        };
+        work.push(Work { key: k, push, plan });
     }
     bar.finish_and_clear();
 
     // Tally.
     for w in &work {
         let item = &items[w.key];
-        if !w.plan.push.is_empty() {
+        if let Some((fields, _, _)) = &w.push {
             report.pushed += item.track_ids.len();
-            let fields: BTreeSet<&str> = w.plan.push.iter().map(|c| c.field.as_str()).collect();
             for f in fields {
-                *report.pushed_fields.entry(f.to_owned()).or_default() += 1;
+                *report.pushed_fields.entry((*f).to_owned()).or_default() += 1;
             }
         }
         if !w.plan.pull.is_empty() {
@@ -615,7 +640,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         return Ok(Some(report));
     }
     let any_pull = work.iter().any(|w| !w.plan.pull.is_empty());
-    let any_push = work.iter().any(|w| !w.plan.push.is_empty());
+    let any_push = work.iter().any(|w| w.push.is_some());
     let full_scope = opts.paths.is_empty();
 
     // Mixxx first.
@@ -675,34 +700,24 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let finished = pulls_applied && full_scope;
 
     // Then the branch: pushed lines, new synced keys, the run record.
-    let now = Timestamp::now();
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut journal_updates: Vec<(String, String)> = Vec::new();
     for w in &mut work {
-        if w.plan.push.is_empty() {
-            continue;
-        }
-        let (text, max, in_journal) = match w.text.take() {
-            Some(t) => t,
-            None => {
-                let log = branch_log(annex, &mut reader, w.key, &journal)?;
-                (log.text, log.max, log.in_journal)
+        if let Some((_, content, in_journal)) = w.push.take() {
+            let path = key::metadata_log_path(w.key);
+            if in_journal {
+                journal_updates.push((path.clone(), content.clone()));
             }
-        };
-        let line = logmet::format_line(now.after(max), &w.plan.push);
-        let content = format!("{text}{line}\n");
-        let path = key::metadata_log_path(w.key);
-        if in_journal {
-            journal_updates.push((path.clone(), content.clone()));
+            files.push((path, content.into_bytes()));
         }
-        files.push((path, content.into_bytes()));
     }
     let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for k in &new_keys {
+        let id = state::synced_id(k);
         shards
-            .entry(state::synced_shard(&annex.uuid, k))
+            .entry(state::synced_shard(&annex.uuid, &id))
             .or_default()
-            .insert((*k).clone());
+            .insert(id);
     }
     for (path, keys) in shards {
         let mut all: BTreeSet<String> = reader
