@@ -248,15 +248,7 @@ pub fn render_report(r: &Report, verbose: bool) -> String {
         );
     }
     for c in &r.conflicts {
-        let _ = writeln!(
-            out,
-            "  conflict: {} {}: Mixxx {:?}, branch {:?}: {} wins",
-            c.path,
-            c.field,
-            c.mixxx.join(","),
-            c.branch.join(","),
-            c.winner
-        );
+        let _ = writeln!(out, "  conflict: {c}");
     }
     if !r.skipped.is_empty() {
         let total: usize = r.skipped.values().sum();

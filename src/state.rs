@@ -34,6 +34,20 @@ pub struct Conflict {
     pub winner: String,
 }
 
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: Mixxx {:?}, branch {:?}, {} won",
+            self.path,
+            self.field,
+            self.mixxx.join(","),
+            self.branch.join(","),
+            self.winner
+        )
+    }
+}
+
 /// What a sync run records on the branch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunRecord {

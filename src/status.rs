@@ -131,15 +131,7 @@ pub fn render(status: &Status) -> String {
             },
         );
         for c in &r.conflicts {
-            let _ = writeln!(
-                out,
-                "  conflict: {} {}: Mixxx {:?}, branch {:?}, {} won",
-                c.path,
-                c.field,
-                c.mixxx.join(","),
-                c.branch.join(","),
-                c.winner
-            );
+            let _ = writeln!(out, "  conflict: {c}");
         }
     }
     match (&status.pending, &status.pending_error) {

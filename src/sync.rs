@@ -15,7 +15,7 @@ use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, running};
 use crate::quiet::Fingerprint;
 use crate::state::{self, Cache, Conflict, RunRecord};
-use crate::worktree::{Mapper, Skip};
+use crate::worktree::Mapper;
 use gix::ObjectId;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -460,7 +460,8 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         let (path, k) = match mapper.key(&track.location) {
             Ok(found) => found,
             Err(skip) => {
-                if skip == Skip::OutsideRepo || opts.paths.is_empty() {
+                // With PATH arguments, tracks outside them are not this run's business.
+                if opts.paths.is_empty() {
                     *report
                         .skipped
                         .entry(skip.describe().to_owned())

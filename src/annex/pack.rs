@@ -55,7 +55,33 @@ fn hash(kind: gix::hash::Kind, parts: &[&[u8]]) -> Result<ObjectId, gix::Error> 
     hasher.try_finalize()
 }
 
-/// Writes `objects` (id, kind, data) as `pack-<checksum>.pack` and `.idx` in `pack_dir`.
+/// Deflates `objects` into consecutive pack entries; returns the bytes and, per entry, its
+/// id, CRC-32 and offset within those bytes.
+fn entries(
+    objects: &[(ObjectId, Kind, &[u8])],
+) -> std::io::Result<(Vec<u8>, Vec<(ObjectId, u32, u64)>)> {
+    let shared = Shared::default();
+    let mut deflate =
+        gix::zlib::stream::deflate::Write::new(shared.clone(), gix::zlib::Compression::BEST_SPEED);
+    let mut index = Vec::with_capacity(objects.len());
+    for (id, kind, data) in objects {
+        let offset = shared.0.borrow().len();
+        entry_header(*kind, data.len(), &mut shared.0.borrow_mut());
+        deflate.reset();
+        deflate.write_all(data)?;
+        deflate.flush()?;
+        let crc = crc32fast::hash(&shared.0.borrow()[offset..]);
+        index.push((*id, crc, offset as u64));
+    }
+    drop(deflate);
+    let bytes = Rc::try_unwrap(shared.0)
+        .map(RefCell::into_inner)
+        .unwrap_or_else(|rc| rc.borrow().clone());
+    Ok((bytes, index))
+}
+
+/// Writes `objects` (id, kind, data) as `pack-<checksum>.pack` and `.idx` in `pack_dir`,
+/// deflating on all cores.
 pub fn write(
     pack_dir: &Path,
     hash_kind: gix::hash::Kind,
@@ -66,30 +92,38 @@ pub fn write(
         path: pack_dir.to_owned(),
         source,
     };
-    let shared = Shared::default();
-    {
-        let mut buf = shared.0.borrow_mut();
-        buf.extend_from_slice(b"PACK");
-        buf.extend_from_slice(&2u32.to_be_bytes());
-        buf.extend_from_slice(&(objects.len() as u32).to_be_bytes());
-    }
-    let mut deflate =
-        gix::zlib::stream::deflate::Write::new(shared.clone(), gix::zlib::Compression::BEST_SPEED);
-    // (id, crc32, offset) per entry.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = objects.len().div_ceil(threads).max(1);
+    let parts = std::thread::scope(|scope| {
+        let handles: Vec<_> = objects
+            .chunks(chunk)
+            .map(|c| scope.spawn(move || entries(c)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(std::io::Error::other("a pack writer thread panicked")))
+            })
+            .collect::<std::io::Result<Vec<_>>>()
+    })
+    .map_err(io)?;
+    let mut pack = Vec::with_capacity(12 + parts.iter().map(|(b, _)| b.len()).sum::<usize>() + 32);
+    pack.extend_from_slice(b"PACK");
+    pack.extend_from_slice(&2u32.to_be_bytes());
+    pack.extend_from_slice(&(objects.len() as u32).to_be_bytes());
     let mut index: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
-    for (id, kind, data) in objects {
-        let offset = shared.0.borrow().len();
-        entry_header(*kind, data.len(), &mut shared.0.borrow_mut());
-        deflate.reset();
-        deflate.write_all(data).map_err(io)?;
-        deflate.flush().map_err(io)?;
-        let crc = crc32fast::hash(&shared.0.borrow()[offset..]);
-        index.push((*id, crc, offset as u64));
+    for (bytes, entries) in parts {
+        let base = pack.len() as u64;
+        index.extend(
+            entries
+                .into_iter()
+                .map(|(id, crc, offset)| (id, crc, base + offset)),
+        );
+        pack.extend_from_slice(&bytes);
     }
-    drop(deflate);
-    let mut pack = Rc::try_unwrap(shared.0)
-        .map(RefCell::into_inner)
-        .unwrap_or_else(|rc| rc.borrow().clone());
     let checksum = hash(hash_kind, &[&pack])?;
     pack.extend_from_slice(checksum.as_bytes());
 
