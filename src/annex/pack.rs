@@ -114,7 +114,7 @@ pub fn write(
     pack.extend_from_slice(b"PACK");
     pack.extend_from_slice(&2u32.to_be_bytes());
     pack.extend_from_slice(&(objects.len() as u32).to_be_bytes());
-    let mut index: Vec<(ObjectId, u32, u64)> = Vec::with_capacity(objects.len());
+    let mut index: Vec<IndexEntry> = Vec::with_capacity(objects.len());
     for (bytes, entries) in parts {
         let base = pack.len() as u64;
         index.extend(
