@@ -55,11 +55,12 @@ fn hash(kind: gix::hash::Kind, parts: &[&[u8]]) -> Result<ObjectId, gix::Error> 
     hasher.try_finalize()
 }
 
-/// Deflates `objects` into consecutive pack entries; returns the bytes and, per entry, its
-/// id, CRC-32 and offset within those bytes.
-fn entries(
-    objects: &[(ObjectId, Kind, &[u8])],
-) -> std::io::Result<(Vec<u8>, Vec<(ObjectId, u32, u64)>)> {
+/// An index entry: object id, CRC-32 of the packed entry, offset in the pack.
+type IndexEntry = (ObjectId, u32, u64);
+
+/// Deflates `objects` into consecutive pack entries; returns the bytes and an index entry per
+/// object, with offsets within those bytes.
+fn entries(objects: &[(ObjectId, Kind, &[u8])]) -> std::io::Result<(Vec<u8>, Vec<IndexEntry>)> {
     let shared = Shared::default();
     let mut deflate =
         gix::zlib::stream::deflate::Write::new(shared.clone(), gix::zlib::Compression::BEST_SPEED);
