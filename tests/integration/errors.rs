@@ -169,7 +169,11 @@ fn works_without_a_configured_git_identity() {
     let env = Env::new();
     let (repo, db) = setup(&env);
     let out = env
-        .command(&repo, "git", &["mixxx", "sync", "--db", db.to_str().unwrap()])
+        .command(
+            &repo,
+            "git",
+            &["mixxx", "sync", "--db", db.to_str().unwrap()],
+        )
         .env_remove("GIT_AUTHOR_NAME")
         .env_remove("GIT_AUTHOR_EMAIL")
         .env_remove("GIT_COMMITTER_NAME")
@@ -177,7 +181,13 @@ fn works_without_a_configured_git_identity() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(env.metadata(&repo, "a.flac")["rating"], ["4".to_owned()].into());
-    let author = env.git(&repo, &["log", "-1", "--format=%an <%ae>", "refs/heads/git-annex"]);
+    assert_eq!(
+        env.metadata(&repo, "a.flac")["rating"],
+        ["4".to_owned()].into()
+    );
+    let author = env.git(
+        &repo,
+        &["log", "-1", "--format=%an <%ae>", "refs/heads/git-annex"],
+    );
     assert_eq!(author.trim(), "git-mixxx <git-mixxx@localhost>");
 }
