@@ -104,6 +104,22 @@ pub struct Writer<'a> {
     tx: Transaction<'a>,
     crates: Option<HashMap<String, i64>>,
     playlists: Option<HashMap<String, i64>>,
+    /// Per set field (crate, playlist), loaded once: each track's memberships (name,
+    /// container id, and for playlists the `PlaylistTracks` row ids). Mixxx's schema has no
+    /// index by track, so per-track queries would read whole tables.
+    members: [Option<HashMap<i64, Vec<Membership>>>; 2],
+    /// The highest position in each playlist, loaded once.
+    ends: Option<HashMap<i64, i64>>,
+    /// Playlists with removed entries, renumbered 1..n once at commit.
+    gaps: BTreeSet<i64>,
+}
+
+/// A track's membership of one crate or playlist.
+#[derive(Clone, Debug)]
+struct Membership {
+    name: String,
+    container: i64,
+    rows: Vec<i64>,
 }
 
 fn single<'v>(field: &str, values: &'v BTreeSet<String>) -> Result<Option<&'v str>, Error> {
@@ -122,6 +138,9 @@ impl<'a> Writer<'a> {
             tx,
             crates: None,
             playlists: None,
+            members: [None, None],
+            ends: None,
+            gaps: BTreeSet::new(),
         }
     }
 
@@ -130,6 +149,15 @@ impl<'a> Writer<'a> {
     }
 
     pub fn commit(self) -> Result<(), Error> {
+        // Mixxx expects playlist positions 1..n without gaps.
+        for playlist in &self.gaps {
+            self.tx.execute(
+                "WITH ranked AS MATERIALIZED (SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn \
+                 FROM PlaylistTracks WHERE playlist_id = ?1) \
+                 UPDATE PlaylistTracks SET position = ranked.rn FROM ranked WHERE ranked.id = PlaylistTracks.id",
+                params![playlist],
+            )?;
+        }
         Ok(self.tx.commit()?)
     }
 
@@ -248,79 +276,124 @@ impl<'a> Writer<'a> {
         Ok(id)
     }
 
+    /// Every track's memberships for `field`, read once.
+    fn members(&mut self, field: &str) -> Result<&mut HashMap<i64, Vec<Membership>>, Error> {
+        let slot = usize::from(field != "crate");
+        if self.members[slot].is_none() {
+            let sql = if slot == 0 {
+                "SELECT ct.track_id, c.name, c.id, NULL FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id"
+            } else {
+                "SELECT pt.track_id, p.name, p.id, pt.id FROM PlaylistTracks pt \
+                 JOIN Playlists p ON p.id = pt.playlist_id WHERE p.hidden = 0"
+            };
+            let mut map: HashMap<i64, Vec<Membership>> = HashMap::new();
+            let mut stmt = self.tx.prepare(sql)?;
+            let mut rows = stmt.query([])?;
+            while let Some(row) = rows.next()? {
+                let (Some(track), name, container, row_id) = (
+                    row.get::<_, Option<i64>>(0)?,
+                    row.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    row.get::<_, i64>(2)?,
+                    row.get::<_, Option<i64>>(3)?,
+                ) else {
+                    continue;
+                };
+                let list = map.entry(track).or_default();
+                match list.iter_mut().find(|m| m.container == container) {
+                    Some(m) => m.rows.extend(row_id),
+                    None => list.push(Membership {
+                        name,
+                        container,
+                        rows: row_id.into_iter().collect(),
+                    }),
+                }
+            }
+            self.members[slot] = Some(map);
+        }
+        Ok(self.members[slot].get_or_insert_with(HashMap::new))
+    }
+
     fn set_membership(
         &mut self,
         id: i64,
         field: &str,
         names: &BTreeSet<String>,
     ) -> Result<(), Error> {
-        let current_sql = if field == "crate" {
-            "SELECT c.name, c.id FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id WHERE ct.track_id = ?1"
-        } else {
-            "SELECT DISTINCT p.name, p.id FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
-             WHERE pt.track_id = ?1 AND p.hidden = 0"
-        };
-        let current: Vec<(String, i64)> = {
-            let mut stmt = self.tx.prepare_cached(current_sql)?;
-            stmt.query_map([id], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-                    r.get(1)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<_>>()?
-        };
-        for (name, container) in &current {
-            if !names.contains(name) {
-                self.remove_member(field, *container, id)?;
+        let current = self.members(field)?.remove(&id).unwrap_or_default();
+        let mut kept = Vec::with_capacity(names.len());
+        for m in current {
+            if names.contains(&m.name) {
+                kept.push(m);
+            } else {
+                self.remove_member(field, &m, id)?;
             }
         }
         for name in names {
-            if !current.iter().any(|(n, _)| n == name) {
+            if !kept.iter().any(|m| m.name == *name) {
                 let container = self.container(field, name)?;
-                self.add_member(field, container, id)?;
+                let rows = self.add_member(field, container, id)?;
+                kept.push(Membership {
+                    name: name.clone(),
+                    container,
+                    rows,
+                });
             }
         }
+        self.members(field)?.insert(id, kept);
         Ok(())
     }
 
-    fn add_member(&mut self, field: &str, container: i64, track: i64) -> Result<(), Error> {
+    /// Adds the track; returns the new `PlaylistTracks` row ids (none for crates).
+    fn add_member(&mut self, field: &str, container: i64, track: i64) -> Result<Vec<i64>, Error> {
         if field == "crate" {
             self.tx.execute(
                 "INSERT OR IGNORE INTO crate_tracks (crate_id, track_id) VALUES (?1, ?2)",
                 params![container, track],
             )?;
-        } else {
-            let now = chrono::Utc::now()
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string();
-            self.tx.execute(
-                "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
-                 VALUES (?1, ?2, (SELECT COALESCE(MAX(position), 0) + 1 FROM PlaylistTracks WHERE playlist_id = ?1), ?3)",
-                params![container, track, now],
-            )?;
+            return Ok(Vec::new());
         }
-        Ok(())
+        if self.ends.is_none() {
+            let mut stmt = self.tx.prepare(
+                "SELECT playlist_id, MAX(position) FROM PlaylistTracks GROUP BY playlist_id",
+            )?;
+            let ends = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    ))
+                })?
+                .collect::<rusqlite::Result<HashMap<_, _>>>()?;
+            self.ends = Some(ends);
+        }
+        let end = self
+            .ends
+            .get_or_insert_with(HashMap::new)
+            .entry(container)
+            .or_insert(0);
+        *end += 1;
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        self.tx.execute(
+            "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) VALUES (?1, ?2, ?3, ?4)",
+            params![container, track, *end, now],
+        )?;
+        Ok(vec![self.tx.last_insert_rowid()])
     }
 
-    fn remove_member(&mut self, field: &str, container: i64, track: i64) -> Result<(), Error> {
+    fn remove_member(&mut self, field: &str, member: &Membership, track: i64) -> Result<(), Error> {
         if field == "crate" {
             self.tx.execute(
                 "DELETE FROM crate_tracks WHERE crate_id = ?1 AND track_id = ?2",
-                params![container, track],
+                params![member.container, track],
             )?;
         } else {
-            self.tx.execute(
-                "DELETE FROM PlaylistTracks WHERE playlist_id = ?1 AND track_id = ?2",
-                params![container, track],
-            )?;
-            // Mixxx expects positions 1..n without gaps.
-            self.tx.execute(
-                "WITH ranked AS MATERIALIZED (SELECT id, ROW_NUMBER() OVER (ORDER BY position, id) AS rn \
-                 FROM PlaylistTracks WHERE playlist_id = ?1) \
-                 UPDATE PlaylistTracks SET position = ranked.rn FROM ranked WHERE ranked.id = PlaylistTracks.id",
-                params![container],
-            )?;
+            for row in &member.rows {
+                self.tx
+                    .execute("DELETE FROM PlaylistTracks WHERE id = ?1", params![row])?;
+            }
+            self.gaps.insert(member.container);
         }
         Ok(())
     }

@@ -613,3 +613,53 @@ fn all_rewrites_values_that_differ_from_the_branch() {
         ["4".to_owned()].into()
     );
 }
+
+#[test]
+fn pulled_playlist_changes_keep_positions_contiguous() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let files = ["1.flac", "2.flac", "3.flac", "4.flac"];
+    env.add_files(&repo, &files, &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let tracks: Vec<_> = files
+        .iter()
+        .map(|f| {
+            let set: &[&str] = if *f == "4.flac" { &[] } else { &["Set"] };
+            (loc(&repo, f), vals(&[("playlist", set)]))
+        })
+        .collect();
+    create_db(&db, 32, &tracks);
+    env.sync(&repo, &db, &[]);
+    // Another clone takes 2 out of the playlist and puts 4 in.
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "playlist-=Set", "2.flac"],
+    );
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "playlist+=Set", "4.flac"],
+    );
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pulled"], 2, "{report}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT tl.filename, pt.position FROM PlaylistTracks pt JOIN library l ON l.id = pt.track_id \
+             JOIN track_locations tl ON tl.id = l.location JOIN Playlists p ON p.id = pt.playlist_id \
+             WHERE p.name = 'Set' ORDER BY pt.position",
+        )
+        .unwrap();
+    let rows: Vec<(String, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("1.flac".to_owned(), 1),
+            ("3.flac".to_owned(), 2),
+            ("4.flac".to_owned(), 3)
+        ]
+    );
+}
