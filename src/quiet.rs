@@ -1,14 +1,17 @@
 //! The no-change shortcut: a run can be skipped when nothing it reads has changed since the
-//! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply by stat: the
-//! Mixxx database (and its `-wal` / `-journal`), the index, the git-annex branch tip, whether
-//! git-annex's journal is empty, the configuration and the git-mixxx version.
+//! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
+//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, whether
+//! git-annex's journal is empty, the configuration and the git-mixxx version; and for the
+//! index, by stat when it is unchanged, else by a digest of its entries (a commit rewrites the
+//! index without changing which key a Mixxx track's path has).
 //!
 //! As git does for its index ("racily clean" entries), a file modified within
-//! [`RACY_SECONDS`] of recording the fingerprint is not trusted: a change in the same
+//! [`RACY_SECONDS`] of taking the fingerprint is not trusted by its stat: a change in the same
 //! timestamp tick would go unseen on filesystems with coarse timestamps.
 
 use crate::context::Context;
 use crate::sync::Report;
+use md5::{Digest as _, Md5};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,9 +20,22 @@ pub const RACY_SECONDS: u64 = 2;
 
 /// A fingerprint taken before a run.
 pub struct Fingerprint {
-    text: String,
-    /// Whether every file it covers is old enough to be trusted.
+    /// Everything but the index.
+    base: String,
+    /// Whether the files in `base` are old enough to be trusted by their stat.
     trustworthy: bool,
+    index_stat: String,
+    index_racy: bool,
+    /// The digest of the index entries; computed unless the saved stat already matches.
+    index_digest: Option<String>,
+}
+
+/// What was saved after the last no-change run.
+struct Saved {
+    base: String,
+    index_stat: String,
+    index_digest: String,
+    report: Report,
 }
 
 fn path(ctx: &Context) -> PathBuf {
@@ -30,24 +46,55 @@ fn path(ctx: &Context) -> PathBuf {
         .join(format!("{}.quiet", ctx.annex.uuid))
 }
 
-/// A file's size and modification time (zeros when it does not exist).
-fn stat(path: &Path) -> (u64, Option<SystemTime>) {
-    std::fs::metadata(path)
-        .map(|m| (m.len(), m.modified().ok()))
-        .unwrap_or((0, None))
+fn load(ctx: &Context) -> Option<Saved> {
+    let text = std::fs::read_to_string(path(ctx)).ok()?;
+    let (head, report) = text.split_once("\n\n")?;
+    let mut lines: Vec<&str> = head.lines().collect();
+    let index_digest = lines.pop()?.to_owned();
+    let index_stat = lines.pop()?.to_owned();
+    Some(Saved {
+        base: lines.join("\n"),
+        index_stat,
+        index_digest,
+        report: serde_json::from_str(report).ok()?,
+    })
+}
+
+/// A file's size and modification time, and whether it was modified too recently to trust.
+fn stat(path: &Path, now: SystemTime) -> (String, bool) {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return ("absent".into(), false);
+    };
+    let mtime = meta.modified().ok();
+    let nanos = mtime
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let racy = mtime.is_none_or(|t| {
+        now.duration_since(t)
+            .map_or(true, |age| age <= Duration::from_secs(RACY_SECONDS))
+    });
+    (format!("{} {nanos}", meta.len()), racy)
+}
+
+/// The digest of the index's entries (path, mode, stage, object id), not of its stat data.
+fn index_digest(ctx: &Context) -> Option<String> {
+    let index = ctx.annex.repo.index_or_empty().ok()?;
+    let mut md5 = Md5::new();
+    for entry in index.entries() {
+        md5.update(entry.path(&index));
+        md5.update([0]);
+        md5.update(entry.mode.bits().to_le_bytes());
+        md5.update([entry.stage_raw() as u8]);
+        md5.update(entry.id.as_bytes());
+    }
+    Some(md5.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 impl Fingerprint {
     pub fn take(ctx: &Context) -> Option<Fingerprint> {
         let now = SystemTime::now();
-        let mut files = vec![ctx.annex.repo.index_path()];
-        for suffix in ["", "-wal", "-journal"] {
-            let mut p = ctx.db.clone().into_os_string();
-            p.push(suffix);
-            files.push(PathBuf::from(p));
-        }
-        let mut text = format!(
-            "{}\n{}\n{:?}\n{}\n{}\n",
+        let mut base = format!(
+            "{}\n{}\n{:?}\n{}\n{}",
             env!("CARGO_PKG_VERSION"),
             ctx.db.display(),
             ctx.prefixes,
@@ -55,29 +102,42 @@ impl Fingerprint {
             ctx.annex.journal_is_empty()
         );
         let mut trustworthy = true;
-        for file in &files {
-            let (len, mtime) = stat(file);
-            let nanos = mtime
-                .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            text.push_str(&format!("{len} {nanos}\n"));
-            if let Some(t) = mtime {
-                trustworthy &= now
-                    .duration_since(t)
-                    .is_ok_and(|age| age > Duration::from_secs(RACY_SECONDS));
-            }
+        for suffix in ["", "-wal", "-journal"] {
+            let mut p = ctx.db.clone().into_os_string();
+            p.push(suffix);
+            let (s, racy) = stat(Path::new(&p), now);
+            trustworthy &= !racy || s == "absent";
+            base.push('\n');
+            base.push_str(&s);
         }
-        Some(Fingerprint { text, trustworthy })
+        let (index_stat, index_racy) = stat(&ctx.annex.repo.index_path(), now);
+        let saved_stat_matches =
+            !index_racy && load(ctx).is_some_and(|s| s.index_stat == index_stat);
+        let index_digest = if saved_stat_matches {
+            None
+        } else {
+            index_digest(ctx)
+        };
+        Some(Fingerprint {
+            base,
+            trustworthy,
+            index_stat,
+            index_racy,
+            index_digest,
+        })
     }
 
     /// The report of the last no-change run, if nothing changed since.
     pub fn matching_report(&self, ctx: &Context) -> Option<Report> {
-        let saved = std::fs::read_to_string(path(ctx)).ok()?;
-        let (fingerprint, report) = saved.split_once("\n\n")?;
-        if !self.trustworthy || fingerprint != self.text.trim_end() {
+        let saved = load(ctx)?;
+        if !self.trustworthy || saved.base != self.base {
             return None;
         }
-        serde_json::from_str(report).ok()
+        let index_same = match &self.index_digest {
+            Some(digest) => *digest == saved.index_digest,
+            None => !self.index_racy && saved.index_stat == self.index_stat,
+        };
+        index_same.then_some(saved.report)
     }
 
     /// Records that the run that took this fingerprint found nothing to do (when its files are
@@ -86,8 +146,16 @@ impl Fingerprint {
         if !self.trustworthy {
             return;
         }
+        let digest = match &self.index_digest {
+            Some(d) => d.clone(),
+            None => match load(ctx) {
+                Some(saved) => saved.index_digest,
+                None => return,
+            },
+        };
         if let Ok(json) = serde_json::to_string(report) {
-            let _ = std::fs::write(path(ctx), format!("{}\n\n{json}", self.text.trim_end()));
+            let text = format!("{}\n{}\n{digest}\n\n{json}", self.base, self.index_stat);
+            let _ = std::fs::write(path(ctx), text);
         }
     }
 

@@ -273,8 +273,10 @@ impl Annex {
             PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
             "git-mixxx sync",
         );
-        // The ref may also be locked by a concurrent git-annex; retry briefly before giving up.
-        for attempt in 0..50 {
+        // A concurrent git (or git-annex) may hold the ref's lock file: retry briefly while it
+        // does; any other failure is final.
+        let lock_file = self.repo.common_dir().join(format!("{BRANCH}.lock"));
+        for _ in 0..50 {
             // Our own identity for the reflog: a repository without user.name must work too.
             let mut time = gix::date::parse::TimeBuf::default();
             match self
@@ -282,15 +284,11 @@ impl Annex {
                 .edit_references_as([edit.clone()], Some(committer.to_ref(&mut time)))
             {
                 Ok(_) => return Ok(true),
-                Err(e) => {
-                    if self.tip()? != expected {
-                        return Ok(false);
-                    }
-                    if attempt == 49 {
-                        return Err(e.into());
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(100));
+                Err(_) if self.tip()? != expected => return Ok(false),
+                Err(_) if lock_file.exists() => {
+                    std::thread::sleep(std::time::Duration::from_millis(100))
                 }
+                Err(e) => return Err(e.into()),
             }
         }
         Ok(false)

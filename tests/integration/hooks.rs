@@ -334,6 +334,33 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
         "the shortcut reports the last run's counts: {report}"
     );
     assert_eq!(report["unchanged"], 1);
+    // A commit of an unrelated file rewrites the index but keeps the shortcut valid; renaming a
+    // track's file changes what the index says about it, and the run sees it.
+    std::fs::write(repo.join("notes.txt"), "notes").unwrap();
+    env.git(&repo, &["add", "notes.txt"]);
+    env.git(
+        &repo,
+        &[
+            "-c",
+            "core.hooksPath=/dev/null",
+            "commit",
+            "-q",
+            "-m",
+            "notes",
+        ],
+    );
+    age(&repo.join(".git/index"));
+    assert_eq!(env.sync(&repo, &db, &[])["tracks"], 1);
+    assert!(quiet.exists());
+    env.git(&repo, &["mv", "a.flac", "moved.flac"]);
+    age(&repo.join(".git/index"));
+    let moved = env.sync(&repo, &db, &[]);
+    assert_eq!(moved["tracks"], 0, "{moved}");
+    assert_eq!(
+        moved["skipped"]["not tracked by git (missing or not added)"], 1,
+        "{moved}"
+    );
+    env.git(&repo, &["mv", "moved.flac", "a.flac"]);
     // A change in Mixxx is still seen.
     db_exec(&db, "UPDATE library SET rating = 4");
     let third = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
