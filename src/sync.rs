@@ -765,7 +765,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     ));
 
     let message = commit_message(&report, &record, pulls_applied);
-    let Some(commit) = annex.commit(tip, &files, &message)? else {
+    let Some(commit) = annex.commit(tip, files, &message)? else {
         // The branch moved: the next attempt starts over with the same base.
         if let Some(old) = base.commit {
             cache.set_base(old, base.digests);

@@ -212,14 +212,14 @@ impl Annex {
     pub fn commit(
         &self,
         parent: ObjectId,
-        files: &[(String, Vec<u8>)],
+        files: Vec<(String, Vec<u8>)>,
         message: &str,
     ) -> Result<Option<ObjectId>> {
         let mut repo = self.repo.clone();
         repo.objects.enable_object_memory();
         let mut editor = repo.edit_tree(self.tree_of(parent)?)?;
         for (path, content) in files {
-            let blob = repo.write_blob(content)?;
+            let blob = repo.write_blob(&content)?;
             editor.upsert(path.as_str(), EntryKind::Blob, blob)?;
         }
         let tree = editor.write()?.detach();

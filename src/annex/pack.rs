@@ -111,22 +111,32 @@ pub fn write(
             .collect::<std::io::Result<Vec<_>>>()
     })
     .map_err(io)?;
-    let mut pack = Vec::with_capacity(12 + parts.iter().map(|(b, _)| b.len()).sum::<usize>() + 32);
-    pack.extend_from_slice(b"PACK");
-    pack.extend_from_slice(&2u32.to_be_bytes());
-    pack.extend_from_slice(&(objects.len() as u32).to_be_bytes());
+    // The pack goes straight to its file, hashed on the way: no second copy in memory.
+    std::fs::create_dir_all(pack_dir).map_err(io)?;
+    let mut pack_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
+    let mut hasher = gix::hash::hasher(hash_kind);
+    let mut put = |bytes: &[u8]| -> std::io::Result<()> {
+        hasher.update(bytes);
+        pack_file.write_all(bytes)
+    };
+    let mut header = Vec::with_capacity(12);
+    header.extend_from_slice(b"PACK");
+    header.extend_from_slice(&2u32.to_be_bytes());
+    header.extend_from_slice(&(objects.len() as u32).to_be_bytes());
+    put(&header).map_err(io)?;
+    let mut offset = header.len() as u64;
     let mut index: Vec<IndexEntry> = Vec::with_capacity(objects.len());
     for (bytes, entries) in parts {
-        let base = pack.len() as u64;
         index.extend(
             entries
                 .into_iter()
-                .map(|(id, crc, offset)| (id, crc, base + offset)),
+                .map(|(id, crc, at)| (id, crc, offset + at)),
         );
-        pack.extend_from_slice(&bytes);
+        put(&bytes).map_err(io)?;
+        offset += bytes.len() as u64;
     }
-    let checksum = hash(hash_kind, &[&pack])?;
-    pack.extend_from_slice(checksum.as_bytes());
+    let checksum = hasher.try_finalize()?;
+    pack_file.write_all(checksum.as_bytes()).map_err(io)?;
 
     index.sort_by_key(|e| e.0);
     let mut idx = Vec::with_capacity(index.len() * 32 + 1100);
@@ -162,15 +172,14 @@ pub fn write(
     idx.extend_from_slice(checksum.as_bytes());
     let idx_checksum = hash(hash_kind, &[&idx])?;
     idx.extend_from_slice(idx_checksum.as_bytes());
+    let mut idx_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
+    idx_file.write_all(&idx).map_err(io)?;
 
     // The pack first, then its index: readers find packs through their index.
-    std::fs::create_dir_all(pack_dir).map_err(io)?;
     let name = format!("pack-{checksum}");
-    for (ext, bytes) in [("pack", &pack), ("idx", &idx)] {
-        let mut tmp = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
-        tmp.write_all(bytes).map_err(io)?;
+    for (ext, file) in [("pack", pack_file), ("idx", idx_file)] {
         let path = pack_dir.join(format!("{name}.{ext}"));
-        tmp.persist(&path).map_err(|e| io(e.error))?;
+        file.persist(&path).map_err(|e| io(e.error))?;
         // Read-only, as git leaves its packs.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444)).map_err(io)?;
