@@ -663,3 +663,92 @@ fn pulled_playlist_changes_keep_positions_contiguous() {
         ]
     );
 }
+
+/// Random values, both ways: git-mixxx's lines read by git-annex, and git-annex's lines read
+/// by git-mixxx, agree exactly. Few cases (each runs git-annex), many values per case.
+#[test]
+fn random_values_agree_with_git_annex_both_ways() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let text = "(\\PC|[ \t\n\r!+-]){1,24}";
+    let track = (
+        proptest::collection::vec(text, 6),
+        proptest::collection::btree_set(text, 0..4),
+        1..=5i64,
+    );
+    let mut runner = TestRunner::new(Config {
+        cases: 3,
+        ..Config::default()
+    });
+    runner
+        .run(&proptest::collection::vec(track, 4), |tracks| {
+            let env = Env::new();
+            let repo = env.repo("music");
+            let ours: Vec<String> = (0..tracks.len()).map(|i| format!("ours{i}.flac")).collect();
+            let theirs: Vec<String> = (0..tracks.len())
+                .map(|i| format!("theirs{i}.flac"))
+                .collect();
+            let all: Vec<&str> = ours.iter().chain(&theirs).map(String::as_str).collect();
+            env.add_files(&repo, &all, &[]);
+            let fields = ["artist", "title", "album", "genre", "comment", "grouping"];
+            let values: Vec<_> = tracks
+                .iter()
+                .map(|(texts, crates, rating)| {
+                    let mut v = git_mixxx::annex::logmet::Values::new();
+                    for (f, t) in fields.iter().zip(texts) {
+                        v.insert(f.to_string(), [t.clone()].into());
+                    }
+                    if !crates.is_empty() {
+                        v.insert("crate".into(), crates.clone());
+                    }
+                    v.insert("rating".into(), [rating.to_string()].into());
+                    v
+                })
+                .collect();
+            // Ours, read by git-annex.
+            let db = env.root.join("mixxx/mixxxdb.sqlite");
+            let rows: Vec<_> = ours
+                .iter()
+                .zip(&values)
+                .map(|(f, v)| (loc(&repo, f), v.clone()))
+                .collect();
+            create_db(&db, 32, &rows);
+            env.sync(&repo, &db, &[]);
+            for (f, v) in ours.iter().zip(&values) {
+                prop_assert_eq!(&env.metadata(&repo, f), v);
+            }
+            // Theirs (git annex metadata --batch), read by git-mixxx.
+            let mut batch = String::new();
+            for (f, v) in theirs.iter().zip(&values) {
+                let line = serde_json::json!({"file": f, "fields": v});
+                batch.push_str(&format!("{line}\n"));
+            }
+            let mut child = env
+                .command(&repo, "git", &["annex", "metadata", "--batch", "--json"])
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .unwrap();
+            use std::io::Write as _;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(batch.as_bytes())
+                .unwrap();
+            prop_assert!(child.wait_with_output().unwrap().status.success());
+            let db2 = env.root.join("mixxx2/mixxxdb.sqlite");
+            let empty: Vec<_> = theirs
+                .iter()
+                .map(|f| (loc(&repo, f), Default::default()))
+                .collect();
+            create_db(&db2, 32, &empty);
+            env.sync(&repo, &db2, &[]);
+            let got = db_values(&db2);
+            for (f, v) in theirs.iter().zip(&values) {
+                prop_assert_eq!(&got[&loc(&repo, f)], v);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
