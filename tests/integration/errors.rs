@@ -4,18 +4,6 @@
 use crate::util::*;
 use std::path::Path;
 
-fn setup(env: &Env) -> (std::path::PathBuf, std::path::PathBuf) {
-    let repo = env.repo("music");
-    env.add_files(&repo, &["a.flac"], &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    create_db(
-        &db,
-        32,
-        &[(loc(&repo, "a.flac"), vals(&[("rating", &["4"])]))],
-    );
-    (repo, db)
-}
-
 fn fails_with(env: &Env, dir: &Path, args: &[&str], needle: &str) {
     let out = env.mixxx(dir, args);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -27,7 +15,7 @@ fn fails_with(env: &Env, dir: &Path, args: &[&str], needle: &str) {
 #[test]
 fn missing_database() {
     let env = Env::new();
-    let (repo, _) = setup(&env);
+    let (repo, _) = env.one_track("4");
     fails_with(
         &env,
         &repo,
@@ -39,7 +27,7 @@ fn missing_database() {
 #[test]
 fn corrupt_database() {
     let env = Env::new();
-    let (repo, db) = setup(&env);
+    let (repo, db) = env.one_track("4");
     let mut bytes = std::fs::read(&db).unwrap();
     for b in bytes.iter_mut().take(100) {
         *b = 0x5a;
@@ -56,7 +44,7 @@ fn corrupt_database() {
 #[test]
 fn not_a_mixxx_database() {
     let env = Env::new();
-    let (repo, _) = setup(&env);
+    let (repo, _) = env.one_track("4");
     let other = env.root.join("other.sqlite");
     rusqlite::Connection::open(&other)
         .unwrap()
@@ -73,7 +61,7 @@ fn not_a_mixxx_database() {
 #[test]
 fn unknown_schema_revisions() {
     let env = Env::new();
-    let (repo, db) = setup(&env);
+    let (repo, db) = env.one_track("4");
     let dbs = db.to_str().unwrap();
     let tip = env.branch_tip(&repo);
     db_exec(
@@ -95,7 +83,7 @@ fn unknown_schema_revisions() {
 #[test]
 fn locked_database_is_reported_not_waited_for_forever() {
     let env = Env::new();
-    let (repo, db) = setup(&env);
+    let (repo, db) = env.one_track("4");
     // Another program holds an exclusive lock (as Mixxx does while it writes).
     let conn = rusqlite::Connection::open(&db).unwrap();
     conn.execute_batch(
@@ -115,7 +103,7 @@ fn locked_database_is_reported_not_waited_for_forever() {
 #[test]
 fn not_a_git_repository() {
     let env = Env::new();
-    let (_, db) = setup(&env);
+    let (_, db) = env.one_track("4");
     let nowhere = env.root.join("nowhere");
     std::fs::create_dir_all(&nowhere).unwrap();
     let out = env
@@ -157,7 +145,7 @@ fn usage_errors_exit_2() {
 #[test]
 fn database_is_not_modified_by_a_push() {
     let env = Env::new();
-    let (repo, db) = setup(&env);
+    let (repo, db) = env.one_track("4");
     let before = std::fs::read(&db).unwrap();
     env.sync(&repo, &db, &[]);
     assert_eq!(std::fs::read(&db).unwrap(), before);
@@ -167,7 +155,7 @@ fn database_is_not_modified_by_a_push() {
 #[test]
 fn works_without_a_configured_git_identity() {
     let env = Env::new();
-    let (repo, db) = setup(&env);
+    let (repo, db) = env.one_track("4");
     let out = env
         .command(
             &repo,

@@ -123,14 +123,7 @@ fn edits_propagate_through_commit_and_annex_sync_alone() {
 #[test]
 fn git_annex_hook_lines_still_run() {
     let env = Env::new();
-    let repo = env.repo("music");
-    env.add_files(&repo, &["a.flac"], &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    create_db(
-        &db,
-        32,
-        &[(loc(&repo, "a.flac"), vals(&[("rating", &["3"])]))],
-    );
+    let (repo, db) = env.one_track("3");
     env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
     env.mixxx_ok(&repo, &["install-hooks"]);
     let hook = std::fs::read_to_string(repo.join(".git/hooks/pre-commit")).unwrap();
@@ -301,14 +294,7 @@ fn concurrent_hook_runs_serialize() {
 #[test]
 fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
     let env = Env::new();
-    let repo = env.repo("music");
-    env.add_files(&repo, &["a.flac"], &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    create_db(
-        &db,
-        32,
-        &[(loc(&repo, "a.flac"), vals(&[("rating", &["3"])]))],
-    );
+    let (repo, db) = env.one_track("3");
     env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
     let first = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
     assert!(

@@ -289,14 +289,7 @@ fn dry_run_writes_nothing() {
 #[test]
 fn pending_journal_entry_and_our_sync_both_survive() {
     let env = Env::new();
-    let repo = env.repo("music");
-    env.add_files(&repo, &["a.flac"], &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    create_db(
-        &db,
-        32,
-        &[(loc(&repo, "a.flac"), vals(&[("rating", &["4"])]))],
-    );
+    let (repo, db) = env.one_track("4");
     env.git(
         &repo,
         &[
@@ -592,14 +585,7 @@ fn path_arguments_restrict_the_sync() {
 #[test]
 fn all_rewrites_values_that_differ_from_the_branch() {
     let env = Env::new();
-    let repo = env.repo("music");
-    env.add_files(&repo, &["a.flac"], &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    create_db(
-        &db,
-        32,
-        &[(loc(&repo, "a.flac"), vals(&[("rating", &["4"])]))],
-    );
+    let (repo, db) = env.one_track("4");
     env.sync(&repo, &db, &[]);
     // Someone changes the branch behind Mixxx's back; --all puts Mixxx's value back.
     env.git(

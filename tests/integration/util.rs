@@ -142,6 +142,20 @@ impl Env {
         dir
     }
 
+    /// A repository `music` with one annexed file `a.flac`, and a Mixxx database that rates it
+    /// `rating`: (repository, database).
+    pub fn one_track(&self, rating: &str) -> (PathBuf, PathBuf) {
+        let repo = self.repo("music");
+        self.add_files(&repo, &["a.flac"], &[]);
+        let db = self.root.join("mixxx/mixxxdb.sqlite");
+        create_db(
+            &db,
+            32,
+            &[(loc(&repo, "a.flac"), vals(&[("rating", &[rating])]))],
+        );
+        (repo, db)
+    }
+
     /// Adds files with distinct content to the annex and commits; `unlocked` ones are added
     /// unlocked (pointer files).
     pub fn add_files(&self, repo: &Path, locked: &[&str], unlocked: &[&str]) {
