@@ -293,22 +293,6 @@ pub fn run(name: &str, db: Option<PathBuf>, background: bool) -> Result<Outcome,
     Ok(Outcome::Said(line))
 }
 
-/// Marker files of background runs still going, in `$GIT_DIR/mixxx/`.
-pub fn pending_background_runs(repo: &gix::Repository) -> Vec<PathBuf> {
-    std::fs::read_dir(mixxx_dir(repo))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with("background-"))
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {
     use std::os::unix::process::CommandExt;
     let dir = mixxx_dir(&ctx.annex.repo);
