@@ -28,6 +28,8 @@ pub struct Fingerprint {
     index_racy: bool,
     /// The digest of the index entries; computed unless the saved stat already matches.
     index_digest: Option<String>,
+    /// What the last no-change run saved, read once.
+    saved: Option<Saved>,
 }
 
 /// What was saved after the last no-change run.
@@ -111,8 +113,9 @@ impl Fingerprint {
             base.push_str(&s);
         }
         let (index_stat, index_racy) = stat(&ctx.annex.repo.index_path(), now);
+        let saved = load(ctx);
         let saved_stat_matches =
-            !index_racy && load(ctx).is_some_and(|s| s.index_stat == index_stat);
+            !index_racy && saved.as_ref().is_some_and(|s| s.index_stat == index_stat);
         let index_digest = if saved_stat_matches {
             None
         } else {
@@ -124,12 +127,13 @@ impl Fingerprint {
             index_stat,
             index_racy,
             index_digest,
+            saved,
         })
     }
 
     /// The report of the last no-change run, if nothing changed since.
-    pub fn matching_report(&self, ctx: &Context) -> Option<Report> {
-        let saved = load(ctx)?;
+    pub fn matching_report(&self) -> Option<Report> {
+        let saved = self.saved.as_ref()?;
         if !self.trustworthy || saved.base != self.base {
             return None;
         }
@@ -137,7 +141,7 @@ impl Fingerprint {
             Some(digest) => *digest == saved.index_digest,
             None => !self.index_racy && saved.index_stat == self.index_stat,
         };
-        index_same.then_some(saved.report)
+        index_same.then(|| saved.report.clone())
     }
 
     /// Records that the run that took this fingerprint found nothing to do (when its files are
@@ -148,8 +152,8 @@ impl Fingerprint {
         }
         let digest = match &self.index_digest {
             Some(d) => d.clone(),
-            None => match load(ctx) {
-                Some(saved) => saved.index_digest,
+            None => match &self.saved {
+                Some(saved) => saved.index_digest.clone(),
                 None => return,
             },
         };

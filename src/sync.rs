@@ -70,7 +70,7 @@ pub struct Failure {
 }
 
 /// What a run did (or, with `--dry-run`, would do).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Report {
     pub dry_run: bool,
     pub first_sync: bool,
@@ -367,7 +367,7 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     let quick =
         opts.quick && !opts.all && opts.paths.is_empty() && !opts.push_only && !opts.pull_only;
     let fingerprint = if quick { Fingerprint::take(ctx) } else { None };
-    if let Some(mut report) = fingerprint.as_ref().and_then(|f| f.matching_report(ctx)) {
+    if let Some(mut report) = fingerprint.as_ref().and_then(Fingerprint::matching_report) {
         report.dry_run = opts.dry_run;
         return Ok(report);
     }

@@ -5,6 +5,7 @@
 
 use super::{Database, Error as DbError};
 use crate::fields;
+use rusqlite::types::Value as SqlValue;
 use rusqlite::{OpenFlags, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -176,34 +177,36 @@ impl<'a> Writer<'a> {
             value: v.to_owned(),
         };
         let value = single(field, values)?;
+        // Numeric columns: the annex value parsed back, or Mixxx's "unset".
+        type Parse = fn(&str) -> Option<SqlValue>;
+        let numeric: Option<(&str, Parse, SqlValue)> = match field {
+            "rating" => Some((
+                "rating",
+                |v| fields::parse_rating(v).map(SqlValue::Integer),
+                SqlValue::Integer(0),
+            )),
+            "bpm" => Some((
+                "bpm",
+                |v| fields::parse_bpm(v).map(SqlValue::Real),
+                SqlValue::Real(0.0),
+            )),
+            "color" => Some((
+                "color",
+                |v| fields::parse_color(v).map(SqlValue::Integer),
+                SqlValue::Null,
+            )),
+            _ => None,
+        };
+        if let Some((column, parse, unset)) = numeric {
+            let sql_value = match value {
+                Some(v) => parse(v).ok_or_else(|| invalid(v))?,
+                None => unset,
+            };
+            let sql = format!("UPDATE library SET \"{column}\" = ?1 WHERE id = ?2");
+            self.tx.execute(&sql, params![sql_value, id])?;
+            return Ok(());
+        }
         match field {
-            "rating" => {
-                let r = value
-                    .map(|v| fields::parse_rating(v).ok_or_else(|| invalid(v)))
-                    .transpose()?;
-                self.tx.execute(
-                    "UPDATE library SET rating = ?1 WHERE id = ?2",
-                    params![r.unwrap_or(0), id],
-                )?;
-            }
-            "bpm" => {
-                let b = value
-                    .map(|v| fields::parse_bpm(v).ok_or_else(|| invalid(v)))
-                    .transpose()?;
-                self.tx.execute(
-                    "UPDATE library SET bpm = ?1 WHERE id = ?2",
-                    params![b.unwrap_or(0.0), id],
-                )?;
-            }
-            "color" => {
-                let c = value
-                    .map(|v| fields::parse_color(v).ok_or_else(|| invalid(v)))
-                    .transpose()?;
-                self.tx.execute(
-                    "UPDATE library SET color = ?1 WHERE id = ?2",
-                    params![c, id],
-                )?;
-            }
             "key" => {
                 let text = value.unwrap_or("");
                 self.tx.execute(
