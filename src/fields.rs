@@ -4,7 +4,6 @@
 
 use crate::annex::logmet::Values;
 use md5::{Digest as _, Md5};
-use std::collections::BTreeSet;
 
 /// Fields that hold at most one value, with the `library` column each comes from.
 pub const SINGLE: &[(&str, &str)] = &[
@@ -61,17 +60,30 @@ impl Row {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.single.iter().all(Option::is_none) && self.sets.iter().all(Vec::is_empty)
+    }
+
+    /// Every (field, value), fields in [`all`] order and each set's values sorted.
+    pub fn values(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let singles = SINGLE
+            .iter()
+            .zip(&self.single)
+            .filter_map(|((f, _), v)| Some((*f, v.as_deref()?)));
+        let sets = SETS
+            .iter()
+            .zip(&self.sets)
+            .flat_map(|(f, set)| set.iter().map(move |v| (*f, v.as_str())));
+        singles.chain(sets)
+    }
+
     pub fn to_values(&self) -> Values {
         let mut values = Values::new();
-        for ((field, _), v) in SINGLE.iter().zip(&self.single) {
-            if let Some(v) = v {
-                values.insert((*field).to_owned(), BTreeSet::from([v.to_string()]));
-            }
-        }
-        for (field, set) in SETS.iter().zip(&self.sets) {
-            if !set.is_empty() {
-                values.insert((*field).to_owned(), set.iter().cloned().collect());
-            }
+        for (field, v) in self.values() {
+            values
+                .entry(field.to_owned())
+                .or_default()
+                .insert(v.to_owned());
         }
         values
     }

@@ -232,13 +232,12 @@ struct BranchLog {
 fn branch_log(
     annex: &Annex,
     reader: &mut TreeReader<'_>,
-    key: &str,
+    path: &str,
     journal: &HashSet<String>,
 ) -> annex::Result<BranchLog> {
-    let path = key::metadata_log_path(key);
-    let mut text = reader.read(&path)?.unwrap_or_default();
-    let in_journal = journal.contains(&path);
-    if in_journal && let Some(pending) = annex.journal_entry(&path)? {
+    let mut text = reader.read(path)?.unwrap_or_default();
+    let in_journal = journal.contains(path);
+    if in_journal && let Some(pending) = annex.journal_entry(path)? {
         let mut lines: BTreeSet<&str> = text.lines().collect();
         lines.extend(pending.lines());
         text = lines
@@ -358,6 +357,30 @@ fn crash_point(name: &str) {
     }
 }
 
+/// Phase timings on stderr when `GIT_MIXXX_TRACE` is set, to see where a large library's
+/// time goes.
+struct Trace {
+    last: Option<std::time::Instant>,
+}
+
+impl Trace {
+    fn new() -> Trace {
+        Trace {
+            last: std::env::var_os("GIT_MIXXX_TRACE").map(|_| std::time::Instant::now()),
+        }
+    }
+
+    fn mark(&mut self, phase: &str) {
+        if let Some(last) = &mut self.last {
+            eprintln!(
+                "git-mixxx: {phase}: {:.1} ms",
+                last.elapsed().as_secs_f64() * 1e3
+            );
+            *last = std::time::Instant::now();
+        }
+    }
+}
+
 /// How often the whole run is redone when the branch moves under it.
 const ATTEMPTS: usize = 8;
 
@@ -426,6 +449,8 @@ impl Drop for Keyed {
 /// A key that has something to do, with the branch log text it was planned on.
 struct Work<'k> {
     key: &'k String,
+    /// The key's metadata log on the branch.
+    path: String,
     /// The fields written to the branch, the log file's new content, and whether git-annex's
     /// journal has an entry for it.
     push: Option<(BTreeSet<&'static str>, String, bool)>,
@@ -435,12 +460,14 @@ struct Work<'k> {
 /// One attempt; `None` when the branch moved before the commit and the run must start over.
 fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Report>> {
     let annex = &ctx.annex;
+    let mut trace = Trace::new();
     let db = Database::open_read_only(&ctx.db)?;
     if !opts.dry_run && !opts.push_only {
         db.check_writable()?;
     }
     let library = db.read_library()?;
     drop(db);
+    trace.mark("reading Mixxx");
 
     let mut report = Report {
         dry_run: opts.dry_run,
@@ -456,8 +483,11 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         order: Vec::with_capacity(library.tracks.len()),
     };
     let Keyed { items, order } = &mut keyed;
-    for track in library.tracks {
-        let (path, k) = match mapper.key(&track.location) {
+    let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
+    let mapped = mapper.keys(&locations);
+    drop(locations);
+    for (track, found) in library.tracks.into_iter().zip(mapped) {
+        let (path, k) = match found {
             Ok(found) => found,
             Err(skip) => {
                 // With PATH arguments, tracks outside them are not this run's business.
@@ -497,6 +527,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let mut cache_dirty = cache.keys_by_blob.len() != known_before;
     drop(mapper);
     report.tracks = items.values().map(|i| i.track_ids.len()).sum();
+    trace.mark("mapping tracks to keys");
 
     // The branch now, and the base.
     let tip = annex.tip()?;
@@ -525,6 +556,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         report.unknown_tracks = changed.iter().filter(|k| !items.contains_key(*k)).count();
     }
     let journal = journal_paths(annex);
+    trace.mark("loading the base");
 
     // Plan. Keys whose Mixxx values match the base and whose log did not change since are
     // settled without reading anything.
@@ -543,10 +575,34 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             report.unchanged += item.track_ids.len();
             continue;
         }
+        let path = key::metadata_log_path(k);
+        // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
+        // written straight from the row.
+        let mut log = None;
+        if base_digest.is_none() && !opts.pull_only {
+            let found = branch_log(annex, &mut reader, &path, &journal)?;
+            if found.text.is_empty() {
+                after.insert(k, item.m.digest());
+                if item.m.is_empty() {
+                    report.unchanged += item.track_ids.len();
+                    continue;
+                }
+                let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f, true, v)));
+                let pushed = item.m.values().map(|(f, _)| f).collect();
+                work.push(Work {
+                    key: k,
+                    path,
+                    push: Some((pushed, format!("{line}\n"), found.in_journal)),
+                    plan: KeyPlan::default(),
+                });
+                continue;
+            }
+            log = Some(found);
+        }
         let m = item.m.to_values();
         let b = match (base_digest, base_reader.as_mut()) {
             (Some(_), Some(r)) => {
-                let text = r.read(&key::metadata_log_path(k))?.unwrap_or_default();
+                let text = r.read(&path)?.unwrap_or_default();
                 Some(owned_sets(&MetLog::parse(&text).current()))
             }
             _ => None,
@@ -559,7 +615,10 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         let (g, text) = match &b {
             Some(b) if branch_same && single(b) => (as_current(b), None),
             _ => {
-                let log = branch_log(annex, &mut reader, k, &journal)?;
+                let log = match log.take() {
+                    Some(log) => log,
+                    None => branch_log(annex, &mut reader, &path, &journal)?,
+                };
                 (log.current, Some((log.text, log.max, log.in_journal)))
             }
         };
@@ -584,7 +643,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             let (text, max, in_journal) = match text {
                 Some(t) => t,
                 None => {
-                    let log = branch_log(annex, &mut reader, k, &journal)?;
+                    let log = branch_log(annex, &mut reader, &path, &journal)?;
                     (log.text, log.max, log.in_journal)
                 }
             };
@@ -599,9 +658,15 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             conflicts: plan.conflicts,
             ..KeyPlan::default()
         };
-        work.push(Work { key: k, push, plan });
+        work.push(Work {
+            key: k,
+            path,
+            push,
+            plan,
+        });
     }
     bar.finish_and_clear();
+    trace.mark("planning");
 
     // Tally.
     for w in &work {
@@ -705,7 +770,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let mut journal_updates: Vec<(String, String)> = Vec::new();
     for w in &mut work {
         if let Some((_, content, in_journal)) = w.push.take() {
-            let path = key::metadata_log_path(w.key);
+            let path = std::mem::take(&mut w.path);
             if in_journal {
                 journal_updates.push((path.clone(), content.clone()));
             }
@@ -764,6 +829,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         format!("{runs}{}\n", record.to_line()).into_bytes(),
     ));
 
+    trace.mark("writing Mixxx and preparing the commit");
     let message = commit_message(&report, &record, pulls_applied);
     let Some(commit) = annex.commit(tip, files, &message)? else {
         // The branch moved: the next attempt starts over with the same base.
@@ -776,6 +842,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         annex.write_journal_entry(path, content)?;
     }
     report.commit = Some(commit.to_string());
+    trace.mark("committing");
     crash_point("after-branch-commit");
     if finished {
         // Keys not planned kept their base values; every key of this Mixxx is synced now.
@@ -788,6 +855,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         cache.set_base(old, base.digests);
     }
     save_cache(cache, annex);
+    trace.mark("saving the cache");
     Ok(Some(report))
 }
 

@@ -29,6 +29,65 @@ impl Skip {
     }
 }
 
+/// A share of [`Mapper::keys`]'s work: index entries, and keys read from symlinks.
+struct Part<'a> {
+    entries: Vec<Result<(&'a str, ObjectId, bool), Skip>>,
+    found: Vec<(ObjectId, String)>,
+}
+
+fn relative<'a>(prefixes: &[String], location: &'a str) -> Option<&'a str> {
+    prefixes
+        .iter()
+        .find_map(|p| location.strip_prefix(p.as_str()))
+        .filter(|rel| !rel.is_empty())
+}
+
+/// What the threads of [`Mapper::keys`] share (all of it read-only).
+struct Lookup<'m> {
+    prefixes: &'m [String],
+    index: &'m gix::index::File,
+    workdir: Option<&'m Path>,
+    known: &'m HashMap<ObjectId, Option<String>>,
+    hash: gix::hash::Kind,
+}
+
+impl Lookup<'_> {
+    /// The index entry of a Mixxx location: its path in the work tree, blob id and whether it
+    /// is a symlink (a locked file).
+    fn entry<'a>(&self, location: &'a str) -> Result<(&'a str, ObjectId, bool), Skip> {
+        let rel = relative(self.prefixes, location).ok_or(Skip::OutsideRepo)?;
+        use gix::index::entry::Mode;
+        let entry = self
+            .index
+            .entry_by_path(rel.as_bytes().as_bstr())
+            .filter(|e| e.stage_raw() == 0)
+            .ok_or(Skip::NotTracked)?;
+        let symlink = entry.mode == Mode::SYMLINK;
+        if !symlink && entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
+            return Err(Skip::NotAnnexed);
+        }
+        Ok((rel, entry.id, symlink))
+    }
+
+    /// The index entries of `locations`, and the keys of the new ones that are locked files,
+    /// from their symlinks.
+    fn entries<'a>(&self, locations: &[&'a str]) -> Part<'a> {
+        let entries: Vec<_> = locations.iter().map(|l| self.entry(l)).collect();
+        let found = match self.workdir {
+            Some(workdir) => entries
+                .iter()
+                .flatten()
+                .filter(|(_, blob, symlink)| *symlink && !self.known.contains_key(blob))
+                .filter_map(|(rel, blob, _)| {
+                    Some((*blob, key_from_link(&workdir.join(rel), *blob, self.hash)?))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Part { entries, found }
+    }
+}
+
 /// Maps absolute paths to keys using the index.
 pub struct Mapper<'r> {
     repo: &'r gix::Repository,
@@ -81,59 +140,84 @@ impl<'r> Mapper<'r> {
 
     /// The path inside the work tree of an absolute Mixxx location.
     pub fn relative<'a>(&self, location: &'a str) -> Option<&'a str> {
-        self.prefixes
-            .iter()
-            .find_map(|p| location.strip_prefix(p.as_str()))
-            .filter(|rel| !rel.is_empty())
+        relative(&self.prefixes, location)
     }
 
-    /// The repo path and key of a Mixxx location, or why there is none.
-    pub fn key(&mut self, location: &str) -> Result<(String, String), Skip> {
-        let rel = self.relative(location).ok_or(Skip::OutsideRepo)?;
-        use gix::index::entry::Mode;
-        let entry = self
-            .index
-            .entry_by_path(rel.as_bytes().as_bstr())
-            .filter(|e| e.stage_raw() == 0)
-            .ok_or(Skip::NotTracked)?;
-        let symlink = entry.mode == Mode::SYMLINK;
-        if !symlink && entry.mode != Mode::FILE && entry.mode != Mode::FILE_EXECUTABLE {
-            return Err(Skip::NotAnnexed);
-        }
-        let blob = entry.id;
-        if let Some(known) = self.keys_by_blob.get(&blob) {
-            return known
-                .clone()
-                .map(|k| (rel.to_owned(), k))
-                .ok_or(Skip::NotAnnexed);
-        }
-        // A locked file's symlink in the work tree usually is the index's blob: reading the link
-        // and hashing it is much cheaper than inflating the blob from the object database.
-        let from_link = symlink
-            .then(|| self.workdir.as_ref().map(|w| w.join(rel)))
-            .flatten()
-            .and_then(|path| std::fs::read_link(path).ok())
-            .and_then(|target| {
-                let target = gix::path::into_bstr(target).ok()?.into_owned();
-                let id = gix::objs::compute_hash(
-                    self.repo.object_hash(),
-                    gix::objs::Kind::Blob,
-                    &target,
-                )
-                .ok()?;
-                (id == blob).then(|| key::key_from_symlink_target(&target))
-            });
-        let key = match from_link {
-            Some(key) => key,
-            None => self.repo.find_blob(blob).ok().and_then(|data| {
-                if symlink {
-                    key::key_from_symlink_target(&data.data)
-                } else {
-                    key::key_from_pointer(&data.data)
-                }
-            }),
+    /// The repo path and key of each Mixxx location, or why there is none.
+    ///
+    /// Keys of blobs not seen before come from the locked files' symlinks in the work tree,
+    /// read on all cores and checked against the index by hashing (much cheaper than
+    /// inflating the blobs), else from the object database.
+    pub fn keys(&mut self, locations: &[&str]) -> Vec<Result<(String, String), Skip>> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = locations.len().div_ceil(threads).max(1024);
+        let index: &gix::index::File = &self.index;
+        let this = Lookup {
+            prefixes: &self.prefixes,
+            index,
+            workdir: self.workdir.as_deref(),
+            known: &self.keys_by_blob,
+            hash: self.repo.object_hash(),
         };
-        self.keys_by_blob.insert(blob, key.clone());
-        key.map(|k| (rel.to_owned(), k)).ok_or(Skip::NotAnnexed)
+        let this = &this;
+        let parts: Vec<Part<'_>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = locations
+                .chunks(chunk)
+                .map(|part| scope.spawn(move || this.entries(part)))
+                .collect();
+            handles
+                .into_iter()
+                .zip(locations.chunks(chunk))
+                .map(|(h, part)| {
+                    // A thread that panicked leaves its part to the single-threaded path.
+                    h.join().unwrap_or_else(|_| Part {
+                        entries: part.iter().map(|l| this.entry(l)).collect(),
+                        found: Vec::new(),
+                    })
+                })
+                .collect()
+        });
+        let mut entries = Vec::with_capacity(locations.len());
+        for part in parts {
+            entries.extend(part.entries);
+            self.keys_by_blob
+                .extend(part.found.into_iter().map(|(blob, key)| (blob, Some(key))));
+        }
+        entries
+            .into_iter()
+            .map(|entry| {
+                let (rel, blob, symlink) = entry?;
+                let key = match self.keys_by_blob.get(&blob) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let key = self.repo.find_blob(blob).ok().and_then(|data| {
+                            if symlink {
+                                key::key_from_symlink_target(&data.data)
+                            } else {
+                                key::key_from_pointer(&data.data)
+                            }
+                        });
+                        self.keys_by_blob.insert(blob, key.clone());
+                        key
+                    }
+                };
+                key.map(|k| (rel.to_owned(), k)).ok_or(Skip::NotAnnexed)
+            })
+            .collect()
+    }
+}
+
+/// The key a locked file's symlink points to, if the link is the index's blob `blob` (the
+/// work tree may have changed since it was staged).
+fn key_from_link(path: &Path, blob: ObjectId, hash: gix::hash::Kind) -> Option<String> {
+    let target = std::fs::read_link(path).ok()?;
+    let target = gix::path::into_bstr(target).ok()?.into_owned();
+    let id = gix::objs::compute_hash(hash, gix::objs::Kind::Blob, &target).ok()?;
+    if id == blob {
+        key::key_from_symlink_target(&target)
+    } else {
+        None
     }
 }

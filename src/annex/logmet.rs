@@ -192,17 +192,30 @@ impl MetLog {
 
 /// Serializes one line, grouping changes by field in the order given.
 pub fn format_line(timestamp: Timestamp, changes: &[Change]) -> String {
+    format_line_of(
+        timestamp,
+        changes
+            .iter()
+            .map(|c| (c.field.as_str(), c.set, c.value.as_str())),
+    )
+}
+
+/// [`format_line`] of (field, set, value) triples.
+pub fn format_line_of<'a>(
+    timestamp: Timestamp,
+    changes: impl IntoIterator<Item = (&'a str, bool, &'a str)>,
+) -> String {
     let mut out = timestamp.to_string();
     let mut last_field: Option<&str> = None;
-    for c in changes {
-        if last_field != Some(c.field.as_str()) {
+    for (field, set, value) in changes {
+        if last_field != Some(field) {
             out.push(' ');
-            out.push_str(&c.field);
-            last_field = Some(&c.field);
+            out.push_str(field);
+            last_field = Some(field);
         }
         out.push(' ');
-        out.push(if c.set { '+' } else { '-' });
-        out.push_str(&encode_value(&c.value));
+        out.push(if set { '+' } else { '-' });
+        out.push_str(&encode_value(value));
     }
     out
 }

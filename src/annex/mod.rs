@@ -2,13 +2,14 @@
 //! diffing trees, appending lines in one commit with a compare-and-swap ref update) and
 //! git-annex's journal and its lock, so that direct writes never lose a pending journal entry.
 
+pub mod delta;
 pub mod key;
 pub mod logmet;
+pub mod objects;
 pub mod pack;
 
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
-use gix::objs::tree::EntryKind;
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,8 @@ pub enum Error {
     Tuned,
     #[error("git: {0}")]
     Git(#[from] gix::Error),
+    #[error("internal error: {0}")]
+    Internal(&'static str),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,
@@ -215,15 +218,8 @@ impl Annex {
         files: Vec<(String, Vec<u8>)>,
         message: &str,
     ) -> Result<Option<ObjectId>> {
-        let mut repo = self.repo.clone();
-        repo.objects.enable_object_memory();
-        let mut editor = repo.edit_tree(self.tree_of(parent)?)?;
-        for (path, content) in files {
-            let blob = repo.write_blob(&content)?;
-            editor.upsert(path.as_str(), EntryKind::Blob, blob)?;
-        }
-        let tree = editor.write()?.detach();
-        drop(editor);
+        let mut objects = objects::NewObjects::new(self.repo.object_hash());
+        let tree = objects.tree_with(&self.repo, self.tree_of(parent)?, files)?;
         let signature = self.signature();
         let commit = gix::objs::Commit {
             tree,
@@ -234,29 +230,24 @@ impl Annex {
             message: message.into(),
             extra_headers: Vec::new(),
         };
-        let id = repo.write_object(&commit)?.detach();
-        let objects = repo.objects.take_object_memory().unwrap_or_default();
-        self.store(objects)?;
+        let id = objects.add_object(&commit)?;
+        self.store(objects.list)?;
         Ok(self.move_branch(parent, id, &signature)?.then_some(id))
     }
 
     /// Writes objects kept in memory to the object database.
-    fn store(&self, objects: gix::odb::memory::Storage) -> Result<()> {
+    fn store(&self, objects: Vec<pack::Object>) -> Result<()> {
         /// Up to this many objects are written loose, as git itself does for small pushes.
         const LOOSE_LIMIT: usize = 100;
         if objects.len() <= LOOSE_LIMIT {
             use gix::objs::Write as _;
-            for (kind, data) in objects.values() {
+            for (_, kind, data) in &objects {
                 self.repo.objects.write_buf(*kind, data)?;
             }
             return Ok(());
         }
-        let list: Vec<(ObjectId, gix::objs::Kind, &[u8])> = objects
-            .iter()
-            .map(|(id, (kind, data))| (*id, *kind, data.as_slice()))
-            .collect();
         let pack_dir = self.repo.objects.store_ref().path().join("pack");
-        pack::write(&pack_dir, self.repo.object_hash(), &list)
+        pack::write(&pack_dir, self.repo.object_hash(), &objects)
     }
 
     /// Compare-and-swap of the branch ref; `false` when it no longer points at `expected`.

@@ -738,3 +738,81 @@ fn random_values_agree_with_git_annex_both_ways() {
         })
         .unwrap();
 }
+
+/// A sync with many tracks writes one pack whose logs and trees are mostly deltas; git reads
+/// every object back, git-annex sees the values, and the next sync reads its own deltas.
+#[test]
+fn large_sync_writes_a_pack_with_deltas_that_git_reads() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let names: Vec<String> = (0..150)
+        .map(|i| format!("set/{}/t{i}.flac", i % 7))
+        .collect();
+    let files: Vec<&str> = names.iter().map(String::as_str).collect();
+    env.add_files(&repo, &files, &[]);
+    let value = |i: usize| {
+        let rating = (1 + i % 5).to_string();
+        let title = format!("Track {i} (Extended Mix)");
+        vals(&[
+            ("artist", &["Same Artist"]),
+            ("title", &[title.as_str()]),
+            ("rating", &[rating.as_str()]),
+            ("crate", &["Warmup", "Peak Time"]),
+        ])
+    };
+    let tracks: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (loc(&repo, f), value(i)))
+        .collect();
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    create_db(&db, 32, &tracks);
+    let loose = |repo: &Path| {
+        env.git(repo, &["count-objects", "-v"])
+            .lines()
+            .find_map(|l| l.strip_prefix("count: ").map(str::to_owned))
+            .expect("count line")
+    };
+    let loose_before = loose(&repo);
+    assert_eq!(env.sync(&repo, &db, &[])["pushed"], 150);
+    assert_eq!(loose(&repo), loose_before, "the objects went into a pack");
+
+    let pack_dir = repo.join(".git/objects/pack");
+    let newest = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "idx"))
+        .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+        .expect("a pack");
+    let verify = env.git(&repo, &["verify-pack", "-v", newest.to_str().unwrap()]);
+    let deltas = verify
+        .lines()
+        .find_map(|l| l.strip_prefix("chain length = 1: "))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(0);
+    assert!(deltas >= 140, "{verify}");
+    assert!(
+        !verify.contains("chain length = 2"),
+        "deltas of deltas: {verify}"
+    );
+    let fsck = env.git(
+        &repo,
+        &["fsck", "--no-progress", "--no-dangling", "--strict"],
+    );
+    assert!(fsck.is_empty(), "{fsck}");
+    for i in [0, 1, 77, 149] {
+        assert_eq!(env.metadata(&repo, &names[i]), value(i), "{}", names[i]);
+    }
+    assert_eq!(env.find(&repo, "rating=5").len(), 30);
+
+    // The next sync reads logs stored as deltas to append to them.
+    db_exec(&db, "UPDATE library SET rating = 5 WHERE id = 2");
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pushed"], 1);
+    let mut expected = value(1);
+    expected.insert("rating".into(), ["5".to_owned()].into());
+    assert_eq!(env.metadata(&repo, &names[1]), expected);
+    assert_eq!(env.find(&repo, "rating=5").len(), 31);
+}

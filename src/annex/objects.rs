@@ -1,0 +1,175 @@
+//! The new objects of one branch commit, built in memory: the file blobs (hashed on all
+//! cores), every tree on their paths merged from the parent's tree, and the commit.
+//!
+//! git-annex's branch holds one directory per key, so a large sync rewrites about one tree per
+//! file. Grouping the sorted paths by directory writes each tree once, reading from the parent
+//! only the directories that change; nothing is written to the object database here.
+
+use super::Result;
+use super::pack::Object;
+use gix::ObjectId;
+use gix::bstr::{BStr, ByteSlice};
+use gix::objs::tree::{Entry, EntryKind};
+use gix::objs::{Kind, WriteTo};
+use std::collections::HashSet;
+
+/// Objects of one commit, in the order they were made.
+pub struct NewObjects {
+    hash: gix::hash::Kind,
+    pub list: Vec<Object>,
+}
+
+impl NewObjects {
+    pub fn new(hash: gix::hash::Kind) -> Self {
+        NewObjects {
+            hash,
+            list: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, kind: Kind, data: Vec<u8>) -> Result<ObjectId> {
+        let id = gix::objs::compute_hash(self.hash, kind, &data)?;
+        self.list.push((id, kind, data));
+        Ok(id)
+    }
+
+    /// Adds `object` (serialized) and returns its id.
+    pub fn add_object(&mut self, object: &impl WriteTo) -> Result<ObjectId> {
+        let mut data = Vec::with_capacity(object.size() as usize);
+        object
+            .write_to(&mut data)
+            .map_err(|e| gix::Error::from_error(e))?;
+        self.add(object.kind(), data)
+    }
+
+    /// Adds the blobs of `files` and the trees above them, merged into the tree `base`;
+    /// returns the new root tree. A path given twice keeps its last content.
+    pub fn tree_with(
+        &mut self,
+        repo: &gix::Repository,
+        base: ObjectId,
+        files: Vec<(String, Vec<u8>)>,
+    ) -> Result<ObjectId> {
+        let mut files = files;
+        // Stable, so that of equal paths the last given stays last.
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut paths: Vec<String> = Vec::with_capacity(files.len());
+        let mut contents: Vec<Vec<u8>> = Vec::with_capacity(files.len());
+        for (path, content) in files {
+            if paths.last() == Some(&path) {
+                contents.pop();
+                paths.pop();
+            }
+            paths.push(path);
+            contents.push(content);
+        }
+        let ids = hash_all(self.hash, &contents)?;
+        let blobs: Vec<(&str, ObjectId)> =
+            paths.iter().map(String::as_str).zip(ids.clone()).collect();
+        self.list.extend(
+            ids.into_iter()
+                .zip(contents)
+                .map(|(id, data)| (id, Kind::Blob, data)),
+        );
+        self.dir(repo, Some(base), &blobs)
+    }
+
+    /// Writes the tree `existing` (or a new one) with `files`, whose paths are relative to it
+    /// and sorted, put in.
+    fn dir(
+        &mut self,
+        repo: &gix::Repository,
+        existing: Option<ObjectId>,
+        files: &[(&str, ObjectId)],
+    ) -> Result<ObjectId> {
+        let mut entries: Vec<Entry> = match existing {
+            Some(id) => repo
+                .find_tree(id)?
+                .decode()?
+                .entries
+                .iter()
+                .map(|e| Entry::from(*e))
+                .collect(),
+            None => Vec::new(),
+        };
+        let mut new = Vec::new();
+        let mut i = 0;
+        while i < files.len() {
+            let (path, id) = files[i];
+            let Some((name, _)) = path.split_once('/') else {
+                new.push(Entry {
+                    mode: EntryKind::Blob.into(),
+                    filename: path.into(),
+                    oid: id,
+                });
+                i += 1;
+                continue;
+            };
+            // Sorted paths keep a directory's files together.
+            let end = i + files[i..]
+                .iter()
+                .take_while(|(p, _)| {
+                    p.len() > name.len() && p.starts_with(name) && p.as_bytes()[name.len()] == b'/'
+                })
+                .count();
+            let inner: Vec<(&str, ObjectId)> = files[i..end]
+                .iter()
+                .map(|(p, id)| (&p[name.len() + 1..], *id))
+                .collect();
+            // Entries are in git's order, which `Entry`'s `Ord` is.
+            let probe = Entry {
+                mode: EntryKind::Tree.into(),
+                filename: name.into(),
+                oid: ObjectId::null(self.hash),
+            };
+            let old = entries.binary_search(&probe).ok().map(|at| entries[at].oid);
+            let tree = self.dir(repo, old, &inner)?;
+            new.push(Entry {
+                mode: EntryKind::Tree.into(),
+                filename: name.into(),
+                oid: tree,
+            });
+            i = end;
+        }
+        let replaced: HashSet<&BStr> = new.iter().map(|e| e.filename.as_bstr()).collect();
+        entries.retain(|e| !replaced.contains(e.filename.as_bstr()));
+        entries.extend(new);
+        entries.sort();
+        self.add_object(&gix::objs::Tree { entries })
+    }
+}
+
+/// Blob ids of `contents`, hashed on all cores.
+fn hash_all(hash: gix::hash::Kind, contents: &[Vec<u8>]) -> Result<Vec<ObjectId>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let chunk = contents.len().div_ceil(threads).max(1);
+    let parts: Vec<Result<Vec<ObjectId>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = contents
+            .chunks(chunk)
+            .map(|c| {
+                scope.spawn(move || {
+                    c.iter()
+                        .map(|data| {
+                            gix::objs::compute_hash(hash, Kind::Blob, data)
+                                .map_err(super::Error::from)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(super::Error::Internal("a hashing thread panicked")))
+            })
+            .collect()
+    });
+    let mut ids = Vec::with_capacity(contents.len());
+    for part in parts {
+        ids.extend(part?);
+    }
+    Ok(ids)
+}
