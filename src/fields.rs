@@ -35,11 +35,14 @@ pub fn is_set_field(field: &str) -> bool {
     SETS.contains(&field)
 }
 
-/// A track's mapped values in compact form (a library holds 100,000 of them): one slot per
-/// single-valued field in [`SINGLE`] order, and a sorted, de-duplicated list per set field.
+/// A track's mapped values in compact form (a library holds 100,000 of them): the
+/// single-valued fields' values concatenated in [`SINGLE`] order (a value is never empty, so
+/// an empty span is an unset field), and a sorted, de-duplicated list per set field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Row {
-    single: [Option<Box<str>>; SINGLE_COUNT],
+    text: Box<str>,
+    /// Where each single-valued field's value ends in `text`.
+    ends: [u32; SINGLE_COUNT],
     sets: [Vec<String>; 2],
 }
 
@@ -47,9 +50,31 @@ const SINGLE_COUNT: usize = 14;
 const _: () = assert!(SINGLE.len() == SINGLE_COUNT && SETS.len() == 2);
 
 impl Row {
-    /// Sets single-valued field number `index` (in [`SINGLE`] order).
-    pub fn set_single(&mut self, index: usize, value: String) {
-        self.single[index] = Some(value.into_boxed_str());
+    /// A row with the single-valued fields' values in [`SINGLE`] order (`None` or empty:
+    /// unset; missing at the end: unset) and no set members.
+    pub fn new<S: AsRef<str>>(singles: impl IntoIterator<Item = Option<S>>) -> Row {
+        let mut text = String::new();
+        let mut ends = [0u32; SINGLE_COUNT];
+        let mut singles = singles.into_iter();
+        for end in &mut ends {
+            if let Some(Some(v)) = singles.next() {
+                text.push_str(v.as_ref());
+            }
+            // Values are at most a few kilobytes; a row never nears 4 GiB.
+            *end = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        }
+        Row {
+            text: text.into_boxed_str(),
+            ends,
+            sets: Default::default(),
+        }
+    }
+
+    /// The value of single-valued field number `index` (in [`SINGLE`] order).
+    pub fn single(&self, index: usize) -> Option<&str> {
+        let start = index.checked_sub(1).map_or(0, |i| self.ends[i]) as usize;
+        let value = self.text.get(start..self.ends[index] as usize)?;
+        (!value.is_empty()).then_some(value)
     }
 
     /// Adds a member to set field number `index` (in [`SETS`] order).
@@ -61,15 +86,15 @@ impl Row {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.single.iter().all(Option::is_none) && self.sets.iter().all(Vec::is_empty)
+        self.text.is_empty() && self.sets.iter().all(Vec::is_empty)
     }
 
     /// Every (field, value), fields in [`all`] order and each set's values sorted.
     pub fn values(&self) -> impl Iterator<Item = (&'static str, &str)> {
         let singles = SINGLE
             .iter()
-            .zip(&self.single)
-            .filter_map(|((f, _), v)| Some((*f, v.as_deref()?)));
+            .enumerate()
+            .filter_map(|(i, (f, _))| Some((*f, self.single(i)?)));
         let sets = SETS
             .iter()
             .zip(&self.sets)
@@ -90,45 +115,34 @@ impl Row {
 
     /// The digest of these values; equal to [`digest`] of [`Row::to_values`].
     pub fn digest(&self) -> Digest {
-        let singles = SINGLE
-            .iter()
-            .zip(&self.single)
-            .map(|((f, _), v)| (*f, v.as_deref().into_iter().collect::<Vec<_>>()));
-        let sets = SETS
-            .iter()
-            .zip(&self.sets)
-            .map(|(f, s)| (*f, s.iter().map(String::as_str).collect::<Vec<_>>()));
-        digest_of(singles.chain(sets))
+        digest_of(self.values())
     }
 }
 
 /// A stable fingerprint of a track's mapped values (MD5: the same on every machine and build).
 pub type Digest = u128;
 
-fn digest_of<'a>(fields: impl Iterator<Item = (&'a str, Vec<&'a str>)>) -> Digest {
-    let mut md5 = Md5::new();
-    for (field, values) in fields {
-        for v in values {
-            // Lengths first, so that no two different value lists hash alike.
-            md5.update((field.len() as u64).to_le_bytes());
-            md5.update(field.as_bytes());
-            md5.update((v.len() as u64).to_le_bytes());
-            md5.update(v.as_bytes());
-        }
+/// The digest of (field, value) pairs, fields in [`all`] order and values sorted.
+fn digest_of<'a, 'b>(pairs: impl Iterator<Item = (&'a str, &'b str)>) -> Digest {
+    let mut bytes = Vec::with_capacity(512);
+    for (field, v) in pairs {
+        // Lengths first, so that no two different value lists hash alike.
+        bytes.extend_from_slice(&(field.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(field.as_bytes());
+        bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(v.as_bytes());
     }
-    u128::from_le_bytes(md5.finalize().into())
+    u128::from_le_bytes(Md5::digest(&bytes).into())
 }
 
 /// The digest of the owned fields of `values`.
 pub fn digest(values: &Values) -> Digest {
-    digest_of(all().map(|f| {
-        (
-            f,
-            values
-                .get(f)
-                .map(|s| s.iter().map(String::as_str).collect())
-                .unwrap_or_default(),
-        )
+    digest_of(all().flat_map(|f| {
+        values
+            .get(f)
+            .into_iter()
+            .flatten()
+            .map(move |v| (f, v.as_str()))
     }))
 }
 
@@ -230,17 +244,21 @@ mod tests {
 
     #[test]
     fn row_digest_matches_values_digest() {
-        let mut row = Row::default();
-        row.set_single(0, "Artist".into());
-        row.set_single(10, "5".into());
+        let mut singles = vec![None; 11];
+        singles[0] = Some("Artist");
+        singles[10] = Some("5");
+        let mut row = Row::new(singles);
+        assert_eq!(row.single(0), Some("Artist"));
+        assert_eq!(row.single(1), None);
+        assert_eq!(row.single(10), Some("5"));
+        assert_eq!(row.single(13), None);
         row.add_member(0, "B".into());
         row.add_member(0, "A".into());
         row.add_member(0, "B".into());
         let values = row.to_values();
         assert_eq!(values["crate"].len(), 2);
         assert_eq!(row.digest(), digest(&values));
-        let mut other = row.clone();
-        other.set_single(10, "4".into());
+        let other = Row::new([Some("Artist")]);
         assert_ne!(other.digest(), row.digest());
         assert_ne!(Row::default().digest(), row.digest());
     }

@@ -81,7 +81,9 @@ pub fn runs_path(uuid: &str) -> String {
 /// missing base for one track).
 pub fn synced_id(key: &str) -> String {
     let digest = Md5::digest(key.as_bytes());
-    digest[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    format!("{:016x}", u64::from_be_bytes(first))
 }
 
 /// The shard file that records `id`.

@@ -451,10 +451,42 @@ struct Work<'k> {
     key: &'k String,
     /// The key's metadata log on the branch.
     path: String,
-    /// The fields written to the branch, the log file's new content, and whether git-annex's
-    /// journal has an entry for it.
-    push: Option<(BTreeSet<&'static str>, String, bool)>,
-    plan: KeyPlan,
+    push: Option<Push>,
+    /// Fields to write to Mixxx, with their new values.
+    pull: Vec<(String, BTreeSet<String>)>,
+    conflicts: Vec<(String, BTreeSet<String>, BTreeSet<String>, Prefer)>,
+}
+
+/// What a key's plan writes to the branch.
+struct Push {
+    /// The log file's new content.
+    content: String,
+    /// The fields it changes, as bits in [`fields::all`] order.
+    fields: u32,
+    /// Whether git-annex's journal has an entry for the file.
+    in_journal: bool,
+}
+
+impl Push {
+    fn new(
+        old: &str,
+        line: &str,
+        fields: impl Iterator<Item = &'static str>,
+        in_journal: bool,
+    ) -> Push {
+        let mut content = String::with_capacity(old.len() + line.len() + 1);
+        content.push_str(old);
+        content.push_str(line);
+        content.push('\n');
+        let bits = fields.fold(0, |bits, f| {
+            bits | fields::all().position(|g| g == f).map_or(0, |i| 1 << i)
+        });
+        Push {
+            content,
+            fields: bits,
+            in_journal,
+        }
+    }
 }
 
 /// One attempt; `None` when the branch moved before the commit and the run must start over.
@@ -588,12 +620,13 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
                     continue;
                 }
                 let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f, true, v)));
-                let pushed = item.m.values().map(|(f, _)| f).collect();
+                let fields = item.m.values().map(|(f, _)| f);
                 work.push(Work {
                     key: k,
                     path,
-                    push: Some((pushed, format!("{line}\n"), found.in_journal)),
-                    plan: KeyPlan::default(),
+                    push: Some(Push::new("", &line, fields, found.in_journal)),
+                    pull: Vec::new(),
+                    conflicts: Vec::new(),
                 });
                 continue;
             }
@@ -648,21 +681,15 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
                 }
             };
             let line = logmet::format_line(now.after(max), &plan.push);
-            let pushed: BTreeSet<&'static str> = fields::all()
-                .filter(|f| plan.push.iter().any(|c| c.field == *f))
-                .collect();
-            Some((pushed, format!("{text}{line}\n"), in_journal))
-        };
-        plan = KeyPlan {
-            pull: plan.pull,
-            conflicts: plan.conflicts,
-            ..KeyPlan::default()
+            let fields = fields::all().filter(|f| plan.push.iter().any(|c| c.field == *f));
+            Some(Push::new(&text, &line, fields, in_journal))
         };
         work.push(Work {
             key: k,
             path,
             push,
-            plan,
+            pull: plan.pull,
+            conflicts: plan.conflicts,
         });
     }
     bar.finish_and_clear();
@@ -671,19 +698,22 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     // Tally.
     for w in &work {
         let item = &items[w.key];
-        if let Some((fields, _, _)) = &w.push {
+        if let Some(push) = &w.push {
             report.pushed += item.track_ids.len();
-            for f in fields {
-                *report.pushed_fields.entry((*f).to_owned()).or_default() += 1;
+            for (_, f) in fields::all()
+                .enumerate()
+                .filter(|(i, _)| push.fields & (1 << i) != 0)
+            {
+                *report.pushed_fields.entry(f.to_owned()).or_default() += 1;
             }
         }
-        if !w.plan.pull.is_empty() {
+        if !w.pull.is_empty() {
             report.pulled += item.track_ids.len();
-            for (f, _) in &w.plan.pull {
+            for (f, _) in &w.pull {
                 *report.pulled_fields.entry(f.clone()).or_default() += 1;
             }
         }
-        for (field, mv, gv, winner) in &w.plan.conflicts {
+        for (field, mv, gv, winner) in &w.conflicts {
             report.conflicts.push(Conflict {
                 path: item.path.clone(),
                 key: w.key.clone(),
@@ -705,7 +735,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     if opts.dry_run {
         return Ok(Some(report));
     }
-    let any_pull = work.iter().any(|w| !w.plan.pull.is_empty());
+    let any_pull = work.iter().any(|w| !w.pull.is_empty());
     let any_push = work.iter().any(|w| w.push.is_some());
     let full_scope = opts.paths.is_empty();
 
@@ -724,7 +754,7 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             report.backup = Some(backup);
             for w in &work {
                 let item = &items[w.key];
-                for (field, values) in &w.plan.pull {
+                for (field, values) in &w.pull {
                     for id in &item.track_ids {
                         match writer.set_field(*id, field, values) {
                             Ok(()) => {}
@@ -769,12 +799,12 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let mut files: Vec<(String, Vec<u8>)> = Vec::new();
     let mut journal_updates: Vec<(String, String)> = Vec::new();
     for w in &mut work {
-        if let Some((_, content, in_journal)) = w.push.take() {
+        if let Some(push) = w.push.take() {
             let path = std::mem::take(&mut w.path);
-            if in_journal {
-                journal_updates.push((path.clone(), content.clone()));
+            if push.in_journal {
+                journal_updates.push((path.clone(), push.content.clone()));
             }
-            files.push((path, content.into_bytes()));
+            files.push((path, push.content.into_bytes()));
         }
     }
     let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();

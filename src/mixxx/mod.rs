@@ -197,19 +197,17 @@ impl Database {
             let Some(location) = text(row_ref.get_ref(1)?) else {
                 continue;
             };
-            let mut row = Row::default();
+            let mut singles: [Option<String>; fields::SINGLE.len()] = Default::default();
             for (i, (field, _)) in fields::SINGLE.iter().enumerate() {
                 let raw = row_ref.get_ref(i + 2)?;
-                let value = match *field {
+                singles[i] = match *field {
                     "rating" => integer(raw).and_then(fields::rating_value),
                     "bpm" => real(raw).and_then(fields::bpm_value),
                     "color" => integer(raw).and_then(fields::color_value),
                     _ => text(raw),
                 };
-                if let Some(v) = value {
-                    row.set_single(i, v);
-                }
             }
+            let row = Row::new(singles);
             index.insert(id, tracks.len());
             tracks.push(Track { id, location, row });
         }
