@@ -389,7 +389,9 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     let annex = &ctx.annex;
     let quick =
         opts.quick && !opts.all && opts.paths.is_empty() && !opts.push_only && !opts.pull_only;
+    let mut trace = Trace::new();
     let fingerprint = if quick { Fingerprint::take(ctx) } else { None };
+    trace.mark("fingerprint");
     if let Some(mut report) = fingerprint.as_ref().and_then(Fingerprint::matching_report) {
         report.dry_run = opts.dry_run;
         return Ok(report);
@@ -399,15 +401,15 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     } else {
         Some(annex.lock_journal()?)
     };
-    let mut cache = Cache::load(annex);
+    let mut cache = LoadingCache::start(annex);
     let mut outcome = Err(Error::Contended);
     for _ in 0..ATTEMPTS {
-        if let Some(report) = attempt(ctx, opts, &mut cache).transpose() {
+        if let Some(report) = attempt(ctx, opts, &mut cache, &mut trace).transpose() {
             outcome = report;
             break;
         }
     }
-    drop_later(cache);
+    drop_later(cache.get());
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
         && !opts.dry_run
     {
@@ -423,6 +425,35 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
         }
     }
     outcome
+}
+
+/// The local cache, read on another thread while the first attempt reads Mixxx.
+struct LoadingCache {
+    loader: Option<std::thread::JoinHandle<Cache>>,
+    cache: Cache,
+}
+
+impl LoadingCache {
+    fn start(annex: &Annex) -> LoadingCache {
+        let path = state::cache_path(annex);
+        LoadingCache {
+            loader: Some(std::thread::spawn(move || Cache::load(&path))),
+            cache: Cache::default(),
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut Cache {
+        if let Some(loader) = self.loader.take() {
+            // A loader that panicked leaves an empty cache, rebuilt from the branch.
+            self.cache = loader.join().unwrap_or_default();
+        }
+        &mut self.cache
+    }
+
+    fn get(mut self) -> Cache {
+        self.get_mut();
+        self.cache
+    }
 }
 
 /// Frees a large structure on another thread: releasing 100,000 small allocations takes a
@@ -490,9 +521,13 @@ impl Push {
 }
 
 /// One attempt; `None` when the branch moved before the commit and the run must start over.
-fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Report>> {
+fn attempt(
+    ctx: &Context,
+    opts: &Options,
+    cache: &mut LoadingCache,
+    trace: &mut Trace,
+) -> Result<Option<Report>> {
     let annex = &ctx.annex;
-    let mut trace = Trace::new();
     let db = Database::open_read_only(&ctx.db)?;
     if !opts.dry_run && !opts.push_only {
         db.check_writable()?;
@@ -507,8 +542,9 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     };
 
     // Map tracks to keys.
+    let cache = cache.get_mut();
+    trace.mark("waiting for the cache");
     let mut mapper = Mapper::new(&annex.repo, &ctx.prefixes).map_err(annex::Error::from)?;
-    let known_before = cache.keys_by_blob.len();
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     let mut keyed = Keyed {
         items: HashMap::with_capacity(library.tracks.len()),
@@ -555,16 +591,14 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
             }
         }
     }
-    cache.keys_by_blob = mapper.known_keys().map(|(b, k)| (*b, k.clone())).collect();
-    let mut cache_dirty = cache.keys_by_blob.len() != known_before;
-    drop(mapper);
+    let (known, keys_learned) = mapper.into_known();
+    cache.keys_by_blob = known;
     report.tracks = items.values().map(|i| i.track_ids.len()).sum();
     trace.mark("mapping tracks to keys");
 
     // The branch now, and the base.
     let tip = annex.tip()?;
     let (mut base, rebuilt) = load_base(annex, tip, cache, items)?;
-    cache_dirty |= rebuilt;
     report.first_sync = base.commit.is_none();
     let mut reader = annex.tree_reader(tip)?;
     let mut base_reader = match base.commit {
@@ -597,10 +631,13 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     let mut work: Vec<Work<'_>> = Vec::new();
     // The digests of the keys planned here, once the plan is carried out.
     let mut after: HashMap<&String, Digest> = HashMap::new();
+    // How many base keys this Mixxx still has.
+    let mut in_base = 0;
     for k in order.iter() {
         bar.inc(1);
         let item = &items[k];
         let base_digest = base.digests.get(k).copied();
+        in_base += usize::from(base_digest.is_some());
         let branch_same = changed.as_ref().is_some_and(|c| !c.contains(k))
             && (journal.is_empty() || !journal.contains(&key::metadata_log_path(k)));
         if !opts.all && branch_same && base_digest.is_some_and(|d| d == item.m.digest()) {
@@ -785,11 +822,11 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
         || !report.conflicts.is_empty()
         || !new_keys.is_empty();
     if !needs_commit {
-        if cache_dirty {
+        if keys_learned || rebuilt {
             if let Some(commit) = base.commit {
                 cache.set_base(commit, base.digests);
             }
-            save_cache(cache, annex);
+            save_cache(cache, annex, keys_learned);
         }
         return Ok(Some(report));
     }
@@ -876,7 +913,9 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     crash_point("after-branch-commit");
     if finished {
         // Keys not planned kept their base values; every key of this Mixxx is synced now.
-        base.digests.retain(|k, _| items.contains_key(k));
+        if in_base != base.digests.len() {
+            base.digests.retain(|k, _| items.contains_key(k));
+        }
         for (k, d) in after {
             base.digests.insert(k.clone(), d);
         }
@@ -884,14 +923,14 @@ fn attempt(ctx: &Context, opts: &Options, cache: &mut Cache) -> Result<Option<Re
     } else if let Some(old) = base.commit {
         cache.set_base(old, base.digests);
     }
-    save_cache(cache, annex);
+    save_cache(cache, annex, keys_learned);
     trace.mark("saving the cache");
     Ok(Some(report))
 }
 
 /// Saves the local cache; failing only costs speed next time, so it is a warning.
-fn save_cache(cache: &Cache, annex: &Annex) {
-    if let Err(e) = cache.save(annex) {
+fn save_cache(cache: &Cache, annex: &Annex, keys_changed: bool) {
+    if let Err(e) = cache.save(&state::cache_path(annex), keys_changed) {
         eprintln!(
             "git-mixxx: warning: could not save the local cache ({e}); the next run rebuilds it from the branch"
         );

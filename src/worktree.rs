@@ -5,7 +5,7 @@
 use crate::annex::key;
 use gix::ObjectId;
 use gix::bstr::ByteSlice;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Why a track is not synced.
@@ -47,7 +47,7 @@ struct Lookup<'m> {
     prefixes: &'m [String],
     index: &'m gix::index::File,
     workdir: Option<&'m Path>,
-    known: &'m HashMap<ObjectId, Option<String>>,
+    known: &'m HashMap<ObjectId, String>,
     hash: gix::hash::Kind,
 }
 
@@ -94,7 +94,11 @@ pub struct Mapper<'r> {
     workdir: Option<PathBuf>,
     prefixes: Vec<String>,
     index: gix::worktree::Index,
-    keys_by_blob: HashMap<ObjectId, Option<String>>,
+    keys_by_blob: HashMap<ObjectId, String>,
+    /// Blobs seen to be no annexed file's.
+    not_annexed: HashSet<ObjectId>,
+    /// Whether `keys_by_blob` gained keys.
+    learned: bool,
 }
 
 /// A path as a `/`-separated string with a trailing `/`, for prefix matching.
@@ -122,20 +126,23 @@ impl<'r> Mapper<'r> {
             prefixes,
             index: repo.index_or_empty()?,
             keys_by_blob: HashMap::new(),
+            not_annexed: HashSet::new(),
+            learned: false,
         })
     }
 
     /// Keys already known by blob id (from the local cache).
-    pub fn remember(&mut self, known: impl IntoIterator<Item = (ObjectId, String)>) {
-        self.keys_by_blob
-            .extend(known.into_iter().map(|(blob, key)| (blob, Some(key))));
+    pub fn remember(&mut self, known: HashMap<ObjectId, String>) {
+        if self.keys_by_blob.is_empty() {
+            self.keys_by_blob = known;
+        } else {
+            self.keys_by_blob.extend(known);
+        }
     }
 
-    /// Every blob id → key learned, for the local cache.
-    pub fn known_keys(&self) -> impl Iterator<Item = (&ObjectId, &String)> {
-        self.keys_by_blob
-            .iter()
-            .filter_map(|(b, k)| k.as_ref().map(|k| (b, k)))
+    /// Every blob id → key known, for the local cache, and whether any was learned here.
+    pub fn into_known(self) -> (HashMap<ObjectId, String>, bool) {
+        (self.keys_by_blob, self.learned)
     }
 
     /// The path inside the work tree of an absolute Mixxx location.
@@ -182,28 +189,37 @@ impl<'r> Mapper<'r> {
         let mut entries = Vec::with_capacity(locations.len());
         for part in parts {
             entries.extend(part.entries);
-            self.keys_by_blob
-                .extend(part.found.into_iter().map(|(blob, key)| (blob, Some(key))));
+            self.learned |= !part.found.is_empty();
+            self.keys_by_blob.extend(part.found);
         }
         entries
             .into_iter()
             .map(|entry| {
                 let (rel, blob, symlink) = entry?;
-                let key = match self.keys_by_blob.get(&blob) {
-                    Some(known) => known.clone(),
-                    None => {
-                        let key = self.repo.find_blob(blob).ok().and_then(|data| {
-                            if symlink {
-                                key::key_from_symlink_target(&data.data)
-                            } else {
-                                key::key_from_pointer(&data.data)
-                            }
-                        });
-                        self.keys_by_blob.insert(blob, key.clone());
-                        key
+                if let Some(known) = self.keys_by_blob.get(&blob) {
+                    return Ok((rel.to_owned(), known.clone()));
+                }
+                if self.not_annexed.contains(&blob) {
+                    return Err(Skip::NotAnnexed);
+                }
+                let key = self.repo.find_blob(blob).ok().and_then(|data| {
+                    if symlink {
+                        key::key_from_symlink_target(&data.data)
+                    } else {
+                        key::key_from_pointer(&data.data)
                     }
-                };
-                key.map(|k| (rel.to_owned(), k)).ok_or(Skip::NotAnnexed)
+                });
+                match key {
+                    Some(key) => {
+                        self.learned = true;
+                        self.keys_by_blob.insert(blob, key.clone());
+                        Ok((rel.to_owned(), key))
+                    }
+                    None => {
+                        self.not_annexed.insert(blob);
+                        Err(Skip::NotAnnexed)
+                    }
+                }
             })
             .collect()
     }

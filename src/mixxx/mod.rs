@@ -10,6 +10,7 @@ pub mod write;
 use crate::fields::{self, Row};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -197,14 +198,14 @@ impl Database {
             let Some(location) = text(row_ref.get_ref(1)?) else {
                 continue;
             };
-            let mut singles: [Option<String>; fields::SINGLE.len()] = Default::default();
+            let mut singles: [Option<Cow<'_, str>>; fields::SINGLE.len()] = Default::default();
             for (i, (field, _)) in fields::SINGLE.iter().enumerate() {
                 let raw = row_ref.get_ref(i + 2)?;
                 singles[i] = match *field {
-                    "rating" => integer(raw).and_then(fields::rating_value),
-                    "bpm" => real(raw).and_then(fields::bpm_value),
-                    "color" => integer(raw).and_then(fields::color_value),
-                    _ => text(raw),
+                    "rating" => integer(raw).and_then(fields::rating_value).map(Cow::Owned),
+                    "bpm" => real(raw).and_then(fields::bpm_value).map(Cow::Owned),
+                    "color" => integer(raw).and_then(fields::color_value).map(Cow::Owned),
+                    _ => text_ref(raw),
                 };
             }
             let row = Row::new(singles);
@@ -283,11 +284,16 @@ fn schema_revision(conn: &Connection) -> Result<i64> {
 
 /// Any SQLite value as text (SQLite does not enforce column types); empty text is unset.
 fn text(v: ValueRef<'_>) -> Option<String> {
+    text_ref(v).map(Cow::into_owned)
+}
+
+/// [`text`], borrowing the row's bytes when they are UTF-8.
+fn text_ref(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
     let s = match v {
         ValueRef::Null => return None,
-        ValueRef::Integer(i) => i.to_string(),
-        ValueRef::Real(f) => f.to_string(),
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t).into_owned(),
+        ValueRef::Integer(i) => Cow::Owned(i.to_string()),
+        ValueRef::Real(f) => Cow::Owned(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t),
     };
     (!s.is_empty()).then_some(s)
 }
