@@ -173,3 +173,82 @@ fn hash_all(hash: gix::hash::Kind, contents: &[Vec<u8>]) -> Result<Vec<ObjectId>
     }
     Ok(ids)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str], input: Option<&str>) -> String {
+        use std::io::Write as _;
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(input.unwrap_or("").as_bytes())
+            .expect("write stdin");
+        drop(stdin);
+        let out = child.wait_with_output().expect("git finishes");
+        assert!(out.status.success(), "git {args:?}");
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    /// The merged tree is exactly the one git builds from the same index changes.
+    #[test]
+    fn merged_trees_match_gits() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "."], None);
+        for (path, text) in [("a/x", "x"), ("a/y", "y"), ("b", "b"), ("c/d/e", "e")] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), text).unwrap();
+        }
+        git(root, &["add", "."], None);
+        git(root, &["commit", "-q", "-m", "base"], None);
+        let repo = gix::open(root).unwrap();
+        let base = repo.head_tree_id().unwrap().detach();
+
+        let files = vec![
+            ("c/d/f".to_owned(), b"new f".to_vec()),
+            ("a/x".to_owned(), b"first".to_vec()),
+            ("a/x".to_owned(), b"changed x".to_vec()),
+            ("a.b".to_owned(), b"beside a".to_vec()),
+            ("z/1/2".to_owned(), b"deep".to_vec()),
+        ];
+        let mut objects = NewObjects::new(repo.object_hash());
+        let tree = objects.tree_with(&repo, base, files.clone()).unwrap();
+        use gix::objs::Write as _;
+        for (_, kind, data) in &objects.list {
+            repo.objects.write_buf(*kind, data).unwrap();
+        }
+
+        for (path, content) in &files[1..] {
+            std::fs::create_dir_all(root.join(path).parent().unwrap()).unwrap();
+            std::fs::write(root.join(path), content).unwrap();
+        }
+        std::fs::write(root.join("c/d/f"), "new f").unwrap();
+        git(root, &["add", "."], None);
+        assert_eq!(tree.to_string(), git(root, &["write-tree"], None));
+        let listing = git(
+            root,
+            &["ls-tree", "-r", "--name-only", &tree.to_string()],
+            None,
+        );
+        assert_eq!(listing.lines().count(), 7, "{listing}");
+    }
+}

@@ -2,8 +2,9 @@
 //!
 //! A first sync of a large library creates hundreds of thousands of small objects; written
 //! loose, each takes a filesystem block (gigabytes for 100,000 tracks). gix's pack indexer
-//! re-inflates and re-hashes every entry to learn ids that we already know, so the pack and its
-//! index are written here directly: one reused deflate stream, no deltas, ids as computed.
+//! re-inflates and re-hashes every entry to learn ids that we already know, and gix writes no
+//! deltas, so the pack and its index are written here directly: ids as computed, log blobs as
+//! deltas against a neighbour ([`super::delta`]), entries deflated on all cores in batches.
 
 use super::delta;
 use gix::ObjectId;
