@@ -2,8 +2,9 @@
 //! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
 //! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, whether
 //! git-annex's journal is empty, the configuration and the git-mixxx version; and for the
-//! index, by stat when it is unchanged, else by a digest of its entries (a commit rewrites the
-//! index without changing which key a Mixxx track's path has).
+//! index, by stat when it is unchanged, else by a digest of its entries at the paths of the
+//! library's tracks (a commit, or `git add` of other files, rewrites the index without changing
+//! which key a Mixxx track's path has). Those paths are kept, hashed, in `<uuid>.paths`.
 //!
 //! As git does for its index ("racily clean" entries), a file modified within
 //! [`RACY_SECONDS`] of taking the fingerprint is not trusted by its stat: a change in the same
@@ -26,7 +27,10 @@ pub struct Fingerprint {
     trustworthy: bool,
     index_stat: String,
     index_racy: bool,
-    /// The digest of the index entries; computed unless the saved stat already matches.
+    /// The index as it was when the fingerprint was taken.
+    index: Option<gix::worktree::Index>,
+    /// The digest of the index entries at the saved library paths; computed unless the saved
+    /// stat already matches.
     index_digest: Option<String>,
     /// What the last no-change run saved, read once.
     saved: Option<Saved>,
@@ -37,6 +41,8 @@ struct Saved {
     base: String,
     index_stat: String,
     index_digest: String,
+    /// The library's paths in the work tree, hashed ([`path_hash`]) and sorted.
+    paths: Vec<u64>,
     report: Report,
 }
 
@@ -48,7 +54,25 @@ fn path(ctx: &Context) -> PathBuf {
         .join(format!("{}.quiet", ctx.annex.uuid))
 }
 
+fn paths_file(ctx: &Context) -> PathBuf {
+    path(ctx).with_extension("paths")
+}
+
+/// The hash under which a library path is kept (stable for one build, which the fingerprint
+/// records).
+pub fn path_hash(path: &[u8]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    path.hash(&mut hasher);
+    hasher.finish()
+}
+
 fn load(ctx: &Context) -> Option<Saved> {
+    let paths: Vec<u64> = std::fs::read(paths_file(ctx))
+        .ok()?
+        .chunks_exact(8)
+        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+        .collect();
     let text = std::fs::read_to_string(path(ctx)).ok()?;
     let (head, report) = text.split_once("\n\n")?;
     let mut lines: Vec<&str> = head.lines().collect();
@@ -58,6 +82,7 @@ fn load(ctx: &Context) -> Option<Saved> {
         base: lines.join("\n"),
         index_stat,
         index_digest,
+        paths,
         report: serde_json::from_str(report).ok()?,
     })
 }
@@ -78,18 +103,22 @@ fn stat(path: &Path, now: SystemTime) -> (String, bool) {
     (format!("{} {nanos}", meta.len()), racy)
 }
 
-/// The digest of the index's entries (path, mode, stage, object id), not of its stat data.
-fn index_digest(ctx: &Context) -> Option<String> {
-    let index = ctx.annex.repo.index_or_empty().ok()?;
+/// The digest of the index's entries (path, mode, stage, object id, not stat data) at the
+/// library's paths (`paths`, sorted hashes).
+fn index_digest(index: &gix::index::File, paths: &[u64]) -> String {
     let mut md5 = Md5::new();
     for entry in index.entries() {
-        md5.update(entry.path(&index));
+        let path = entry.path(index);
+        if paths.binary_search(&path_hash(path)).is_err() {
+            continue;
+        }
+        md5.update(path);
         md5.update([0]);
         md5.update(entry.mode.bits().to_le_bytes());
         md5.update([entry.stage_raw() as u8]);
         md5.update(entry.id.as_bytes());
     }
-    Some(md5.finalize().iter().map(|b| format!("{b:02x}")).collect())
+    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Fingerprint {
@@ -116,16 +145,23 @@ impl Fingerprint {
         let saved = load(ctx);
         let saved_stat_matches =
             !index_racy && saved.as_ref().is_some_and(|s| s.index_stat == index_stat);
-        let index_digest = if saved_stat_matches {
+        // Loading the index costs more than the rest of the fingerprint: only when its stat
+        // does not settle it.
+        let index = if saved_stat_matches {
             None
         } else {
-            index_digest(ctx)
+            ctx.annex.repo.index_or_empty().ok()
+        };
+        let index_digest = match (&saved, &index) {
+            (Some(saved), Some(index)) => Some(index_digest(index, &saved.paths)),
+            _ => None,
         };
         Some(Fingerprint {
             base,
             trustworthy,
             index_stat,
             index_racy,
+            index,
             index_digest,
             saved,
         })
@@ -145,20 +181,39 @@ impl Fingerprint {
     }
 
     /// Records that the run that took this fingerprint found nothing to do (when its files are
-    /// old enough to be trusted next time); errors only cost speed.
-    pub fn save(&self, ctx: &Context, report: &Report) {
+    /// old enough to be trusted next time), with the library's paths in the work tree (hashed
+    /// by [`path_hash`]); errors only cost speed.
+    pub fn save(&self, ctx: &Context, report: &Report, library_paths: &[u64]) {
         if !self.trustworthy {
             return;
         }
-        let digest = match &self.index_digest {
-            Some(d) => d.clone(),
-            None => match &self.saved {
-                Some(saved) => saved.index_digest.clone(),
-                None => return,
+        let mut paths = library_paths.to_vec();
+        paths.sort_unstable();
+        paths.dedup();
+        // The digest of the index as it was before the run, at the paths it found.
+        let digest = match (&self.saved, &self.index_digest) {
+            (Some(saved), Some(digest)) if saved.paths == paths => digest.clone(),
+            (Some(saved), None) if saved.paths == paths => saved.index_digest.clone(),
+            _ => match &self.index {
+                Some(index) => index_digest(index, &paths),
+                // The index was settled by its stat; it is still the same if that is.
+                None => match ctx.annex.repo.index_or_empty() {
+                    Ok(index)
+                        if stat(&ctx.annex.repo.index_path(), SystemTime::now()).0
+                            == self.index_stat =>
+                    {
+                        index_digest(&index, &paths)
+                    }
+                    _ => return,
+                },
             },
         };
-        if let Ok(json) = serde_json::to_string(report) {
-            let text = format!("{}\n{}\n{digest}\n\n{json}", self.base, self.index_stat);
+        let Ok(json) = serde_json::to_string(report) else {
+            return;
+        };
+        let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let text = format!("{}\n{}\n{digest}\n\n{json}", self.base, self.index_stat);
+        if std::fs::write(paths_file(ctx), bytes).is_ok() {
             let _ = std::fs::write(path(ctx), text);
         }
     }
@@ -166,5 +221,6 @@ impl Fingerprint {
     /// Forgets the last no-change run.
     pub fn clear(ctx: &Context) {
         let _ = std::fs::remove_file(path(ctx));
+        let _ = std::fs::remove_file(paths_file(ctx));
     }
 }

@@ -93,6 +93,9 @@ pub struct Report {
     pub pull_pending: Option<String>,
     pub backup: Option<PathBuf>,
     pub commit: Option<String>,
+    /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
+    #[serde(skip)]
+    pub(crate) library_paths: Vec<u64>,
 }
 
 /// One key of this Mixxx: its first track's path, every track id with that content, and the
@@ -419,7 +422,7 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
             && report.failed.is_empty()
             && report.conflicts.is_empty();
         if nothing {
-            f.save(ctx, report);
+            f.save(ctx, report, &report.library_paths);
         } else {
             Fingerprint::clear(ctx);
         }
@@ -552,6 +555,13 @@ fn attempt(
     };
     let Keyed { items, order } = &mut keyed;
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
+    if opts.paths.is_empty() {
+        report.library_paths = locations
+            .iter()
+            .filter_map(|l| mapper.relative(l))
+            .map(|p| crate::quiet::path_hash(p.as_bytes()))
+            .collect();
+    }
     let mapped = mapper.keys(&locations);
     drop(locations);
     for (track, found) in library.tracks.into_iter().zip(mapped) {

@@ -320,10 +320,27 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
         "the shortcut reports the last run's counts: {report}"
     );
     assert_eq!(report["unchanged"], 1);
-    // A commit of an unrelated file rewrites the index but keeps the shortcut valid; renaming a
-    // track's file changes what the index says about it, and the run sees it.
+    // Staging and committing an unrelated file rewrite the index but keep the shortcut valid
+    // (the run reads neither Mixxx nor the branch); renaming a track's file changes what the
+    // index says about it, and the run sees it.
+    let traced = |env: &Env| {
+        let out = env
+            .command(&repo, "git", &["mixxx", "hook", "pre-commit"])
+            .env("GIT_MIXXX_TRACE", "1")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
     std::fs::write(repo.join("notes.txt"), "notes").unwrap();
     env.git(&repo, &["add", "notes.txt"]);
+    age(&repo.join(".git/index"));
+    let trace = traced(&env);
+    assert!(trace.contains("fingerprint"), "{trace}");
+    assert!(
+        !trace.contains("reading Mixxx"),
+        "the shortcut was not taken: {trace}"
+    );
     env.git(
         &repo,
         &[
@@ -336,6 +353,7 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
         ],
     );
     age(&repo.join(".git/index"));
+    assert!(!traced(&env).contains("reading Mixxx"));
     assert_eq!(env.sync(&repo, &db, &[])["tracks"], 1);
     assert!(quiet.exists());
     env.git(&repo, &["mv", "a.flac", "moved.flac"]);
