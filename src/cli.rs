@@ -116,7 +116,10 @@ fn run(cli: &Cli) -> anyhow::Result<i32> {
                 progress: !cli.quiet && !cli.json && std::io::stderr().is_terminal(),
                 quick: true,
             };
-            let report = sync::run(&ctx, &opts)?;
+            let mut leftovers = sync::Leftovers::default();
+            let report = sync::run_keeping(&ctx, &opts, &mut leftovers)?;
+            // The process exits right after: the system frees it all at once.
+            std::mem::forget(leftovers);
             if cli.json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else if !cli.quiet {

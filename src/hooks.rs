@@ -258,7 +258,10 @@ pub fn run(name: &str, db: Option<PathBuf>, background: bool) -> Result<Outcome,
         quick: true,
         ..Options::default()
     };
-    let report = sync::run(&ctx, &opts)?;
+    let mut leftovers = sync::Leftovers::default();
+    let report = sync::run_keeping(&ctx, &opts, &mut leftovers)?;
+    // A hook run is its own process, which exits right after: the system frees it at once.
+    std::mem::forget(leftovers);
     let quiet = report.commit.is_none()
         && report.backup.is_none()
         && report.pull_pending.is_none()

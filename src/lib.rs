@@ -24,3 +24,11 @@ pub mod state;
 pub mod status;
 pub mod sync;
 pub mod worktree;
+
+/// Worker threads for work split across cores (at most 8: the work is small per item and
+/// memory-bound beyond that).
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}

@@ -152,8 +152,12 @@ impl Fingerprint {
         } else {
             ctx.annex.repo.index_or_empty().ok()
         };
+        // The digest decides only when everything else matches; a run that changed nothing
+        // computes it later, from this snapshot, to save it.
         let index_digest = match (&saved, &index) {
-            (Some(saved), Some(index)) => Some(index_digest(index, &saved.paths)),
+            (Some(saved), Some(index)) if trustworthy && saved.base == base => {
+                Some(index_digest(index, &saved.paths))
+            }
             _ => None,
         };
         Some(Fingerprint {
@@ -191,9 +195,9 @@ impl Fingerprint {
         paths.sort_unstable();
         paths.dedup();
         // The digest of the index as it was before the run, at the paths it found.
-        let digest = match (&self.saved, &self.index_digest) {
-            (Some(saved), Some(digest)) if saved.paths == paths => digest.clone(),
-            (Some(saved), None) if saved.paths == paths => saved.index_digest.clone(),
+        let digest = match (&self.saved, &self.index_digest, &self.index) {
+            (Some(saved), Some(digest), _) if saved.paths == paths => digest.clone(),
+            (Some(saved), None, None) if saved.paths == paths => saved.index_digest.clone(),
             _ => match &self.index {
                 Some(index) => index_digest(index, &paths),
                 // The index was settled by its stat; it is still the same if that is.

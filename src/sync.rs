@@ -387,8 +387,25 @@ impl Trace {
 /// How often the whole run is redone when the branch moves under it.
 const ATTEMPTS: usize = 8;
 
+/// Large structures a run no longer needs. Freeing a library's 100,000 small allocations takes
+/// a noticeable part of a run: a process that exits right after can leave them to the
+/// operating system by forgetting this (as the command line does); anything else drops it.
+#[derive(Default)]
+pub struct Leftovers(Vec<Box<dyn std::any::Any + Send>>);
+
+impl Leftovers {
+    fn keep<T: Send + 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
 /// Runs a sync (or, with `dry_run`, plans one).
 pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
+    run_keeping(ctx, opts, &mut Leftovers::default())
+}
+
+/// [`run`], leaving large structures in `leftovers` instead of freeing them.
+pub fn run_keeping(ctx: &Context, opts: &Options, leftovers: &mut Leftovers) -> Result<Report> {
     let annex = &ctx.annex;
     let quick =
         opts.quick && !opts.all && opts.paths.is_empty() && !opts.push_only && !opts.pull_only;
@@ -407,12 +424,15 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
     let mut cache = LoadingCache::start(annex);
     let mut outcome = Err(Error::Contended);
     for _ in 0..ATTEMPTS {
-        if let Some(report) = attempt(ctx, opts, &mut cache, &mut trace).transpose() {
+        let mut keyed = Keyed::default();
+        let result = attempt(ctx, opts, &mut cache, &mut keyed, leftovers, &mut trace);
+        leftovers.keep(keyed);
+        if let Some(report) = result.transpose() {
             outcome = report;
             break;
         }
     }
-    drop_later(cache.get());
+    leftovers.keep(cache.get());
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
         && !opts.dry_run
     {
@@ -426,6 +446,7 @@ pub fn run(ctx: &Context, opts: &Options) -> Result<Report> {
         } else {
             Fingerprint::clear(ctx);
         }
+        trace.mark("recording the no-change shortcut");
     }
     outcome
 }
@@ -459,25 +480,33 @@ impl LoadingCache {
     }
 }
 
-/// Frees a large structure on another thread: releasing 100,000 small allocations takes a
-/// noticeable part of a no-change run, and the process usually exits right after.
-fn drop_later<T: Send + 'static>(value: T) {
-    std::thread::spawn(move || drop(value));
-}
-
-/// This Mixxx's keys in library order and their items; freed off the main thread.
+/// This Mixxx's keys in library order and their items.
+#[derive(Default)]
 struct Keyed {
     items: HashMap<String, Item>,
     order: Vec<String>,
 }
 
-impl Drop for Keyed {
-    fn drop(&mut self) {
-        drop_later((
-            std::mem::take(&mut self.items),
-            std::mem::take(&mut self.order),
-        ));
-    }
+/// The digest of each key's Mixxx values, in `order`, computed on all cores (comparing them
+/// with the base's is most of a no-change run's planning).
+fn mixxx_digests(order: &[String], items: &HashMap<String, Item>) -> Vec<Digest> {
+    let digest = |k: &String| items.get(k).map(|i| i.m.digest()).unwrap_or_default();
+    let chunk = order.len().div_ceil(crate::cores()).max(4096);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = order
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(digest).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .zip(order.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // A thread that panicked leaves its part to this one.
+                h.join()
+                    .unwrap_or_else(|_| part.iter().map(digest).collect())
+            })
+            .collect()
+    })
 }
 
 /// A key that has something to do, with the branch log text it was planned on.
@@ -528,6 +557,8 @@ fn attempt(
     ctx: &Context,
     opts: &Options,
     cache: &mut LoadingCache,
+    keyed: &mut Keyed,
+    leftovers: &mut Leftovers,
     trace: &mut Trace,
 ) -> Result<Option<Report>> {
     let annex = &ctx.annex;
@@ -549,11 +580,9 @@ fn attempt(
     trace.mark("waiting for the cache");
     let mut mapper = Mapper::new(&annex.repo, &ctx.prefixes).map_err(annex::Error::from)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
-    let mut keyed = Keyed {
-        items: HashMap::with_capacity(library.tracks.len()),
-        order: Vec::with_capacity(library.tracks.len()),
-    };
-    let Keyed { items, order } = &mut keyed;
+    let Keyed { items, order } = keyed;
+    items.reserve(library.tracks.len());
+    order.reserve(library.tracks.len());
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
     if opts.paths.is_empty() {
         report.library_paths = locations
@@ -643,14 +672,15 @@ fn attempt(
     let mut after: HashMap<&String, Digest> = HashMap::new();
     // How many base keys this Mixxx still has.
     let mut in_base = 0;
-    for k in order.iter() {
+    let digests = mixxx_digests(order, items);
+    for (k, &digest) in order.iter().zip(&digests) {
         bar.inc(1);
         let item = &items[k];
         let base_digest = base.digests.get(k).copied();
         in_base += usize::from(base_digest.is_some());
         let branch_same = changed.as_ref().is_some_and(|c| !c.contains(k))
             && (journal.is_empty() || !journal.contains(&key::metadata_log_path(k)));
-        if !opts.all && branch_same && base_digest.is_some_and(|d| d == item.m.digest()) {
+        if !opts.all && branch_same && base_digest == Some(digest) {
             report.unchanged += item.track_ids.len();
             continue;
         }
@@ -661,7 +691,7 @@ fn attempt(
         if base_digest.is_none() && !opts.pull_only {
             let found = branch_log(annex, &mut reader, &path, &journal)?;
             if found.text.is_empty() {
-                after.insert(k, item.m.digest());
+                after.insert(k, digest);
                 if item.m.is_empty() {
                     report.unchanged += item.track_ids.len();
                     continue;
@@ -837,6 +867,8 @@ fn attempt(
                 cache.set_base(commit, base.digests);
             }
             save_cache(cache, annex, keys_learned);
+        } else {
+            leftovers.keep(base.digests);
         }
         return Ok(Some(report));
     }

@@ -156,9 +156,7 @@ impl<'r> Mapper<'r> {
     /// read on all cores and checked against the index by hashing (much cheaper than
     /// inflating the blobs), else from the object database.
     pub fn keys(&mut self, locations: &[&str]) -> Vec<Result<(String, String), Skip>> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
+        let threads = crate::cores();
         let chunk = locations.len().div_ceil(threads).max(1024);
         let index: &gix::index::File = &self.index;
         let this = Lookup {

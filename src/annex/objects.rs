@@ -141,9 +141,7 @@ impl NewObjects {
 
 /// Blob ids of `contents`, hashed on all cores.
 fn hash_all(hash: gix::hash::Kind, contents: &[Vec<u8>]) -> Result<Vec<ObjectId>> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = crate::cores();
     let chunk = contents.len().div_ceil(threads).max(1);
     let parts: Vec<Result<Vec<ObjectId>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = contents

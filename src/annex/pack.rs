@@ -178,9 +178,7 @@ pub fn write(
         path: pack_dir.to_owned(),
         source,
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+    let threads = crate::cores();
     std::fs::create_dir_all(pack_dir).map_err(io)?;
     let mut pack_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
     let mut hasher = gix::hash::hasher(hash_kind);
