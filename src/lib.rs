@@ -25,10 +25,30 @@ pub mod status;
 pub mod sync;
 pub mod worktree;
 
-/// Worker threads for work split across cores (at most 8: the work is small per item and
-/// memory-bound beyond that).
-pub(crate) fn cores() -> usize {
-    std::thread::available_parallelism()
+/// Runs `work` on consecutive chunks of `items` (each at least `min_chunk` long), one thread
+/// per core, at most 8 (the work is small per item and memory-bound beyond that); returns the
+/// chunks' results in order. A panic in a worker is raised again here.
+pub(crate) fn on_cores<T: Sync, R: Send>(
+    items: &[T],
+    min_chunk: usize,
+    work: impl Fn(&[T]) -> R + Sync,
+) -> Vec<R> {
+    let cores = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8)
+        .min(8);
+    let chunk = items.len().div_ceil(cores).max(min_chunk).max(1);
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || work(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }

@@ -41,8 +41,9 @@ struct Saved {
     base: String,
     index_stat: String,
     index_digest: String,
-    /// The library's paths in the work tree, hashed ([`path_hash`]) and sorted.
-    paths: Vec<u64>,
+    /// The digest of the library's paths ([`paths_digest`]); the paths themselves are in the
+    /// `.paths` file, read only when the index must be digested.
+    paths_digest: String,
     report: Report,
 }
 
@@ -67,22 +68,37 @@ pub fn path_hash(path: &[u8]) -> u64 {
     hasher.finish()
 }
 
+/// The library's paths saved by the last no-change run: hashed ([`path_hash`]) and sorted.
+fn load_paths(ctx: &Context) -> Option<Vec<u64>> {
+    let bytes = std::fs::read(paths_file(ctx)).ok()?;
+    Some(
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect(),
+    )
+}
+
+fn paths_digest(paths: &[u64]) -> String {
+    let mut md5 = Md5::new();
+    for p in paths {
+        md5.update(p.to_le_bytes());
+    }
+    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fn load(ctx: &Context) -> Option<Saved> {
-    let paths: Vec<u64> = std::fs::read(paths_file(ctx))
-        .ok()?
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-        .collect();
     let text = std::fs::read_to_string(path(ctx)).ok()?;
     let (head, report) = text.split_once("\n\n")?;
     let mut lines: Vec<&str> = head.lines().collect();
+    let paths_digest = lines.pop()?.to_owned();
     let index_digest = lines.pop()?.to_owned();
     let index_stat = lines.pop()?.to_owned();
     Some(Saved {
         base: lines.join("\n"),
         index_stat,
         index_digest,
-        paths,
+        paths_digest,
         report: serde_json::from_str(report).ok()?,
     })
 }
@@ -155,9 +171,9 @@ impl Fingerprint {
         // The digest decides only when everything else matches; a run that changed nothing
         // computes it later, from this snapshot, to save it.
         let index_digest = match (&saved, &index) {
-            (Some(saved), Some(index)) if trustworthy && saved.base == base => {
-                Some(index_digest(index, &saved.paths))
-            }
+            (Some(saved), Some(index)) if trustworthy && saved.base == base => load_paths(ctx)
+                .filter(|paths| paths_digest(paths) == saved.paths_digest)
+                .map(|paths| index_digest(index, &paths)),
             _ => None,
         };
         Some(Fingerprint {
@@ -194,10 +210,15 @@ impl Fingerprint {
         let mut paths = library_paths.to_vec();
         paths.sort_unstable();
         paths.dedup();
+        let paths_digest = paths_digest(&paths);
+        let same_paths = self
+            .saved
+            .as_ref()
+            .is_some_and(|s| s.paths_digest == paths_digest);
         // The digest of the index as it was before the run, at the paths it found.
         let digest = match (&self.saved, &self.index_digest, &self.index) {
-            (Some(saved), Some(digest), _) if saved.paths == paths => digest.clone(),
-            (Some(saved), None, None) if saved.paths == paths => saved.index_digest.clone(),
+            (Some(_), Some(digest), _) if same_paths => digest.clone(),
+            (Some(saved), None, None) if same_paths => saved.index_digest.clone(),
             _ => match &self.index {
                 Some(index) => index_digest(index, &paths),
                 // The index was settled by its stat; it is still the same if that is.
@@ -216,7 +237,10 @@ impl Fingerprint {
             return;
         };
         let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
-        let text = format!("{}\n{}\n{digest}\n\n{json}", self.base, self.index_stat);
+        let text = format!(
+            "{}\n{}\n{digest}\n{paths_digest}\n\n{json}",
+            self.base, self.index_stat
+        );
         if std::fs::write(paths_file(ctx), bytes).is_ok() {
             let _ = std::fs::write(path(ctx), text);
         }

@@ -491,22 +491,10 @@ struct Keyed {
 /// with the base's is most of a no-change run's planning).
 fn mixxx_digests(order: &[String], items: &HashMap<String, Item>) -> Vec<Digest> {
     let digest = |k: &String| items.get(k).map(|i| i.m.digest()).unwrap_or_default();
-    let chunk = order.len().div_ceil(crate::cores()).max(4096);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = order
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(digest).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .zip(order.chunks(chunk))
-            .flat_map(|(h, part)| {
-                // A thread that panicked leaves its part to this one.
-                h.join()
-                    .unwrap_or_else(|_| part.iter().map(digest).collect())
-            })
-            .collect()
+    crate::on_cores(order, 4096, |part| {
+        part.iter().map(digest).collect::<Vec<_>>()
     })
+    .concat()
 }
 
 /// A key that has something to do, with the branch log text it was planned on.

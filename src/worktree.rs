@@ -156,8 +156,6 @@ impl<'r> Mapper<'r> {
     /// read on all cores and checked against the index by hashing (much cheaper than
     /// inflating the blobs), else from the object database.
     pub fn keys(&mut self, locations: &[&str]) -> Vec<Result<(String, String), Skip>> {
-        let threads = crate::cores();
-        let chunk = locations.len().div_ceil(threads).max(1024);
         let index: &gix::index::File = &self.index;
         let this = Lookup {
             prefixes: &self.prefixes,
@@ -166,24 +164,7 @@ impl<'r> Mapper<'r> {
             known: &self.keys_by_blob,
             hash: self.repo.object_hash(),
         };
-        let this = &this;
-        let parts: Vec<Part<'_>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = locations
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || this.entries(part)))
-                .collect();
-            handles
-                .into_iter()
-                .zip(locations.chunks(chunk))
-                .map(|(h, part)| {
-                    // A thread that panicked leaves its part to the single-threaded path.
-                    h.join().unwrap_or_else(|_| Part {
-                        entries: part.iter().map(|l| this.entry(l)).collect(),
-                        found: Vec::new(),
-                    })
-                })
-                .collect()
-        });
+        let parts = crate::on_cores(locations, 1024, |part| this.entries(part));
         let mut entries = Vec::with_capacity(locations.len());
         for part in parts {
             entries.extend(part.entries);

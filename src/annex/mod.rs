@@ -30,8 +30,6 @@ pub enum Error {
     Tuned,
     #[error("git: {0}")]
     Git(#[from] gix::Error),
-    #[error("internal error: {0}")]
-    Internal(&'static str),
     #[error("{what} {path}: {source}")]
     Io {
         what: &'static str,

@@ -64,13 +64,12 @@ impl NewObjects {
             contents.push(content);
         }
         let ids = hash_all(self.hash, &contents)?;
-        let blobs: Vec<(&str, ObjectId)> =
-            paths.iter().map(String::as_str).zip(ids.clone()).collect();
         self.list.extend(
-            ids.into_iter()
+            ids.iter()
                 .zip(contents)
-                .map(|(id, data)| (id, Kind::Blob, data)),
+                .map(|(id, data)| (*id, Kind::Blob, data)),
         );
+        let blobs: Vec<(&str, ObjectId)> = paths.iter().map(String::as_str).zip(ids).collect();
         self.dir(repo, Some(base), &blobs)
     }
 
@@ -141,29 +140,10 @@ impl NewObjects {
 
 /// Blob ids of `contents`, hashed on all cores.
 fn hash_all(hash: gix::hash::Kind, contents: &[Vec<u8>]) -> Result<Vec<ObjectId>> {
-    let threads = crate::cores();
-    let chunk = contents.len().div_ceil(threads).max(1);
-    let parts: Vec<Result<Vec<ObjectId>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = contents
-            .chunks(chunk)
-            .map(|c| {
-                scope.spawn(move || {
-                    c.iter()
-                        .map(|data| {
-                            gix::objs::compute_hash(hash, Kind::Blob, data)
-                                .map_err(super::Error::from)
-                        })
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(super::Error::Internal("a hashing thread panicked")))
-            })
-            .collect()
+    let parts = crate::on_cores(contents, 1, |part| {
+        part.iter()
+            .map(|data| gix::objs::compute_hash(hash, Kind::Blob, data))
+            .collect::<Result<Vec<_>, _>>()
     });
     let mut ids = Vec::with_capacity(contents.len());
     for part in parts {

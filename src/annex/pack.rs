@@ -178,7 +178,6 @@ pub fn write(
         path: pack_dir.to_owned(),
         source,
     };
-    let threads = crate::cores();
     std::fs::create_dir_all(pack_dir).map_err(io)?;
     let mut pack_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
     let mut hasher = gix::hash::hasher(hash_kind);
@@ -194,22 +193,10 @@ pub fn write(
     let mut offset = header.len() as u64;
     let mut index: Vec<IndexEntry> = Vec::with_capacity(objects.len());
     for batch in objects.chunks(BATCH) {
-        let chunk = batch.len().div_ceil(threads).max(1);
-        let parts = std::thread::scope(|scope| {
-            let handles: Vec<_> = batch
-                .chunks(chunk)
-                .map(|c| scope.spawn(move || entries(c)))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(std::io::Error::other("a pack writer thread panicked"))
-                    })
-                })
-                .collect::<std::io::Result<Vec<_>>>()
-        })
-        .map_err(io)?;
+        let parts = crate::on_cores(batch, 1, entries)
+            .into_iter()
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(io)?;
         for (bytes, entries) in parts {
             index.extend(
                 entries
