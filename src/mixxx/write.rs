@@ -211,7 +211,7 @@ impl<'a> Writer<'a> {
                 let text = value.unwrap_or("");
                 self.tx.execute(
                     "UPDATE library SET key = ?1, key_id = ?2 WHERE id = ?3",
-                    params![text, fields::key_id(text), id],
+                    params![text, fields::key::key_id(text), id],
                 )?;
             }
             _ => {
