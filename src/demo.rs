@@ -78,11 +78,12 @@ pub fn create_library(db: &Path, revision: i64, tracks: &[(String, Values)]) -> 
     Ok(())
 }
 
-struct Shell {
-    quiet: bool,
+struct Shell<'n> {
+    /// Receives the demonstration's narration, a line or a command's output at a time.
+    narrate: &'n mut dyn FnMut(&str),
 }
 
-impl Shell {
+impl Shell<'_> {
     fn run(&self, dir: &Path, program: &str, args: &[&str]) -> Result<String, Error> {
         let out = Command::new(program)
             .args(args)
@@ -106,25 +107,28 @@ impl Shell {
         self.run(dir, "git", args)
     }
 
-    fn say(&self, text: &str) {
-        if !self.quiet {
-            println!("{text}");
-        }
+    fn say(&mut self, text: &str) {
+        (self.narrate)(text);
     }
 
-    fn show(&self, dir: &Path, label: &str, program: &str, args: &[&str]) -> Result<String, Error> {
+    fn show(
+        &mut self,
+        dir: &Path,
+        label: &str,
+        program: &str,
+        args: &[&str],
+    ) -> Result<String, Error> {
         let out = self.run(dir, program, args)?;
-        if !self.quiet {
-            println!("\n$ {label}");
-            print!("{out}");
-        }
+        self.say(&format!("\n$ {label}"));
+        self.say(out.trim_end_matches('\n'));
         Ok(out)
     }
 }
 
-/// Runs the demonstration in `dir` (default: a new temporary directory that is kept).
-pub fn run(dir: Option<&Path>, quiet: bool) -> Result<PathBuf, Error> {
-    let sh = Shell { quiet };
+/// Runs the demonstration in `dir` (default: a new temporary directory that is kept), telling
+/// what happens to `narrate`.
+pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf, Error> {
+    let mut sh = Shell { narrate };
     let tmp = std::env::temp_dir();
     if sh.run(&tmp, "git", &["annex", "version"]).is_err() {
         return Err(Error::NoAnnex);

@@ -4,7 +4,8 @@
 //! nothing when nothing changed.
 
 use crate::context::Context;
-use crate::sync::{self, Options};
+use crate::sync::observer::Observer;
+use crate::sync::{self, Options, Report};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -218,87 +219,54 @@ pub fn uninstall(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
     Ok(changes)
 }
 
-fn mixxx_dir(repo: &gix::Repository) -> PathBuf {
-    repo.common_dir().join("mixxx")
-}
-
 /// How a hook run ended.
-pub enum Outcome {
-    /// Nothing to report.
-    Quiet,
-    /// A one-line summary for stderr.
-    Said(String),
+pub enum HookRun {
+    /// `mixxx.hooks` is false.
+    Disabled,
+    /// git-annex holds its journal lock: the sync goes on in the background.
+    Backgrounded,
+    Synced(Box<Report>),
 }
 
 fn config_bool(repo: &gix::Repository, key: &str) -> Option<bool> {
     repo.config_snapshot().boolean(key)
 }
 
-/// Runs hook `name`. `background` is the detached run started when git-annex held its lock.
-pub fn run(name: &str, db: Option<PathBuf>, background: bool) -> Result<Outcome, HookError> {
+/// Runs hook `name`, telling `observer` how the sync goes. `background` is the detached run
+/// started when git-annex held its lock.
+pub fn run(
+    name: &str,
+    db: Option<PathBuf>,
+    background: bool,
+    observer: &mut dyn Observer,
+) -> Result<HookRun, HookError> {
     let ctx = Context::open(db)?;
     let repo = &ctx.annex.repo;
     if config_bool(repo, "mixxx.hooks") == Some(false) {
-        return Ok(Outcome::Quiet);
+        return Ok(HookRun::Disabled);
     }
-    let dir = mixxx_dir(repo);
+    let dir = crate::state::local_dir(repo);
     std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
     if !background && ctx.annex.try_lock_journal()?.is_none() {
         // Inside a git-annex command that holds its journal lock (it does while running
         // post-update-annex): waiting here would deadlock, so finish in the background.
         spawn_background(name, &ctx)?;
-        return Ok(Outcome::Quiet);
+        return Ok(HookRun::Backgrounded);
     }
     let lock_path = dir.join("hook.lock");
     let lock = File::create(&lock_path).map_err(io("creating", &lock_path))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io("locking", &lock_path)(e.into()))?;
-
-    let opts = Options {
-        quick: true,
-        ..Options::default()
-    };
     let mut leftovers = sync::Leftovers::default();
-    let report = sync::run_keeping(&ctx, &opts, &mut leftovers)?;
+    let report = sync::run_keeping(&ctx, &Options::default(), observer, &mut leftovers)?;
     // A hook run is its own process, which exits right after: the system frees it at once.
     std::mem::forget(leftovers);
-    let quiet = report.commit.is_none()
-        && report.backup.is_none()
-        && report.pull_pending.is_none()
-        && report.failed.is_empty();
-    if quiet {
-        return Ok(Outcome::Quiet);
-    }
-    let mut line = format!(
-        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
-        report.pushed,
-        if report.pull_pending.is_some() {
-            0
-        } else {
-            report.pulled
-        }
-    );
-    if !report.conflicts.is_empty() {
-        line.push_str(&format!(
-            ", {} conflicts (see `git mixxx status`)",
-            report.conflicts.len()
-        ));
-    }
-    if let Some(why) = &report.pull_pending {
-        line.push_str(&format!("; {} changes wait: {why}", report.pulled));
-    }
-    if !report.failed.is_empty() {
-        line.push_str(&format!(
-            "; {} values failed (run `git mixxx sync` to see them)",
-            report.failed.len()
-        ));
-    }
-    Ok(Outcome::Said(line))
+    Ok(HookRun::Synced(Box::new(report)))
 }
 
 fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {
     use std::os::unix::process::CommandExt;
-    let dir = mixxx_dir(&ctx.annex.repo);
+    let dir = crate::state::local_dir(&ctx.annex.repo);
     let marker = tempfile::Builder::new()
         .prefix("background-")
         .tempfile_in(&dir)

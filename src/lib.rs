@@ -1,29 +1,34 @@
 //! git-mixxx: syncs the Mixxx DJ library with git-annex metadata on the `git-annex` branch.
 //!
-//! The library holds everything; `main.rs` only parses arguments and maps errors to exit
-//! codes. Modules by concern:
+//! The library does the work and no user interface: it prints nothing and never exits. The
+//! binary (`src/main.rs` and `src/cli/`) parses arguments, renders progress and results, and
+//! maps errors to exit codes. Modules by concern:
 //!
 //! - [`mixxx`]: the Mixxx database (reading, writing, schema, running detection).
 //! - [`annex`]: the git-annex branch, its log format, keys and journal.
 //! - [`worktree`]: Mixxx paths to git-annex keys.
 //! - [`fields`]: the field mapping between the two.
-//! - [`sync`]: the three-way planning and the run; [`state`]: sync state; [`quiet`]: the
-//!   no-change shortcut; [`status`].
+//! - [`sync`]: the engine, in stages (snapshot, base, plan, apply, commit) and its no-change
+//!   fingerprint; [`state`]: sync state on the branch and the local cache; [`status`].
+//! - [`context`]: where a run happens (repository, database, prefixes).
 //! - [`hooks`]: installing and running the git hooks.
-//! - [`cli`]: the command line and its output; [`demo`]: the self-contained demonstration.
+//! - [`demo`]: the self-contained demonstration.
 
 pub mod annex;
-pub mod cli;
 pub mod context;
 pub mod demo;
 pub mod fields;
 pub mod hooks;
 pub mod mixxx;
-pub mod quiet;
 pub mod state;
 pub mod status;
 pub mod sync;
 pub mod worktree;
+
+#[cfg(not(unix))]
+compile_error!(
+    "git-mixxx supports Unix-like systems (Linux, macOS): it uses POSIX locks, symlinks and process groups"
+);
 
 /// Runs `work` on consecutive chunks of `items` (each at least `min_chunk` long), one thread
 /// per core, at most 8 (the work is small per item and memory-bound beyond that); returns the

@@ -1,5 +1,7 @@
-//! The `git-mixxx` binary: everything is in the library; see `git_mixxx::cli`.
+//! The `git-mixxx` binary: the command line in [`cli`] over the `git_mixxx` library.
+
+mod cli;
 
 fn main() {
-    std::process::exit(git_mixxx::cli::main());
+    std::process::exit(cli::main());
 }

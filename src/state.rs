@@ -113,7 +113,7 @@ pub fn parse_runs(text: &str) -> Vec<RunRecord> {
 /// Every clone's newest run record at a branch commit, by clone uuid.
 pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>> {
     let mut out = Vec::new();
-    for uuid in reader.dirs_in("mixxx") {
+    for uuid in reader.dirs_in("mixxx")? {
         if let Some(text) = reader.read(&runs_path(&uuid))?
             && let Some(last) = parse_runs(&text).pop()
         {
@@ -126,7 +126,7 @@ pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>>
 /// The ids ([`synced_id`]) of the keys this clone had synced as of a branch commit.
 pub fn synced_ids(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTreeSet<String>> {
     let mut keys = BTreeSet::new();
-    for path in reader.files_in(&format!("mixxx/{uuid}/synced")) {
+    for path in reader.files_in(&format!("mixxx/{uuid}/synced"))? {
         if let Some(text) = reader.read(&path)? {
             keys.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
         }
@@ -184,11 +184,17 @@ pub struct Cache {
     pub keys_by_blob: HashMap<ObjectId, String>,
 }
 
-const CACHE_HEADER: &str = concat!("git-mixxx cache 3 ", env!("CARGO_PKG_VERSION"));
+const CACHE_HEADER: &str = concat!("git-mixxx cache 4 ", env!("CARGO_PKG_VERSION"));
+
+/// `$GIT_DIR/mixxx/`: git-mixxx's local files (the cache, the no-change fingerprint, the hook
+/// lock and log), shared by all work trees of the repository.
+pub fn local_dir(repo: &gix::Repository) -> PathBuf {
+    repo.common_dir().join("mixxx")
+}
 
 /// Where the cache of `annex` lives: the files are this path with `.base` and `.keys` added.
 pub fn cache_path(annex: &Annex) -> PathBuf {
-    annex.repo.common_dir().join("mixxx").join(&annex.uuid)
+    local_dir(&annex.repo).join(&annex.uuid)
 }
 
 fn with_extension(path: &Path, ext: &str) -> PathBuf {

@@ -4,9 +4,9 @@
 use crate::annex;
 use crate::context::Context;
 use crate::state::{self, RunRecord};
+use crate::sync::observer::Silent;
 use crate::sync::{self, Options, Report};
 use serde::Serialize;
-use std::fmt::Write as _;
 
 #[derive(Debug, Serialize)]
 pub struct CloneStatus {
@@ -72,10 +72,9 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
     });
     let opts = Options {
         dry_run: true,
-        quick: true,
         ..Options::default()
     };
-    let (pending, pending_error) = match sync::run(ctx, &opts) {
+    let (pending, pending_error) = match sync::run(ctx, &opts, &mut Silent) {
         Ok(report) => (Some(report), None),
         Err(e) => (None, Some(e.to_string())),
     };
@@ -87,76 +86,4 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
         pending,
         pending_error,
     })
-}
-
-/// The human-readable form.
-pub fn render(status: &Status) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
-    if !status.synced_before {
-        let _ = writeln!(
-            out,
-            "  never synced with git-mixxx: the first `git mixxx sync` will push every track"
-        );
-    }
-    for clone in &status.clones {
-        let r = &clone.last_sync;
-        let who = if clone.this_clone {
-            "this clone".to_owned()
-        } else {
-            format!("clone {}", r.uuid)
-        };
-        let desc = if clone.description.is_empty() {
-            String::new()
-        } else {
-            format!(" [{}]", clone.description)
-        };
-        let _ = writeln!(
-            out,
-            "Last sync of {who}{desc}: {} on {} ({} tracks, {} pushed, {} pulled{}{})",
-            r.time,
-            r.host,
-            r.tracks,
-            r.pushed,
-            r.pulled,
-            if r.conflict_count > 0 {
-                format!(", {} conflicts", r.conflict_count)
-            } else {
-                String::new()
-            },
-            if r.finished {
-                ""
-            } else {
-                ", changes from the branch still to apply"
-            },
-        );
-        for c in &r.conflicts {
-            let _ = writeln!(out, "  conflict: {c}");
-        }
-    }
-    match (&status.pending, &status.pending_error) {
-        (Some(p), _) => {
-            let _ = writeln!(
-                out,
-                "Now: {} tracks to push, {} to pull, {} conflicts, {} unchanged ({} tracks in the repository)",
-                p.pushed,
-                p.pulled,
-                p.conflicts.len(),
-                p.unchanged,
-                p.tracks
-            );
-            if p.unknown_tracks > 0 {
-                let _ = writeln!(
-                    out,
-                    "  {} tracks changed on the branch are not in this Mixxx library",
-                    p.unknown_tracks
-                );
-            }
-        }
-        (None, Some(e)) => {
-            let _ = writeln!(out, "Now: unknown ({e})");
-        }
-        (None, None) => {}
-    }
-    out
 }

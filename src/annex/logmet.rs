@@ -223,36 +223,6 @@ pub fn format_line_of<'a>(
 /// Field → set of values: the shape of a track's mapped metadata.
 pub type Values = BTreeMap<String, BTreeSet<String>>;
 
-/// The changes that turn `from` into `to` for the fields in `fields`: unset what is gone, set
-/// what is new. Fields are kept in the given order and values sorted, so the output is stable.
-pub fn diff_changes<'a>(
-    from: &Values,
-    to: &Values,
-    fields: impl IntoIterator<Item = &'a str>,
-) -> Vec<Change> {
-    let empty = BTreeSet::new();
-    let mut changes = Vec::new();
-    for field in fields {
-        let old = from.get(field).unwrap_or(&empty);
-        let new = to.get(field).unwrap_or(&empty);
-        for v in old.difference(new) {
-            changes.push(Change {
-                field: field.to_owned(),
-                set: false,
-                value: v.clone(),
-            });
-        }
-        for v in new.difference(old) {
-            changes.push(Change {
-                field: field.to_owned(),
-                set: true,
-                value: v.clone(),
-            });
-        }
-    }
-    changes
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

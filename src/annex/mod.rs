@@ -76,7 +76,7 @@ impl Annex {
             annex_dir,
         };
         let tip = annex.tip()?;
-        if annex.tree_reader(tip)?.blob_id("difference.log").is_some() {
+        if annex.tree_reader(tip)?.blob_id("difference.log")?.is_some() {
             return Err(Error::Tuned);
         }
         Ok(annex)
@@ -229,7 +229,7 @@ impl Annex {
             extra_headers: Vec::new(),
         };
         let id = objects.add_object(&commit)?;
-        self.store(objects.list)?;
+        self.store(objects.into_list())?;
         Ok(self.move_branch(parent, id, &signature)?.then_some(id))
     }
 
@@ -379,10 +379,11 @@ impl<'r> TreeReader<'r> {
         }
     }
 
-    fn dir(&mut self, id: ObjectId) -> Option<&HashMap<BString, (bool, ObjectId)>> {
+    /// The entries of the tree `id`; an error when it cannot be read (a tree the branch refers
+    /// to must exist).
+    fn dir(&mut self, id: ObjectId) -> Result<&HashMap<BString, (bool, ObjectId)>> {
         if !self.dirs.contains_key(&id) {
-            let map = entries(self.repo, id)
-                .ok()?
+            let map = entries(self.repo, id)?
                 .into_iter()
                 .map(|(n, t, o)| (n, (t, o)))
                 .collect();
@@ -392,76 +393,255 @@ impl<'r> TreeReader<'r> {
             }
             self.dirs.insert(id, map);
         }
-        self.dirs.get(&id)
+        Ok(&self.dirs[&id])
+    }
+
+    /// The entry `name` of the tree `id`: whether it is a tree, and its id.
+    fn entry(&mut self, id: ObjectId, name: &str) -> Result<Option<(bool, ObjectId)>> {
+        Ok(self.dir(id)?.get(BStr::new(name)).copied())
     }
 
     /// The blob id at `path`, if it is a file in this tree.
-    pub fn blob_id(&mut self, path: &str) -> Option<ObjectId> {
+    pub fn blob_id(&mut self, path: &str) -> Result<Option<ObjectId>> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let Some(dir) = self.tree_id(dir)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .entry(dir, name)?
+            .and_then(|(is_tree, id)| (!is_tree).then_some(id)))
+    }
+
+    /// The tree id of directory `dir` (no trailing slash; empty for the root), if it is one.
+    fn tree_id(&mut self, dir: &str) -> Result<Option<ObjectId>> {
         let mut current = self.root;
-        let mut parts = path.split('/').peekable();
-        while let Some(part) = parts.next() {
-            let (is_tree, id) = *self.dir(current)?.get(BStr::new(part))?;
-            if parts.peek().is_none() {
-                return (!is_tree).then_some(id);
-            }
-            if !is_tree {
-                return None;
-            }
-            current = id;
+        if dir.is_empty() {
+            return Ok(Some(current));
         }
-        None
+        for part in dir.split('/') {
+            match self.entry(current, part)? {
+                Some((true, id)) => current = id,
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(current))
     }
 
     /// The text at `path`, if any.
     pub fn read(&mut self, path: &str) -> Result<Option<String>> {
-        match self.blob_id(path) {
+        match self.blob_id(path)? {
             Some(id) => Ok(Some(read_blob(self.repo, id)?)),
             None => Ok(None),
         }
     }
 
     /// The entries directly in directory `dir` (no trailing slash): name and whether each is a
-    /// directory, sorted by name.
-    fn list(&mut self, dir: &str) -> Vec<(String, bool)> {
-        let mut current = self.root;
-        for part in dir.split('/') {
-            match self.dir(current).and_then(|d| d.get(BStr::new(part))) {
-                Some((true, id)) => current = *id,
-                _ => return Vec::new(),
-            }
-        }
+    /// directory, sorted by name; none when there is no such directory.
+    fn list(&mut self, dir: &str) -> Result<Vec<(String, bool)>> {
+        let Some(id) = self.tree_id(dir)? else {
+            return Ok(Vec::new());
+        };
         let mut out: Vec<(String, bool)> = self
-            .dir(current)
-            .map(|d| {
-                d.iter()
-                    .map(|(n, (t, _))| (n.to_str_lossy().into_owned(), *t))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .dir(id)?
+            .iter()
+            .map(|(n, (t, _))| (n.to_str_lossy().into_owned(), *t))
+            .collect();
         out.sort();
-        out
+        Ok(out)
     }
 
     /// The paths of the files directly in `dir`.
-    pub fn files_in(&mut self, dir: &str) -> Vec<String> {
-        self.list(dir)
+    pub fn files_in(&mut self, dir: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list(dir)?
             .into_iter()
             .filter(|(_, is_dir)| !is_dir)
             .map(|(name, _)| format!("{dir}/{name}"))
-            .collect()
+            .collect())
     }
 
     /// The names of the directories directly in `dir`.
-    pub fn dirs_in(&mut self, dir: &str) -> Vec<String> {
-        self.list(dir)
+    pub fn dirs_in(&mut self, dir: &str) -> Result<Vec<String>> {
+        Ok(self
+            .list(dir)?
             .into_iter()
             .filter(|(_, is_dir)| *is_dir)
             .map(|(name, _)| name)
-            .collect()
+            .collect())
     }
 }
 
 pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
     let blob = repo.find_blob(id)?;
     Ok(String::from_utf8_lossy(&blob.data).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Runs git in `dir` with a fixed identity and no user or system configuration; returns
+    /// its trimmed output.
+    pub(super) fn git(dir: &Path, args: &[&str], input: Option<&str>) -> String {
+        use std::io::Write as _;
+        let mut child = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("git runs");
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(input.unwrap_or("").as_bytes())
+            .expect("write stdin");
+        drop(stdin);
+        let out = child.wait_with_output().expect("git finishes");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf-8")
+            .trim()
+            .to_owned()
+    }
+
+    /// A tree entry whose object is missing is an error, not an absent file.
+    #[test]
+    fn unreadable_trees_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        git(root, &["init", "-q", "."], None);
+        let blob = git(root, &["hash-object", "-w", "--stdin"], Some("text"));
+        let missing = "1234567890123456789012345678901234567890";
+        let tree = git(
+            root,
+            &["mktree", "--missing"],
+            Some(&format!(
+                "040000 tree {missing}\tdir\n100644 blob {blob}\tfile\n"
+            )),
+        );
+        let commit = git(root, &["commit-tree", &tree, "-m", "broken"], None);
+        let repo = gix::open(root).unwrap();
+        let tree = repo
+            .find_commit(ObjectId::from_hex(commit.as_bytes()).unwrap())
+            .unwrap()
+            .tree_id()
+            .unwrap()
+            .detach();
+        let mut reader = TreeReader::new(&repo, tree);
+        assert!(reader.read("dir/file").is_err());
+        assert_eq!(reader.read("file").unwrap().as_deref(), Some("text"));
+        assert_eq!(reader.read("absent").unwrap(), None);
+        assert_eq!(reader.read("absent/file").unwrap(), None);
+        assert_eq!(reader.read("file/below").unwrap(), None);
+        // A directory is not a file, and telling so needs no read of it.
+        assert_eq!(reader.read("dir").unwrap(), None);
+        assert!(reader.blob_id("dir/file").is_err());
+        assert!(reader.files_in("dir").is_err());
+        assert!(reader.dirs_in("dir").is_err());
+        assert!(reader.files_in("absent").unwrap().is_empty());
+        assert!(reader.dirs_in("file").unwrap().is_empty());
+    }
+
+    /// A repository set up as `git annex init` leaves it, as far as git-mixxx looks.
+    fn annex_repo(root: &Path) -> (Annex, ObjectId) {
+        git(root, &["init", "-q", "."], None);
+        git(
+            root,
+            &[
+                "config",
+                "annex.uuid",
+                "00000000-0000-0000-0000-000000000001",
+            ],
+            None,
+        );
+        let blob = git(
+            root,
+            &["hash-object", "-w", "--stdin"],
+            Some("00000000-0000-0000-0000-000000000001 here\n"),
+        );
+        let tree = git(
+            root,
+            &["mktree"],
+            Some(&format!("100644 blob {blob}\tuuid.log\n")),
+        );
+        let commit = git(root, &["commit-tree", &tree, "-m", "branch created"], None);
+        git(root, &["update-ref", BRANCH, &commit], None);
+        let annex = Annex::open(gix::open(root).unwrap()).unwrap();
+        let tip = annex.tip().unwrap();
+        (annex, tip)
+    }
+
+    /// Tracks with equal logs give equal blobs and equal trees: the pack holds each once, and
+    /// git accepts it.
+    #[test]
+    fn packs_hold_each_object_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let (annex, parent) = annex_repo(root);
+        let mut files = Vec::new();
+        for i in 0..150 {
+            // Each in a directory of its own name: equal blobs, distinct trees.
+            files.push((format!("a/k{i}/k{i}.log.met"), b"1s x +1\n".to_vec()));
+            // The same name in different directories: equal blobs and equal trees.
+            files.push((format!("b/d{i}/same.log.met"), b"1s y +2\n".to_vec()));
+        }
+        files.push(("c/one.log.met".to_owned(), b"1s z +3\n".to_vec()));
+        let commit = annex
+            .commit(parent, files, "test")
+            .unwrap()
+            .expect("the branch moves");
+
+        let pack_dir = root.join(".git/objects/pack");
+        let packs: Vec<PathBuf> = std::fs::read_dir(&pack_dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "pack"))
+            .collect();
+        assert_eq!(packs.len(), 1, "{packs:?}");
+        let pack = &packs[0];
+        let copy = dir.path().join("copy.idx");
+        let copy = copy.to_str().unwrap();
+        git(
+            root,
+            &["index-pack", "--strict", "-o", copy, pack.to_str().unwrap()],
+            None,
+        );
+        git(
+            root,
+            &["verify-pack", pack.with_extension("idx").to_str().unwrap()],
+            None,
+        );
+        git(root, &["fsck", "--strict", "--no-dangling"], None);
+
+        let new = git(
+            root,
+            &[
+                "rev-list",
+                "--objects",
+                "--no-object-names",
+                &commit.to_string(),
+                &format!("^{parent}"),
+            ],
+            None,
+        );
+        let distinct: std::collections::HashSet<&str> = new.lines().collect();
+        // The 150 `a/k<i>` trees, `b/d<i>` (one), `a`, `b`, `c`, the root, three blobs and the
+        // commit.
+        assert_eq!(distinct.len(), 150 + 1 + 4 + 3 + 1);
+        let bytes = std::fs::read(pack).unwrap();
+        let count = u32::from_be_bytes(bytes[8..12].try_into().unwrap());
+        assert_eq!(count as usize, distinct.len());
+    }
 }

@@ -4,6 +4,9 @@
 //! git-annex's branch holds one directory per key, so a large sync rewrites about one tree per
 //! file. Grouping the sorted paths by directory writes each tree once, reading from the parent
 //! only the directories that change; nothing is written to the object database here.
+//!
+//! Equal contents are equal objects (tracks with identical logs, key directories with equal
+//! trees): each is kept once, as a pack must hold every object only once.
 
 use super::Result;
 use super::pack::Object;
@@ -13,10 +16,12 @@ use gix::objs::tree::{Entry, EntryKind};
 use gix::objs::{Kind, WriteTo};
 use std::collections::HashSet;
 
-/// Objects of one commit, in the order they were made.
+/// Objects of one commit, each once, in the order they were first made.
 pub struct NewObjects {
     hash: gix::hash::Kind,
-    pub list: Vec<Object>,
+    list: Vec<Object>,
+    /// The ids in `list`.
+    ids: gix::hashtable::HashSet,
 }
 
 impl NewObjects {
@@ -24,12 +29,25 @@ impl NewObjects {
         NewObjects {
             hash,
             list: Vec::new(),
+            ids: gix::hashtable::HashSet::default(),
+        }
+    }
+
+    /// The objects, each once.
+    pub fn into_list(self) -> Vec<Object> {
+        self.list
+    }
+
+    /// Keeps the object unless an equal one is already kept.
+    fn push(&mut self, id: ObjectId, kind: Kind, data: Vec<u8>) {
+        if self.ids.insert(id) {
+            self.list.push((id, kind, data));
         }
     }
 
     fn add(&mut self, kind: Kind, data: Vec<u8>) -> Result<ObjectId> {
         let id = gix::objs::compute_hash(self.hash, kind, &data)?;
-        self.list.push((id, kind, data));
+        self.push(id, kind, data);
         Ok(id)
     }
 
@@ -64,11 +82,11 @@ impl NewObjects {
             contents.push(content);
         }
         let ids = hash_all(self.hash, &contents)?;
-        self.list.extend(
-            ids.iter()
-                .zip(contents)
-                .map(|(id, data)| (*id, Kind::Blob, data)),
-        );
+        self.list.reserve(ids.len());
+        self.ids.reserve(ids.len());
+        for (id, data) in ids.iter().zip(contents) {
+            self.push(*id, Kind::Blob, data);
+        }
         let blobs: Vec<(&str, ObjectId)> = paths.iter().map(String::as_str).zip(ids).collect();
         self.dir(repo, Some(base), &blobs)
     }
@@ -155,35 +173,30 @@ fn hash_all(hash: gix::hash::Kind, contents: &[Vec<u8>]) -> Result<Vec<ObjectId>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-    use std::process::Command;
+    use crate::annex::tests::git;
 
-    fn git(dir: &Path, args: &[&str], input: Option<&str>) -> String {
-        use std::io::Write as _;
-        let mut child = Command::new("git")
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("git runs");
-        let mut stdin = child.stdin.take().expect("stdin");
-        stdin
-            .write_all(input.unwrap_or("").as_bytes())
-            .expect("write stdin");
-        drop(stdin);
-        let out = child.wait_with_output().expect("git finishes");
-        assert!(out.status.success(), "git {args:?}");
-        String::from_utf8(out.stdout)
-            .expect("utf-8")
-            .trim()
-            .to_owned()
+    /// Equal contents give one object: blobs of equal logs and the equal trees above them.
+    #[test]
+    fn equal_objects_are_kept_once() {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "."], None);
+        let repo = gix::open(dir.path()).unwrap();
+        let empty = gix::ObjectId::empty_tree(repo.object_hash());
+        let files = (0..10)
+            .flat_map(|i| {
+                [
+                    (format!("a/{i}"), b"same".to_vec()),
+                    (format!("b/{i}/x"), b"same".to_vec()),
+                ]
+            })
+            .collect();
+        let mut objects = NewObjects::new(repo.object_hash());
+        objects.tree_with(&repo, empty, files).unwrap();
+        let list = objects.into_list();
+        let ids: HashSet<ObjectId> = list.iter().map(|(id, _, _)| *id).collect();
+        assert_eq!(ids.len(), list.len());
+        // The blob, the `b/<i>` tree, `a`, `b` and the root.
+        assert_eq!(list.len(), 5);
     }
 
     /// The merged tree is exactly the one git builds from the same index changes.
@@ -211,7 +224,7 @@ mod tests {
         let mut objects = NewObjects::new(repo.object_hash());
         let tree = objects.tree_with(&repo, base, files.clone()).unwrap();
         use gix::objs::Write as _;
-        for (_, kind, data) in &objects.list {
+        for (_, kind, data) in &objects.into_list() {
             repo.objects.write_buf(*kind, data).unwrap();
         }
 

@@ -1,59 +1,211 @@
-//! The mapping between Mixxx library columns and git-annex metadata fields (the design's
-//! field table): names, which fields hold one value and which hold a set, and how each value is
-//! encoded in both directions.
+//! The synced fields, described once: for each field its annex name, where Mixxx keeps it
+//! (a `library` column, or membership of crates or user playlists), whether it holds one value
+//! or a set, and its [`Codec`] (Mixxx value → canonical branch text → Mixxx value). Everything
+//! else (reading and writing Mixxx, planning, digests) iterates [`Field::ALL`] and asks the
+//! table; adding a field is one entry here plus its codec.
+//!
+//! The shapes still to come fit the same table: cues are elements of a track keyed by type
+//! and slot (a set-valued field whose values carry their attributes), playlist order an
+//! ordered list that may hold a track twice (a new [`Source`] read in order), and the beat
+//! grid a blob tied to `bpm` (a column source whose codec is opaque text, planned together
+//! with `bpm`).
 
-use crate::annex::logmet::Values;
+pub mod codec;
 pub mod key;
 
-use md5::{Digest as _, Md5};
+pub use codec::Codec;
 
-/// Fields that hold at most one value, with the `library` column each comes from.
-pub const SINGLE: &[(&str, &str)] = &[
-    ("artist", "artist"),
-    ("title", "title"),
-    ("album", "album"),
-    ("albumartist", "album_artist"),
-    ("genre", "genre"),
-    ("year", "year"),
-    ("tracknumber", "tracknumber"),
-    ("comment", "comment"),
-    ("composer", "composer"),
-    ("grouping", "grouping"),
-    ("rating", "rating"),
-    ("bpm", "bpm"),
-    ("key", "key"),
-    ("color", "color"),
+use md5::{Digest as _, Md5};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A field git-mixxx owns on the branch. The order is the order of the table and of the
+/// fields in the lines git-mixxx writes (and in digests).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Artist,
+    Title,
+    Album,
+    AlbumArtist,
+    Genre,
+    Year,
+    TrackNumber,
+    Comment,
+    Composer,
+    Grouping,
+    Rating,
+    Bpm,
+    Key,
+    Color,
+    Crate,
+    Playlist,
+}
+
+/// Where Mixxx keeps a field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// A column of `library` (one value).
+    Column(&'static str),
+    /// Membership of a container (a set of container names).
+    Member(Container),
+}
+
+/// The containers a track can be a member of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Container {
+    /// `crates` / `crate_tracks`.
+    Crate,
+    /// `Playlists` with `hidden = 0` / `PlaylistTracks`.
+    Playlist,
+}
+
+/// One row of the field table.
+struct Descriptor {
+    name: &'static str,
+    source: Source,
+    codec: Codec,
+}
+
+const fn column(name: &'static str, column: &'static str, codec: Codec) -> Descriptor {
+    Descriptor {
+        name,
+        source: Source::Column(column),
+        codec,
+    }
+}
+
+/// The field table, in [`Field`] order.
+const TABLE: [Descriptor; 16] = [
+    column("artist", "artist", Codec::Text),
+    column("title", "title", Codec::Text),
+    column("album", "album", Codec::Text),
+    column("albumartist", "album_artist", Codec::Text),
+    column("genre", "genre", Codec::Text),
+    column("year", "year", Codec::Text),
+    column("tracknumber", "tracknumber", Codec::Text),
+    column("comment", "comment", Codec::Text),
+    column("composer", "composer", Codec::Text),
+    column("grouping", "grouping", Codec::Text),
+    column("rating", "rating", Codec::Rating),
+    column("bpm", "bpm", Codec::Bpm),
+    column("key", "key", Codec::Key),
+    column("color", "color", Codec::Color),
+    Descriptor {
+        name: "crate",
+        source: Source::Member(Container::Crate),
+        codec: Codec::Text,
+    },
+    Descriptor {
+        name: "playlist",
+        source: Source::Member(Container::Playlist),
+        codec: Codec::Text,
+    },
 ];
 
-/// Fields that hold a set of values (membership).
-pub const SETS: &[&str] = &["crate", "playlist"];
+impl Field {
+    /// Every field, in table order.
+    pub const ALL: [Field; 16] = [
+        Field::Artist,
+        Field::Title,
+        Field::Album,
+        Field::AlbumArtist,
+        Field::Genre,
+        Field::Year,
+        Field::TrackNumber,
+        Field::Comment,
+        Field::Composer,
+        Field::Grouping,
+        Field::Rating,
+        Field::Bpm,
+        Field::Key,
+        Field::Color,
+        Field::Crate,
+        Field::Playlist,
+    ];
 
-/// Every field git-mixxx owns on the branch, in the order lines are written.
-pub fn all() -> impl Iterator<Item = &'static str> + Clone {
-    SINGLE.iter().map(|(f, _)| *f).chain(SETS.iter().copied())
+    /// The fields kept in a `library` column, in table order.
+    pub fn columns() -> impl Iterator<Item = (Field, &'static str)> {
+        Field::ALL.into_iter().filter_map(|f| match f.source() {
+            Source::Column(c) => Some((f, c)),
+            Source::Member(_) => None,
+        })
+    }
+
+    fn descriptor(self) -> &'static Descriptor {
+        &TABLE[self as usize]
+    }
+
+    /// The field's name on the branch.
+    pub fn name(self) -> &'static str {
+        self.descriptor().name
+    }
+
+    pub fn source(self) -> Source {
+        self.descriptor().source
+    }
+
+    pub fn codec(self) -> Codec {
+        self.descriptor().codec
+    }
+
+    /// Whether the field holds a set of values (membership) rather than at most one.
+    pub fn is_set(self) -> bool {
+        matches!(self.source(), Source::Member(_))
+    }
+
+    /// The field of a branch field name (git-annex compares names case-insensitively and
+    /// stores them lower-case).
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL
+            .into_iter()
+            .find(|f| f.name().eq_ignore_ascii_case(name))
+    }
 }
 
-pub fn is_set_field(field: &str) -> bool {
-    SETS.contains(&field)
+impl std::fmt::Display for Field {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
-/// A track's mapped values in compact form (a library holds 100,000 of them): the
-/// single-valued fields' values concatenated in [`SINGLE`] order (a value is never empty, so
-/// an empty span is an unset field), and a sorted, de-duplicated list per set field.
+/// Field → set of canonical values: a track's synced metadata.
+pub type Values = BTreeMap<Field, BTreeSet<String>>;
+
+/// `values` keyed by branch field name, as git-annex shows them.
+pub fn by_name(values: &Values) -> crate::annex::logmet::Values {
+    values
+        .iter()
+        .map(|(f, vs)| (f.name().to_owned(), vs.clone()))
+        .collect()
+}
+
+/// How many fields live in `library` columns (they come first in the table).
+const SINGLE_COUNT: usize = 14;
+/// How many fields are memberships.
+const SET_COUNT: usize = 2;
+const _: () = {
+    let mut i = 0;
+    while i < TABLE.len() {
+        let is_column = matches!(TABLE[i].source, Source::Column(_));
+        assert!(is_column == (i < SINGLE_COUNT));
+        i += 1;
+    }
+    assert!(TABLE.len() == SINGLE_COUNT + SET_COUNT);
+};
+
+/// A track's values in compact form (a library holds 100,000 of them): the column fields'
+/// values concatenated in table order (a value is never empty, so an empty span is an unset
+/// field), and a sorted, de-duplicated list per membership field.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Row {
     text: Box<str>,
-    /// Where each single-valued field's value ends in `text`.
+    /// Where each column field's value ends in `text`.
     ends: [u32; SINGLE_COUNT],
-    sets: [Vec<String>; 2],
+    sets: [Vec<String>; SET_COUNT],
 }
 
-const SINGLE_COUNT: usize = 14;
-const _: () = assert!(SINGLE.len() == SINGLE_COUNT && SETS.len() == 2);
-
 impl Row {
-    /// A row with the single-valued fields' values in [`SINGLE`] order (`None` or empty:
-    /// unset; missing at the end: unset) and no set members.
+    /// A row with the column fields' canonical values in table order (`None` or empty: unset;
+    /// missing at the end: unset) and no memberships.
     pub fn new<S: AsRef<str>>(singles: impl IntoIterator<Item = Option<S>>) -> Row {
         let mut text = String::new();
         let mut ends = [0u32; SINGLE_COUNT];
@@ -72,16 +224,23 @@ impl Row {
         }
     }
 
-    /// The value of single-valued field number `index` (in [`SINGLE`] order).
-    pub fn single(&self, index: usize) -> Option<&str> {
+    /// The value of a column field.
+    pub fn single(&self, field: Field) -> Option<&str> {
+        let index = field as usize;
+        let end = *self.ends.get(index)? as usize;
         let start = index.checked_sub(1).map_or(0, |i| self.ends[i]) as usize;
-        let value = self.text.get(start..self.ends[index] as usize)?;
+        let value = self.text.get(start..end)?;
         (!value.is_empty()).then_some(value)
     }
 
-    /// Adds a member to set field number `index` (in [`SETS`] order).
-    pub fn add_member(&mut self, index: usize, name: String) {
-        let set = &mut self.sets[index];
+    /// Adds a member to a membership field (ignored for column fields).
+    pub fn add_member(&mut self, field: Field, name: String) {
+        let Some(set) = (field as usize)
+            .checked_sub(SINGLE_COUNT)
+            .and_then(|i| self.sets.get_mut(i))
+        else {
+            return;
+        };
         if let Err(at) = set.binary_search(&name) {
             set.insert(at, name);
         }
@@ -91,13 +250,12 @@ impl Row {
         self.text.is_empty() && self.sets.iter().all(Vec::is_empty)
     }
 
-    /// Every (field, value), fields in [`all`] order and each set's values sorted.
-    pub fn values(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let singles = SINGLE
+    /// Every (field, value), fields in table order and each set's values sorted.
+    pub fn values(&self) -> impl Iterator<Item = (Field, &str)> {
+        let singles = Field::ALL[..SINGLE_COUNT]
             .iter()
-            .enumerate()
-            .filter_map(|(i, (f, _))| Some((*f, self.single(i)?)));
-        let sets = SETS
+            .filter_map(|f| Some((*f, self.single(*f)?)));
+        let sets = Field::ALL[SINGLE_COUNT..]
             .iter()
             .zip(&self.sets)
             .flat_map(|(f, set)| set.iter().map(move |v| (*f, v.as_str())));
@@ -107,10 +265,7 @@ impl Row {
     pub fn to_values(&self) -> Values {
         let mut values = Values::new();
         for (field, v) in self.values() {
-            values
-                .entry(field.to_owned())
-                .or_default()
-                .insert(v.to_owned());
+            values.entry(field).or_default().insert(v.to_owned());
         }
         values
     }
@@ -121,70 +276,30 @@ impl Row {
     }
 }
 
-/// A stable fingerprint of a track's mapped values (MD5: the same on every machine and build).
+/// A stable fingerprint of a track's values (MD5: the same on every machine and build).
 pub type Digest = u128;
 
-/// The digest of (field, value) pairs, fields in [`all`] order and values sorted.
-fn digest_of<'a, 'b>(pairs: impl Iterator<Item = (&'a str, &'b str)>) -> Digest {
+/// The digest of (field, value) pairs, fields in table order and values sorted.
+fn digest_of<'b>(pairs: impl Iterator<Item = (Field, &'b str)>) -> Digest {
     let mut bytes = Vec::with_capacity(512);
     for (field, v) in pairs {
+        let name = field.name();
         // Lengths first, so that no two different value lists hash alike.
-        bytes.extend_from_slice(&(field.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(field.as_bytes());
+        bytes.extend_from_slice(&(name.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(name.as_bytes());
         bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
         bytes.extend_from_slice(v.as_bytes());
     }
     u128::from_le_bytes(Md5::digest(&bytes).into())
 }
 
-/// The digest of the owned fields of `values`.
+/// The digest of `values`.
 pub fn digest(values: &Values) -> Digest {
-    digest_of(all().flat_map(|f| {
+    digest_of(
         values
-            .get(f)
-            .into_iter()
-            .flatten()
-            .map(move |v| (f, v.as_str()))
-    }))
-}
-
-/// The annex value of a rating (1..5); 0 and anything out of range is unset.
-pub fn rating_value(rating: i64) -> Option<String> {
-    (1..=5).contains(&rating).then(|| rating.to_string())
-}
-
-/// The annex value of a BPM: two decimals; 0, negative or not a number is unset.
-pub fn bpm_value(bpm: f64) -> Option<String> {
-    (bpm.is_finite() && bpm > 0.0).then(|| format!("{bpm:.2}"))
-}
-
-/// The annex value of a colour (`0xRRGGBB` integer): `#RRGGBB` upper-case.
-pub fn color_value(color: i64) -> Option<String> {
-    (0..=0xFF_FFFF)
-        .contains(&color)
-        .then(|| format!("#{color:06X}"))
-}
-
-/// Parses an annex rating back into Mixxx's 1..5.
-pub fn parse_rating(value: &str) -> Option<i64> {
-    value.parse().ok().filter(|r| (1..=5).contains(r))
-}
-
-/// Parses an annex BPM back into Mixxx's REAL.
-pub fn parse_bpm(value: &str) -> Option<f64> {
-    value
-        .parse()
-        .ok()
-        .filter(|b: &f64| b.is_finite() && *b > 0.0)
-}
-
-/// Parses `#RRGGBB` (either case) back into Mixxx's integer.
-pub fn parse_color(value: &str) -> Option<i64> {
-    let hex = value.strip_prefix('#')?;
-    if hex.len() != 6 {
-        return None;
-    }
-    i64::from_str_radix(hex, 16).ok()
+            .iter()
+            .flat_map(|(f, vs)| vs.iter().map(move |v| (*f, v.as_str()))),
+    )
 }
 
 #[cfg(test)]
@@ -192,38 +307,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_table_matches_the_enum() {
+        for (i, f) in Field::ALL.into_iter().enumerate() {
+            assert_eq!(f as usize, i);
+            assert_eq!(Field::from_name(f.name()), Some(f));
+            assert_eq!(Field::from_name(&f.name().to_uppercase()), Some(f));
+            assert!(crate::annex::logmet::valid_field(f.name()));
+        }
+        assert_eq!(Field::from_name("tag"), None);
+        assert_eq!(Field::columns().count(), SINGLE_COUNT);
+        assert!(Field::Crate.is_set() && !Field::Key.is_set());
+    }
+
+    #[test]
     fn row_digest_matches_values_digest() {
         let mut singles = vec![None; 11];
         singles[0] = Some("Artist");
         singles[10] = Some("5");
         let mut row = Row::new(singles);
-        assert_eq!(row.single(0), Some("Artist"));
-        assert_eq!(row.single(1), None);
-        assert_eq!(row.single(10), Some("5"));
-        assert_eq!(row.single(13), None);
-        row.add_member(0, "B".into());
-        row.add_member(0, "A".into());
-        row.add_member(0, "B".into());
+        assert_eq!(row.single(Field::Artist), Some("Artist"));
+        assert_eq!(row.single(Field::Title), None);
+        assert_eq!(row.single(Field::Rating), Some("5"));
+        assert_eq!(row.single(Field::Color), None);
+        assert_eq!(row.single(Field::Crate), None);
+        row.add_member(Field::Crate, "B".into());
+        row.add_member(Field::Crate, "A".into());
+        row.add_member(Field::Crate, "B".into());
+        row.add_member(Field::Artist, "ignored".into());
         let values = row.to_values();
-        assert_eq!(values["crate"].len(), 2);
+        assert_eq!(values[&Field::Crate].len(), 2);
         assert_eq!(row.digest(), digest(&values));
         let other = Row::new([Some("Artist")]);
         assert_ne!(other.digest(), row.digest());
         assert_ne!(Row::default().digest(), row.digest());
-    }
-
-    #[test]
-    fn value_encodings() {
-        assert_eq!(rating_value(0), None);
-        assert_eq!(rating_value(5).as_deref(), Some("5"));
-        assert_eq!(rating_value(6), None);
-        assert_eq!(bpm_value(128.0).as_deref(), Some("128.00"));
-        assert_eq!(bpm_value(127.996).as_deref(), Some("128.00"));
-        assert_eq!(bpm_value(0.0), None);
-        assert_eq!(color_value(0xff8800).as_deref(), Some("#FF8800"));
-        assert_eq!(parse_color("#ff8800"), Some(0xff8800));
-        assert_eq!(parse_color("red"), None);
-        assert_eq!(parse_rating("9"), None);
-        assert_eq!(parse_bpm("128.00"), Some(128.0));
     }
 }

@@ -7,7 +7,7 @@ pub mod running;
 pub mod schema;
 pub mod write;
 
-use crate::fields::{self, Row};
+use crate::fields::{Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::borrow::Cow;
@@ -83,8 +83,6 @@ pub fn default_path() -> Option<PathBuf> {
             return Some(sandboxed);
         }
         Some(home.join("Library/Application Support/Mixxx/mixxxdb.sqlite"))
-    } else if cfg!(windows) {
-        std::env::var_os("LOCALAPPDATA").map(|d| PathBuf::from(d).join("Mixxx/mixxxdb.sqlite"))
     } else {
         Some(home?.join(".mixxx/mixxxdb.sqlite"))
     }
@@ -179,16 +177,17 @@ impl Database {
     }
 
     fn read_in_transaction(&self) -> rusqlite::Result<Library> {
-        let columns: Vec<&str> = fields::SINGLE.iter().map(|(_, c)| *c).collect();
+        // The column fields, then `key_id` for the key's codec.
+        let columns: Vec<String> = Field::columns()
+            .map(|(_, c)| format!("l.\"{c}\""))
+            .collect();
         let sql = format!(
-            "SELECT l.id, tl.location, {} FROM library l JOIN track_locations tl ON tl.id = l.location \
+            "SELECT l.id, tl.location, {}, l.key_id FROM library l \
+             JOIN track_locations tl ON tl.id = l.location \
              WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
-            columns
-                .iter()
-                .map(|c| format!("l.\"{c}\""))
-                .collect::<Vec<_>>()
-                .join(", ")
+            columns.join(", ")
         );
+        let key_id_column = columns.len() + 2;
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
@@ -198,41 +197,57 @@ impl Database {
             let Some(location) = text(row_ref.get_ref(1)?) else {
                 continue;
             };
-            let mut singles: [Option<Cow<'_, str>>; fields::SINGLE.len()] = Default::default();
-            for (i, (field, _)) in fields::SINGLE.iter().enumerate() {
+            let key_id = match row_ref.get_ref(key_id_column)? {
+                ValueRef::Integer(i) => Some(i),
+                _ => None,
+            };
+            let mut singles = Vec::with_capacity(columns.len());
+            for (i, (field, _)) in Field::columns().enumerate() {
                 let raw = row_ref.get_ref(i + 2)?;
-                singles[i] = match *field {
-                    "rating" => integer(raw).and_then(fields::rating_value).map(Cow::Owned),
-                    "bpm" => real(raw).and_then(fields::bpm_value).map(Cow::Owned),
-                    "color" => integer(raw).and_then(fields::color_value).map(Cow::Owned),
-                    _ => text_ref(raw),
-                };
+                singles.push(field.codec().from_mixxx(raw, key_id));
             }
             let row = Row::new(singles);
             index.insert(id, tracks.len());
             tracks.push(Track { id, location, row });
         }
-        // In the order of `fields::SETS`.
-        let memberships = [
-            "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id",
-            "SELECT pt.track_id, p.name FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
-             WHERE p.hidden = 0",
-        ];
-        for (set_index, sql) in memberships.into_iter().enumerate() {
-            let mut stmt = self.conn.prepare(sql)?;
-            let mut rows = stmt.query([])?;
-            while let Some(row) = rows.next()? {
-                let track: Option<i64> = row.get(0)?;
-                let name = text(row.get_ref(1)?);
-                if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
-                    tracks[*i].row.add_member(set_index, name);
-                }
+        for field in Field::ALL {
+            if let Source::Member(container) = field.source() {
+                self.read_members(container, field, &index, &mut tracks)?;
             }
         }
         Ok(Library {
             revision: self.revision,
             tracks,
         })
+    }
+
+    /// Adds every track's memberships of one kind of container.
+    fn read_members(
+        &self,
+        container: Container,
+        field: Field,
+        index: &HashMap<i64, usize>,
+        tracks: &mut [Track],
+    ) -> rusqlite::Result<()> {
+        let sql = match container {
+            Container::Crate => {
+                "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id"
+            }
+            Container::Playlist => {
+                "SELECT pt.track_id, p.name FROM PlaylistTracks pt \
+                 JOIN Playlists p ON p.id = pt.playlist_id WHERE p.hidden = 0"
+            }
+        };
+        let mut stmt = self.conn.prepare(sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let track: Option<i64> = row.get(0)?;
+            let name = text(row.get_ref(1)?);
+            if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
+                tracks[*i].row.add_member(field, name);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -282,36 +297,7 @@ fn schema_revision(conn: &Connection) -> Result<i64> {
         .ok_or_else(|| not_mixxx("it records no schema revision"))
 }
 
-/// Any SQLite value as text (SQLite does not enforce column types); empty text is unset.
+/// Any SQLite value as text (SQLite does not enforce column types); empty text is none.
 fn text(v: ValueRef<'_>) -> Option<String> {
-    text_ref(v).map(Cow::into_owned)
-}
-
-/// [`text`], borrowing the row's bytes when they are UTF-8.
-fn text_ref(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
-    let s = match v {
-        ValueRef::Null => return None,
-        ValueRef::Integer(i) => Cow::Owned(i.to_string()),
-        ValueRef::Real(f) => Cow::Owned(f.to_string()),
-        ValueRef::Text(t) | ValueRef::Blob(t) => String::from_utf8_lossy(t),
-    };
-    (!s.is_empty()).then_some(s)
-}
-
-fn integer(v: ValueRef<'_>) -> Option<i64> {
-    match v {
-        ValueRef::Integer(i) => Some(i),
-        ValueRef::Real(f) => Some(f as i64),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn real(v: ValueRef<'_>) -> Option<f64> {
-    match v {
-        ValueRef::Integer(i) => Some(i as f64),
-        ValueRef::Real(f) => Some(f),
-        ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
-        _ => None,
-    }
+    Codec::Text.from_mixxx(v, None).map(Cow::into_owned)
 }

@@ -4,6 +4,7 @@
 
 use super::write::{self, Writer};
 use crate::annex::logmet::Values;
+use crate::fields::Field;
 use rusqlite::{Connection, params};
 use std::path::Path;
 
@@ -84,7 +85,9 @@ pub fn insert_track(
         params![location_id, filename.rsplit('.').next().unwrap_or("?")],
     )?;
     let id = tx.last_insert_rowid();
-    for (field, set) in values {
+    for (name, set) in values {
+        let field =
+            Field::from_name(name).ok_or_else(|| write::Error::UnknownField(name.clone()))?;
         writer.set_field(id, field, set)?;
     }
     Ok(id)

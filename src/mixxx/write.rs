@@ -4,7 +4,8 @@
 //! not exist yet).
 
 use super::{Database, Error as DbError};
-use crate::fields;
+use crate::fields::key::{self, Notation};
+use crate::fields::{Codec, Container, Field, Source, codec};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OpenFlags, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeSet, HashMap};
@@ -15,10 +16,14 @@ pub const BACKUPS_KEPT: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("`{field}` value {value:?} cannot be stored in Mixxx")]
-    InvalidValue { field: String, value: String },
+    #[error("`{field}` value {value:?} cannot be stored in Mixxx: it is not {expected}")]
+    InvalidValue {
+        field: Field,
+        value: String,
+        expected: &'static str,
+    },
     #[error("`{field}` holds several values ({values}); Mixxx stores one")]
-    SeveralValues { field: String, values: String },
+    SeveralValues { field: Field, values: String },
     #[error("`{0}` is not a field git-mixxx writes")]
     UnknownField(String),
     #[error(transparent)]
@@ -82,7 +87,9 @@ impl Database {
             std::fs::copy(&path, &backup).map_err(io)?;
         }
         prune_backups(&dir, BACKUPS_KEPT).map_err(io)?;
-        Ok((Writer::new(tx), backup))
+        let mut writer = Writer::new(tx);
+        writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
+        Ok((writer, backup))
     }
 }
 
@@ -113,6 +120,10 @@ pub struct Writer<'a> {
     ends: Option<HashMap<i64, i64>>,
     /// Playlists with removed entries, renumbered 1..n once at commit.
     gaps: BTreeSet<i64>,
+    /// The key notation of this Mixxx, found when a key is first written.
+    notation: Option<Notation>,
+    /// This Mixxx's configuration file (`mixxx.cfg` beside the database), if known.
+    config: Option<PathBuf>,
 }
 
 /// A track's membership of one crate or playlist.
@@ -123,10 +134,10 @@ struct Membership {
     rows: Vec<i64>,
 }
 
-fn single<'v>(field: &str, values: &'v BTreeSet<String>) -> Result<Option<&'v str>, Error> {
+fn single(field: Field, values: &BTreeSet<String>) -> Result<Option<&str>, Error> {
     if values.len() > 1 {
         return Err(Error::SeveralValues {
-            field: field.to_owned(),
+            field,
             values: values.iter().cloned().collect::<Vec<_>>().join(", "),
         });
     }
@@ -142,6 +153,8 @@ impl<'a> Writer<'a> {
             members: [None, None],
             ends: None,
             gaps: BTreeSet::new(),
+            notation: None,
+            config: None,
         }
     }
 
@@ -162,73 +175,67 @@ impl<'a> Writer<'a> {
         Ok(self.tx.commit()?)
     }
 
-    /// Sets `field` of track `id` to exactly `values` (empty = unset).
+    /// Sets `field` of track `id` to exactly `values` (canonical values; empty = unset).
     pub fn set_field(
         &mut self,
         id: i64,
-        field: &str,
+        field: Field,
         values: &BTreeSet<String>,
     ) -> Result<(), Error> {
-        if fields::is_set_field(field) {
-            return self.set_membership(id, field, values);
-        }
-        let invalid = |v: &str| Error::InvalidValue {
-            field: field.to_owned(),
-            value: v.to_owned(),
+        let column = match field.source() {
+            Source::Member(container) => return self.set_membership(id, container, values),
+            Source::Column(column) => column,
         };
         let value = single(field, values)?;
-        // Numeric columns: the annex value parsed back, or Mixxx's "unset".
-        type Parse = fn(&str) -> Option<SqlValue>;
-        let numeric: Option<(&str, Parse, SqlValue)> = match field {
-            "rating" => Some((
-                "rating",
-                |v| fields::parse_rating(v).map(SqlValue::Integer),
-                SqlValue::Integer(0),
-            )),
-            "bpm" => Some((
-                "bpm",
-                |v| fields::parse_bpm(v).map(SqlValue::Real),
-                SqlValue::Real(0.0),
-            )),
-            "color" => Some((
-                "color",
-                |v| fields::parse_color(v).map(SqlValue::Integer),
-                SqlValue::Null,
-            )),
-            _ => None,
+        let codec = field.codec();
+        let invalid = |e: codec::Invalid| Error::InvalidValue {
+            field,
+            value: e.value,
+            expected: e.expected,
         };
-        if let Some((column, parse, unset)) = numeric {
-            let sql_value = match value {
-                Some(v) => parse(v).ok_or_else(|| invalid(v))?,
-                None => unset,
+        let sql_value = codec.to_mixxx(value).map_err(invalid)?;
+        if codec == Codec::Key {
+            let key_id = match &sql_value {
+                SqlValue::Integer(id) => *id,
+                _ => 0,
             };
-            let sql = format!("UPDATE library SET \"{column}\" = ?1 WHERE id = ?2");
-            self.tx.execute(&sql, params![sql_value, id])?;
+            let text = key::render(key_id, self.notation()?).unwrap_or_default();
+            self.tx.execute(
+                "UPDATE library SET key = ?1, key_id = ?2 WHERE id = ?3",
+                params![text, key_id, id],
+            )?;
             return Ok(());
         }
-        match field {
-            "key" => {
-                let text = value.unwrap_or("");
-                self.tx.execute(
-                    "UPDATE library SET key = ?1, key_id = ?2 WHERE id = ?3",
-                    params![text, fields::key::key_id(text), id],
-                )?;
-            }
-            _ => {
-                let column = fields::SINGLE
-                    .iter()
-                    .find(|(f, _)| *f == field)
-                    .map(|(_, c)| *c)
-                    .ok_or_else(|| Error::UnknownField(field.to_owned()))?;
-                let sql = format!("UPDATE library SET \"{column}\" = ?1 WHERE id = ?2");
-                self.tx.execute(&sql, params![value.unwrap_or(""), id])?;
-            }
-        }
+        let sql = format!("UPDATE library SET \"{column}\" = ?1 WHERE id = ?2");
+        self.tx.execute(&sql, params![sql_value, id])?;
         Ok(())
     }
 
-    fn ids(&mut self, field: &str) -> Result<&mut HashMap<String, i64>, Error> {
-        let (slot, sql) = if field == "crate" {
+    /// The key notation this Mixxx writes: the one its rows are written in (Mixxx 2.5 and
+    /// later write ID3v2 names whatever the preference says), else its configuration's
+    /// (`mixxx.cfg` beside the database), else Mixxx's default.
+    fn notation(&mut self) -> Result<&Notation, Error> {
+        if self.notation.is_none() {
+            let mut stmt = self.tx.prepare(
+                "SELECT key_id, key FROM library WHERE key_id BETWEEN 1 AND 24 \
+                 AND key IS NOT NULL AND key <> '' LIMIT 1000",
+            )?;
+            let rows = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let notation = Notation::detect(rows.iter().map(|(id, t)| (*id, t.as_str())))
+                .or_else(|| {
+                    let text = std::fs::read_to_string(self.config.as_deref()?).ok()?;
+                    Notation::from_config(&text)
+                })
+                .unwrap_or_default();
+            self.notation = Some(notation);
+        }
+        Ok(self.notation.get_or_insert_with(Notation::default))
+    }
+
+    fn ids(&mut self, kind: Container) -> Result<&mut HashMap<String, i64>, Error> {
+        let (slot, sql) = if kind == Container::Crate {
             (
                 &mut self.crates,
                 "SELECT name, id FROM crates ORDER BY id DESC",
@@ -258,11 +265,11 @@ impl<'a> Writer<'a> {
     }
 
     /// The id of crate or user playlist `name`, created when missing.
-    fn container(&mut self, field: &str, name: &str) -> Result<i64, Error> {
-        if let Some(id) = self.ids(field)?.get(name) {
+    fn container(&mut self, kind: Container, name: &str) -> Result<i64, Error> {
+        if let Some(id) = self.ids(kind)?.get(name) {
             return Ok(*id);
         }
-        let id = if field == "crate" {
+        let id = if kind == Container::Crate {
             self.tx
                 .execute("INSERT INTO crates (name) VALUES (?1)", params![name])?;
             self.tx.last_insert_rowid()
@@ -275,13 +282,13 @@ impl<'a> Writer<'a> {
             )?;
             self.tx.last_insert_rowid()
         };
-        self.ids(field)?.insert(name.to_owned(), id);
+        self.ids(kind)?.insert(name.to_owned(), id);
         Ok(id)
     }
 
     /// Every track's memberships for `field`, read once.
-    fn members(&mut self, field: &str) -> Result<&mut HashMap<i64, Vec<Membership>>, Error> {
-        let slot = usize::from(field != "crate");
+    fn members(&mut self, kind: Container) -> Result<&mut HashMap<i64, Vec<Membership>>, Error> {
+        let slot = usize::from(kind != Container::Crate);
         if self.members[slot].is_none() {
             let sql = if slot == 0 {
                 "SELECT ct.track_id, c.name, c.id, NULL FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id"
@@ -319,22 +326,22 @@ impl<'a> Writer<'a> {
     fn set_membership(
         &mut self,
         id: i64,
-        field: &str,
+        kind: Container,
         names: &BTreeSet<String>,
     ) -> Result<(), Error> {
-        let current = self.members(field)?.remove(&id).unwrap_or_default();
+        let current = self.members(kind)?.remove(&id).unwrap_or_default();
         let mut kept = Vec::with_capacity(names.len());
         for m in current {
             if names.contains(&m.name) {
                 kept.push(m);
             } else {
-                self.remove_member(field, &m, id)?;
+                self.remove_member(kind, &m, id)?;
             }
         }
         for name in names {
             if !kept.iter().any(|m| m.name == *name) {
-                let container = self.container(field, name)?;
-                let rows = self.add_member(field, container, id)?;
+                let container = self.container(kind, name)?;
+                let rows = self.add_member(kind, container, id)?;
                 kept.push(Membership {
                     name: name.clone(),
                     container,
@@ -342,13 +349,18 @@ impl<'a> Writer<'a> {
                 });
             }
         }
-        self.members(field)?.insert(id, kept);
+        self.members(kind)?.insert(id, kept);
         Ok(())
     }
 
     /// Adds the track; returns the new `PlaylistTracks` row ids (none for crates).
-    fn add_member(&mut self, field: &str, container: i64, track: i64) -> Result<Vec<i64>, Error> {
-        if field == "crate" {
+    fn add_member(
+        &mut self,
+        kind: Container,
+        container: i64,
+        track: i64,
+    ) -> Result<Vec<i64>, Error> {
+        if kind == Container::Crate {
             self.tx.execute(
                 "INSERT OR IGNORE INTO crate_tracks (crate_id, track_id) VALUES (?1, ?2)",
                 params![container, track],
@@ -385,8 +397,13 @@ impl<'a> Writer<'a> {
         Ok(vec![self.tx.last_insert_rowid()])
     }
 
-    fn remove_member(&mut self, field: &str, member: &Membership, track: i64) -> Result<(), Error> {
-        if field == "crate" {
+    fn remove_member(
+        &mut self,
+        kind: Container,
+        member: &Membership,
+        track: i64,
+    ) -> Result<(), Error> {
+        if kind == Container::Crate {
             self.tx.execute(
                 "DELETE FROM crate_tracks WHERE crate_id = ?1 AND track_id = ?2",
                 params![member.container, track],

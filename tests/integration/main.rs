@@ -1,8 +1,11 @@
 //! The integration tests: one binary, real git, git-annex and SQLite, a fresh environment per
-//! test (see `util`).
+//! test (see `util`, on top of `tests/support`, which the benchmark shares).
 
 mod errors;
 mod hooks;
 mod push;
+#[allow(dead_code)] // shared with the benchmark, which uses other parts of it
+#[path = "../support/mod.rs"]
+mod support;
 mod two_way;
 mod util;

@@ -1,18 +1,11 @@
-//! The per-test environment: a temp dir with its own HOME, a fixed git identity and no global
-//! or system git config; helpers to build annex repositories (a bare "NAS" and laptops),
-//! Mixxx databases from the real schema, and to read results back through git-annex itself.
+//! Test-only helpers on top of the shared environment (`tests/support`, re-exported here):
+//! a fresh temporary environment per test running the binary cargo built, `git mixxx` calls,
+//! annex repositories (a bare "NAS", laptop clones, standalone ones) and values.
 
+pub use crate::support::*;
 use git_mixxx::annex::logmet::Values;
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-pub struct Env {
-    pub root: PathBuf,
-    home: PathBuf,
-    path: String,
-    _dir: tempfile::TempDir,
-}
+use std::process::Output;
 
 /// Values from `[(field, [values])]`.
 pub fn vals(pairs: &[(&str, &[&str])]) -> Values {
@@ -22,76 +15,13 @@ pub fn vals(pairs: &[(&str, &[&str])]) -> Values {
         .collect()
 }
 
-pub fn text(out: &Output) -> String {
-    format!(
-        "status {}\nstdout:\n{}\nstderr:\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 impl Env {
+    /// A fresh environment in a temporary directory, running the git-mixxx cargo built.
     pub fn new() -> Env {
-        let dir = tempfile::Builder::new()
-            .prefix("git-mixxx-test-")
-            .tempdir()
-            .expect("temp dir");
-        // Canonical, so that paths compare equal to what git reports.
-        let root = std::fs::canonicalize(dir.path()).expect("canonical temp dir");
-        let home = root.join("home");
-        std::fs::create_dir_all(&home).expect("home");
         let bin = Path::new(env!("CARGO_BIN_EXE_git-mixxx"))
             .parent()
             .expect("bin dir");
-        let path = format!(
-            "{}:{}",
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        Env {
-            root,
-            home,
-            path,
-            _dir: dir,
-        }
-    }
-
-    /// A command with the hermetic environment, run in `dir`.
-    pub fn command(&self, dir: &Path, program: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(dir)
-            .env_clear()
-            .env("PATH", &self.path)
-            .env("HOME", &self.home)
-            .env("LANG", "C.UTF-8")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test DJ")
-            .env("GIT_AUTHOR_EMAIL", "dj@example.invalid")
-            .env("GIT_COMMITTER_NAME", "Test DJ")
-            .env("GIT_COMMITTER_EMAIL", "dj@example.invalid");
-        cmd
-    }
-
-    pub fn output(&self, dir: &Path, program: &str, args: &[&str]) -> Output {
-        self.command(dir, program, args).output().expect("spawn")
-    }
-
-    /// Runs a command that must succeed; returns stdout.
-    pub fn run(&self, dir: &Path, program: &str, args: &[&str]) -> String {
-        let out = self.output(dir, program, args);
-        assert!(
-            out.status.success(),
-            "{program} {args:?} in {}: {}",
-            dir.display(),
-            text(&out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    pub fn git(&self, dir: &Path, args: &[&str]) -> String {
-        self.run(dir, "git", args)
+        Env::temp("git-mixxx-test-", bin)
     }
 
     /// `git mixxx ARGS` (through git, as users run it).
@@ -180,26 +110,6 @@ impl Env {
         self.git(repo, &["commit", "-q", "-m", "add music"]);
     }
 
-    /// The git-annex metadata of a file, as git-annex reports it (without `*lastchanged`).
-    pub fn metadata(&self, repo: &Path, file: &str) -> Values {
-        let out = self.git(repo, &["annex", "metadata", "--json", "--", file]);
-        let json: serde_json::Value = serde_json::from_str(out.trim()).expect("metadata json");
-        let mut values = Values::new();
-        for (field, vs) in json["fields"].as_object().expect("fields") {
-            if field.ends_with("lastchanged") {
-                continue;
-            }
-            let set: BTreeSet<String> = vs
-                .as_array()
-                .expect("values")
-                .iter()
-                .map(|v| v.as_str().expect("string").to_owned())
-                .collect();
-            values.insert(field.clone(), set);
-        }
-        values
-    }
-
     /// `git annex find --metadata EXPR`, sorted.
     pub fn find(&self, repo: &Path, expr: &str) -> Vec<String> {
         let mut files: Vec<String> = self
@@ -221,34 +131,4 @@ impl Env {
     pub fn annex_sync(&self, repo: &Path) {
         self.git(repo, &["annex", "sync", "-q"]);
     }
-}
-
-/// Creates a Mixxx database with `tracks` (absolute location, values) at `revision`.
-pub fn create_db(path: &Path, revision: i64, tracks: &[(String, Values)]) {
-    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-    git_mixxx::demo::create_library(path, revision, tracks).expect("create Mixxx database");
-}
-
-/// A database's tracks by location, read through git-mixxx's reader.
-pub fn db_values(path: &Path) -> BTreeMap<String, Values> {
-    let db = git_mixxx::mixxx::Database::open_read_only(path).expect("open");
-    db.read_library()
-        .expect("read")
-        .tracks
-        .into_iter()
-        .map(|t| (t.location, t.row.to_values()))
-        .collect()
-}
-
-/// Runs SQL on a database (as the DJ editing in Mixxx would).
-pub fn db_exec(path: &Path, sql: &str) {
-    let conn = rusqlite::Connection::open(path).expect("open");
-    conn.pragma_update(None, "foreign_keys", false)
-        .expect("pragma");
-    conn.execute_batch(sql).expect("sql");
-}
-
-/// Location of `file` in `repo`, as Mixxx stores it.
-pub fn loc(repo: &Path, file: &str) -> String {
-    format!("{}/{file}", repo.display())
 }

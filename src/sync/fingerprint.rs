@@ -1,4 +1,4 @@
-//! The no-change shortcut: a run can be skipped when nothing it reads has changed since the
+//! The no-change fingerprint: a run can be skipped when nothing it reads has changed since the
 //! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
 //! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, whether
 //! git-annex's journal is empty, the configuration and the git-mixxx version; and for the
@@ -10,8 +10,8 @@
 //! [`RACY_SECONDS`] of taking the fingerprint is not trusted by its stat: a change in the same
 //! timestamp tick would go unseen on filesystems with coarse timestamps.
 
+use super::Report;
 use crate::context::Context;
-use crate::sync::Report;
 use md5::{Digest as _, Md5};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,24 +48,17 @@ struct Saved {
 }
 
 fn path(ctx: &Context) -> PathBuf {
-    ctx.annex
-        .repo
-        .common_dir()
-        .join("mixxx")
-        .join(format!("{}.quiet", ctx.annex.uuid))
+    crate::state::local_dir(&ctx.annex.repo).join(format!("{}.quiet", ctx.annex.uuid))
 }
 
 fn paths_file(ctx: &Context) -> PathBuf {
     path(ctx).with_extension("paths")
 }
 
-/// The hash under which a library path is kept (stable for one build, which the fingerprint
-/// records).
+/// The hash under which a library path is kept on disk: XXH3, whose output is fixed by its
+/// specification (not by the Rust release, as `DefaultHasher`'s is).
 pub fn path_hash(path: &[u8]) -> u64 {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::hash::DefaultHasher::new();
-    path.hash(&mut hasher);
-    hasher.finish()
+    xxhash_rust::xxh3::xxh3_64(path)
 }
 
 /// The library's paths saved by the last no-change run: hashed ([`path_hash`]) and sorted.
@@ -84,7 +77,7 @@ fn paths_digest(paths: &[u64]) -> String {
     for p in paths {
         md5.update(p.to_le_bytes());
     }
-    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    faster_hex::hex_string(&md5.finalize())
 }
 
 fn load(ctx: &Context) -> Option<Saved> {
@@ -134,7 +127,7 @@ fn index_digest(index: &gix::index::File, paths: &[u64]) -> String {
         md5.update([entry.stage_raw() as u8]);
         md5.update(entry.id.as_bytes());
     }
-    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    faster_hex::hex_string(&md5.finalize())
 }
 
 impl Fingerprint {

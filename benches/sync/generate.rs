@@ -1,0 +1,227 @@
+//! The synthetic library, generated once per N: an annex repository whose work branch (built
+//! with `git fast-import`) holds N locked annexed files without content, and a Mixxx database
+//! of N tracks with `git_mixxx::demo::sample_values`, written by git-mixxx's own code
+//! (`git_mixxx::demo::create_library`, through `support::create_db`).
+
+use crate::support::{Env, create_db, loc};
+use git_mixxx::annex::logmet::Values;
+use md5::{Digest, Md5};
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Crates and playlists in the sample values.
+const CRATES: usize = 50;
+const PLAYLISTS: usize = 20;
+/// The Mixxx schema revision of the generated databases (Mixxx 2.3).
+const REVISION: i64 = 32;
+/// Directories of the generated work tree: genres × artists.
+const GENRES: [&str; 5] = ["House", "Techno", "Drum & Bass", "Électronique", "Disco"];
+const ARTISTS_PER_GENRE: usize = 40;
+
+/// 64 hex digits derived from `i` (splitmix64), for fake SHA256 keys.
+fn fake_sha256(i: usize) -> String {
+    let mut state = (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
+    let mut out = String::with_capacity(64);
+    for _ in 0..4 {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        let _ = write!(out, "{z:016x}");
+    }
+    out
+}
+
+fn fake_key(i: usize) -> String {
+    let size = 4_000_000 + (i * 7919) % 40_000_000;
+    format!("SHA256E-s{size}--{}.flac", fake_sha256(i))
+}
+
+/// git-annex's `hashDirMixed` (`.git/annex/objects/<xx>/<yy>/`): the MD5 of the key as
+/// little-endian 32-bit words, 5 bits at a time through a 32-letter alphabet, pairs swapped.
+fn hashdir_mixed(key: &str) -> String {
+    const CHARS: &[u8; 32] = b"0123456789zqjxkmvwgpfZQJXKMVWGPF";
+    let digest = Md5::digest(key.as_bytes());
+    let w = u32::from_le_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    let c = |x: u32| CHARS[((w >> (6 * x)) & 31) as usize] as char;
+    format!("{}{}/{}{}", c(1), c(0), c(3), c(2))
+}
+
+/// The work-tree path of sample track `i`: ~200 directories, spaces and non-ASCII.
+fn file_name(i: usize) -> String {
+    let genre = GENRES[i % GENRES.len()];
+    let artist = (i / GENRES.len()) % ARTISTS_PER_GENRE;
+    let accent = if artist.is_multiple_of(3) {
+        " Ørsted"
+    } else {
+        ""
+    };
+    format!("music/{genre}/Artist {artist:02}{accent}/Track {i} (Original Mix).flac")
+}
+
+pub fn values(i: usize) -> Values {
+    git_mixxx::demo::sample_values(i, CRATES, PLAYLISTS)
+}
+
+/// Paths of one generated library.
+pub struct Library {
+    pub n: usize,
+    pub files: Vec<String>,
+    pub keys: Vec<String>,
+    /// The generated repository and database, copied for each run.
+    gen_dir: PathBuf,
+    /// Where runs work; the database's locations point into `work_dir/repo`.
+    pub work_dir: PathBuf,
+    pub secs: f64,
+}
+
+impl Library {
+    pub fn repo(dir: &Path) -> PathBuf {
+        dir.join("repo")
+    }
+
+    pub fn db(dir: &Path) -> PathBuf {
+        dir.join("mixxx").join("mixxxdb.sqlite")
+    }
+
+    /// A fresh copy of the generated library in `dir` (replacing what was there).
+    pub fn fresh_copy(&self, dir: &Path) {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).expect("remove old copy");
+        }
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(&self.gen_dir)
+            .arg(dir)
+            .status()
+            .expect("cp");
+        assert!(status.success(), "cp -a {} failed", self.gen_dir.display());
+    }
+}
+
+pub fn generate(env: &Env, root: &Path, n: usize) -> Library {
+    let start = Instant::now();
+    let base = root.join(format!("n{n}"));
+    if base.exists() {
+        std::fs::remove_dir_all(&base).expect("remove previous generation");
+    }
+    let gen_dir = base.join("gen");
+    let work_dir = base.join("work");
+    let repo = Library::repo(&gen_dir);
+    std::fs::create_dir_all(&repo).expect("mkdir repo");
+
+    let files: Vec<String> = (0..n).map(file_name).collect();
+    let keys: Vec<String> = (0..n).map(fake_key).collect();
+
+    // The work branch: one commit of N symlinks to content that is not there.
+    env.git(&repo, &["init", "-q", "-b", "master"]);
+    let stream_path = base.join("fast-import.stream");
+    {
+        let mut s = std::io::BufWriter::new(
+            std::fs::File::create(&stream_path).expect("fast-import stream"),
+        );
+        let msg = format!("Add {n} tracks\n");
+        let (name, email) = env.identity();
+        write!(
+            s,
+            "commit refs/heads/master\ncommitter {name} <{email}> 1700000000 +0000\ndata {}\n{msg}\n",
+            msg.len()
+        )
+        .expect("write");
+        for (file, key) in files.iter().zip(&keys) {
+            let up = "../".repeat(file.matches('/').count());
+            let target = format!("{up}.git/annex/objects/{}/{key}/{key}", hashdir_mixed(key));
+            write!(
+                s,
+                "M 120000 inline {file}\ndata {}\n{target}\n",
+                target.len()
+            )
+            .expect("write");
+        }
+        s.write_all(b"\n").expect("write");
+        s.flush().expect("flush");
+    }
+    env.run_with(
+        &repo,
+        "git",
+        &["fast-import", "--quiet"],
+        Some(&stream_path),
+    );
+    std::fs::remove_file(&stream_path).expect("remove stream");
+    env.git(&repo, &["reset", "-q", "--hard", "master"]);
+    env.git(&repo, &["annex", "init", "-q", "bench"]);
+
+    // The repository is a real annex: git-annex agrees on keys and object directories.
+    for i in [0, n / 2, n - 1] {
+        let found = env.git(&repo, &["annex", "lookupkey", "--", &files[i]]);
+        assert_eq!(found.trim(), keys[i], "git annex lookupkey {}", files[i]);
+        let dir = env.git(
+            &repo,
+            &[
+                "annex",
+                "examinekey",
+                "--format=${hashdirmixed}\\n",
+                &keys[i],
+            ],
+        );
+        assert_eq!(
+            dir.trim().trim_end_matches('/'),
+            hashdir_mixed(&keys[i]),
+            "hashdirmixed of {}",
+            keys[i]
+        );
+    }
+
+    // The Mixxx database: locations in the work copy, where runs happen.
+    let db_start = Instant::now();
+    let work_repo = Library::repo(&work_dir);
+    let tracks: Vec<(String, Values)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (loc(&work_repo, f), values(i)))
+        .collect();
+    let db = Library::db(&gen_dir);
+    create_db(&db, REVISION, &tracks);
+    let written = db_start.elapsed().as_secs_f64();
+    check_db(&db, &tracks);
+    eprintln!(
+        "N={n}: Mixxx database written in {written:.2} s, read back and checked in {:.2} s",
+        db_start.elapsed().as_secs_f64() - written
+    );
+
+    Library {
+        n,
+        files,
+        keys,
+        gen_dir,
+        work_dir,
+        secs: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// The generated database reads back, through git-mixxx's own reader, as the sample values.
+fn check_db(db: &Path, tracks: &[(String, Values)]) {
+    let library = git_mixxx::mixxx::Database::open_read_only(db)
+        .and_then(|d| d.read_library())
+        .expect("read the generated database");
+    assert_eq!(library.revision, REVISION);
+    assert_eq!(
+        library.tracks.len(),
+        tracks.len(),
+        "tracks in the generated database"
+    );
+    for (i, (track, (location, values))) in library.tracks.iter().zip(tracks).enumerate() {
+        // The scenarios' SQL addresses sample track i as id i + 1.
+        assert_eq!(track.id, i as i64 + 1, "id of track {i}");
+        assert_eq!(&track.location, location, "location of track {i}");
+        assert_eq!(
+            &git_mixxx::fields::by_name(&track.row.to_values()),
+            values,
+            "values of track {i} ({location})"
+        );
+    }
+}

@@ -1,0 +1,85 @@
+//! The terminal observer of a sync: a progress bar for long stages (on a terminal only),
+//! stage timings with `GIT_MIXXX_TRACE`, `-v`'s per-track decisions and warnings.
+
+use git_mixxx::sync::observer::{Observer, Stage, Warning};
+use git_mixxx::sync::plan::Plan;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+/// Below this many items a stage gets no progress bar: it is over before one helps.
+const BAR_MINIMUM: usize = 2000;
+
+pub struct Terminal {
+    quiet: bool,
+    verbose: bool,
+    dry_run: bool,
+    trace: bool,
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Terminal {
+    pub fn new(quiet: bool, verbose: bool, dry_run: bool) -> Terminal {
+        Terminal {
+            quiet,
+            verbose,
+            dry_run,
+            trace: std::env::var_os("GIT_MIXXX_TRACE").is_some(),
+            bar: None,
+        }
+    }
+
+    /// Clears the progress bar.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn new_bar(stage: Stage, total: usize) -> indicatif::ProgressBar {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {eta}")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(stage.describe());
+        bar
+    }
+}
+
+impl Observer for Terminal {
+    fn stage_done(&mut self, stage: Stage, took: Duration) {
+        if self.trace {
+            eprintln!(
+                "git-mixxx: {}: {:.1} ms",
+                stage.describe(),
+                took.as_secs_f64() * 1e3
+            );
+        }
+    }
+
+    fn progress(&mut self, stage: Stage, done: usize, total: usize) {
+        if self.quiet || total < BAR_MINIMUM || !std::io::stderr().is_terminal() {
+            return;
+        }
+        let bar = self
+            .bar
+            .get_or_insert_with(|| Terminal::new_bar(stage, total));
+        bar.set_position(done as u64);
+        if done >= total {
+            self.finish();
+        }
+    }
+
+    fn planned(&mut self, plan: &Plan<'_>) {
+        if self.verbose {
+            self.finish();
+            // A closed output is noticed when the summary is written.
+            let _ = std::io::stdout().write_all(super::render::plan(plan, self.dry_run).as_bytes());
+        }
+    }
+
+    fn warning(&mut self, warning: Warning) {
+        eprintln!("git-mixxx: warning: {warning}");
+    }
+}

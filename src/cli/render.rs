@@ -1,0 +1,239 @@
+//! The text the command line prints: a sync's summary, `status`, the one line a hook says,
+//! and `-v`'s per-track decisions from the plan.
+
+use git_mixxx::status::Status;
+use git_mixxx::sync::Report;
+use git_mixxx::sync::plan::Plan;
+use std::fmt::Write as _;
+
+fn fields(map: &std::collections::BTreeMap<String, usize>) -> String {
+    map.iter()
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The human-readable summary of a sync.
+pub fn report(r: &Report, verbose: bool) -> String {
+    let mut out = String::new();
+    let would = if r.dry_run { "would be " } else { "" };
+    let nothing = r.pushed == 0 && r.pulled == 0 && r.conflicts.is_empty();
+    if nothing && r.commit.is_none() {
+        let _ = writeln!(
+            out,
+            "Nothing to do: Mixxx and the git-annex branch agree on all {} tracks.",
+            r.tracks
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "{}{} tracks: {} {would}pushed to the branch, {} {would}pulled into Mixxx, {} unchanged{}.",
+            if r.dry_run { "Dry run, " } else { "" },
+            r.tracks,
+            r.pushed,
+            r.pulled,
+            r.unchanged,
+            if r.first_sync {
+                " (first sync of this clone)"
+            } else {
+                ""
+            }
+        );
+        if !r.pushed_fields.is_empty() {
+            let _ = writeln!(out, "  pushed fields: {}", fields(&r.pushed_fields));
+        }
+        if !r.pulled_fields.is_empty() {
+            let _ = writeln!(out, "  pulled fields: {}", fields(&r.pulled_fields));
+        }
+    }
+    if let Some(why) = &r.pull_pending {
+        let _ = writeln!(
+            out,
+            "  {} changes from the branch were NOT written to Mixxx: {why}.",
+            r.pulled
+        );
+    }
+    for c in &r.conflicts {
+        let _ = writeln!(out, "  conflict: {c}");
+    }
+    if !r.skipped.is_empty() {
+        let total: usize = r.skipped.values().sum();
+        let reasons: Vec<String> = r
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{n} {why}"))
+            .collect();
+        let _ = writeln!(out, "  skipped {total} tracks: {}", reasons.join(", "));
+    }
+    if r.unknown_tracks > 0 {
+        let _ = writeln!(
+            out,
+            "  {} tracks changed on the branch are not in this Mixxx library (import them in Mixxx to get their metadata)",
+            r.unknown_tracks
+        );
+    }
+    if !r.failed.is_empty() {
+        let _ = writeln!(out, "  failed: {} values", r.failed.len());
+        for f in r.failed.iter().take(if verbose { usize::MAX } else { 10 }) {
+            let _ = writeln!(out, "    {} {}: {}", f.path, f.field, f.reason);
+        }
+    }
+    if let Some(b) = &r.backup {
+        let _ = writeln!(out, "  Mixxx database backed up to {}", b.display());
+    }
+    if let Some(c) = &r.commit {
+        let _ = writeln!(
+            out,
+            "  committed {} on the git-annex branch",
+            &c[..c.len().min(12)]
+        );
+    }
+    out
+}
+
+/// The human-readable form.
+pub fn status(status: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
+    if !status.synced_before {
+        let _ = writeln!(
+            out,
+            "  never synced with git-mixxx: the first `git mixxx sync` will push every track"
+        );
+    }
+    for clone in &status.clones {
+        let r = &clone.last_sync;
+        let who = if clone.this_clone {
+            "this clone".to_owned()
+        } else {
+            format!("clone {}", r.uuid)
+        };
+        let desc = if clone.description.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", clone.description)
+        };
+        let _ = writeln!(
+            out,
+            "Last sync of {who}{desc}: {} on {} ({} tracks, {} pushed, {} pulled{}{})",
+            r.time,
+            r.host,
+            r.tracks,
+            r.pushed,
+            r.pulled,
+            if r.conflict_count > 0 {
+                format!(", {} conflicts", r.conflict_count)
+            } else {
+                String::new()
+            },
+            if r.finished {
+                ""
+            } else {
+                ", changes from the branch still to apply"
+            },
+        );
+        for c in &r.conflicts {
+            let _ = writeln!(out, "  conflict: {c}");
+        }
+    }
+    match (&status.pending, &status.pending_error) {
+        (Some(p), _) => {
+            let _ = writeln!(
+                out,
+                "Now: {} tracks to push, {} to pull, {} conflicts, {} unchanged ({} tracks in the repository)",
+                p.pushed,
+                p.pulled,
+                p.conflicts.len(),
+                p.unchanged,
+                p.tracks
+            );
+            if p.unknown_tracks > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} tracks changed on the branch are not in this Mixxx library",
+                    p.unknown_tracks
+                );
+            }
+        }
+        (None, Some(e)) => {
+            let _ = writeln!(out, "Now: unknown ({e})");
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+/// The one line a hook prints on the git command's terminal.
+pub fn hook_line(name: &str, report: &Report) -> String {
+    let pulled = if report.pull_pending.is_some() {
+        0
+    } else {
+        report.pulled
+    };
+    let mut line = format!(
+        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {pulled} pulled into Mixxx",
+        report.pushed
+    );
+    if !report.conflicts.is_empty() {
+        let _ = write!(
+            line,
+            ", {} conflicts (see `git mixxx status`)",
+            report.conflicts.len()
+        );
+    }
+    if let Some(why) = &report.pull_pending {
+        let _ = write!(line, "; {} changes wait: {why}", report.pulled);
+    }
+    if !report.failed.is_empty() {
+        let _ = write!(
+            line,
+            "; {} values failed (run `git mixxx sync` to see them)",
+            report.failed.len()
+        );
+    }
+    line
+}
+
+fn values(set: &std::collections::BTreeSet<String>) -> String {
+    if set.is_empty() {
+        return "(unset)".to_owned();
+    }
+    let quoted: Vec<String> = set.iter().map(|v| format!("{v:?}")).collect();
+    quoted.join(", ")
+}
+
+/// `-v`: every decision of the plan, a line per track and field.
+pub fn plan(plan: &Plan<'_>, dry_run: bool) -> String {
+    let (push, pull) = if dry_run {
+        ("would push", "would pull")
+    } else {
+        ("push", "pull")
+    };
+    let mut out = String::new();
+    for track in &plan.tracks {
+        let path = &track.item.path;
+        if let Some(p) = &track.push {
+            for c in p.changes() {
+                let sign = if c.set { '+' } else { '-' };
+                let _ = writeln!(out, "{push} {path}: {} {sign}{:?}", c.field, c.value);
+            }
+        }
+        for (field, new) in &track.pull {
+            let _ = writeln!(out, "{pull} {path}: {field} = {}", values(new));
+        }
+        for c in &track.conflicts {
+            let _ = writeln!(
+                out,
+                "conflict {path}: {} Mixxx {} / branch {}, {} wins",
+                c.field,
+                values(&c.mixxx),
+                values(&c.branch),
+                c.winner.name()
+            );
+        }
+        for h in &track.held {
+            let _ = writeln!(out, "held {path}: {} {}", h.field, h.invalid);
+        }
+    }
+    out
+}

@@ -1,0 +1,89 @@
+//! The base of the three-way merge: this clone's newest finished sync commit on the branch,
+//! and the digest of each synced key's values there. Read from the local cache when it
+//! describes that commit, else rebuilt from the branch (the cache is only for speed).
+
+use super::plan;
+use super::snapshot::Item;
+use crate::annex::logmet::MetLog;
+use crate::annex::{self, Annex, key};
+use crate::fields::{self, Digest};
+use crate::state::{self, Cache};
+use gix::ObjectId;
+use std::collections::HashMap;
+
+pub struct Base {
+    /// This clone's newest finished sync commit; `None` before its first sync.
+    pub commit: Option<ObjectId>,
+    /// The digest of each synced key's values at `commit`.
+    pub digests: HashMap<String, Digest>,
+}
+
+/// Finds the base; the second value says it was rebuilt (and so should be saved).
+pub fn load(
+    annex: &Annex,
+    tip: ObjectId,
+    cache: &mut Cache,
+    items: &HashMap<String, Item>,
+) -> annex::Result<(Base, bool)> {
+    let Some(commit) = state::find_base_commit(annex, tip)? else {
+        let base = Base {
+            commit: None,
+            digests: HashMap::new(),
+        };
+        return Ok((base, false));
+    };
+    if let Some(digests) = cache.take_base_for(commit) {
+        let base = Base {
+            commit: Some(commit),
+            digests,
+        };
+        return Ok((base, false));
+    }
+    // Rebuild: the keys synced then, with the digests of their values at that commit.
+    let mut reader = annex.tree_reader(commit)?;
+    let synced = state::synced_ids(&mut reader, &annex.uuid)?;
+    let mut digests = HashMap::new();
+    for (k, item) in items
+        .iter()
+        .filter(|(k, _)| synced.contains(&state::synced_id(k)))
+    {
+        let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
+        let current = MetLog::parse(&text).current();
+        let values = plan::base_values(&current, &item.m.to_values());
+        digests.insert(k.clone(), fields::digest(&values));
+    }
+    let base = Base {
+        commit: Some(commit),
+        digests,
+    };
+    Ok((base, true))
+}
+
+/// The local cache, read on another thread while the first attempt reads Mixxx.
+pub struct LoadingCache {
+    loader: Option<std::thread::JoinHandle<Cache>>,
+    cache: Cache,
+}
+
+impl LoadingCache {
+    pub fn start(annex: &Annex) -> LoadingCache {
+        let path = state::cache_path(annex);
+        LoadingCache {
+            loader: Some(std::thread::spawn(move || Cache::load(&path))),
+            cache: Cache::default(),
+        }
+    }
+
+    pub fn get_mut(&mut self) -> &mut Cache {
+        if let Some(loader) = self.loader.take() {
+            // A loader that panicked leaves an empty cache, rebuilt from the branch.
+            self.cache = loader.join().unwrap_or_default();
+        }
+        &mut self.cache
+    }
+
+    pub fn get(mut self) -> Cache {
+        self.get_mut();
+        self.cache
+    }
+}

@@ -1,0 +1,130 @@
+//! The branch side of a run: the files it changes (the pushed metadata logs, the newly synced
+//! keys, this clone's run record) and the one commit that carries them, with a message that
+//! says what changed.
+
+use super::Report;
+use super::plan::Plan;
+use crate::annex::{self, Annex, TreeReader};
+use crate::state::{self, RunRecord};
+use gix::ObjectId;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The new content of every branch file a run changes, and the journal entries to update.
+#[derive(Default)]
+pub struct Files {
+    pub files: Vec<(String, Vec<u8>)>,
+    /// Files git-annex's journal also holds: they get the same content there.
+    pub journal: Vec<(String, String)>,
+}
+
+impl Files {
+    /// The pushed logs, moved out of the plan.
+    pub fn pushed(plan: &mut Plan<'_>) -> Files {
+        let mut out = Files::default();
+        for track in &mut plan.tracks {
+            if let Some(push) = track.push.take() {
+                let path = std::mem::take(&mut track.log_path);
+                if push.in_journal {
+                    out.journal.push((path.clone(), push.content.clone()));
+                }
+                out.files.push((path, push.content.into_bytes()));
+            }
+        }
+        out
+    }
+
+    /// Records `new_keys` as synced by this clone, in their shard files.
+    pub fn add_synced(
+        &mut self,
+        reader: &mut TreeReader<'_>,
+        uuid: &str,
+        new_keys: &[&String],
+    ) -> annex::Result<()> {
+        let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for k in new_keys {
+            let id = state::synced_id(k);
+            shards
+                .entry(state::synced_shard(uuid, &id))
+                .or_default()
+                .insert(id);
+        }
+        for (path, ids) in shards {
+            let mut all: BTreeSet<String> = reader
+                .read(&path)?
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect();
+            let before = all.len();
+            all.extend(ids);
+            if all.len() != before {
+                let text: String = all.iter().map(|l| format!("{l}\n")).collect();
+                self.files.push((path, text.into_bytes()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the run record to this clone's `runs` file.
+    pub fn add_record(
+        &mut self,
+        reader: &mut TreeReader<'_>,
+        record: &RunRecord,
+    ) -> annex::Result<()> {
+        let path = state::runs_path(&record.uuid);
+        let runs = reader.read(&path)?.unwrap_or_default();
+        let content = format!("{runs}{}\n", record.to_line());
+        self.files.push((path, content.into_bytes()));
+        Ok(())
+    }
+
+    /// Commits the files on top of `parent`; `None` when the branch moved meanwhile. The
+    /// journal entries are updated after the commit, as git-annex does after its own.
+    pub fn commit(
+        self,
+        annex: &Annex,
+        parent: ObjectId,
+        message: &str,
+    ) -> annex::Result<Option<ObjectId>> {
+        let Some(commit) = annex.commit(parent, self.files, message)? else {
+            return Ok(None);
+        };
+        for (path, content) in &self.journal {
+            annex.write_journal_entry(path, content)?;
+        }
+        Ok(Some(commit))
+    }
+}
+
+fn counts(map: &BTreeMap<String, usize>) -> String {
+    map.iter()
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The commit message: a summary line, the fields pushed and pulled, and the trailers that
+/// mark this clone's commits (and finished ones, which become the next base).
+pub fn message(report: &Report, record: &RunRecord) -> String {
+    let mut msg = format!(
+        "git-mixxx sync on {}: {} tracks pushed, {} pulled",
+        record.host, record.pushed, record.pulled
+    );
+    if !report.conflicts.is_empty() {
+        msg.push_str(&format!(", {} conflicts", report.conflicts.len()));
+    }
+    msg.push_str("\n\n");
+    if !report.pushed_fields.is_empty() {
+        msg.push_str(&format!("pushed: {}\n", counts(&report.pushed_fields)));
+    }
+    if record.pulled > 0 && !report.pulled_fields.is_empty() {
+        msg.push_str(&format!("pulled: {}\n", counts(&report.pulled_fields)));
+    }
+    msg.push_str(&format!("\n{} {}\n", state::TRAILER_CLONE, record.uuid));
+    if record.finished {
+        msg.push_str(state::TRAILER_FINISHED);
+        msg.push('\n');
+    }
+    msg
+}

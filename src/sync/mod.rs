@@ -1,0 +1,424 @@
+//! The sync engine, in stages with a type between each:
+//!
+//! 1. [`snapshot`]: read this Mixxx (one read transaction) and group its tracks by git-annex
+//!    key ([`snapshot::Keyed`]);
+//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge;
+//! 3. [`plan`]: every decision per key and field ([`plan::Plan`]), against the branch as
+//!    [`branch`] reads it; nothing is written before it is complete;
+//! 4. [`apply`]: the pulls, written to Mixxx (one transaction, after a backup, only while
+//!    Mixxx is not running);
+//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch.
+//!
+//! That order makes every interruption safe: if the run stops after the Mixxx transaction, the
+//! base has not moved, Mixxx now equals the branch for the pulled fields, and the next run
+//! pushes what is left. If it stops before, nothing happened. [`fingerprint`] skips the whole
+//! run when nothing it reads changed since the last run that found nothing to do; the engine
+//! reports what it does to an [`observer::Observer`] and prints nothing.
+
+pub mod apply;
+mod base;
+pub mod branch;
+mod commit;
+pub mod fingerprint;
+pub mod observer;
+pub mod plan;
+pub mod snapshot;
+
+use crate::annex::logmet::Timestamp;
+use crate::annex::{self, Annex};
+use crate::context::Context;
+use crate::mixxx;
+use crate::state::{self, Cache, Conflict, RunRecord};
+use apply::Applied;
+use base::{Base, LoadingCache};
+use branch::Branch;
+use fingerprint::Fingerprint;
+use observer::{Clock, Observer, Stage, Warning};
+use plan::Plan;
+use serde::{Deserialize, Serialize};
+use snapshot::Keyed;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Which side wins a conflict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    #[default]
+    Git,
+    Mixxx,
+}
+
+impl Prefer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prefer::Git => "git",
+            Prefer::Mixxx => "mixxx",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Restrict the sync to these repo-relative files or directories (empty: everything).
+    pub paths: Vec<String>,
+    pub dry_run: bool,
+    /// Ignore change detection: write every Mixxx value that differs from the branch.
+    pub all: bool,
+    pub push_only: bool,
+    pub pull_only: bool,
+    pub prefer: Prefer,
+}
+
+impl Options {
+    /// Whether the no-change shortcut may settle this run: only a whole-library run that
+    /// would look at changes both ways.
+    fn shortcut_allowed(&self) -> bool {
+        !self.all && self.paths.is_empty() && !self.push_only && !self.pull_only
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Annex(#[from] annex::Error),
+    #[error(transparent)]
+    Mixxx(#[from] mixxx::Error),
+    #[error("writing the Mixxx database")]
+    MixxxWrite(#[from] mixxx::write::Error),
+    #[error("the git-annex branch kept moving while git-mixxx tried to commit; run the sync again")]
+    Contended,
+    /// A fault injected by the tests (`GIT_MIXXX_TEST_CRASH`): the run stops as if killed.
+    #[error("simulated crash at {0}")]
+    SimulatedCrash(&'static str),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Test hook: stops the run at a named point, to prove interrupted runs converge.
+pub(crate) fn crash_point(name: &'static str) -> Result<()> {
+    if std::env::var("GIT_MIXXX_TEST_CRASH").is_ok_and(|v| v == name) {
+        return Err(Error::SimulatedCrash(name));
+    }
+    Ok(())
+}
+
+/// A value that could not be synced, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub path: String,
+    pub field: String,
+    pub reason: String,
+}
+
+/// What a run did (or, with `--dry-run`, would do).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub first_sync: bool,
+    /// Tracks of this Mixxx that map to annexed files (within the PATH restriction).
+    pub tracks: usize,
+    /// Tracks whose values were (or would be) written to the branch.
+    pub pushed: usize,
+    /// Tracks whose values were (or would be) written to Mixxx.
+    pub pulled: usize,
+    pub unchanged: usize,
+    pub pushed_fields: BTreeMap<String, usize>,
+    pub pulled_fields: BTreeMap<String, usize>,
+    /// Skipped tracks by reason.
+    pub skipped: BTreeMap<String, usize>,
+    pub failed: Vec<Failure>,
+    pub conflicts: Vec<Conflict>,
+    /// Tracks changed on the branch since the base that this Mixxx does not have.
+    pub unknown_tracks: usize,
+    /// Why changes from the branch were not written to Mixxx, when they were not.
+    pub pull_pending: Option<String>,
+    pub backup: Option<PathBuf>,
+    pub commit: Option<String>,
+    /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
+    #[serde(skip)]
+    pub(crate) library_paths: Vec<u64>,
+}
+
+impl Report {
+    /// Whether the run changed nothing and has nothing to say.
+    pub fn is_quiet(&self) -> bool {
+        self.commit.is_none()
+            && self.backup.is_none()
+            && self.pull_pending.is_none()
+            && self.failed.is_empty()
+            && self.conflicts.is_empty()
+    }
+
+    /// Counts the plan's decisions.
+    fn tally(&mut self, plan: &Plan<'_>) {
+        self.unchanged += plan.unchanged;
+        for track in &plan.tracks {
+            let rows = track.item.track_ids.len();
+            if let Some(push) = &track.push {
+                self.pushed += rows;
+                for f in &push.fields {
+                    *self.pushed_fields.entry(f.name().to_owned()).or_default() += 1;
+                }
+            }
+            if !track.pull.is_empty() {
+                self.pulled += rows;
+                for (f, _) in &track.pull {
+                    *self.pulled_fields.entry(f.name().to_owned()).or_default() += 1;
+                }
+            }
+            self.conflicts
+                .extend(track.conflicts.iter().map(|c| Conflict {
+                    path: track.item.path.clone(),
+                    key: track.key.clone(),
+                    field: c.field.name().to_owned(),
+                    mixxx: c.mixxx.iter().cloned().collect(),
+                    branch: c.branch.iter().cloned().collect(),
+                    winner: c.winner.name().to_owned(),
+                }));
+            self.failed.extend(track.held.iter().map(|h| Failure {
+                path: track.item.path.clone(),
+                field: h.field.name().to_owned(),
+                reason: format!(
+                    "the branch's value {}; Mixxx keeps its own (edit it in Mixxx, or sync with --prefer mixxx, to replace it)",
+                    h.invalid
+                ),
+            }));
+        }
+    }
+}
+
+/// How often the whole run is redone when the branch moves under it.
+const ATTEMPTS: usize = 8;
+
+/// Large structures a run no longer needs. Freeing a library's 100,000 small allocations takes
+/// a noticeable part of a run: a process that exits right after can leave them to the
+/// operating system by forgetting this (as the command line does); anything else drops it.
+#[derive(Default)]
+pub struct Leftovers(Vec<Box<dyn std::any::Any + Send>>);
+
+impl Leftovers {
+    fn keep<T: Send + 'static>(&mut self, value: T) {
+        self.0.push(Box::new(value));
+    }
+}
+
+/// Runs a sync (or, with `dry_run`, plans one).
+pub fn run(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Result<Report> {
+    run_keeping(ctx, opts, observer, &mut Leftovers::default())
+}
+
+/// [`run`], leaving large structures in `leftovers` instead of freeing them.
+pub fn run_keeping(
+    ctx: &Context,
+    opts: &Options,
+    observer: &mut dyn Observer,
+    leftovers: &mut Leftovers,
+) -> Result<Report> {
+    let mut clock = Clock::new(observer);
+    let fingerprint = if opts.shortcut_allowed() {
+        Fingerprint::take(ctx)
+    } else {
+        None
+    };
+    clock.done(Stage::Fingerprint);
+    if let Some(mut report) = fingerprint.as_ref().and_then(Fingerprint::matching_report) {
+        report.dry_run = opts.dry_run;
+        return Ok(report);
+    }
+    let _lock = if opts.dry_run {
+        None
+    } else {
+        Some(ctx.annex.lock_journal()?)
+    };
+    let mut cache = LoadingCache::start(&ctx.annex);
+    let mut outcome = Err(Error::Contended);
+    for _ in 0..ATTEMPTS {
+        let mut keyed = Keyed::default();
+        let result = attempt(ctx, opts, &mut cache, &mut keyed, &mut clock);
+        leftovers.keep(keyed);
+        if let Some(report) = result.transpose() {
+            outcome = report;
+            break;
+        }
+    }
+    leftovers.keep(cache.get());
+    if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
+        && !opts.dry_run
+    {
+        if report.is_quiet() {
+            f.save(ctx, report, &report.library_paths);
+        } else {
+            Fingerprint::clear(ctx);
+        }
+        clock.done(Stage::RecordingShortcut);
+    }
+    outcome
+}
+
+/// One attempt; `None` when the branch moved before the commit and the run must start over.
+fn attempt(
+    ctx: &Context,
+    opts: &Options,
+    cache: &mut LoadingCache,
+    keyed: &mut Keyed,
+    clock: &mut Clock<'_>,
+) -> Result<Option<Report>> {
+    let annex = &ctx.annex;
+    let library = snapshot::read(&ctx.db, opts)?;
+    clock.done(Stage::ReadingMixxx);
+    let cache = cache.get_mut();
+    clock.done(Stage::WaitingForCache);
+    let mut report = Report {
+        dry_run: opts.dry_run,
+        ..Report::default()
+    };
+    let keys_learned = snapshot::key_tracks(
+        annex,
+        &ctx.prefixes,
+        library,
+        cache,
+        opts,
+        keyed,
+        &mut report,
+    )
+    .map_err(annex::Error::from)?;
+    clock.done(Stage::MappingTracks);
+
+    let tip = annex.tip()?;
+    let (base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
+    report.first_sync = base.commit.is_none();
+    let mut branch = Branch::open(annex, tip, base.commit)?;
+    report.unknown_tracks = branch.unknown_keys(&keyed.items);
+    clock.done(Stage::LoadingBase);
+
+    let mut plan = plan::plan(
+        keyed,
+        &base.digests,
+        &mut branch,
+        opts,
+        Timestamp::now(),
+        clock.observer,
+    )?;
+    clock.done(Stage::Planning);
+    report.tally(&plan);
+    clock.observer.planned(&plan);
+    if opts.dry_run {
+        return Ok(Some(report));
+    }
+
+    let applied = apply::apply(&ctx.db, &plan, opts)?;
+    let new_keys: Vec<&String> = keyed
+        .order
+        .iter()
+        .filter(|k| !base.digests.contains_key(*k))
+        .collect();
+    let needs_commit = plan.pushes()
+        || applied != Applied::Nothing && applied.complete()
+        || !report.conflicts.is_empty()
+        || !new_keys.is_empty();
+    let pulled = match applied {
+        Applied::Nothing => 0,
+        Applied::Held(why) => {
+            report.pull_pending = Some(why);
+            0
+        }
+        Applied::Written { backup, failures } => {
+            report.backup = Some(backup);
+            report.failed.extend(failures);
+            report.pulled
+        }
+    };
+    if !needs_commit {
+        keep_base(cache, base);
+        if keys_learned || rebuilt {
+            save_cache(cache, annex, keys_learned, clock);
+        }
+        return Ok(Some(report));
+    }
+    let finished = report.pull_pending.is_none() && opts.paths.is_empty();
+    let record = run_record(ctx, &report, tip, pulled, finished);
+
+    let mut files = commit::Files::pushed(&mut plan);
+    files.add_synced(&mut branch.reader, &annex.uuid, &new_keys)?;
+    files.add_record(&mut branch.reader, &record)?;
+    clock.done(Stage::WritingMixxx);
+    let message = commit::message(&report, &record);
+    let Some(commit) = files.commit(annex, tip, &message)? else {
+        // The branch moved: the next attempt starts over with the same base.
+        keep_base(cache, base);
+        return Ok(None);
+    };
+    report.commit = Some(commit.to_string());
+    clock.done(Stage::Committing);
+    crash_point("after-branch-commit")?;
+    if finished {
+        settle_base(cache, base, commit, keyed, plan);
+    } else {
+        keep_base(cache, base);
+    }
+    save_cache(cache, annex, keys_learned, clock);
+    Ok(Some(report))
+}
+
+/// The record of this run for the branch.
+fn run_record(
+    ctx: &Context,
+    report: &Report,
+    tip: gix::ObjectId,
+    pulled: usize,
+    finished: bool,
+) -> RunRecord {
+    RunRecord {
+        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        uuid: ctx.annex.uuid.clone(),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
+        db: ctx.db.display().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        tracks: report.tracks,
+        pushed: report.pushed,
+        pulled,
+        reconciled: tip.to_string(),
+        finished,
+        conflict_count: report.conflicts.len(),
+        conflicts: report
+            .conflicts
+            .iter()
+            .take(state::CONFLICTS_KEPT)
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Puts the base back in the cache unchanged.
+fn keep_base(cache: &mut Cache, base: Base) {
+    if let Some(commit) = base.commit {
+        cache.set_base(commit, base.digests);
+    }
+}
+
+/// The new base after a finished run: the commit, with every key of this Mixxx synced (keys
+/// not planned kept their base values).
+fn settle_base(
+    cache: &mut Cache,
+    mut base: Base,
+    commit: gix::ObjectId,
+    keyed: &Keyed,
+    plan: Plan<'_>,
+) {
+    if plan.in_base != base.digests.len() {
+        base.digests.retain(|k, _| keyed.items.contains_key(k));
+    }
+    for (k, d) in plan.settled {
+        base.digests.insert(k.clone(), d);
+    }
+    cache.set_base(commit, base.digests);
+}
+
+/// Saves the local cache; failing only costs speed next time, so it is a warning.
+fn save_cache(cache: &Cache, annex: &Annex, keys_changed: bool, clock: &mut Clock<'_>) {
+    if let Err(e) = cache.save(&state::cache_path(annex), keys_changed) {
+        clock.observer.warning(Warning::CacheNotSaved(e));
+    }
+    clock.done(Stage::SavingCache);
+}

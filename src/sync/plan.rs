@@ -1,0 +1,780 @@
+//! The plan: for every key of this Mixxx and every field, what the sync does, decided by the
+//! design's three-way rules between Mixxx now (M), the branch now (G) and the base (B). The
+//! plan is a value: nothing is written while it is made, `--dry-run` stops after it, and the
+//! later stages only carry it out.
+
+use super::branch::Logs;
+use super::observer::{Observer, Stage};
+use super::snapshot::{Item, Keyed};
+use super::{Options, Prefer};
+use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp};
+use crate::annex::{self, key};
+use crate::fields::codec::Invalid;
+use crate::fields::{self, Digest, Field, Values};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// A field both sides changed differently since the base.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldConflict {
+    pub field: Field,
+    pub mixxx: BTreeSet<String>,
+    pub branch: BTreeSet<String>,
+    pub winner: Prefer,
+}
+
+/// A field left alone because the branch's value cannot be held by Mixxx.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Held {
+    pub field: Field,
+    pub invalid: Invalid,
+}
+
+/// The plan for one key, as the three-way merge decides it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct KeyPlan {
+    /// Changes for the branch.
+    pub push: Vec<Change>,
+    /// Fields to write to Mixxx, with their new values.
+    pub pull: Vec<(Field, BTreeSet<String>)>,
+    pub conflicts: Vec<FieldConflict>,
+    pub held: Vec<Held>,
+    /// The values that become the base once the plan is carried out.
+    pub settled: Values,
+}
+
+impl KeyPlan {
+    fn is_empty(&self) -> bool {
+        self.push.is_empty()
+            && self.pull.is_empty()
+            && self.conflicts.is_empty()
+            && self.held.is_empty()
+    }
+}
+
+/// What a key's plan writes to the branch.
+#[derive(Debug)]
+pub struct Push {
+    /// The log file's new content: the old lines and the new one.
+    pub content: String,
+    /// Where the new line starts in `content`.
+    line_start: usize,
+    /// The fields it changes.
+    pub fields: BTreeSet<Field>,
+    /// Whether git-annex's journal has an entry for the file.
+    pub in_journal: bool,
+}
+
+impl Push {
+    fn new(old: &str, line: &str, fields: BTreeSet<Field>, in_journal: bool) -> Push {
+        let mut content = String::with_capacity(old.len() + line.len() + 1);
+        content.push_str(old);
+        content.push_str(line);
+        content.push('\n');
+        Push {
+            content,
+            line_start: old.len(),
+            fields,
+            in_journal,
+        }
+    }
+
+    /// The changes of the new line.
+    pub fn changes(&self) -> Vec<Change> {
+        logmet::parse_line(self.content[self.line_start..].trim_end())
+            .map(|l| l.changes)
+            .unwrap_or_default()
+    }
+}
+
+/// A key with something to do.
+#[derive(Debug)]
+pub struct TrackPlan<'k> {
+    pub key: &'k String,
+    pub item: &'k Item,
+    /// The key's metadata log on the branch.
+    pub log_path: String,
+    pub push: Option<Push>,
+    pub pull: Vec<(Field, BTreeSet<String>)>,
+    pub conflicts: Vec<FieldConflict>,
+    pub held: Vec<Held>,
+}
+
+/// Every decision of a run.
+#[derive(Debug, Default)]
+pub struct Plan<'k> {
+    /// The keys with something to do, in library order.
+    pub tracks: Vec<TrackPlan<'k>>,
+    /// Tracks (rows) with nothing to do.
+    pub unchanged: usize,
+    /// The digest of each planned key's values once the plan is carried out.
+    pub settled: HashMap<&'k String, Digest>,
+    /// How many of this Mixxx's keys have a base.
+    pub in_base: usize,
+}
+
+impl Plan<'_> {
+    pub fn pulls(&self) -> bool {
+        self.tracks.iter().any(|t| !t.pull.is_empty())
+    }
+
+    pub fn pushes(&self) -> bool {
+        self.tracks.iter().any(|t| t.push.is_some())
+    }
+}
+
+/// The single value a field resolves to when a merge left several: the newest line's.
+fn newest(values: &BTreeMap<String, Timestamp>) -> Option<&String> {
+    values
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)))
+        .map(|(v, _)| v)
+}
+
+/// The canonical forms of a field's values on the branch; the first invalid one, if any.
+fn canonical(
+    field: Field,
+    raw: &BTreeMap<String, Timestamp>,
+) -> (BTreeSet<String>, Option<Invalid>) {
+    let mut out = BTreeSet::new();
+    let mut invalid = None;
+    for v in raw.keys() {
+        match field.codec().canonical(v) {
+            Ok(c) => {
+                out.insert(c.into_owned());
+            }
+            Err(e) => invalid = invalid.or(Some(e)),
+        }
+    }
+    (out, invalid)
+}
+
+/// The base's values from its log: canonical, and for a field whose value Mixxx could not
+/// hold, Mixxx's (that is what the run that met it recorded as settled).
+pub fn base_values(current: &Current, m: &Values) -> Values {
+    let mut out = Values::new();
+    for field in Field::ALL {
+        let Some(raw) = current.get(field.name()) else {
+            continue;
+        };
+        let values = match canonical(field, raw) {
+            (_, Some(_)) => m.get(&field).cloned().unwrap_or_default(),
+            (values, None) => values,
+        };
+        if !values.is_empty() {
+            out.insert(field, values);
+        }
+    }
+    out
+}
+
+/// One field's decision.
+enum Decision {
+    /// Both sides hold this value afterwards.
+    Value(BTreeSet<String>),
+    /// Both changed: a conflict, won by one side with this value.
+    Conflict(BTreeSet<String>, Prefer),
+    /// The branch's value cannot be held by Mixxx: the field is left alone.
+    Hold(Invalid),
+}
+
+/// The three-way merge of a set field: per element, a side that changed it decides.
+fn merge_set(
+    mv: &BTreeSet<String>,
+    gv: &BTreeSet<String>,
+    bv: Option<&BTreeSet<String>>,
+) -> Decision {
+    let Some(bv) = bv else {
+        return Decision::Value(mv.union(gv).cloned().collect());
+    };
+    let merged = mv
+        .union(gv)
+        .chain(bv.iter())
+        .filter(|e| {
+            let (in_m, in_g, in_b) = (mv.contains(*e), gv.contains(*e), bv.contains(*e));
+            if in_m != in_b { in_m } else { in_g }
+        })
+        .cloned()
+        .collect();
+    Decision::Value(merged)
+}
+
+/// The three-way merge of a single-valued field whose branch value is `gr`.
+fn merge_single(
+    mv: &BTreeSet<String>,
+    gr: BTreeSet<String>,
+    bv: Option<&BTreeSet<String>>,
+    prefer: Prefer,
+) -> Decision {
+    if *mv == gr {
+        return Decision::Value(gr);
+    }
+    let take_mixxx = match bv {
+        Some(bv) if gr == *bv => Some(true),
+        Some(bv) if mv == bv => Some(false),
+        Some(_) => None,
+        None if gr.is_empty() => Some(true),
+        None if mv.is_empty() => Some(false),
+        None => None,
+    };
+    match (take_mixxx, prefer) {
+        (Some(true), _) => Decision::Value(mv.clone()),
+        (Some(false), _) => Decision::Value(gr),
+        (None, Prefer::Git) => Decision::Conflict(gr, Prefer::Git),
+        (None, Prefer::Mixxx) => Decision::Conflict(mv.clone(), Prefer::Mixxx),
+    }
+}
+
+/// The decision for a single-valued field from its branch log.
+fn decide_single(
+    field: Field,
+    mv: &BTreeSet<String>,
+    raw: &BTreeMap<String, Timestamp>,
+    bv: Option<&BTreeSet<String>>,
+    opts: &Options,
+) -> Decision {
+    let outcomes: BTreeSet<Result<_, _>> = raw.keys().map(|v| field.codec().canonical(v)).collect();
+    let several = outcomes.len() > 1;
+    let resolved = newest(raw).map(|v| field.codec().canonical(v).map(|c| c.into_owned()));
+    let resolved = match resolved {
+        None => BTreeSet::new(),
+        Some(Ok(v)) => BTreeSet::from([v]),
+        // Mixxx changed it since, or wins by request: its value replaces the invalid one.
+        Some(Err(_)) if opts.prefer == Prefer::Mixxx || bv.is_some_and(|b| b != mv) => {
+            return Decision::Value(mv.clone());
+        }
+        Some(Err(invalid)) => return Decision::Hold(invalid),
+    };
+    if several {
+        // Several values after a merge: clones set it concurrently, a conflict by definition.
+        // The newest line wins unless Mixxx is preferred.
+        return match opts.prefer {
+            Prefer::Mixxx if !mv.is_empty() => Decision::Conflict(mv.clone(), Prefer::Mixxx),
+            _ => Decision::Conflict(resolved, Prefer::Git),
+        };
+    }
+    merge_single(mv, resolved, bv, opts.prefer)
+}
+
+/// The three-way merge of one key, by the design's sync rules. `g` is the branch's log as
+/// git-annex reads it, `b` the base's values ([`base_values`]) when the key has a base.
+pub fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyPlan {
+    let (empty_set, empty_log) = (BTreeSet::new(), BTreeMap::new());
+    let mut plan = KeyPlan::default();
+    let mut result = Values::new();
+    let mut branch = Values::new();
+    let mut changed_fields = Vec::new();
+    for field in Field::ALL {
+        let mv = m.get(&field).unwrap_or(&empty_set);
+        let raw = g.get(field.name()).unwrap_or(&empty_log);
+        let bv = b.map(|b| b.get(&field).unwrap_or(&empty_set));
+        let (gv, invalid) = canonical(field, raw);
+        let decision = if opts.all {
+            Decision::Value(mv.clone())
+        } else if field.is_set() {
+            merge_set(mv, &gv, bv)
+        } else {
+            decide_single(field, mv, raw, bv, opts)
+        };
+        let r = match decision {
+            Decision::Value(r) => r,
+            Decision::Conflict(r, winner) => {
+                plan.conflicts.push(FieldConflict {
+                    field,
+                    mixxx: mv.clone(),
+                    branch: gv.clone(),
+                    winner,
+                });
+                r
+            }
+            Decision::Hold(invalid) => {
+                plan.held.push(Held { field, invalid });
+                // Mixxx keeps its value, and so does the base: the next run tries again.
+                let kept = bv.unwrap_or(mv).clone();
+                if !kept.is_empty() {
+                    result.insert(field, kept.clone());
+                    branch.insert(field, kept);
+                }
+                continue;
+            }
+        };
+        if *mv != r {
+            plan.pull.push((field, r.clone()));
+        }
+        if gv != r || invalid.is_some() {
+            changed_fields.push((field, r.clone()));
+        }
+        if !r.is_empty() {
+            result.insert(field, r);
+        }
+        if !gv.is_empty() {
+            branch.insert(field, gv);
+        }
+    }
+    if !opts.pull_only {
+        plan.push = changes(g, &changed_fields);
+    }
+    plan.settled = if plan.push.is_empty() { branch } else { result };
+    plan
+}
+
+/// The changes that make the branch's raw values of each field the new values: unset every
+/// raw value that is not a new one, set every new one that is not there in that spelling.
+fn changes(g: &Current, fields: &[(Field, BTreeSet<String>)]) -> Vec<Change> {
+    let empty = BTreeMap::new();
+    let mut out = Vec::new();
+    for (field, new) in fields {
+        let raw = g.get(field.name()).unwrap_or(&empty);
+        let name = field.name().to_owned();
+        for old in raw.keys().filter(|v| !new.contains(*v)) {
+            out.push(Change {
+                field: name.clone(),
+                set: false,
+                value: old.clone(),
+            });
+        }
+        for v in new.iter().filter(|v| !raw.contains_key(*v)) {
+            out.push(Change {
+                field: name.clone(),
+                set: true,
+                value: v.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The digest of each key's Mixxx values, in `order`, computed on all cores (comparing them
+/// with the base's is most of a no-change run's planning).
+fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
+    let digest = |k: &String| keyed.items.get(k).map(|i| i.m.digest()).unwrap_or_default();
+    crate::on_cores(&keyed.order, 4096, |part| {
+        part.iter().map(digest).collect::<Vec<_>>()
+    })
+    .concat()
+}
+
+/// Plans a run: every key of `keyed` against the branch (`logs`) and the base digests.
+pub fn plan<'k>(
+    keyed: &'k Keyed,
+    base: &HashMap<String, Digest>,
+    logs: &mut impl Logs,
+    opts: &Options,
+    now: Timestamp,
+    observer: &mut dyn Observer,
+) -> annex::Result<Plan<'k>> {
+    let mut plan = Plan::default();
+    let digests = mixxx_digests(keyed);
+    let total = keyed.order.len();
+    for (i, (k, &digest)) in keyed.order.iter().zip(&digests).enumerate() {
+        if i % 1024 == 0 {
+            observer.progress(Stage::Planning, i, total);
+        }
+        let item = &keyed.items[k];
+        let base_digest = base.get(k).copied();
+        plan.in_base += usize::from(base_digest.is_some());
+        let branch_same = !logs.changed_since_base(k);
+        if !opts.all && branch_same && base_digest == Some(digest) {
+            plan.unchanged += item.track_ids.len();
+            continue;
+        }
+        if let Some(track) = plan_one(
+            k,
+            item,
+            digest,
+            base_digest,
+            branch_same,
+            logs,
+            opts,
+            now,
+            &mut plan,
+        )? {
+            plan.tracks.push(track);
+        }
+    }
+    observer.progress(Stage::Planning, total, total);
+    Ok(plan)
+}
+
+/// Plans one key whose values or log may have changed; `None` when it has nothing to do.
+#[allow(clippy::too_many_arguments)]
+fn plan_one<'k>(
+    k: &'k String,
+    item: &'k Item,
+    digest: Digest,
+    base_digest: Option<Digest>,
+    branch_same: bool,
+    logs: &mut impl Logs,
+    opts: &Options,
+    now: Timestamp,
+    plan: &mut Plan<'k>,
+) -> annex::Result<Option<TrackPlan<'k>>> {
+    let log_path = key::metadata_log_path(k);
+    let track = |push, kp: KeyPlan| TrackPlan {
+        key: k,
+        item,
+        log_path: log_path.clone(),
+        push,
+        pull: kp.pull,
+        conflicts: kp.conflicts,
+        held: kp.held,
+    };
+    let m = item.m.to_values();
+    let (text, in_journal, b) = match base_digest {
+        Some(_) if branch_same => {
+            let text = logs.at_base(k)?;
+            let b = base_values(&MetLog::parse(&text).current(), &m);
+            (text, false, Some(b))
+        }
+        Some(_) => {
+            let base = logs.at_base(k)?;
+            let now_log = logs.now(k)?;
+            let b = base_values(&MetLog::parse(&base).current(), &m);
+            (now_log.text, now_log.in_journal, Some(b))
+        }
+        None => {
+            let log = logs.now(k)?;
+            (log.text, log.in_journal, None)
+        }
+    };
+    // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
+    // written straight from the row.
+    if b.is_none() && text.is_empty() && !opts.pull_only {
+        plan.settled.insert(k, digest);
+        if item.m.is_empty() {
+            plan.unchanged += item.track_ids.len();
+            return Ok(None);
+        }
+        let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f.name(), true, v)));
+        let fields = item.m.values().map(|(f, _)| f).collect();
+        return Ok(Some(track(
+            Some(Push::new("", &line, fields, in_journal)),
+            KeyPlan::default(),
+        )));
+    }
+    let log = MetLog::parse(&text);
+    let kp = plan_key(&m, &log.current(), b.as_ref(), opts);
+    plan.settled.insert(k, fields::digest(&kp.settled));
+    if kp.is_empty() {
+        plan.unchanged += item.track_ids.len();
+        return Ok(None);
+    }
+    let push = (!kp.push.is_empty()).then(|| {
+        let line = logmet::format_line(now.after(log.max_timestamp()), &kp.push);
+        let fields = kp
+            .push
+            .iter()
+            .filter_map(|c| Field::from_name(&c.field))
+            .collect();
+        Push::new(&text, &line, fields, in_journal)
+    });
+    Ok(Some(track(push, kp)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(pairs: &[(Field, &[&str])]) -> Values {
+        pairs
+            .iter()
+            .map(|(f, vs)| (*f, vs.iter().map(|v| v.to_string()).collect()))
+            .collect()
+    }
+
+    fn cur(pairs: &[(Field, &[(&str, i64)])]) -> Current {
+        pairs
+            .iter()
+            .map(|(f, vs)| {
+                (
+                    f.name().to_owned(),
+                    vs.iter()
+                        .map(|(v, t)| (v.to_string(), Timestamp { secs: *t, picos: 0 }))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    fn set(values: &[&str]) -> BTreeSet<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    fn pushed(plan: &KeyPlan) -> Vec<String> {
+        plan.push
+            .iter()
+            .map(|c| format!("{}{}{}", c.field, if c.set { '+' } else { '-' }, c.value))
+            .collect()
+    }
+
+    use Field::{Bpm, Color, Crate, Key, Rating};
+
+    #[test]
+    fn mixxx_change_is_pushed_and_branch_change_is_pulled() {
+        let b = vals(&[(Rating, &["3"]), (Color, &["#FF0000"])]);
+        let m = vals(&[(Rating, &["4"]), (Color, &["#FF0000"])]);
+        let g = cur(&[(Rating, &[("3", 1)]), (Color, &[("#00FF00", 2)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(plan.conflicts, vec![]);
+        assert_eq!(pushed(&plan), ["rating-3", "rating+4"]);
+        assert_eq!(plan.pull, vec![(Color, set(&["#00FF00"]))]);
+        assert_eq!(
+            plan.settled,
+            vals(&[(Rating, &["4"]), (Color, &["#00FF00"])])
+        );
+    }
+
+    #[test]
+    fn conflict_prefers_git_by_default_and_mixxx_on_request() {
+        let b = vals(&[(Rating, &["3"])]);
+        let m = vals(&[(Rating, &["5"])]);
+        let g = cur(&[(Rating, &[("2", 1)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(plan.conflicts.len(), 1);
+        assert_eq!(plan.conflicts[0].winner, Prefer::Git);
+        assert!(plan.push.is_empty());
+        assert_eq!(plan.pull[0].1, set(&["2"]));
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, Some(&b), &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.conflicts[0].winner, Prefer::Mixxx);
+        assert_eq!(pushed(&plan), ["rating-2", "rating+5"]);
+    }
+
+    #[test]
+    fn sets_merge_per_element() {
+        let b = vals(&[(Crate, &["A", "B"])]);
+        let m = vals(&[(Crate, &["A", "B", "X"])]);
+        let g = cur(&[(Crate, &[("B", 1), ("Y", 1)])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(plan.pull, vec![(Crate, set(&["B", "X", "Y"]))]);
+        assert_eq!(pushed(&plan), ["crate+X"]);
+    }
+
+    #[test]
+    fn several_values_resolve_to_the_newest_and_are_written_back() {
+        let m = vals(&[(Rating, &["2"])]);
+        let g = cur(&[(Rating, &[("2", 10), ("5", 20)])]);
+        let plan = plan_key(&m, &g, Some(&m), &Options::default());
+        assert_eq!(plan.pull[0].1, set(&["5"]));
+        assert_eq!(pushed(&plan), ["rating-2"]);
+        assert_eq!(plan.conflicts.len(), 1, "concurrent sets are a conflict");
+        // Where this Mixxx holds the winning value, the conflict is recorded too.
+        let m5 = vals(&[(Rating, &["5"])]);
+        let plan = plan_key(&m5, &g, Some(&m5), &Options::default());
+        assert!(plan.pull.is_empty());
+        assert_eq!(plan.conflicts.len(), 1);
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, Some(&m), &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(pushed(&plan), ["rating-5"]);
+    }
+
+    #[test]
+    fn first_sync_fills_empty_sides() {
+        let m = vals(&[(Rating, &["4"])]);
+        let g = cur(&[(Color, &[("#123456", 1)])]);
+        let plan = plan_key(&m, &g, None, &Options::default());
+        assert!(plan.conflicts.is_empty());
+        assert_eq!(pushed(&plan), ["rating+4"]);
+        assert_eq!(plan.pull, vec![(Color, set(&["#123456"]))]);
+    }
+
+    #[test]
+    fn all_makes_mixxx_win() {
+        let m = vals(&[(Crate, &["A"])]);
+        let g = cur(&[(Crate, &[("B", 1)]), (Rating, &[("5", 1)])]);
+        let opts = Options {
+            all: true,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, None, &opts);
+        assert!(plan.pull.is_empty());
+        assert_eq!(pushed(&plan), ["rating-5", "crate-B", "crate+A"]);
+    }
+
+    #[test]
+    fn spellings_are_never_rewritten() {
+        // A git-annex user wrote these by hand; Mixxx holds the same values.
+        let g = cur(&[
+            (Bpm, &[("128", 1)]),
+            (Key, &[("8A", 1)]),
+            (Color, &[("#ff0000", 1)]),
+        ]);
+        let m = vals(&[(Bpm, &["128.00"]), (Key, &["Am"]), (Color, &["#FF0000"])]);
+        for b in [None, Some(&m)] {
+            let plan = plan_key(&m, &g, b, &Options::default());
+            assert_eq!(
+                plan,
+                KeyPlan {
+                    settled: m.clone(),
+                    ..KeyPlan::default()
+                }
+            );
+        }
+        // A real change replaces the old spelling.
+        let m2 = vals(&[(Bpm, &["130.00"]), (Key, &["Am"]), (Color, &["#FF0000"])]);
+        let plan = plan_key(&m2, &g, Some(&m), &Options::default());
+        assert_eq!(pushed(&plan), ["bpm-128", "bpm+130.00"]);
+    }
+
+    #[test]
+    fn invalid_branch_values_are_held_not_pulled_nor_overwritten() {
+        let m = vals(&[(Rating, &["3"])]);
+        let g = cur(&[(Rating, &[("9", 5)])]);
+        for b in [None, Some(&m)] {
+            let plan = plan_key(&m, &g, b, &Options::default());
+            assert!(plan.pull.is_empty() && plan.push.is_empty(), "{plan:?}");
+            assert_eq!(plan.held.len(), 1);
+            assert_eq!(plan.held[0].invalid.value, "9");
+            assert_eq!(
+                plan.settled, m,
+                "the base keeps Mixxx's value: retried next run"
+            );
+        }
+        // Edited in Mixxx since the base: the edit replaces the invalid value.
+        let b = vals(&[(Rating, &["2"])]);
+        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
+        // Or by request.
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, Some(&m), &opts);
+        assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
+    }
+
+    #[test]
+    fn base_values_take_mixxx_for_invalid_fields() {
+        let m = vals(&[(Rating, &["3"]), (Bpm, &["120.00"])]);
+        let g = cur(&[
+            (Rating, &[("9", 1)]),
+            (Bpm, &[("120", 1)]),
+            (Crate, &[("A", 1)]),
+        ]);
+        assert_eq!(
+            base_values(&g, &m),
+            vals(&[(Rating, &["3"]), (Bpm, &["120.00"]), (Crate, &["A"])])
+        );
+    }
+
+    /// A branch in memory.
+    #[derive(Default)]
+    struct MemoryLogs {
+        now: HashMap<String, String>,
+        base: HashMap<String, String>,
+        changed: Option<Vec<String>>,
+    }
+
+    impl Logs for MemoryLogs {
+        fn changed_since_base(&self, key: &str) -> bool {
+            self.changed
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|k| k == key))
+        }
+        fn now(&mut self, key: &str) -> annex::Result<super::super::branch::Log> {
+            Ok(super::super::branch::Log {
+                text: self.now.get(key).cloned().unwrap_or_default(),
+                in_journal: false,
+            })
+        }
+        fn at_base(&mut self, key: &str) -> annex::Result<String> {
+            Ok(self.base.get(key).cloned().unwrap_or_default())
+        }
+    }
+
+    fn keyed(tracks: &[(&str, fields::Row)]) -> Keyed {
+        let mut keyed = Keyed::default();
+        for (i, (k, row)) in tracks.iter().enumerate() {
+            keyed.order.push(k.to_string());
+            let item = Item {
+                path: format!("{k}.flac"),
+                track_ids: vec![i as i64 + 1],
+                m: row.clone(),
+            };
+            keyed.items.insert(k.to_string(), item);
+        }
+        keyed
+    }
+
+    fn rated(rating: &str) -> fields::Row {
+        let mut singles = vec![None; Rating as usize + 1];
+        singles[Rating as usize] = Some(rating);
+        fields::Row::new(singles)
+    }
+
+    #[test]
+    fn a_run_plans_only_what_changed() {
+        let keyed = keyed(&[("K1", rated("3")), ("K2", rated("4")), ("K3", rated("5"))]);
+        let base: HashMap<String, Digest> = [("K1", "3"), ("K2", "1"), ("K3", "5")]
+            .into_iter()
+            .map(|(k, r)| (k.to_owned(), rated(r).digest()))
+            .collect();
+        let line = |r: &str| format!("1700000000s rating +{r}\n");
+        let mut logs = MemoryLogs {
+            now: HashMap::from([("K3".into(), line("2")), ("K2".into(), line("1"))]),
+            base: HashMap::from([("K2".into(), line("1")), ("K3".into(), line("5"))]),
+            changed: Some(vec!["K3".into()]),
+        };
+        let now = Timestamp {
+            secs: 1_800_000_000,
+            picos: 0,
+        };
+        let plan = plan(
+            &keyed,
+            &base,
+            &mut logs,
+            &Options::default(),
+            now,
+            &mut super::super::observer::Silent,
+        )
+        .expect("in memory");
+        assert_eq!(plan.unchanged, 1, "K1 is settled by its digest alone");
+        assert_eq!(plan.in_base, 3);
+        let keys: Vec<&str> = plan.tracks.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(keys, ["K2", "K3"]);
+        let k2 = &plan.tracks[0];
+        let push = k2.push.as_ref().expect("K2 changed in Mixxx");
+        assert_eq!(
+            push.content,
+            format!("{}1800000000s rating -1 +4\n", line("1"))
+        );
+        assert_eq!(push.changes().len(), 2);
+        assert!(k2.pull.is_empty());
+        let k3 = &plan.tracks[1];
+        assert!(k3.push.is_none());
+        assert_eq!(k3.pull, vec![(Rating, set(&["2"]))]);
+        assert_eq!(plan.settled[&"K3".to_owned()], rated("2").digest());
+    }
+
+    #[test]
+    fn first_sync_pushes_rows_straight() {
+        let keyed = keyed(&[("K1", rated("3")), ("K2", fields::Row::default())]);
+        let mut logs = MemoryLogs::default();
+        let now = Timestamp {
+            secs: 1_800_000_000,
+            picos: 0,
+        };
+        let plan = plan(
+            &keyed,
+            &HashMap::new(),
+            &mut logs,
+            &Options::default(),
+            now,
+            &mut super::super::observer::Silent,
+        )
+        .expect("in memory");
+        assert_eq!(plan.tracks.len(), 1);
+        let push = plan.tracks[0].push.as_ref().expect("pushed");
+        assert_eq!(push.content, "1800000000s rating +3\n");
+        assert_eq!(push.fields, BTreeSet::from([Rating]));
+        assert_eq!(plan.unchanged, 1);
+    }
+}

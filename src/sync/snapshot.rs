@@ -1,0 +1,129 @@
+//! The first stages: a snapshot of this Mixxx (every track's values, from one read
+//! transaction) and its tracks grouped by git-annex key, the unit the rest of a sync works on.
+
+use super::{Options, Report};
+use crate::annex::Annex;
+use crate::fields::Row;
+use crate::mixxx::{self, Database, Library};
+use crate::state::Cache;
+use crate::worktree::Mapper;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Reads the library, checking first that this run may write to the database if it will.
+pub fn read(db: &Path, opts: &Options) -> mixxx::Result<Library> {
+    let db = Database::open_read_only(db)?;
+    if !opts.dry_run && !opts.push_only {
+        db.check_writable()?;
+    }
+    db.read_library()
+}
+
+/// One key of this Mixxx: its first track's path in the work tree, every track id with that
+/// content, and the values in Mixxx.
+#[derive(Debug)]
+pub struct Item {
+    pub path: String,
+    pub track_ids: Vec<i64>,
+    pub m: Row,
+}
+
+/// This Mixxx's keys in library order and their items.
+#[derive(Default)]
+pub struct Keyed {
+    pub items: HashMap<String, Item>,
+    pub order: Vec<String>,
+}
+
+impl Keyed {
+    /// How many tracks (rows) the keys stand for.
+    pub fn tracks(&self) -> usize {
+        self.items.values().map(|i| i.track_ids.len()).sum()
+    }
+}
+
+/// Groups the library's tracks by key (within `opts.paths`), counting the others in
+/// `report.skipped` and noting the library's work-tree paths for the no-change shortcut.
+/// Keys come from the cache's blob → key map, which learns new keys; returns whether it did.
+pub fn key_tracks(
+    annex: &Annex,
+    prefixes: &[PathBuf],
+    library: Library,
+    cache: &mut Cache,
+    opts: &Options,
+    keyed: &mut Keyed,
+    report: &mut Report,
+) -> Result<bool, gix::Error> {
+    let mut mapper = Mapper::new(&annex.repo, prefixes)?;
+    mapper.remember(std::mem::take(&mut cache.keys_by_blob));
+    keyed.items.reserve(library.tracks.len());
+    keyed.order.reserve(library.tracks.len());
+    let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
+    if opts.paths.is_empty() {
+        report.library_paths = locations
+            .iter()
+            .filter_map(|l| mapper.relative(l))
+            .map(|p| super::fingerprint::path_hash(p.as_bytes()))
+            .collect();
+    }
+    let mapped = mapper.keys(&locations);
+    drop(locations);
+    for (track, found) in library.tracks.into_iter().zip(mapped) {
+        let (path, key) = match found {
+            Ok(found) => found,
+            Err(skip) => {
+                // With PATH arguments, tracks outside them are not this run's business.
+                if opts.paths.is_empty() {
+                    *report
+                        .skipped
+                        .entry(skip.describe().to_owned())
+                        .or_default() += 1;
+                }
+                continue;
+            }
+        };
+        if !in_scope(&opts.paths, &path) {
+            continue;
+        }
+        match keyed.items.get_mut(&key) {
+            Some(item) => item.track_ids.push(track.id),
+            None => {
+                keyed.order.push(key.clone());
+                let item = Item {
+                    path,
+                    track_ids: vec![track.id],
+                    m: track.row,
+                };
+                keyed.items.insert(key, item);
+            }
+        }
+    }
+    let (known, learned) = mapper.into_known();
+    cache.keys_by_blob = known;
+    report.tracks = keyed.tracks();
+    Ok(learned)
+}
+
+/// Whether a work-tree path is one of `paths` or under one (no `paths`: everything is).
+fn in_scope(paths: &[String], path: &str) -> bool {
+    paths.is_empty()
+        || paths.iter().any(|p| {
+            path.strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_restrict_to_files_and_directories() {
+        let paths = ["House".to_owned(), "a.flac".to_owned()];
+        assert!(in_scope(&paths, "House/x.flac"));
+        assert!(in_scope(&paths, "a.flac"));
+        assert!(!in_scope(&paths, "House music/x.flac"));
+        assert!(!in_scope(&paths, "a.flac.bak"));
+        assert!(in_scope(&[], "anything"));
+    }
+}

@@ -1,0 +1,37 @@
+//! Mixxx databases from the real schema, written and read back through git-mixxx's own code
+//! (so the field encodings live in one place: the library).
+
+use git_mixxx::annex::logmet::Values;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Creates a Mixxx database (and its directory) at schema `revision` holding `tracks`
+/// (absolute location, values), as git-mixxx writes Mixxx: track ids 1, 2, … in order.
+pub fn create_db(path: &Path, revision: i64, tracks: &[(String, Values)]) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    git_mixxx::demo::create_library(path, revision, tracks).expect("create Mixxx database");
+}
+
+/// A database's tracks by location, read through git-mixxx's reader.
+pub fn db_values(path: &Path) -> BTreeMap<String, Values> {
+    let db = git_mixxx::mixxx::Database::open_read_only(path).expect("open");
+    db.read_library()
+        .expect("read")
+        .tracks
+        .into_iter()
+        .map(|t| (t.location, git_mixxx::fields::by_name(&t.row.to_values())))
+        .collect()
+}
+
+/// Runs SQL on a database (as the DJ editing in Mixxx would), foreign keys off.
+pub fn db_exec(path: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.pragma_update(None, "foreign_keys", false)
+        .expect("pragma");
+    conn.execute_batch(sql).expect("sql");
+}
+
+/// Location of `file` in `repo`, as Mixxx stores it.
+pub fn loc(repo: &Path, file: &str) -> String {
+    format!("{}/{file}", repo.display())
+}
