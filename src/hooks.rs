@@ -4,6 +4,7 @@
 //! nothing when nothing changed.
 
 use crate::context::Context;
+use crate::error::PathError;
 use crate::sync::observer::Observer;
 use crate::sync::{self, Options, Report};
 use std::fs::File;
@@ -50,13 +51,8 @@ pub enum Error {
         "{0} is not a shell script; add `git mixxx hook NAME` to it by hand, or make it a shell script"
     )]
     NotShell(PathBuf),
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
 /// Anything that can stop a hook run.
@@ -73,11 +69,7 @@ pub enum HookError {
 }
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
-    move |source| Error::Io {
-        what,
-        path: path.to_owned(),
-        source,
-    }
+    move |source| Error::Io(crate::error::at(what, path)(source))
 }
 
 fn hook_dir(repo: &gix::Repository, place: Place) -> PathBuf {

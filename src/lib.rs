@@ -12,11 +12,12 @@
 //!   fingerprint; [`state`]: sync state on the branch and the local cache; [`status`].
 //! - [`context`]: where a run happens (repository, database, prefixes).
 //! - [`hooks`]: installing and running the git hooks.
-//! - [`demo`]: the self-contained demonstration.
+//! - [`demo`]: the self-contained demonstration; [`error`]: the shared file-system error.
 
 pub mod annex;
 pub mod context;
 pub mod demo;
+pub mod error;
 pub mod fields;
 pub mod hooks;
 pub mod mixxx;

@@ -8,6 +8,7 @@ pub mod logmet;
 pub mod objects;
 pub mod pack;
 
+use crate::error::PathError;
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
 use std::collections::HashMap;
@@ -30,23 +31,14 @@ pub enum Error {
     Tuned,
     #[error("git: {0}")]
     Git(#[from] gix::Error),
-    #[error("{what} {path}: {source}")]
-    Io {
-        what: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] PathError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
-    move |source| Error::Io {
-        what,
-        path: path.to_owned(),
-        source,
-    }
+    move |source| Error::Io(crate::error::at(what, path)(source))
 }
 
 /// A git-annex repository as git-mixxx sees it.
@@ -133,11 +125,7 @@ impl Annex {
             {
                 Ok(None)
             }
-            Err(e) => Err(Error::Io {
-                what: "locking",
-                path,
-                source: e.into(),
-            }),
+            Err(e) => Err(io("locking", &path)(e.into())),
         }
     }
 

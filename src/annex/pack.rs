@@ -173,11 +173,7 @@ pub fn write(
     hash_kind: gix::hash::Kind,
     objects: &[Object],
 ) -> Result<(), super::Error> {
-    let io = |source| super::Error::Io {
-        what: "writing a pack in",
-        path: pack_dir.to_owned(),
-        source,
-    };
+    let io = |source| super::Error::Io(crate::error::at("writing a pack in", pack_dir)(source));
     std::fs::create_dir_all(pack_dir).map_err(io)?;
     let mut pack_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
     let mut hasher = gix::hash::hasher(hash_kind);

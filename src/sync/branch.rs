@@ -31,7 +31,6 @@ pub trait Logs {
 /// The branch of a repository at its tip, and at the base commit.
 pub struct Branch<'a> {
     annex: &'a Annex,
-    pub tip: ObjectId,
     pub reader: TreeReader<'a>,
     base_reader: Option<TreeReader<'a>>,
     /// Keys whose logs changed between the base commit and the tip (`None`: no base).
@@ -62,7 +61,6 @@ impl<'a> Branch<'a> {
         };
         Ok(Branch {
             annex,
-            tip,
             reader: annex.tree_reader(tip)?,
             base_reader: base.map(|c| annex.tree_reader(c)).transpose()?,
             changed,

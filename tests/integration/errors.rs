@@ -179,3 +179,52 @@ fn works_without_a_configured_git_identity() {
     );
     assert_eq!(author.trim(), "git-mixxx <git-mixxx@localhost>");
 }
+
+#[test]
+fn a_closed_output_ends_quietly() {
+    // `git mixxx status | head -1`: the reader is gone before git-mixxx writes.
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    env.sync(&repo, &db, &[]);
+    for args in [
+        vec!["status", "--db", db.to_str().unwrap()],
+        vec!["sync", "--db", db.to_str().unwrap(), "--dry-run"],
+        vec!["status", "--json", "--db", db.to_str().unwrap()],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = env
+            .command(&repo, "git", &[&["mixxx"], args.as_slice()].concat())
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            matches!(out.status.code(), Some(0 | 141)),
+            "{args:?}: {} {stderr}",
+            out.status
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn an_error_says_each_cause_once() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    // git-annex's journal lock cannot be opened: the OS's reason is the cause.
+    let lock = repo.join(".git/annex/journal.lck");
+    let _ = std::fs::remove_file(&lock);
+    std::fs::create_dir_all(&lock).unwrap();
+    let out = env.mixxx(&repo, &["sync", "--db", db.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(stderr.contains("journal.lck"), "{stderr}");
+    assert_eq!(
+        stderr.matches("Is a directory").count(),
+        1,
+        "the cause once: {stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

@@ -831,3 +831,99 @@ fn push_only_leaves_mixxx_untouched() {
     );
     assert_settled(&l.env, &l.b, &l.db_b);
 }
+
+// Key notations: each Mixxx writes keys in its own notation, the branch holds one, so two
+// laptops with different notations never conflict; a hand-written spelling on the branch is
+// read as the same value and left as it is.
+#[test]
+fn key_notations_and_spellings_do_not_conflict() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("key", &["Am"]), ("bpm", &["124.00"])])),
+        (B, vals(&[("key", &["C#m"])])),
+    ]);
+    // Laptop B's DJ uses the Lancelot notation: Mixxx rewrote the key texts.
+    let lancelot = [(A, "8A"), (B, "12A")];
+    for (file, text) in lancelot {
+        edit(&l.db_b, &loc(&l.b, file), &format!("key = '{text}'"));
+    }
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!([]), "{report}");
+
+    // A git-annex user writes the BPM by hand in another spelling.
+    l.env
+        .git(&l.a, &["annex", "metadata", "-q", "--set", "bpm=124", A]);
+    let tip = l.env.branch_tip(&l.a);
+    let report = l.sync_a(&[]);
+    assert_eq!(
+        report["pushed"], 0,
+        "never rewritten for its spelling: {report}"
+    );
+    assert_eq!(report["pulled"], 0, "{report}");
+    assert_eq!(report["conflicts"], json!([]), "{report}");
+    assert_eq!(l.env.metadata(&l.a, A)["bpm"], set_of(&["124"]));
+
+    // A new key from laptop A reaches B in B's notation, with key_id.
+    edit(&l.db_a, &loc(&l.a, A), "key = 'Em', key_id = 17");
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_ne!(l.env.branch_tip(&l.a), tip);
+    assert_eq!(l.env.metadata(&l.a, A)["key"], set_of(&["Em"]));
+    l.exchange(&[&l.a, &l.b]);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    let conn = rusqlite::Connection::open(&l.db_b).unwrap();
+    let (text, id): (String, i64) = conn
+        .query_row(
+            "SELECT l.key, l.key_id FROM library l JOIN track_locations tl ON tl.id = l.location \
+             WHERE tl.location = ?1",
+            [loc(&l.b, A)],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((text.as_str(), id), ("9A", 17));
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// A value on the branch that Mixxx cannot hold is reported (exit 1) and left alone on both
+// sides, run after run, until the DJ edits the field in Mixxx.
+#[test]
+fn a_value_mixxx_cannot_hold_is_reported_not_overwritten() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"]), ("bpm", &["120.00"])]))]);
+    l.env
+        .git(&l.b, &["annex", "metadata", "-q", "--set", "rating=9", A]);
+    l.env
+        .git(&l.b, &["annex", "metadata", "-q", "--set", "bpm=abc", A]);
+    let lb = loc(&l.b, A);
+    for _ in 0..2 {
+        let out = l
+            .env
+            .mixxx(&l.b, &["sync", "--json", "--db", l.db_b.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let failed: Vec<&str> = report["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(failed, ["rating", "bpm"], "{report}");
+        assert!(
+            report["failed"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .contains("\"9\"")
+        );
+        assert_eq!(report["pushed"], 0, "{report}");
+        assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["9"]));
+        assert_eq!(db_values(&l.db_b)[&lb]["rating"], set_of(&["3"]));
+    }
+    // The DJ fixes it in Mixxx: the edit replaces the invalid value.
+    edit(&l.db_b, &lb, "rating = 4");
+    let out = l
+        .env
+        .mixxx(&l.b, &["sync", "--json", "--db", l.db_b.to_str().unwrap()]);
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["4"]));
+}

@@ -12,14 +12,26 @@ pub fn create_db(path: &Path, revision: i64, tracks: &[(String, Values)]) {
     git_mixxx::demo::create_library(path, revision, tracks).expect("create Mixxx database");
 }
 
-/// A database's tracks by location, read through git-mixxx's reader.
-pub fn db_values(path: &Path) -> BTreeMap<String, Values> {
+/// A database's tracks in id order, read through git-mixxx's reader: (id, location, values
+/// by annex field name).
+pub fn db_tracks(path: &Path) -> Vec<(i64, String, Values)> {
     let db = git_mixxx::mixxx::Database::open_read_only(path).expect("open");
     db.read_library()
         .expect("read")
         .tracks
         .into_iter()
-        .map(|t| (t.location, git_mixxx::fields::by_name(&t.row.to_values())))
+        .map(|t| {
+            let values = git_mixxx::fields::by_name(&t.row.to_values());
+            (t.id, t.location, values)
+        })
+        .collect()
+}
+
+/// A database's tracks by location, read through git-mixxx's reader.
+pub fn db_values(path: &Path) -> BTreeMap<String, Values> {
+    db_tracks(path)
+        .into_iter()
+        .map(|(_, location, values)| (location, values))
         .collect()
 }
 
