@@ -1,8 +1,10 @@
 //! Carrying out the plan in Mixxx: the pulled values, in one transaction after a backup, and
 //! only while Mixxx is not running (it would write its cached rows back over ours).
 
+use super::error::{Error, crash_point};
+use super::options::Options;
 use super::plan::Plan;
-use super::{Error, Failure, Options, crash_point};
+use super::report::Failure;
 use crate::mixxx::{Database, running, write};
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,8 @@
 //! keys, this clone's run record) and the one commit that carries them, with a message that
 //! says what changed.
 
-use super::Report;
 use super::plan::Plan;
+use super::report::Report;
 use crate::annex::{self, Annex, TreeReader};
 use crate::state::{self, RunRecord};
 use gix::ObjectId;

@@ -10,7 +10,7 @@
 //! [`RACY_SECONDS`] of taking the fingerprint is not trusted by its stat: a change in the same
 //! timestamp tick would go unseen on filesystems with coarse timestamps.
 
-use super::Report;
+use super::report::Report;
 use crate::context::Context;
 use md5::{Digest as _, Md5};
 use std::path::{Path, PathBuf};

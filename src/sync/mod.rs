@@ -19,174 +19,30 @@ pub mod apply;
 mod base;
 pub mod branch;
 mod commit;
+mod error;
 pub mod fingerprint;
 pub mod observer;
+mod options;
 pub mod plan;
+mod report;
 pub mod snapshot;
+
+pub use error::{Error, Result};
+pub use options::{Options, Prefer};
+pub use report::{Failure, Report};
 
 use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
-use crate::mixxx;
-use crate::state::{self, Cache, Conflict, RunRecord};
+use crate::state::{self, Cache, RunRecord};
 use apply::Applied;
 use base::{Base, LoadingCache};
 use branch::Branch;
+use error::crash_point;
 use fingerprint::Fingerprint;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
-use serde::{Deserialize, Serialize};
 use snapshot::Keyed;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-/// Which side wins a conflict.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Prefer {
-    #[default]
-    Git,
-    Mixxx,
-}
-
-impl Prefer {
-    pub fn name(self) -> &'static str {
-        match self {
-            Prefer::Git => "git",
-            Prefer::Mixxx => "mixxx",
-        }
-    }
-}
-
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Restrict the sync to these repo-relative files or directories (empty: everything).
-    pub paths: Vec<String>,
-    pub dry_run: bool,
-    /// Ignore change detection: write every Mixxx value that differs from the branch.
-    pub all: bool,
-    pub push_only: bool,
-    pub pull_only: bool,
-    pub prefer: Prefer,
-}
-
-impl Options {
-    /// Whether the no-change shortcut may settle this run: only a whole-library run that
-    /// would look at changes both ways.
-    fn shortcut_allowed(&self) -> bool {
-        !self.all && self.paths.is_empty() && !self.push_only && !self.pull_only
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    Annex(#[from] annex::Error),
-    #[error(transparent)]
-    Mixxx(#[from] mixxx::Error),
-    #[error("writing the Mixxx database")]
-    MixxxWrite(#[from] mixxx::write::Error),
-    #[error("the git-annex branch kept moving while git-mixxx tried to commit; run the sync again")]
-    Contended,
-    /// A fault injected by the tests (`GIT_MIXXX_TEST_CRASH`): the run stops as if killed.
-    #[error("simulated crash at {0}")]
-    SimulatedCrash(&'static str),
-}
-
-pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// Test hook: stops the run at a named point, to prove interrupted runs converge.
-pub(crate) fn crash_point(name: &'static str) -> Result<()> {
-    if std::env::var("GIT_MIXXX_TEST_CRASH").is_ok_and(|v| v == name) {
-        return Err(Error::SimulatedCrash(name));
-    }
-    Ok(())
-}
-
-/// A value that could not be synced, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Failure {
-    pub path: String,
-    pub field: String,
-    pub reason: String,
-}
-
-/// What a run did (or, with `--dry-run`, would do).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Report {
-    pub dry_run: bool,
-    pub first_sync: bool,
-    /// Tracks of this Mixxx that map to annexed files (within the PATH restriction).
-    pub tracks: usize,
-    /// Tracks whose values were (or would be) written to the branch.
-    pub pushed: usize,
-    /// Tracks whose values were (or would be) written to Mixxx.
-    pub pulled: usize,
-    pub unchanged: usize,
-    pub pushed_fields: BTreeMap<String, usize>,
-    pub pulled_fields: BTreeMap<String, usize>,
-    /// Skipped tracks by reason.
-    pub skipped: BTreeMap<String, usize>,
-    pub failed: Vec<Failure>,
-    pub conflicts: Vec<Conflict>,
-    /// Tracks changed on the branch since the base that this Mixxx does not have.
-    pub unknown_tracks: usize,
-    /// Why changes from the branch were not written to Mixxx, when they were not.
-    pub pull_pending: Option<String>,
-    pub backup: Option<PathBuf>,
-    pub commit: Option<String>,
-    /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
-    #[serde(skip)]
-    pub(crate) library_paths: Vec<u64>,
-}
-
-impl Report {
-    /// Whether the run changed nothing and has nothing to say.
-    pub fn is_quiet(&self) -> bool {
-        self.commit.is_none()
-            && self.backup.is_none()
-            && self.pull_pending.is_none()
-            && self.failed.is_empty()
-            && self.conflicts.is_empty()
-    }
-
-    /// Counts the plan's decisions.
-    fn tally(&mut self, plan: &Plan<'_>) {
-        self.unchanged += plan.unchanged;
-        for track in &plan.tracks {
-            let rows = track.item.track_ids.len();
-            if let Some(push) = &track.push {
-                self.pushed += rows;
-                for f in &push.fields {
-                    *self.pushed_fields.entry(f.name().to_owned()).or_default() += 1;
-                }
-            }
-            if !track.pull.is_empty() {
-                self.pulled += rows;
-                for (f, _) in &track.pull {
-                    *self.pulled_fields.entry(f.name().to_owned()).or_default() += 1;
-                }
-            }
-            self.conflicts
-                .extend(track.conflicts.iter().map(|c| Conflict {
-                    path: track.item.path.clone(),
-                    key: track.key.clone(),
-                    field: c.field.name().to_owned(),
-                    mixxx: c.mixxx.iter().cloned().collect(),
-                    branch: c.branch.iter().cloned().collect(),
-                    winner: c.winner.name().to_owned(),
-                }));
-            self.failed.extend(track.held.iter().map(|h| Failure {
-                path: track.item.path.clone(),
-                field: h.field.name().to_owned(),
-                reason: format!(
-                    "the branch's value {}; Mixxx keeps its own (edit it in Mixxx, or sync with --prefer mixxx, to replace it)",
-                    h.invalid
-                ),
-            }));
-        }
-    }
-}
 
 /// How often the whole run is redone when the branch moves under it.
 const ATTEMPTS: usize = 8;
@@ -292,13 +148,14 @@ fn attempt(
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
 
+    let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let mut plan = plan::plan(
         keyed,
         &base.digests,
         &mut branch,
         opts,
         Timestamp::now(),
-        clock.observer,
+        progress,
     )?;
     clock.done(Stage::Planning);
     report.tally(&plan);

@@ -4,9 +4,8 @@
 //! later stages only carry it out.
 
 use super::branch::Logs;
-use super::observer::{Observer, Stage};
+use super::options::{Options, Prefer};
 use super::snapshot::{Item, Keyed};
-use super::{Options, Prefer};
 use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp};
 use crate::annex::{self, key};
 use crate::fields::codec::Invalid;
@@ -353,21 +352,22 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
     .concat()
 }
 
-/// Plans a run: every key of `keyed` against the branch (`logs`) and the base digests.
+/// Plans a run: every key of `keyed` against the branch (`logs`) and the base digests,
+/// telling `progress` how many of how many keys are through.
 pub fn plan<'k>(
     keyed: &'k Keyed,
     base: &HashMap<String, Digest>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
-    observer: &mut dyn Observer,
+    mut progress: impl FnMut(usize, usize),
 ) -> annex::Result<Plan<'k>> {
     let mut plan = Plan::default();
     let digests = mixxx_digests(keyed);
     let total = keyed.order.len();
     for (i, (k, &digest)) in keyed.order.iter().zip(&digests).enumerate() {
         if i % 1024 == 0 {
-            observer.progress(Stage::Planning, i, total);
+            progress(i, total);
         }
         let item = &keyed.items[k];
         let base_digest = base.get(k).copied();
@@ -391,7 +391,7 @@ pub fn plan<'k>(
             plan.tracks.push(track);
         }
     }
-    observer.progress(Stage::Planning, total, total);
+    progress(total, total);
     Ok(plan)
 }
 
@@ -733,7 +733,7 @@ mod tests {
             &mut logs,
             &Options::default(),
             now,
-            &mut super::super::observer::Silent,
+            |_, _| {},
         )
         .expect("in memory");
         assert_eq!(plan.unchanged, 1, "K1 is settled by its digest alone");
@@ -768,7 +768,7 @@ mod tests {
             &mut logs,
             &Options::default(),
             now,
-            &mut super::super::observer::Silent,
+            |_, _| {},
         )
         .expect("in memory");
         assert_eq!(plan.tracks.len(), 1);

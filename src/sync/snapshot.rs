@@ -1,7 +1,8 @@
 //! The first stages: a snapshot of this Mixxx (every track's values, from one read
 //! transaction) and its tracks grouped by git-annex key, the unit the rest of a sync works on.
 
-use super::{Options, Report};
+use super::options::Options;
+use super::report::Report;
 use crate::annex::Annex;
 use crate::fields::Row;
 use crate::mixxx::{self, Database, Library};

@@ -1,0 +1,41 @@
+//! What a run is asked to do: its options and the conflict policy.
+
+use serde::{Deserialize, Serialize};
+
+/// Which side wins a conflict.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    #[default]
+    Git,
+    Mixxx,
+}
+
+impl Prefer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Prefer::Git => "git",
+            Prefer::Mixxx => "mixxx",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Restrict the sync to these repo-relative files or directories (empty: everything).
+    pub paths: Vec<String>,
+    pub dry_run: bool,
+    /// Ignore change detection: write every Mixxx value that differs from the branch.
+    pub all: bool,
+    pub push_only: bool,
+    pub pull_only: bool,
+    pub prefer: Prefer,
+}
+
+impl Options {
+    /// Whether the no-change shortcut may settle this run: only a whole-library run that
+    /// would look at changes both ways.
+    pub(crate) fn shortcut_allowed(&self) -> bool {
+        !self.all && self.paths.is_empty() && !self.push_only && !self.pull_only
+    }
+}

@@ -1,0 +1,93 @@
+//! What a run did (or, with `--dry-run`, would do): counts, failures and conflicts, tallied
+//! from the plan and the outcome of applying it.
+
+use super::plan::Plan;
+use crate::state::Conflict;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A value that could not be synced, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub path: String,
+    pub field: String,
+    pub reason: String,
+}
+
+/// What a run did (or, with `--dry-run`, would do).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub dry_run: bool,
+    pub first_sync: bool,
+    /// Tracks of this Mixxx that map to annexed files (within the PATH restriction).
+    pub tracks: usize,
+    /// Tracks whose values were (or would be) written to the branch.
+    pub pushed: usize,
+    /// Tracks whose values were (or would be) written to Mixxx.
+    pub pulled: usize,
+    pub unchanged: usize,
+    pub pushed_fields: BTreeMap<String, usize>,
+    pub pulled_fields: BTreeMap<String, usize>,
+    /// Skipped tracks by reason.
+    pub skipped: BTreeMap<String, usize>,
+    pub failed: Vec<Failure>,
+    pub conflicts: Vec<Conflict>,
+    /// Tracks changed on the branch since the base that this Mixxx does not have.
+    pub unknown_tracks: usize,
+    /// Why changes from the branch were not written to Mixxx, when they were not.
+    pub pull_pending: Option<String>,
+    pub backup: Option<PathBuf>,
+    pub commit: Option<String>,
+    /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
+    #[serde(skip)]
+    pub(crate) library_paths: Vec<u64>,
+}
+
+impl Report {
+    /// Whether the run changed nothing and has nothing to say.
+    pub fn is_quiet(&self) -> bool {
+        self.commit.is_none()
+            && self.backup.is_none()
+            && self.pull_pending.is_none()
+            && self.failed.is_empty()
+            && self.conflicts.is_empty()
+    }
+
+    /// Counts the plan's decisions.
+    pub(crate) fn tally(&mut self, plan: &Plan<'_>) {
+        self.unchanged += plan.unchanged;
+        for track in &plan.tracks {
+            let rows = track.item.track_ids.len();
+            if let Some(push) = &track.push {
+                self.pushed += rows;
+                for f in &push.fields {
+                    *self.pushed_fields.entry(f.name().to_owned()).or_default() += 1;
+                }
+            }
+            if !track.pull.is_empty() {
+                self.pulled += rows;
+                for (f, _) in &track.pull {
+                    *self.pulled_fields.entry(f.name().to_owned()).or_default() += 1;
+                }
+            }
+            self.conflicts
+                .extend(track.conflicts.iter().map(|c| Conflict {
+                    path: track.item.path.clone(),
+                    key: track.key.clone(),
+                    field: c.field.name().to_owned(),
+                    mixxx: c.mixxx.iter().cloned().collect(),
+                    branch: c.branch.iter().cloned().collect(),
+                    winner: c.winner.name().to_owned(),
+                }));
+            self.failed.extend(track.held.iter().map(|h| Failure {
+                path: track.item.path.clone(),
+                field: h.field.name().to_owned(),
+                reason: format!(
+                    "the branch's value {}; Mixxx keeps its own (edit it in Mixxx, or sync with --prefer mixxx, to replace it)",
+                    h.invalid
+                ),
+            }));
+        }
+    }
+}
