@@ -26,6 +26,8 @@ pub struct Context {
     pub annex: Annex,
     pub db: PathBuf,
     pub prefixes: Vec<PathBuf>,
+    /// Whether the clear guard is on (`git config mixxx.clearGuard`, default true).
+    pub clear_guard: bool,
 }
 
 /// A git config value of the repository, as a path (with `~/` expanded).
@@ -71,10 +73,15 @@ impl Context {
             .or_else(crate::mixxx::default_path)
             .ok_or(Error::NoDatabase)?;
         let prefixes = config_path(&repo, "mixxx.prefix");
+        let clear_guard = repo
+            .config_snapshot()
+            .boolean("mixxx.clearGuard")
+            .unwrap_or(true);
         Ok(Context {
             annex: Annex::open(repo)?,
             db,
             prefixes,
+            clear_guard,
         })
     }
 

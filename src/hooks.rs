@@ -215,8 +215,10 @@ pub fn uninstall(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
 pub enum HookRun {
     /// `mixxx.hooks` is false.
     Disabled,
-    /// git-annex holds its journal lock: the sync goes on in the background.
-    Backgrounded,
+    /// git-annex holds its journal lock: the sync goes on in the background. What it will
+    /// find, when that is worth saying on the git command's terminal (the background run's
+    /// own words go to the hook log): pulls that wait for a running Mixxx, or a refusal.
+    Backgrounded(Option<Box<Report>>),
     Synced(Box<Report>),
 }
 
@@ -243,7 +245,7 @@ pub fn run(
         // Inside a git-annex command that holds its journal lock (it does while running
         // post-update-annex): waiting here would deadlock, so finish in the background.
         spawn_background(name, &ctx)?;
-        return Ok(HookRun::Backgrounded);
+        return Ok(HookRun::Backgrounded(preview(&ctx, observer)));
     }
     let lock_path = dir.join("hook.lock");
     let lock = File::create(&lock_path).map_err(io("creating", &lock_path))?;
@@ -254,6 +256,21 @@ pub fn run(
     // A hook run is its own process, which exits right after: the system frees it at once.
     std::mem::forget(leftovers);
     Ok(HookRun::Synced(Box::new(report)))
+}
+
+/// A dry run's report, if it has a warning for the terminal.
+fn preview(ctx: &Context, observer: &mut dyn Observer) -> Option<Box<Report>> {
+    let opts = Options {
+        dry_run: true,
+        ..Options::default()
+    };
+    let mut report = sync::run(ctx, &opts, observer).ok()?;
+    if report.pulled > 0
+        && let Some(why) = sync::apply::mixxx_running(&ctx.db)
+    {
+        report.hold_back(why);
+    }
+    (report.pull_pending.is_some() || report.refused.is_some()).then(|| Box::new(report))
 }
 
 fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {

@@ -67,6 +67,9 @@ pub struct RunRecord {
     pub conflict_count: usize,
     /// The first conflicts (at most [`CONFLICTS_KEPT`]).
     pub conflicts: Vec<Conflict>,
+    /// The marker the database held after this run ([`crate::mixxx::marker`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
 }
 
 /// How many conflicts a run line lists in full.
@@ -134,8 +137,12 @@ pub fn synced_ids(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTre
     Ok(keys)
 }
 
-/// Finds this clone's newest finished sync commit reachable from `tip`, if it has one.
-pub fn find_base_commit(annex: &Annex, tip: ObjectId) -> annex::Result<Option<ObjectId>> {
+/// Finds this clone's newest finished sync commit reachable from `tip`, if it has one, with
+/// that run's record.
+pub fn find_base_commit(
+    annex: &Annex,
+    tip: ObjectId,
+) -> annex::Result<Option<(ObjectId, RunRecord)>> {
     let runs = annex.tree_reader(tip)?.read(&runs_path(&annex.uuid))?;
     let Some(last_finished) = runs
         .as_deref()
@@ -167,7 +174,7 @@ pub fn find_base_commit(annex: &Annex, tip: ObjectId) -> annex::Result<Option<Ob
         if message.lines().any(|l| l == clone_line)
             && message.lines().any(|l| l == TRAILER_FINISHED)
         {
-            return Ok(Some(info.id));
+            return Ok(Some((info.id, last_finished)));
         }
     }
     Ok(None)

@@ -28,6 +28,8 @@ pub struct Status {
     pub pending: Option<Report>,
     /// Why `pending` could not be computed.
     pub pending_error: Option<String>,
+    /// The process that has the database open, when Mixxx is running: pulls wait for it.
+    pub mixxx_running: Option<String>,
 }
 
 /// Descriptions of clones from `uuid.log` (`UUID description timestamp=T`, newest wins).
@@ -85,5 +87,6 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
         clones,
         pending,
         pending_error,
+        mixxx_running: crate::mixxx::running::holder(&ctx.db),
     })
 }

@@ -165,6 +165,15 @@ impl MetLog {
         }
     }
 
+    /// Every (field, value) pair that any line sets or unsets: the branch's history of a key.
+    pub fn mentioned(&self) -> BTreeSet<(String, String)> {
+        self.lines
+            .iter()
+            .flat_map(|l| &l.changes)
+            .map(|c| (c.field.clone(), c.value.clone()))
+            .collect()
+    }
+
     pub fn max_timestamp(&self) -> Option<Timestamp> {
         self.lines.iter().map(|l| l.timestamp).max()
     }

@@ -145,6 +145,19 @@ impl Annex {
         }
     }
 
+    /// The journal's entries (file names) with their stat, for change detection.
+    pub fn journal_entries(&self) -> Vec<(std::ffi::OsString, std::fs::Metadata)> {
+        let Ok(dir) = std::fs::read_dir(self.annex_dir.join("journal")) else {
+            return Vec::new();
+        };
+        let mut entries: Vec<_> = dir
+            .flatten()
+            .filter_map(|e| Some((e.file_name(), e.metadata().ok()?)))
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries
+    }
+
     /// Whether git-annex has any uncommitted journal entries.
     pub fn journal_is_empty(&self) -> bool {
         std::fs::read_dir(self.annex_dir.join("journal"))

@@ -37,7 +37,8 @@ Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else Mixxx's default)\n  \
 mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
-mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)"
+mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
+mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)"
 )]
 pub struct Cli {
     /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then Mixxx's default location)
@@ -77,6 +78,9 @@ pub enum Command {
         /// Which side wins when both changed a value differently
         #[arg(long, value_enum, default_value_t = Side::Git)]
         prefer: Side,
+        /// Let this run clear values beyond the clear guard's limits
+        #[arg(long)]
+        allow_clears: bool,
     },
     /// Every clone's last sync, what a sync would do now, and conflicts
     Status,
@@ -185,6 +189,7 @@ fn run(cli: &Cli) -> Outcome {
             push_only,
             pull_only,
             prefer,
+            allow_clears,
         } => {
             let ctx = Context::open(cli.db.clone())?;
             let opts = Options {
@@ -194,6 +199,7 @@ fn run(cli: &Cli) -> Outcome {
                 push_only: *push_only,
                 pull_only: *pull_only,
                 prefer: (*prefer).into(),
+                allow_clears: *allow_clears,
             };
             sync(cli, &ctx, &opts)
         }
@@ -242,11 +248,7 @@ fn sync(cli: &Cli, ctx: &Context, opts: &Options) -> Outcome {
     } else if !cli.quiet {
         out(&render::report(&report, cli.verbose))?;
     }
-    Ok(if report.failed.is_empty() {
-        OK
-    } else {
-        SOME_FAILED
-    })
+    Ok(if report.failed_any() { SOME_FAILED } else { OK })
 }
 
 fn hooks_command(cli: &Cli) -> Outcome {
@@ -297,7 +299,13 @@ fn run_hook(name: &str, cli: &Cli, background_marker: Option<&Path>) -> i32 {
             }
             OK
         }
-        Ok(HookRun::Disabled | HookRun::Backgrounded) => OK,
+        Ok(HookRun::Backgrounded(Some(report))) => {
+            if !cli.quiet {
+                eprintln!("{}", render::hook_line(name, &report));
+            }
+            OK
+        }
+        Ok(HookRun::Disabled | HookRun::Backgrounded(None)) => OK,
         Err(e) if hooks::strict(name) => {
             eprintln!(
                 "git-mixxx ({name}): error: {}; the commit is stopped because mixxx.strict is true",

@@ -3,6 +3,7 @@
 
 use git_mixxx::status::Status;
 use git_mixxx::sync::Report;
+use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::plan::Plan;
 use std::fmt::Write as _;
 
@@ -15,9 +16,12 @@ fn fields(map: &std::collections::BTreeMap<String, usize>) -> String {
 
 /// The human-readable summary of a sync.
 pub fn report(r: &Report, verbose: bool) -> String {
+    if let Some(refusal) = &r.refused {
+        return refused(refusal, r.dry_run);
+    }
     let mut out = String::new();
     let would = if r.dry_run { "would be " } else { "" };
-    let nothing = r.pushed == 0 && r.pulled == 0 && r.conflicts.is_empty();
+    let nothing = r.pushed == 0 && r.pulled == 0 && r.held_back == 0 && r.conflicts.is_empty();
     if nothing && r.commit.is_none() {
         let _ = writeln!(
             out,
@@ -46,11 +50,17 @@ pub fn report(r: &Report, verbose: bool) -> String {
             let _ = writeln!(out, "  pulled fields: {}", fields(&r.pulled_fields));
         }
     }
+    if r.database_replaced {
+        let _ = writeln!(
+            out,
+            "  This Mixxx database is not the one this clone synced last (a new one, a restored backup or a copy): where the branch has values, they win (conflicts are listed); what the branch never had is pushed."
+        );
+    }
     if let Some(why) = &r.pull_pending {
         let _ = writeln!(
             out,
-            "  {} changes from the branch were NOT written to Mixxx: {why}.",
-            r.pulled
+            "  changes from the branch for {} tracks wait, NOT written to Mixxx: {why}.",
+            r.held_back
         );
     }
     for c in &r.conflicts {
@@ -160,19 +170,47 @@ pub fn status(status: &Status) -> String {
         }
         (None, None) => {}
     }
+    if let Some(holder) = &status.mixxx_running {
+        let waiting = status.pending.as_ref().map_or(0, |p| p.pulled);
+        let _ = writeln!(
+            out,
+            "Mixxx is running ({holder} has the database open): changes from the branch for {waiting} tracks wait until it is closed; the next sync (or hook) after that applies them"
+        );
+    }
+    out
+}
+
+/// What a refused run says: how much it would clear, the first values, how to go ahead.
+fn refused(refusal: &Refusal, dry_run: bool) -> String {
+    let mut out = format!(
+        "Refused: this sync would clear {} values of {} tracks on the git-annex branch{}.\n",
+        refusal.values,
+        refusal.tracks,
+        if dry_run { "" } else { "; nothing was written" }
+    );
+    for loss in &refusal.examples {
+        let _ = writeln!(out, "  {} {}: {:?}", loss.path, loss.field, loss.value);
+    }
+    if refusal.values > refusal.examples.len() {
+        let _ = writeln!(out, "  ...");
+    }
+    out.push_str(
+        "Is this the right Mixxx database (--db, mixxx.db)? If you meant to clear them: git mixxx sync --allow-clears (git config mixxx.clearGuard false turns the guard off).\n",
+    );
     out
 }
 
 /// The one line a hook prints on the git command's terminal.
 pub fn hook_line(name: &str, report: &Report) -> String {
-    let pulled = if report.pull_pending.is_some() {
-        0
-    } else {
-        report.pulled
-    };
+    if let Some(r) = &report.refused {
+        return format!(
+            "git-mixxx ({name}): refused to clear {} values of {} tracks on the git-annex branch; nothing was written (run `git mixxx sync` to see them, `git mixxx sync --allow-clears` if you meant it)",
+            r.values, r.tracks
+        );
+    }
     let mut line = format!(
-        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {pulled} pulled into Mixxx",
-        report.pushed
+        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
+        report.pushed, report.pulled
     );
     if !report.conflicts.is_empty() {
         let _ = write!(
@@ -182,7 +220,11 @@ pub fn hook_line(name: &str, report: &Report) -> String {
         );
     }
     if let Some(why) = &report.pull_pending {
-        let _ = write!(line, "; {} changes wait: {why}", report.pulled);
+        let _ = write!(
+            line,
+            "; changes for {} tracks wait: {why}",
+            report.held_back
+        );
     }
     if !report.failed.is_empty() {
         let _ = write!(

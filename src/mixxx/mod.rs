@@ -3,6 +3,7 @@
 //! consistent read transaction. Writing lives in [`write`]; creating databases from the real
 //! Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
+pub mod marker;
 pub mod running;
 pub mod schema;
 pub mod write;
@@ -69,6 +70,8 @@ pub struct Track {
 pub struct Library {
     pub revision: i64,
     pub tracks: Vec<Track>,
+    /// git-mixxx's marker in this database ([`marker`]), if it has one.
+    pub marker: Option<marker::Marker>,
 }
 
 /// The platform's default database location.
@@ -218,6 +221,7 @@ impl Database {
         Ok(Library {
             revision: self.revision,
             tracks,
+            marker: marker::read(&self.conn)?,
         })
     }
 

@@ -3,6 +3,7 @@
 //! consistent, and crate / user-playlist membership, creating crates and playlists that do
 //! not exist yet).
 
+use super::marker::Marker;
 use super::{Database, Error as DbError};
 use crate::fields::key::{self, Notation};
 use crate::fields::{Codec, Container, Field, Source, codec};
@@ -93,6 +94,19 @@ impl Database {
     }
 }
 
+impl Database {
+    /// Stores git-mixxx's marker alone, in its own short transaction: it is git-mixxx's own
+    /// row, not the DJ's data, so no backup is taken for it.
+    pub fn write_marker(&mut self, marker: &Marker) -> Result<(), DbError> {
+        let path = self.path.clone();
+        let sqlite = |source| super::sqlite_error(&path, source);
+        let tx =
+            Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
+        super::marker::write(&tx, marker).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)
+    }
+}
+
 /// Deletes all but the newest `keep` backups (names sort by time).
 fn prune_backups(dir: &Path, keep: usize) -> std::io::Result<()> {
     let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
@@ -160,6 +174,11 @@ impl<'a> Writer<'a> {
 
     pub fn transaction(&self) -> &Transaction<'a> {
         &self.tx
+    }
+
+    /// Stores git-mixxx's marker ([`super::marker`]) with the rest of the transaction.
+    pub fn set_marker(&mut self, marker: &Marker) -> Result<(), Error> {
+        Ok(super::marker::write(&self.tx, marker)?)
     }
 
     pub fn commit(self) -> Result<(), Error> {

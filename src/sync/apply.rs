@@ -5,7 +5,8 @@ use super::error::{Error, crash_point};
 use super::options::Options;
 use super::plan::Plan;
 use super::report::Failure;
-use crate::mixxx::{Database, running, write};
+use crate::mixxx::marker::Marker;
+use crate::mixxx::{self, Database, running, write};
 use std::path::{Path, PathBuf};
 
 /// What became of the plan's pulls.
@@ -29,21 +30,40 @@ impl Applied {
     }
 }
 
-/// Writes the plan's pulls to the database at `db`.
-pub fn apply(db: &Path, plan: &Plan<'_>, opts: &Options) -> Result<Applied, Error> {
+/// Why pulls must wait, when Mixxx has the database at `db` open.
+pub fn mixxx_running(db: &Path) -> Option<String> {
+    let holder = running::holder(db)?;
+    Some(format!(
+        "Mixxx is running ({holder} has the database open); close Mixxx and sync again to apply them"
+    ))
+}
+
+/// Writes the plan's pulls to the database at `db`, and `marker` with them (or alone, when
+/// nothing is pulled). The second value says whether the database holds `marker` now.
+pub fn apply(
+    db: &Path,
+    plan: &Plan<'_>,
+    opts: &Options,
+    marker: Option<&Marker>,
+) -> Result<(Applied, bool), Error> {
     if !plan.pulls() {
-        return Ok(Applied::Nothing);
+        let written = match marker {
+            Some(marker) => write_marker(db, marker)?,
+            None => false,
+        };
+        return Ok((Applied::Nothing, written));
     }
     if opts.push_only {
-        return Ok(Applied::Held("--push-only was given".into()));
+        return Ok((Applied::Held("--push-only was given".into()), false));
     }
-    if let Some(holder) = running::holder(db) {
-        return Ok(Applied::Held(format!(
-            "Mixxx is running ({holder} has the database open); close Mixxx and sync again to apply them"
-        )));
+    if let Some(why) = mixxx_running(db) {
+        return Ok((Applied::Held(why), false));
     }
     let mut db = Database::open_for_writing(db)?;
     let (mut writer, backup) = db.begin_write()?;
+    if let Some(marker) = marker {
+        writer.set_marker(marker)?;
+    }
     let mut failures = Vec::new();
     for track in &plan.tracks {
         for (field, values) in &track.pull {
@@ -68,5 +88,20 @@ pub fn apply(db: &Path, plan: &Plan<'_>, opts: &Options) -> Result<Applied, Erro
     crash_point("before-mixxx-commit")?;
     writer.commit()?;
     crash_point("after-mixxx-commit")?;
-    Ok(Applied::Written { backup, failures })
+    Ok((Applied::Written { backup, failures }, marker.is_some()))
+}
+
+/// Writes the marker alone, when Mixxx is not running and the database may be written.
+fn write_marker(db: &Path, marker: &Marker) -> Result<bool, Error> {
+    if running::holder(db).is_some() {
+        return Ok(false);
+    }
+    match Database::open_for_writing(db) {
+        Ok(mut db) => {
+            db.write_marker(marker)?;
+            Ok(true)
+        }
+        Err(mixxx::Error::UnsupportedSchema { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -7,6 +7,7 @@ use super::snapshot::Item;
 use crate::annex::logmet::MetLog;
 use crate::annex::{self, Annex, key};
 use crate::fields::{self, Digest};
+use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache};
 use gix::ObjectId;
 use std::collections::HashMap;
@@ -16,6 +17,27 @@ pub struct Base {
     pub commit: Option<ObjectId>,
     /// The digest of each synced key's values at `commit`.
     pub digests: HashMap<String, Digest>,
+    /// The marker the database held after that sync, if it recorded one.
+    pub marker: Option<String>,
+}
+
+impl Base {
+    /// No base: a first sync, or a database the base does not belong to.
+    pub fn none() -> Base {
+        Base {
+            commit: None,
+            digests: HashMap::new(),
+            marker: None,
+        }
+    }
+
+    /// Whether the base was taken with another database than the one holding `marker` (a new
+    /// one, a restored backup, a copy from another clone).
+    pub fn belongs_elsewhere(&self, marker: Option<&Marker>) -> bool {
+        self.marker
+            .as_deref()
+            .is_some_and(|recorded| !marker.is_some_and(|m| m.accepts(recorded)))
+    }
 }
 
 /// Finds the base; the second value says it was rebuilt (and so should be saved).
@@ -25,17 +47,14 @@ pub fn load(
     cache: &mut Cache,
     items: &HashMap<String, Item>,
 ) -> annex::Result<(Base, bool)> {
-    let Some(commit) = state::find_base_commit(annex, tip)? else {
-        let base = Base {
-            commit: None,
-            digests: HashMap::new(),
-        };
-        return Ok((base, false));
+    let Some((commit, record)) = state::find_base_commit(annex, tip)? else {
+        return Ok((Base::none(), false));
     };
     if let Some(digests) = cache.take_base_for(commit) {
         let base = Base {
             commit: Some(commit),
             digests,
+            marker: record.marker,
         };
         return Ok((base, false));
     }
@@ -55,6 +74,7 @@ pub fn load(
     let base = Base {
         commit: Some(commit),
         digests,
+        marker: record.marker,
     };
     Ok((base, true))
 }

@@ -1,7 +1,7 @@
 //! The no-change fingerprint: a run can be skipped when nothing it reads has changed since the
 //! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
-//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, whether
-//! git-annex's journal is empty, the configuration and the git-mixxx version; and for the
+//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, git-annex's
+//! journal (each entry by stat), the configuration and the git-mixxx version; and for the
 //! index, by stat when it is unchanged, else by a digest of its entries at the paths of the
 //! library's tracks (a commit, or `git add` of other files, rewrites the index without changing
 //! which key a Mixxx track's path has). Those paths are kept, hashed, in `<uuid>.paths`.
@@ -96,20 +96,41 @@ fn load(ctx: &Context) -> Option<Saved> {
     })
 }
 
+/// A digest of git-annex's journal (every entry's name, size and modification time, so that
+/// any new or rewritten entry is noticed), and whether an entry is too recent to trust.
+fn journal(ctx: &Context, now: SystemTime) -> (String, bool) {
+    let mut md5 = Md5::new();
+    let mut any_racy = false;
+    for (name, meta) in ctx.annex.journal_entries() {
+        let mtime = meta.modified().ok();
+        any_racy |= racy(mtime, now);
+        md5.update(name.as_encoded_bytes());
+        md5.update(meta.len().to_le_bytes());
+        md5.update(nanos(mtime).to_le_bytes());
+    }
+    (faster_hex::hex_string(&md5.finalize()), any_racy)
+}
+
+fn nanos(time: Option<SystemTime>) -> u128 {
+    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Whether a file modified at `mtime` is too recent to be trusted by its stat.
+fn racy(mtime: Option<SystemTime>, now: SystemTime) -> bool {
+    mtime.is_none_or(|t| {
+        now.duration_since(t)
+            .map_or(true, |age| age <= Duration::from_secs(RACY_SECONDS))
+    })
+}
+
 /// A file's size and modification time, and whether it was modified too recently to trust.
 fn stat(path: &Path, now: SystemTime) -> (String, bool) {
     let Ok(meta) = std::fs::metadata(path) else {
         return ("absent".into(), false);
     };
     let mtime = meta.modified().ok();
-    let nanos = mtime
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    let racy = mtime.is_none_or(|t| {
-        now.duration_since(t)
-            .map_or(true, |age| age <= Duration::from_secs(RACY_SECONDS))
-    });
-    (format!("{} {nanos}", meta.len()), racy)
+    (format!("{} {}", meta.len(), nanos(mtime)), racy(mtime, now))
 }
 
 /// The digest of the index's entries (path, mode, stage, object id, not stat data) at the
@@ -133,15 +154,16 @@ fn index_digest(index: &gix::index::File, paths: &[u64]) -> String {
 impl Fingerprint {
     pub fn take(ctx: &Context) -> Option<Fingerprint> {
         let now = SystemTime::now();
+        let journal = journal(ctx, now);
         let mut base = format!(
             "{}\n{}\n{:?}\n{}\n{}",
             env!("CARGO_PKG_VERSION"),
             ctx.db.display(),
             ctx.prefixes,
             ctx.annex.tip().ok()?,
-            ctx.annex.journal_is_empty()
+            journal.0
         );
-        let mut trustworthy = true;
+        let mut trustworthy = !journal.1;
         for suffix in ["", "-wal", "-journal"] {
             let mut p = ctx.db.clone().into_os_string();
             p.push(suffix);

@@ -21,6 +21,7 @@ pub mod branch;
 mod commit;
 mod error;
 pub mod fingerprint;
+pub mod guard;
 pub mod observer;
 mod options;
 pub mod plan;
@@ -34,6 +35,7 @@ pub use report::{Failure, Report};
 use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
+use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache, RunRecord};
 use apply::Applied;
 use base::{Base, LoadingCache};
@@ -89,9 +91,11 @@ pub fn run_keeping(
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
+    // One new database marker for the run, whichever attempt writes it.
+    let marker_id = Marker::new_id(&ctx.annex.uuid);
     for _ in 0..ATTEMPTS {
         let mut keyed = Keyed::default();
-        let result = attempt(ctx, opts, &mut cache, &mut keyed, &mut clock);
+        let result = attempt(ctx, opts, &marker_id, &mut cache, &mut keyed, &mut clock);
         leftovers.keep(keyed);
         if let Some(report) = result.transpose() {
             outcome = report;
@@ -116,12 +120,14 @@ pub fn run_keeping(
 fn attempt(
     ctx: &Context,
     opts: &Options,
+    marker_id: &str,
     cache: &mut LoadingCache,
     keyed: &mut Keyed,
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
     let annex = &ctx.annex;
-    let library = snapshot::read(&ctx.db, opts)?;
+    let mut library = snapshot::read(&ctx.db, opts)?;
+    let db_marker = library.marker.take();
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
@@ -142,8 +148,13 @@ fn attempt(
     clock.done(Stage::MappingTracks);
 
     let tip = annex.tip()?;
-    let (base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
-    report.first_sync = base.commit.is_none();
+    let (mut base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
+    if base.belongs_elsewhere(db_marker.as_ref()) {
+        // Its rows have no base: the branch is the truth wherever it has history.
+        report.database_replaced = true;
+        base = Base::none();
+    }
+    report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
@@ -160,16 +171,27 @@ fn attempt(
     clock.done(Stage::Planning);
     report.tally(&plan);
     clock.observer.planned(&plan);
-    if opts.dry_run {
+    if ctx.clear_guard && !opts.allow_clears {
+        report.refused = guard::check(&plan, keyed.items.len());
+    }
+    if opts.dry_run || report.refused.is_some() {
         return Ok(Some(report));
     }
 
-    let applied = apply::apply(&ctx.db, &plan, opts)?;
     let new_keys: Vec<&String> = keyed
         .order
         .iter()
         .filter(|k| !base.digests.contains_key(*k))
         .collect();
+    // A run that commits and may finish marks the database anew, so that the next run knows
+    // it again (and a restored copy of it apart).
+    let commits =
+        plan.pushes() || plan.pulls() || !report.conflicts.is_empty() || !new_keys.is_empty();
+    let marker = (commits && opts.paths.is_empty() && !opts.push_only)
+        .then(|| Marker::next(db_marker.as_ref(), marker_id))
+        .flatten();
+    let (applied, marked) = apply::apply(&ctx.db, &plan, opts, marker.as_ref())?;
+    let db_marker = if marked { marker } else { db_marker };
     let needs_commit = plan.pushes()
         || applied != Applied::Nothing && applied.complete()
         || !report.conflicts.is_empty()
@@ -177,7 +199,7 @@ fn attempt(
     let pulled = match applied {
         Applied::Nothing => 0,
         Applied::Held(why) => {
-            report.pull_pending = Some(why);
+            report.hold_back(why);
             0
         }
         Applied::Written { backup, failures } => {
@@ -194,7 +216,8 @@ fn attempt(
         return Ok(Some(report));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
-    let record = run_record(ctx, &report, tip, pulled, finished);
+    let mut record = run_record(ctx, &report, tip, pulled, finished);
+    record.marker = db_marker.map(|m| m.current);
 
     let mut files = commit::Files::pushed(&mut plan);
     files.add_synced(&mut branch.reader, &annex.uuid, &new_keys)?;
@@ -244,6 +267,7 @@ fn run_record(
             .take(state::CONFLICTS_KEPT)
             .cloned()
             .collect(),
+        marker: None,
     }
 }
 

@@ -30,6 +30,8 @@ pub struct Options {
     pub push_only: bool,
     pub pull_only: bool,
     pub prefer: Prefer,
+    /// Let this run clear values beyond the clear guard's limits.
+    pub allow_clears: bool,
 }
 
 impl Options {

@@ -176,14 +176,51 @@ enum Decision {
     Hold(Invalid),
 }
 
-/// The three-way merge of a set field: per element, a side that changed it decides.
+/// What the merge knows of a key's past.
+#[derive(Clone, Copy, Debug)]
+pub enum Past<'a> {
+    /// The values at this clone's last sync of the key ([`base_values`]).
+    Base(&'a Values),
+    /// No base (a first sync, a new row or database): the (field, value) pairs the branch's
+    /// log ever set or unset ([`MetLog::mentioned`]). Where the branch has history, it is
+    /// the truth.
+    History(&'a BTreeSet<(String, String)>),
+}
+
+impl<'a> Past<'a> {
+    fn base(self, field: Field) -> Option<&'a BTreeSet<String>> {
+        static EMPTY: BTreeSet<String> = BTreeSet::new();
+        match self {
+            Past::Base(b) => Some(b.get(&field).unwrap_or(&EMPTY)),
+            Past::History(_) => None,
+        }
+    }
+
+    /// Whether the branch ever had `value` for `field` (any value, with `None`).
+    fn mentions(self, field: Field, value: Option<&str>) -> bool {
+        let Past::History(history) = self else {
+            return false;
+        };
+        history
+            .iter()
+            .any(|(f, v)| f == field.name() && value.is_none_or(|value| v == value))
+    }
+}
+
+/// The three-way merge of a set field: per element, a side that changed it decides. Without
+/// a base, Mixxx's elements that the branch removed stay removed (unless Mixxx is preferred).
 fn merge_set(
+    field: Field,
     mv: &BTreeSet<String>,
     gv: &BTreeSet<String>,
-    bv: Option<&BTreeSet<String>>,
+    past: Past<'_>,
+    prefer: Prefer,
 ) -> Decision {
-    let Some(bv) = bv else {
-        return Decision::Value(mv.union(gv).cloned().collect());
+    let Some(bv) = past.base(field) else {
+        let kept = mv
+            .iter()
+            .filter(|e| prefer == Prefer::Mixxx || !past.mentions(field, Some(e)));
+        return Decision::Value(gv.iter().chain(kept).cloned().collect());
     };
     let merged = mv
         .union(gv)
@@ -197,21 +234,24 @@ fn merge_set(
     Decision::Value(merged)
 }
 
-/// The three-way merge of a single-valued field whose branch value is `gr`.
+/// The three-way merge of a single-valued field whose branch value is `gr`. Without a base, a
+/// value the branch never had is pushed, and where the branch has history (set, or set and
+/// cleared) a different Mixxx value is a conflict.
 fn merge_single(
+    field: Field,
     mv: &BTreeSet<String>,
     gr: BTreeSet<String>,
-    bv: Option<&BTreeSet<String>>,
+    past: Past<'_>,
     prefer: Prefer,
 ) -> Decision {
     if *mv == gr {
         return Decision::Value(gr);
     }
-    let take_mixxx = match bv {
+    let take_mixxx = match past.base(field) {
         Some(bv) if gr == *bv => Some(true),
         Some(bv) if mv == bv => Some(false),
         Some(_) => None,
-        None if gr.is_empty() => Some(true),
+        None if gr.is_empty() && !past.mentions(field, None) => Some(true),
         None if mv.is_empty() => Some(false),
         None => None,
     };
@@ -228,9 +268,10 @@ fn decide_single(
     field: Field,
     mv: &BTreeSet<String>,
     raw: &BTreeMap<String, Timestamp>,
-    bv: Option<&BTreeSet<String>>,
+    past: Past<'_>,
     opts: &Options,
 ) -> Decision {
+    let bv = past.base(field);
     let outcomes: BTreeSet<Result<_, _>> = raw.keys().map(|v| field.codec().canonical(v)).collect();
     let several = outcomes.len() > 1;
     let resolved = newest(raw).map(|v| field.codec().canonical(v).map(|c| c.into_owned()));
@@ -251,12 +292,12 @@ fn decide_single(
             _ => Decision::Conflict(resolved, Prefer::Git),
         };
     }
-    merge_single(mv, resolved, bv, opts.prefer)
+    merge_single(field, mv, resolved, past, opts.prefer)
 }
 
 /// The three-way merge of one key, by the design's sync rules. `g` is the branch's log as
-/// git-annex reads it, `b` the base's values ([`base_values`]) when the key has a base.
-pub fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> KeyPlan {
+/// git-annex reads it.
+pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyPlan {
     let (empty_set, empty_log) = (BTreeSet::new(), BTreeMap::new());
     let mut plan = KeyPlan::default();
     let mut result = Values::new();
@@ -265,14 +306,14 @@ pub fn plan_key(m: &Values, g: &Current, b: Option<&Values>, opts: &Options) -> 
     for field in Field::ALL {
         let mv = m.get(&field).unwrap_or(&empty_set);
         let raw = g.get(field.name()).unwrap_or(&empty_log);
-        let bv = b.map(|b| b.get(&field).unwrap_or(&empty_set));
+        let bv = past.base(field);
         let (gv, invalid) = canonical(field, raw);
         let decision = if opts.all {
             Decision::Value(mv.clone())
         } else if field.is_set() {
-            merge_set(mv, &gv, bv)
+            merge_set(field, mv, &gv, past, opts.prefer)
         } else {
-            decide_single(field, mv, raw, bv, opts)
+            decide_single(field, mv, raw, past, opts)
         };
         let r = match decision {
             Decision::Value(r) => r,
@@ -452,7 +493,15 @@ fn plan_one<'k>(
         )));
     }
     let log = MetLog::parse(&text);
-    let kp = plan_key(&m, &log.current(), b.as_ref(), opts);
+    let history;
+    let past = match &b {
+        Some(b) => Past::Base(b),
+        None => {
+            history = log.mentioned();
+            Past::History(&history)
+        }
+    };
+    let kp = plan_key(&m, &log.current(), past, opts);
     plan.settled.insert(k, fields::digest(&kp.settled));
     if kp.is_empty() {
         plan.unchanged += item.track_ids.len();
@@ -495,6 +544,10 @@ mod tests {
             .collect()
     }
 
+    fn no_history() -> BTreeSet<(String, String)> {
+        BTreeSet::new()
+    }
+
     fn set(values: &[&str]) -> BTreeSet<String> {
         values.iter().map(|v| v.to_string()).collect()
     }
@@ -513,7 +566,7 @@ mod tests {
         let b = vals(&[(Rating, &["3"]), (Color, &["#FF0000"])]);
         let m = vals(&[(Rating, &["4"]), (Color, &["#FF0000"])]);
         let g = cur(&[(Rating, &[("3", 1)]), (Color, &[("#00FF00", 2)])]);
-        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
         assert_eq!(plan.conflicts, vec![]);
         assert_eq!(pushed(&plan), ["rating-3", "rating+4"]);
         assert_eq!(plan.pull, vec![(Color, set(&["#00FF00"]))]);
@@ -528,7 +581,7 @@ mod tests {
         let b = vals(&[(Rating, &["3"])]);
         let m = vals(&[(Rating, &["5"])]);
         let g = cur(&[(Rating, &[("2", 1)])]);
-        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
         assert_eq!(plan.conflicts.len(), 1);
         assert_eq!(plan.conflicts[0].winner, Prefer::Git);
         assert!(plan.push.is_empty());
@@ -537,7 +590,7 @@ mod tests {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, Some(&b), &opts);
+        let plan = plan_key(&m, &g, Past::Base(&b), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(plan.conflicts[0].winner, Prefer::Mixxx);
         assert_eq!(pushed(&plan), ["rating-2", "rating+5"]);
@@ -548,7 +601,7 @@ mod tests {
         let b = vals(&[(Crate, &["A", "B"])]);
         let m = vals(&[(Crate, &["A", "B", "X"])]);
         let g = cur(&[(Crate, &[("B", 1), ("Y", 1)])]);
-        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
         assert!(plan.conflicts.is_empty());
         assert_eq!(plan.pull, vec![(Crate, set(&["B", "X", "Y"]))]);
         assert_eq!(pushed(&plan), ["crate+X"]);
@@ -558,20 +611,20 @@ mod tests {
     fn several_values_resolve_to_the_newest_and_are_written_back() {
         let m = vals(&[(Rating, &["2"])]);
         let g = cur(&[(Rating, &[("2", 10), ("5", 20)])]);
-        let plan = plan_key(&m, &g, Some(&m), &Options::default());
+        let plan = plan_key(&m, &g, Past::Base(&m), &Options::default());
         assert_eq!(plan.pull[0].1, set(&["5"]));
         assert_eq!(pushed(&plan), ["rating-2"]);
         assert_eq!(plan.conflicts.len(), 1, "concurrent sets are a conflict");
         // Where this Mixxx holds the winning value, the conflict is recorded too.
         let m5 = vals(&[(Rating, &["5"])]);
-        let plan = plan_key(&m5, &g, Some(&m5), &Options::default());
+        let plan = plan_key(&m5, &g, Past::Base(&m5), &Options::default());
         assert!(plan.pull.is_empty());
         assert_eq!(plan.conflicts.len(), 1);
         let opts = Options {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, Some(&m), &opts);
+        let plan = plan_key(&m, &g, Past::Base(&m), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5"]);
     }
@@ -580,10 +633,47 @@ mod tests {
     fn first_sync_fills_empty_sides() {
         let m = vals(&[(Rating, &["4"])]);
         let g = cur(&[(Color, &[("#123456", 1)])]);
-        let plan = plan_key(&m, &g, None, &Options::default());
+        let plan = plan_key(&m, &g, Past::History(&no_history()), &Options::default());
         assert!(plan.conflicts.is_empty());
         assert_eq!(pushed(&plan), ["rating+4"]);
         assert_eq!(plan.pull, vec![(Color, set(&["#123456"]))]);
+    }
+
+    #[test]
+    fn without_a_base_the_branch_history_is_the_truth() {
+        // A restored database holds values the branch has cleared since, and crates the
+        // branch removed the track from.
+        let m = vals(&[
+            (Rating, &["3"]),
+            (Crate, &["Old", "Mine"]),
+            (Color, &["#111111"]),
+        ]);
+        let g = cur(&[(Crate, &[("New", 2)])]);
+        let history = BTreeSet::from([
+            ("rating".into(), "3".into()),
+            ("crate".into(), "Old".into()),
+            ("crate".into(), "New".into()),
+        ]);
+        let plan = plan_key(&m, &g, Past::History(&history), &Options::default());
+        assert_eq!(
+            plan.pull,
+            vec![(Rating, set(&[])), (Crate, set(&["Mine", "New"]))]
+        );
+        assert_eq!(plan.conflicts.len(), 1, "the cleared rating: {plan:?}");
+        assert_eq!(plan.conflicts[0].winner, Prefer::Git);
+        // What the branch never had is pushed.
+        assert_eq!(pushed(&plan), ["color+#111111", "crate+Mine"]);
+        // Preferring Mixxx brings them back, as asked.
+        let opts = Options {
+            prefer: Prefer::Mixxx,
+            ..Options::default()
+        };
+        let plan = plan_key(&m, &g, Past::History(&history), &opts);
+        assert_eq!(plan.pull, vec![(Crate, set(&["Mine", "New", "Old"]))]);
+        assert_eq!(
+            pushed(&plan),
+            ["rating+3", "color+#111111", "crate+Mine", "crate+Old"]
+        );
     }
 
     #[test]
@@ -594,7 +684,7 @@ mod tests {
             all: true,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, None, &opts);
+        let plan = plan_key(&m, &g, Past::History(&no_history()), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5", "crate-B", "crate+A"]);
     }
@@ -608,8 +698,9 @@ mod tests {
             (Color, &[("#ff0000", 1)]),
         ]);
         let m = vals(&[(Bpm, &["128.00"]), (Key, &["Am"]), (Color, &["#FF0000"])]);
-        for b in [None, Some(&m)] {
-            let plan = plan_key(&m, &g, b, &Options::default());
+        let history = BTreeSet::from([("rating".into(), "9".into())]);
+        for past in [Past::History(&history), Past::Base(&m)] {
+            let plan = plan_key(&m, &g, past, &Options::default());
             assert_eq!(
                 plan,
                 KeyPlan {
@@ -620,7 +711,7 @@ mod tests {
         }
         // A real change replaces the old spelling.
         let m2 = vals(&[(Bpm, &["130.00"]), (Key, &["Am"]), (Color, &["#FF0000"])]);
-        let plan = plan_key(&m2, &g, Some(&m), &Options::default());
+        let plan = plan_key(&m2, &g, Past::Base(&m), &Options::default());
         assert_eq!(pushed(&plan), ["bpm-128", "bpm+130.00"]);
     }
 
@@ -628,8 +719,9 @@ mod tests {
     fn invalid_branch_values_are_held_not_pulled_nor_overwritten() {
         let m = vals(&[(Rating, &["3"])]);
         let g = cur(&[(Rating, &[("9", 5)])]);
-        for b in [None, Some(&m)] {
-            let plan = plan_key(&m, &g, b, &Options::default());
+        let history = BTreeSet::from([("rating".into(), "9".into())]);
+        for past in [Past::History(&history), Past::Base(&m)] {
+            let plan = plan_key(&m, &g, past, &Options::default());
             assert!(plan.pull.is_empty() && plan.push.is_empty(), "{plan:?}");
             assert_eq!(plan.held.len(), 1);
             assert_eq!(plan.held[0].invalid.value, "9");
@@ -640,14 +732,14 @@ mod tests {
         }
         // Edited in Mixxx since the base: the edit replaces the invalid value.
         let b = vals(&[(Rating, &["2"])]);
-        let plan = plan_key(&m, &g, Some(&b), &Options::default());
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
         assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
         // Or by request.
         let opts = Options {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, Some(&m), &opts);
+        let plan = plan_key(&m, &g, Past::Base(&m), &opts);
         assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
     }
 

@@ -1,6 +1,7 @@
 //! What a run did (or, with `--dry-run`, would do): counts, failures and conflicts, tallied
 //! from the plan and the outcome of applying it.
 
+use super::guard::Refusal;
 use super::plan::Plan;
 use crate::state::Conflict;
 use serde::{Deserialize, Serialize};
@@ -20,12 +21,17 @@ pub struct Failure {
 pub struct Report {
     pub dry_run: bool,
     pub first_sync: bool,
+    /// The database is not the one this clone synced last (new, restored or copied): its
+    /// rows have no base, and the branch is the truth wherever it has history.
+    pub database_replaced: bool,
     /// Tracks of this Mixxx that map to annexed files (within the PATH restriction).
     pub tracks: usize,
     /// Tracks whose values were (or would be) written to the branch.
     pub pushed: usize,
     /// Tracks whose values were (or would be) written to Mixxx.
     pub pulled: usize,
+    /// Tracks whose changes from the branch wait (see `pull_pending`) instead of being pulled.
+    pub held_back: usize,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
@@ -37,6 +43,8 @@ pub struct Report {
     pub unknown_tracks: usize,
     /// Why changes from the branch were not written to Mixxx, when they were not.
     pub pull_pending: Option<String>,
+    /// Set when the clear guard refused the run: nothing was written.
+    pub refused: Option<Refusal>,
     pub backup: Option<PathBuf>,
     pub commit: Option<String>,
     /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
@@ -50,8 +58,21 @@ impl Report {
         self.commit.is_none()
             && self.backup.is_none()
             && self.pull_pending.is_none()
+            && self.refused.is_none()
             && self.failed.is_empty()
             && self.conflicts.is_empty()
+    }
+
+    /// Whether the run counts as failed: values failed, or the guard refused it.
+    pub fn failed_any(&self) -> bool {
+        !self.failed.is_empty() || self.refused.is_some()
+    }
+
+    /// The plan's pulls wait, for `why`: they count as held back, not pulled.
+    pub(crate) fn hold_back(&mut self, why: String) {
+        self.pull_pending = Some(why);
+        self.held_back = std::mem::take(&mut self.pulled);
+        self.pulled_fields.clear();
     }
 
     /// Counts the plan's decisions.

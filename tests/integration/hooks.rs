@@ -382,3 +382,72 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
         "a run that changed something forgets the shortcut"
     );
 }
+
+// With annex.alwayscommit=false, `git annex metadata` leaves its changes in git-annex's journal;
+// a new journal entry is seen even when the journal was not empty before.
+#[test]
+fn journal_only_edits_are_never_missed_by_the_shortcut() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    env.add_files(&repo, &["not-in-mixxx.flac"], &[]);
+    env.git(&repo, &["config", "annex.alwayscommit", "false"]);
+    env.sync(&repo, &db, &[]);
+    // git-annex takes in the branch git-mixxx moved.
+    env.git(&repo, &["annex", "metadata", "-q", "a.flac"]);
+    let uuid = env.git(&repo, &["config", "annex.uuid"]);
+    let quiet = repo.join(format!(".git/mixxx/{}.quiet", uuid.trim()));
+    let journal = repo.join(".git/annex/journal");
+    let age_all = || {
+        for entry in std::fs::read_dir(&journal).into_iter().flatten().flatten() {
+            age(&entry.path());
+        }
+        age(&db);
+        age(&repo.join(".git/index"));
+    };
+    // A tag on a file Mixxx does not have: the journal is not empty, and there is nothing to do.
+    env.git(
+        &repo,
+        &[
+            "annex",
+            "metadata",
+            "-q",
+            "--set",
+            "tag=x",
+            "not-in-mixxx.flac",
+        ],
+    );
+    age_all();
+    env.sync(&repo, &db, &[]);
+    assert!(quiet.exists(), "the shortcut is recorded");
+    let traced = env
+        .command(
+            &repo,
+            "git",
+            &["mixxx", "sync", "--db", db.to_str().unwrap()],
+        )
+        .env("GIT_MIXXX_TRACE", "1")
+        .output()
+        .unwrap();
+    let trace = String::from_utf8_lossy(&traced.stderr);
+    assert!(
+        !trace.contains("reading Mixxx"),
+        "the shortcut is taken: {trace}"
+    );
+    // Another journal-only edit, of a track Mixxx has.
+    let tip = env.branch_tip(&repo);
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "--set", "rating=2", "a.flac"],
+    );
+    assert_eq!(env.branch_tip(&repo), tip, "only in the journal");
+    // Only the journal changed (aged so that its stat is trusted).
+    for entry in std::fs::read_dir(&journal).unwrap().flatten() {
+        age(&entry.path());
+    }
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(
+        db_values(&db)[&loc(&repo, "a.flac")]["rating"],
+        ["2".to_owned()].into()
+    );
+}

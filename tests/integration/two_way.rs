@@ -435,6 +435,8 @@ fn running_mixxx_defers_pulls_until_it_is_closed() {
         let report = l.sync_b(&[]);
         let pending = report["pull_pending"].as_str().unwrap_or_default();
         assert!(pending.contains("Mixxx is running"), "{report}");
+        assert_eq!(report["pulled"], 0, "held back, not pulled: {report}");
+        assert_eq!(report["held_back"], 3, "{report}");
         assert_eq!(report["backup"], Value::Null, "{report}");
         assert!(
             std::fs::read(&l.db_b).unwrap() == before,
@@ -444,6 +446,14 @@ fn running_mixxx_defers_pulls_until_it_is_closed() {
         // Status (a dry run) says the same.
         let st = status(&l.env, &l.b, &l.db_b);
         assert_eq!(st["pending"]["pulled"], 3, "{st:#}");
+        assert!(st["mixxx_running"].is_string(), "{st:#}");
+        let text = l
+            .env
+            .mixxx_ok(&l.b, &["status", "--db", l.db_b.to_str().unwrap()]);
+        assert!(
+            text.contains("Mixxx is running") && text.contains("for 3 tracks wait"),
+            "{text}"
+        );
     }
     let report = l.sync_b(&[]);
     assert_eq!(report["pull_pending"], Value::Null, "{report}");
@@ -598,8 +608,8 @@ const OWNED: &[&str] = &[
 
 type Rows = Vec<Vec<SqlValue>>;
 
-/// Everything git-mixxx must not touch: the `settings` rows, `library` minus the owned
-/// columns, and the whole `track_locations`, `cues` and `LibraryHashes` tables.
+/// Everything git-mixxx must not touch: the `settings` rows but its own marker, `library`
+/// minus the owned columns, and the whole `track_locations`, `cues` and `LibraryHashes` tables.
 fn untouched(db: &Path) -> Vec<(String, Rows)> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -626,11 +636,16 @@ fn untouched(db: &Path) -> Vec<(String, Rows)> {
             .filter(|c| table != "library" || !OWNED.contains(&c.as_str()))
             .collect();
         let sql = format!(
-            "SELECT {} FROM {table} ORDER BY rowid",
+            "SELECT {} FROM {table} {} ORDER BY rowid",
             cols.iter()
                 .map(|c| format!("\"{c}\""))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if table == "settings" {
+                "WHERE name <> 'git-mixxx.database'"
+            } else {
+                ""
+            }
         );
         let mut stmt = conn.prepare(&sql).unwrap();
         let rows: Rows = stmt
@@ -740,14 +755,17 @@ fn conflict_prefers_git_by_default_and_status_shows_it() {
 #[test]
 fn prefer_mixxx_makes_mixxx_win_a_conflict() {
     let l = rating_conflict();
-    let before = std::fs::read(&l.db_b).unwrap();
+    let before = (untouched(&l.db_b), db_values(&l.db_b));
     let report = l.sync_b(&["--prefer", "mixxx"]);
     assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
     assert_eq!(report["conflicts"][0]["field"], "rating");
     assert_eq!(report["conflicts"][0]["winner"], "mixxx");
     assert_eq!(report["pushed"], 1, "{report}");
     assert_eq!(report["pulled"], 0, "{report}");
-    assert!(std::fs::read(&l.db_b).unwrap() == before, "Mixxx unchanged");
+    assert!(
+        (untouched(&l.db_b), db_values(&l.db_b)) == before,
+        "Mixxx unchanged"
+    );
     assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["2"]));
     // A takes B's value on its next sync.
     l.exchange(&[&l.b, &l.a]);
@@ -926,4 +944,116 @@ fn a_value_mixxx_cannot_hold_is_reported_not_overwritten() {
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["pushed"], 1, "{report}");
     assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["4"]));
+}
+
+/// The values of file `f` in a laptop's Mixxx.
+fn values_of(db: &Path, location: &str) -> Values {
+    db_values(db).remove(location).unwrap_or_default()
+}
+
+// A reinstalled Mixxx (a new, empty database of the same files) is not a DJ clearing the
+// collection: it gets the branch's values and pushes no clears.
+#[test]
+fn a_new_database_gets_the_branch_values_and_clears_nothing() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["5"]), ("crate", &["Peak"])])),
+        (
+            B,
+            vals(&[("color", &["#00FF00"]), ("playlist", &["Friday"])]),
+        ),
+    ]);
+    std::fs::remove_file(&l.db_b).unwrap();
+    l.mixxx_b(&[(A, Values::new()), (B, Values::new())]);
+    let tip = l.env.branch_tip(&l.b);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["database_replaced"], true, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["pulled"], 2, "{report}");
+    assert_eq!(
+        values_of(&l.db_b, &loc(&l.b, A)),
+        vals(&[("rating", &["5"]), ("crate", &["Peak"])])
+    );
+    assert_ne!(l.env.branch_tip(&l.b), tip, "the run is recorded");
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["5"]));
+    assert_eq!(l.env.metadata(&l.b, B)["playlist"], set_of(&["Friday"]));
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// A restored copy of the database, from before the DJ's later edits, brings back neither the
+// old values nor the crates the track has left since: the branch wins, as a conflict.
+#[test]
+fn a_restored_database_brings_nothing_back() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"]), ("crate", &["Old"])]))]);
+    let la = loc(&l.a, A);
+    let copy = l.env.root.join("copy.sqlite");
+    std::fs::copy(&l.db_a, &copy).unwrap();
+    edit(&l.db_a, &la, "rating = 5");
+    remove_from_crate(&l.db_a, &la, "Old");
+    add_to_crate(&l.db_a, &la, "New");
+    assert_eq!(l.sync_a(&[])["pushed"], 1);
+    std::fs::copy(&copy, &l.db_a).unwrap();
+    let report = l.sync_a(&[]);
+    assert_eq!(report["database_replaced"], true, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
+    assert_eq!(
+        values_of(&l.db_a, &la),
+        vals(&[("rating", &["5"]), ("crate", &["New"])])
+    );
+    let branch = l.env.metadata(&l.a, A);
+    assert_eq!(branch["rating"], set_of(&["5"]));
+    assert_eq!(branch["crate"], set_of(&["New"]));
+    assert_settled(&l.env, &l.a, &l.db_a);
+}
+
+// A copy of another clone's database, older than this clone's last sync, is no base either.
+#[test]
+fn a_database_copied_from_another_clone_brings_nothing_back() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+    // An early copy of A's database, before A's DJ rated the track 5.
+    let copy = l.env.root.join("copy.sqlite");
+    std::fs::copy(&l.db_a, &copy).unwrap();
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    assert_eq!(l.sync_b(&[])["pulled"], 1);
+    // B's DJ takes A's old database; A's paths are where B sees its own work tree.
+    std::fs::copy(&copy, &l.db_b).unwrap();
+    let a_root = format!("{}/", l.a.display());
+    l.env
+        .git(&l.b, &["config", "--add", "mixxx.prefix", &a_root]);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["database_replaced"], true, "{report}");
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(values_of(&l.db_b, &loc(&l.a, A))["rating"], set_of(&["5"]));
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["5"]));
+}
+
+// Clearing many tracks at once is refused until the DJ says it is meant.
+#[test]
+fn mass_clears_are_refused_until_allowed() {
+    let l = Laptops::new();
+    let files: Vec<String> = (0..8).map(|i| format!("music/t{i}.flac")).collect();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    l.env.add_files(&l.a, &names, &[]);
+    let tracks: Vec<(&str, Values)> = names
+        .iter()
+        .map(|f| (*f, vals(&[("rating", &["4"]), ("color", &["#FF0000"])])))
+        .collect();
+    l.mixxx_a(&tracks);
+    l.sync_a(&[]);
+    db_exec(&l.db_a, "UPDATE library SET rating = 0, color = NULL");
+    let tip = l.env.branch_tip(&l.a);
+    let dbs = l.db_a.to_str().unwrap();
+    let out = l.env.mixxx(&l.a, &["sync", "--db", dbs]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("would clear 16 values of 8 tracks"), "{said}");
+    assert!(said.contains("--allow-clears"), "{said}");
+    assert_eq!(l.env.branch_tip(&l.a), tip, "nothing written");
+    assert_eq!(l.env.metadata(&l.a, names[0])["rating"], set_of(&["4"]));
+    // The DJ meant it.
+    let report = l.sync_a(&["--allow-clears"]);
+    assert_eq!(report["pushed"], 8, "{report}");
+    assert!(!l.env.metadata(&l.a, names[0]).contains_key("rating"));
 }

@@ -1,0 +1,103 @@
+//! The marker git-mixxx keeps in a Mixxx database (a row of its `settings` table) to know the
+//! database again: a new id at every sync that commits, with the one before it. A sync whose
+//! base recorded a marker that the database does not hold is looking at another database (a
+//! new one, a restored backup, a copy from another clone), whose rows have no base. Row ids
+//! and dates cannot tell: a restored backup has the same ones.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The `settings` row that holds the marker.
+pub const SETTING: &str = "git-mixxx.database";
+
+/// The markers a database holds: the current one and the one before it (which stays valid for
+/// a run interrupted between writing Mixxx and committing on the branch).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Marker {
+    pub current: String,
+    pub previous: Option<String>,
+}
+
+impl Marker {
+    /// Parses the setting's value, `CURRENT [PREVIOUS]`.
+    fn parse(value: &str) -> Option<Marker> {
+        let mut words = value.split_whitespace();
+        Some(Marker {
+            current: words.next()?.to_owned(),
+            previous: words.next().map(str::to_owned),
+        })
+    }
+
+    /// Whether this database is the one a sync recorded as `recorded`.
+    pub fn accepts(&self, recorded: &str) -> bool {
+        self.current == recorded || self.previous.as_deref() == Some(recorded)
+    }
+
+    /// The marker that replaces `old` with the new id `id` (`None`: `old` already holds it).
+    pub fn next(old: Option<&Marker>, id: &str) -> Option<Marker> {
+        if old.is_some_and(|m| m.current == id) {
+            return None;
+        }
+        Some(Marker {
+            current: id.to_owned(),
+            previous: old.map(|m| m.current.clone()),
+        })
+    }
+
+    /// A new id, unique to this clone and moment.
+    pub fn new_id(clone: &str) -> String {
+        use md5::{Digest as _, Md5};
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let seed = format!("{clone} {now} {}", std::process::id());
+        faster_hex::hex_string(&Md5::digest(seed.as_bytes()))
+    }
+}
+
+/// The marker a database holds, if any.
+pub fn read(conn: &Connection) -> rusqlite::Result<Option<Marker>> {
+    let value: Option<Option<String>> = conn
+        .query_row(
+            "SELECT value FROM settings WHERE name = ?1",
+            params![SETTING],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(value.flatten().as_deref().and_then(Marker::parse))
+}
+
+/// Stores `marker` (inside the caller's transaction).
+pub fn write(conn: &Connection, marker: &Marker) -> rusqlite::Result<()> {
+    let value = match &marker.previous {
+        Some(previous) => format!("{} {previous}", marker.current),
+        None => marker.current.clone(),
+    };
+    conn.execute(
+        "INSERT INTO settings (name, value) VALUES (?1, ?2) \
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![SETTING, value],
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_know_their_database_and_one_run_back() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::schema::DDL_REV32).unwrap();
+        assert_eq!(read(&conn).unwrap(), None);
+        let first = Marker::next(None, "a").unwrap();
+        write(&conn, &first).unwrap();
+        let second = Marker::next(Some(&first), "b").unwrap();
+        write(&conn, &second).unwrap();
+        let held = read(&conn).unwrap().unwrap();
+        assert_eq!(held, second);
+        assert!(held.accepts("b") && held.accepts("a"));
+        assert!(!held.accepts("c"));
+        assert_eq!(Marker::next(Some(&held), "b"), None, "already written");
+        assert_ne!(Marker::new_id("u"), Marker::new_id("u"));
+    }
+}
