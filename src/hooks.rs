@@ -36,6 +36,11 @@ const HOOKS: &[(&str, &str, Place)] = &[
         include_str!("../git-hooks/post-update-annex"),
         Place::GitDir,
     ),
+    (
+        "reference-transaction",
+        include_str!("../git-hooks/reference-transaction"),
+        Place::Git,
+    ),
 ];
 
 const BEGIN: &str = "# >>> git-mixxx >>>";

@@ -16,7 +16,7 @@ use crate::fields::Digest;
 use gix::ObjectId;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 pub const TRAILER_CLONE: &str = "git-mixxx-clone:";
@@ -126,15 +126,50 @@ pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>>
     Ok(out)
 }
 
-/// The ids ([`synced_id`]) of the keys this clone had synced as of a branch commit.
-pub fn synced_ids(reader: &mut TreeReader<'_>, uuid: &str) -> annex::Result<BTreeSet<String>> {
-    let mut keys = BTreeSet::new();
+/// The ids ([`synced_id`]) of the keys this clone had synced as of a branch commit, with the
+/// Mixxx row each was synced with (when recorded).
+pub fn synced_ids(
+    reader: &mut TreeReader<'_>,
+    uuid: &str,
+) -> annex::Result<HashMap<String, Option<i64>>> {
+    let mut keys = HashMap::new();
     for path in reader.files_in(&format!("mixxx/{uuid}/synced"))? {
         if let Some(text) = reader.read(&path)? {
-            keys.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+            keys.extend(text.lines().filter_map(parse_synced_line));
         }
     }
     Ok(keys)
+}
+
+/// A line of a `synced/<xx>` file: `<id>` or `<id> <row>`.
+pub fn parse_synced_line(line: &str) -> Option<(String, Option<i64>)> {
+    let mut words = line.split(' ');
+    let id = words.next().filter(|w| !w.is_empty())?;
+    Some((id.to_owned(), words.next().and_then(|r| r.parse().ok())))
+}
+
+/// A line of a `synced/<xx>` file.
+pub fn synced_line(id: &str, row: Option<i64>) -> String {
+    match row {
+        Some(row) => format!("{id} {row}"),
+        None => id.to_owned(),
+    }
+}
+
+/// What the base holds of a synced key: the digest of its values, and the Mixxx row (library
+/// id) they were synced with: another row (a new one for a moved file) has no base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Synced {
+    pub digest: Digest,
+    /// `None` when not recorded (by an older git-mixxx).
+    pub row: Option<i64>,
+}
+
+impl Synced {
+    /// Whether this base belongs to Mixxx row `row`.
+    pub fn belongs_to(&self, row: i64) -> bool {
+        self.row.is_none_or(|r| r == row)
+    }
 }
 
 /// Finds this clone's newest finished sync commit reachable from `tip`, if it has one, with
@@ -187,11 +222,11 @@ pub fn find_base_commit(
 /// cache only costs time.
 #[derive(Debug, Default)]
 pub struct Cache {
-    base: Option<(ObjectId, HashMap<String, Digest>)>,
+    base: Option<(ObjectId, HashMap<String, Synced>)>,
     pub keys_by_blob: HashMap<ObjectId, String>,
 }
 
-const CACHE_HEADER: &str = concat!("git-mixxx cache 4 ", env!("CARGO_PKG_VERSION"));
+const CACHE_HEADER: &str = concat!("git-mixxx cache 5 ", env!("CARGO_PKG_VERSION"));
 
 /// `$GIT_DIR/mixxx/`: git-mixxx's local files (the cache, the no-change fingerprint, the hook
 /// lock and log), shared by all work trees of the repository.
@@ -241,6 +276,20 @@ fn push_line(out: &mut Vec<u8>, bytes: &[u8], text: &str) {
     out.push(b'\n');
 }
 
+/// A line of the `.base` file: `<digest> <row or -> <key>`.
+fn parse_base_line(line: &str) -> Option<(&str, Synced)> {
+    let (digest, rest) = line.split_once(' ')?;
+    let (row, key) = rest.split_once(' ')?;
+    let synced = Synced {
+        digest: Digest::from_str_radix(digest, 16).ok()?,
+        row: match row {
+            "-" => None,
+            row => Some(row.parse().ok()?),
+        },
+    };
+    Some((key, synced))
+}
+
 impl Cache {
     /// Loads the cache at `path` ([`cache_path`]); what is missing or unreadable is empty.
     pub fn load(path: &Path) -> Cache {
@@ -263,12 +312,9 @@ impl Cache {
                 .and_then(|l| ObjectId::from_hex(l.as_bytes()).ok());
             let mut digests = HashMap::new();
             for line in lines {
-                let parsed = line
-                    .split_once(' ')
-                    .and_then(|(d, key)| Some((Digest::from_str_radix(d, 16).ok()?, key)));
-                match parsed {
-                    Some((d, key)) => {
-                        digests.insert(key.to_owned(), d);
+                match parse_base_line(line) {
+                    Some((key, synced)) => {
+                        digests.insert(key.to_owned(), synced);
                     }
                     None => {
                         return Cache {
@@ -285,7 +331,7 @@ impl Cache {
 
     /// Takes the base digests out of the cache if they describe `commit` (put them back with
     /// [`Cache::set_base`]).
-    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<HashMap<String, Digest>> {
+    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<HashMap<String, Synced>> {
         match self.base.take() {
             Some((c, digests)) if c == commit => Some(digests),
             other => {
@@ -295,7 +341,7 @@ impl Cache {
         }
     }
 
-    pub fn set_base(&mut self, commit: ObjectId, digests: HashMap<String, Digest>) {
+    pub fn set_base(&mut self, commit: ObjectId, digests: HashMap<String, Synced>) {
         self.base = Some((commit, digests));
     }
 
@@ -311,8 +357,13 @@ impl Cache {
         if let Some((commit, digests)) = &self.base {
             let mut out = Vec::with_capacity(digests.len() * 140);
             out.extend_from_slice(format!("{commit}\n").as_bytes());
-            for (key, d) in digests {
-                push_line(&mut out, &d.to_be_bytes(), key);
+            for (key, synced) in digests {
+                let row = synced.row.map_or_else(|| "-".to_owned(), |r| r.to_string());
+                push_line(
+                    &mut out,
+                    &synced.digest.to_be_bytes(),
+                    &format!("{row} {key}"),
+                );
             }
             write_cache_file(&with_extension(path, ".base"), &out)?;
         }
@@ -334,13 +385,17 @@ mod tests {
         cache
             .keys_by_blob
             .insert(blob, "SHA256E-s1--ab cd.flac".to_owned());
-        cache.set_base(commit, HashMap::from([("K1".to_owned(), 7u128 << 100 | 5)]));
+        let synced = Synced {
+            digest: 7u128 << 100 | 5,
+            row: Some(42),
+        };
+        cache.set_base(commit, HashMap::from([("K1".to_owned(), synced)]));
         cache.save(&path, true).unwrap();
 
         let mut loaded = Cache::load(&path);
         assert_eq!(loaded.keys_by_blob, cache.keys_by_blob);
         let digests = loaded.take_base_for(commit).expect("base of that commit");
-        assert_eq!(digests["K1"], 7u128 << 100 | 5);
+        assert_eq!(digests["K1"], synced);
         assert!(Cache::load(&path).take_base_for(blob).is_none());
 
         let base_file = with_extension(&path, ".base");

@@ -83,6 +83,36 @@ impl Annex {
         Ok(reference.peel_to_id()?.detach())
     }
 
+    /// The tips of the remote-tracking git-annex branches (`refs/remotes/*/git-annex`) that
+    /// `tip` does not contain yet: what git-annex merges at its next command.
+    pub fn unmerged_remotes(&self, tip: ObjectId) -> Result<Vec<ObjectId>> {
+        let mut out = Vec::new();
+        for remote in self.remote_tips()? {
+            if remote == tip || out.contains(&remote) {
+                continue;
+            }
+            let base = self.repo.merge_base(remote, tip)?.map(|b| b.detach());
+            if base != Some(remote) {
+                out.push(remote);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The commits of the remote-tracking git-annex branches, by ref name.
+    pub fn remote_tips(&self) -> Result<Vec<ObjectId>> {
+        let platform = self.repo.references().map_err(gix::Error::from_error)?;
+        let mut out = Vec::new();
+        for reference in platform.remote_branches().map_err(gix::Error::from_error)? {
+            let mut reference = reference.map_err(gix::Error::from_error)?;
+            if !reference.name().as_bstr().ends_with(b"/git-annex") {
+                continue;
+            }
+            out.push(reference.peel_to_id()?.detach());
+        }
+        Ok(out)
+    }
+
     pub fn tree_of(&self, commit: ObjectId) -> Result<ObjectId> {
         Ok(self.repo.find_commit(commit)?.tree_id()?.detach())
     }

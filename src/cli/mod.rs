@@ -90,7 +90,7 @@ pub enum Command {
     UninstallHooks,
     /// What the installed hooks run; never fails the git command (see mixxx.strict)
     Hook {
-        #[arg(value_parser = ["pre-commit", "post-merge", "post-update-annex"])]
+        #[arg(value_parser = ["pre-commit", "post-merge", "post-update-annex", "reference-transaction"])]
         name: String,
         /// Internal: this is the background run started while git-annex held its lock
         #[arg(long, hide = true, value_name = "MARKER")]

@@ -6,17 +6,17 @@ use super::plan;
 use super::snapshot::Item;
 use crate::annex::logmet::MetLog;
 use crate::annex::{self, Annex, key};
-use crate::fields::{self, Digest};
+use crate::fields;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache};
+use crate::state::{self, Cache, Synced};
 use gix::ObjectId;
 use std::collections::HashMap;
 
 pub struct Base {
     /// This clone's newest finished sync commit; `None` before its first sync.
     pub commit: Option<ObjectId>,
-    /// The digest of each synced key's values at `commit`.
-    pub digests: HashMap<String, Digest>,
+    /// Each synced key's digest of values at `commit`, and the row they were synced with.
+    pub digests: HashMap<String, Synced>,
     /// The marker the database held after that sync, if it recorded one.
     pub marker: Option<String>,
 }
@@ -29,6 +29,17 @@ impl Base {
             digests: HashMap::new(),
             marker: None,
         }
+    }
+
+    /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
+    /// row for a moved file, a row replaced by a rescan): such a row has no base.
+    pub fn forget_other_rows(&mut self, items: &HashMap<String, Item>) {
+        self.digests.retain(|k, synced| {
+            items
+                .get(k)
+                .and_then(|i| i.track_ids.first())
+                .is_none_or(|row| synced.belongs_to(*row))
+        });
     }
 
     /// Whether the base was taken with another database than the one holding `marker` (a new
@@ -62,14 +73,15 @@ pub fn load(
     let mut reader = annex.tree_reader(commit)?;
     let synced = state::synced_ids(&mut reader, &annex.uuid)?;
     let mut digests = HashMap::new();
-    for (k, item) in items
-        .iter()
-        .filter(|(k, _)| synced.contains(&state::synced_id(k)))
-    {
+    for (k, item) in items {
+        let Some(row) = synced.get(&state::synced_id(k)) else {
+            continue;
+        };
         let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
         let current = MetLog::parse(&text).current();
         let values = plan::base_values(&current, &item.m.to_values());
-        digests.insert(k.clone(), fields::digest(&values));
+        let digest = fields::digest(&values);
+        digests.insert(k.clone(), Synced { digest, row: *row });
     }
     let base = Base {
         commit: Some(commit),

@@ -1,5 +1,6 @@
-//! The git-annex branch as the planner reads it: each key's metadata log now (the branch tip
-//! and git-annex's pending journal entry combined, as git-annex combines them), the log at the
+//! The git-annex branch as the planner reads it: each key's metadata log now (the branch tip,
+//! the remote-tracking git-annex branches not merged yet and git-annex's pending journal entry,
+//! combined as git-annex combines them), the log at the
 //! base commit, and which logs changed since the base. [`Logs`] is what the planner needs;
 //! [`Branch`] reads a repository, tests use a map.
 
@@ -15,6 +16,10 @@ pub struct Log {
     pub text: String,
     /// Whether git-annex's journal holds an entry for it.
     pub in_journal: bool,
+    /// Whether lines came from elsewhere than the branch tip (an unmerged remote branch, the
+    /// journal): a run that settles on them writes them to the branch, so that its commit holds
+    /// what it was planned on.
+    pub combined: bool,
 }
 
 /// The branch logs the planner reads.
@@ -32,6 +37,9 @@ pub trait Logs {
 pub struct Branch<'a> {
     annex: &'a Annex,
     pub reader: TreeReader<'a>,
+    /// The remote-tracking git-annex branches not merged yet: git-annex merges them at its next
+    /// command, and reads them until then; so does git-mixxx.
+    remotes: Vec<TreeReader<'a>>,
     base_reader: Option<TreeReader<'a>>,
     /// Keys whose logs changed between the base commit and the tip (`None`: no base).
     changed: Option<HashSet<String>>,
@@ -41,17 +49,23 @@ pub struct Branch<'a> {
 
 impl<'a> Branch<'a> {
     pub fn open(annex: &'a Annex, tip: ObjectId, base: Option<ObjectId>) -> annex::Result<Self> {
+        let remotes = annex.unmerged_remotes(tip)?;
         let changed = match base {
-            Some(c) if c != tip => {
-                let paths = annex.changed_paths(annex.tree_of(c)?, annex.tree_of(tip)?)?;
-                Some(
-                    paths
-                        .iter()
-                        .filter_map(|p| key::key_of_metadata_log_path(p))
-                        .collect(),
-                )
+            Some(c) => {
+                let mut keys = HashSet::new();
+                for head in std::iter::once(tip).chain(remotes.iter().copied()) {
+                    if head == c {
+                        continue;
+                    }
+                    let paths = annex.changed_paths(annex.tree_of(c)?, annex.tree_of(head)?)?;
+                    keys.extend(
+                        paths
+                            .iter()
+                            .filter_map(|p| key::key_of_metadata_log_path(p)),
+                    );
+                }
+                Some(keys)
             }
-            Some(_) => Some(HashSet::new()),
             None => None,
         };
         let journal = if annex.journal_is_empty() {
@@ -62,6 +76,10 @@ impl<'a> Branch<'a> {
         Ok(Branch {
             annex,
             reader: annex.tree_reader(tip)?,
+            remotes: remotes
+                .into_iter()
+                .map(|r| annex.tree_reader(r))
+                .collect::<annex::Result<_>>()?,
             base_reader: base.map(|c| annex.tree_reader(c)).transpose()?,
             changed,
             journal,
@@ -88,17 +106,37 @@ impl Logs for Branch<'_> {
     fn now(&mut self, key: &str) -> annex::Result<Log> {
         let path = key::metadata_log_path(key);
         let mut text = self.reader.read(&path)?.unwrap_or_default();
+        // Other versions of the file, combined as git-annex's union merge combines them.
+        let mut others = Vec::new();
+        if !self.remotes.is_empty() {
+            let here = self.reader.blob_id(&path)?;
+            for remote in &mut self.remotes {
+                if remote.blob_id(&path)? != here {
+                    others.extend(remote.read(&path)?);
+                }
+            }
+        }
         let in_journal = self.journal.contains(&path);
-        if in_journal && let Some(pending) = self.annex.journal_entry(&path)? {
+        if in_journal {
+            others.extend(self.annex.journal_entry(&path)?);
+        }
+        let mut combined = false;
+        if !others.is_empty() {
             let mut lines: BTreeSet<&str> = text.lines().collect();
-            lines.extend(pending.lines());
+            let before = lines.len();
+            lines.extend(others.iter().flat_map(|o| o.lines()));
+            combined = lines.len() != before;
             text = lines
                 .into_iter()
                 .filter(|l| !l.is_empty())
                 .map(|l| format!("{l}\n"))
                 .collect();
         }
-        Ok(Log { text, in_journal })
+        Ok(Log {
+            text,
+            in_journal,
+            combined,
+        })
     }
 
     fn at_base(&mut self, key: &str) -> annex::Result<String> {

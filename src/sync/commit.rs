@@ -7,7 +7,7 @@ use super::report::Report;
 use crate::annex::{self, Annex, TreeReader};
 use crate::state::{self, RunRecord};
 use gix::ObjectId;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 /// The new content of every branch file a run changes, and the journal entries to update.
 #[derive(Default)]
@@ -18,11 +18,11 @@ pub struct Files {
 }
 
 impl Files {
-    /// The pushed logs, moved out of the plan.
+    /// The pushed and combined logs, moved out of the plan.
     pub fn pushed(plan: &mut Plan<'_>) -> Files {
         let mut out = Files::default();
         for track in &mut plan.tracks {
-            if let Some(push) = track.push.take() {
+            if let Some(push) = track.push.take().or_else(|| track.combined.take()) {
                 let path = std::mem::take(&mut track.log_path);
                 if push.in_journal {
                     out.journal.push((path.clone(), push.content.clone()));
@@ -33,33 +33,33 @@ impl Files {
         out
     }
 
-    /// Records `new_keys` as synced by this clone, in their shard files.
+    /// Records `keys` as synced by this clone with their Mixxx rows, in their shard files.
     pub fn add_synced(
         &mut self,
         reader: &mut TreeReader<'_>,
         uuid: &str,
-        new_keys: &[&String],
+        keys: &[(&String, i64)],
     ) -> annex::Result<()> {
-        let mut shards: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for k in new_keys {
+        let mut shards: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
+        for (k, row) in keys {
             let id = state::synced_id(k);
             shards
                 .entry(state::synced_shard(uuid, &id))
                 .or_default()
-                .insert(id);
+                .push((id, *row));
         }
         for (path, ids) in shards {
-            let mut all: BTreeSet<String> = reader
-                .read(&path)?
-                .unwrap_or_default()
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
+            let old = reader.read(&path)?.unwrap_or_default();
+            let mut all: BTreeMap<String, Option<i64>> =
+                old.lines().filter_map(state::parse_synced_line).collect();
+            for (id, row) in ids {
+                all.insert(id, Some(row));
+            }
+            let text: String = all
+                .iter()
+                .map(|(id, row)| format!("{}\n", state::synced_line(id, *row)))
                 .collect();
-            let before = all.len();
-            all.extend(ids);
-            if all.len() != before {
-                let text: String = all.iter().map(|l| format!("{l}\n")).collect();
+            if text != old {
                 self.files.push((path, text.into_bytes()));
             }
         }

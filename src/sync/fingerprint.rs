@@ -1,6 +1,7 @@
 //! The no-change fingerprint: a run can be skipped when nothing it reads has changed since the
 //! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
-//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip, git-annex's
+//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip and the
+//! remote-tracking git-annex branches' tips, git-annex's
 //! journal (each entry by stat), the configuration and the git-mixxx version; and for the
 //! index, by stat when it is unchanged, else by a digest of its entries at the paths of the
 //! library's tracks (a commit, or `git add` of other files, rewrites the index without changing
@@ -12,6 +13,7 @@
 
 use super::report::Report;
 use crate::context::Context;
+use crate::worktree::path_hash;
 use md5::{Digest as _, Md5};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -53,12 +55,6 @@ fn path(ctx: &Context) -> PathBuf {
 
 fn paths_file(ctx: &Context) -> PathBuf {
     path(ctx).with_extension("paths")
-}
-
-/// The hash under which a library path is kept on disk: XXH3, whose output is fixed by its
-/// specification (not by the Rust release, as `DefaultHasher`'s is).
-pub fn path_hash(path: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(path)
 }
 
 /// The library's paths saved by the last no-change run: hashed ([`path_hash`]) and sorted.
@@ -156,11 +152,12 @@ impl Fingerprint {
         let now = SystemTime::now();
         let journal = journal(ctx, now);
         let mut base = format!(
-            "{}\n{}\n{:?}\n{}\n{}",
+            "{}\n{}\n{:?}\n{}\n{:?}\n{}",
             env!("CARGO_PKG_VERSION"),
             ctx.db.display(),
             ctx.prefixes,
             ctx.annex.tip().ok()?,
+            ctx.annex.remote_tips().ok()?,
             journal.0
         );
         let mut trustworthy = !journal.1;
@@ -265,17 +262,5 @@ impl Fingerprint {
     pub fn clear(ctx: &Context) {
         let _ = std::fs::remove_file(path(ctx));
         let _ = std::fs::remove_file(paths_file(ctx));
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn path_hashes_are_stable_across_builds() {
-        // Saved on disk: the values must never change with the Rust release or the platform.
-        assert_eq!(path_hash(b""), 0x2d06800538d394c2);
-        assert_eq!(path_hash(b"House/a.flac"), 12_275_248_583_298_225_586);
     }
 }

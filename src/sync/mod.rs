@@ -36,7 +36,7 @@ use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, RunRecord};
+use crate::state::{self, Cache, RunRecord, Synced};
 use apply::Applied;
 use base::{Base, LoadingCache};
 use branch::Branch;
@@ -135,16 +135,11 @@ fn attempt(
         dry_run: opts.dry_run,
         ..Report::default()
     };
-    let keys_learned = snapshot::key_tracks(
-        annex,
-        &ctx.prefixes,
-        library,
-        cache,
-        opts,
-        keyed,
-        &mut report,
-    )
-    .map_err(annex::Error::from)?;
+    let keys_learned = snapshot::key_tracks(annex, &ctx.prefixes, library, cache, opts, keyed)
+        .map_err(annex::Error::from)?;
+    report.tracks = keyed.tracks();
+    report.skipped = std::mem::take(&mut keyed.skipped);
+    report.library_paths = std::mem::take(&mut keyed.library_paths);
     clock.done(Stage::MappingTracks);
 
     let tip = annex.tip()?;
@@ -154,6 +149,7 @@ fn attempt(
         report.database_replaced = true;
         base = Base::none();
     }
+    base.forget_other_rows(&keyed.items);
     report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
@@ -178,21 +174,23 @@ fn attempt(
         return Ok(Some(report));
     }
 
-    let new_keys: Vec<&String> = keyed
+    // Keys synced with no row or another row than now: their row is recorded.
+    let new_keys: Vec<(&String, i64)> = keyed
         .order
         .iter()
         .filter(|k| !base.digests.contains_key(*k))
+        .filter_map(|k| Some((k, *keyed.items[k].track_ids.first()?)))
         .collect();
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
     let commits =
-        plan.pushes() || plan.pulls() || !report.conflicts.is_empty() || !new_keys.is_empty();
+        plan.writes_logs() || plan.pulls() || !report.conflicts.is_empty() || !new_keys.is_empty();
     let marker = (commits && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
     let (applied, marked) = apply::apply(&ctx.db, &plan, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
-    let needs_commit = plan.pushes()
+    let needs_commit = plan.writes_logs()
         || applied != Applied::Nothing && applied.complete()
         || !report.conflicts.is_empty()
         || !new_keys.is_empty();
@@ -290,8 +288,13 @@ fn settle_base(
     if plan.in_base != base.digests.len() {
         base.digests.retain(|k, _| keyed.items.contains_key(k));
     }
-    for (k, d) in plan.settled {
-        base.digests.insert(k.clone(), d);
+    for (k, digest) in plan.settled {
+        let row = keyed
+            .items
+            .get(k)
+            .and_then(|i| i.track_ids.first())
+            .copied();
+        base.digests.insert(k.clone(), Synced { digest, row });
     }
     cache.set_base(commit, base.digests);
 }

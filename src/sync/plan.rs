@@ -3,13 +3,14 @@
 //! plan is a value: nothing is written while it is made, `--dry-run` stops after it, and the
 //! later stages only carry it out.
 
-use super::branch::Logs;
+use super::branch::{Log, Logs};
 use super::options::{Options, Prefer};
 use super::snapshot::{Item, Keyed};
 use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp};
 use crate::annex::{self, key};
 use crate::fields::codec::Invalid;
 use crate::fields::{self, Digest, Field, Values};
+use crate::state::Synced;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A field both sides changed differently since the base.
@@ -67,8 +68,10 @@ impl Push {
     fn new(old: &str, line: &str, fields: BTreeSet<Field>, in_journal: bool) -> Push {
         let mut content = String::with_capacity(old.len() + line.len() + 1);
         content.push_str(old);
-        content.push_str(line);
-        content.push('\n');
+        if !line.is_empty() {
+            content.push_str(line);
+            content.push('\n');
+        }
         Push {
             content,
             line_start: old.len(),
@@ -93,6 +96,9 @@ pub struct TrackPlan<'k> {
     /// The key's metadata log on the branch.
     pub log_path: String,
     pub push: Option<Push>,
+    /// Without a push: the log as read (with lines from unmerged remote branches or the
+    /// journal), written to the branch so that the run's commit holds what it settled on.
+    pub combined: Option<Push>,
     pub pull: Vec<(Field, BTreeSet<String>)>,
     pub conflicts: Vec<FieldConflict>,
     pub held: Vec<Held>,
@@ -116,8 +122,11 @@ impl Plan<'_> {
         self.tracks.iter().any(|t| !t.pull.is_empty())
     }
 
-    pub fn pushes(&self) -> bool {
-        self.tracks.iter().any(|t| t.push.is_some())
+    /// Whether carrying out the plan writes logs to the branch (pushed or combined ones).
+    pub fn writes_logs(&self) -> bool {
+        self.tracks
+            .iter()
+            .any(|t| t.push.is_some() || t.combined.is_some())
     }
 }
 
@@ -397,7 +406,7 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
 /// telling `progress` how many of how many keys are through.
 pub fn plan<'k>(
     keyed: &'k Keyed,
-    base: &HashMap<String, Digest>,
+    base: &HashMap<String, Synced>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
@@ -411,7 +420,7 @@ pub fn plan<'k>(
             progress(i, total);
         }
         let item = &keyed.items[k];
-        let base_digest = base.get(k).copied();
+        let base_digest = base.get(k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
         let branch_same = !logs.changed_since_base(k);
         if !opts.all && branch_same && base_digest == Some(digest) {
@@ -450,33 +459,39 @@ fn plan_one<'k>(
     plan: &mut Plan<'k>,
 ) -> annex::Result<Option<TrackPlan<'k>>> {
     let log_path = key::metadata_log_path(k);
-    let track = |push, kp: KeyPlan| TrackPlan {
+    let track = |push, combined, kp: KeyPlan| TrackPlan {
         key: k,
         item,
         log_path: log_path.clone(),
         push,
+        combined,
         pull: kp.pull,
         conflicts: kp.conflicts,
         held: kp.held,
     };
     let m = item.m.to_values();
-    let (text, in_journal, b) = match base_digest {
+    let (now_log, b) = match base_digest {
         Some(_) if branch_same => {
             let text = logs.at_base(k)?;
             let b = base_values(&MetLog::parse(&text).current(), &m);
-            (text, false, Some(b))
+            let log = Log {
+                text,
+                ..Log::default()
+            };
+            (log, Some(b))
         }
         Some(_) => {
             let base = logs.at_base(k)?;
-            let now_log = logs.now(k)?;
             let b = base_values(&MetLog::parse(&base).current(), &m);
-            (now_log.text, now_log.in_journal, Some(b))
+            (logs.now(k)?, Some(b))
         }
-        None => {
-            let log = logs.now(k)?;
-            (log.text, log.in_journal, None)
-        }
+        None => (logs.now(k)?, None),
     };
+    let Log {
+        text,
+        in_journal,
+        combined,
+    } = now_log;
     // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
     // written straight from the row.
     if b.is_none() && text.is_empty() && !opts.pull_only {
@@ -489,6 +504,7 @@ fn plan_one<'k>(
         let fields = item.m.values().map(|(f, _)| f).collect();
         return Ok(Some(track(
             Some(Push::new("", &line, fields, in_journal)),
+            None,
             KeyPlan::default(),
         )));
     }
@@ -503,9 +519,13 @@ fn plan_one<'k>(
     };
     let kp = plan_key(&m, &log.current(), past, opts);
     plan.settled.insert(k, fields::digest(&kp.settled));
+    let combined =
+        (combined && kp.push.is_empty()).then(|| Push::new(&text, "", BTreeSet::new(), in_journal));
     if kp.is_empty() {
         plan.unchanged += item.track_ids.len();
-        return Ok(None);
+        if combined.is_none() {
+            return Ok(None);
+        }
     }
     let push = (!kp.push.is_empty()).then(|| {
         let line = logmet::format_line(now.after(log.max_timestamp()), &kp.push);
@@ -516,7 +536,7 @@ fn plan_one<'k>(
             .collect();
         Push::new(&text, &line, fields, in_journal)
     });
-    Ok(Some(track(push, kp)))
+    Ok(Some(track(push, combined, kp)))
 }
 
 #[cfg(test)]
@@ -771,10 +791,10 @@ mod tests {
                 .as_ref()
                 .is_none_or(|c| c.iter().any(|k| k == key))
         }
-        fn now(&mut self, key: &str) -> annex::Result<super::super::branch::Log> {
-            Ok(super::super::branch::Log {
+        fn now(&mut self, key: &str) -> annex::Result<Log> {
+            Ok(Log {
                 text: self.now.get(key).cloned().unwrap_or_default(),
-                in_journal: false,
+                ..Log::default()
             })
         }
         fn at_base(&mut self, key: &str) -> annex::Result<String> {
@@ -805,9 +825,15 @@ mod tests {
     #[test]
     fn a_run_plans_only_what_changed() {
         let keyed = keyed(&[("K1", rated("3")), ("K2", rated("4")), ("K3", rated("5"))]);
-        let base: HashMap<String, Digest> = [("K1", "3"), ("K2", "1"), ("K3", "5")]
+        let base: HashMap<String, Synced> = [("K1", "3"), ("K2", "1"), ("K3", "5")]
             .into_iter()
-            .map(|(k, r)| (k.to_owned(), rated(r).digest()))
+            .map(|(k, r)| {
+                let synced = Synced {
+                    digest: rated(r).digest(),
+                    row: None,
+                };
+                (k.to_owned(), synced)
+            })
             .collect();
         let line = |r: &str| format!("1700000000s rating +{r}\n");
         let mut logs = MemoryLogs {

@@ -2,13 +2,12 @@
 //! transaction) and its tracks grouped by git-annex key, the unit the rest of a sync works on.
 
 use super::options::Options;
-use super::report::Report;
 use crate::annex::Annex;
 use crate::fields::Row;
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
-use crate::worktree::Mapper;
-use std::collections::HashMap;
+use crate::worktree::{Mapper, path_hash};
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// Reads the library, checking first that this run may write to the database if it will.
@@ -29,11 +28,16 @@ pub struct Item {
     pub m: Row,
 }
 
-/// This Mixxx's keys in library order and their items.
+/// This Mixxx's keys in library order and their items, and what became of the other tracks.
 #[derive(Default)]
 pub struct Keyed {
     pub items: HashMap<String, Item>,
     pub order: Vec<String>,
+    /// Tracks not synced, by reason (only for a run over the whole library).
+    pub skipped: BTreeMap<String, usize>,
+    /// The work-tree paths of the library's tracks, hashed ([`path_hash`]), for the no-change
+    /// fingerprint (only for a run over the whole library).
+    pub library_paths: Vec<u64>,
 }
 
 impl Keyed {
@@ -43,9 +47,9 @@ impl Keyed {
     }
 }
 
-/// Groups the library's tracks by key (within `opts.paths`), counting the others in
-/// `report.skipped` and noting the library's work-tree paths for the no-change shortcut.
-/// Keys come from the cache's blob → key map, which learns new keys; returns whether it did.
+/// Groups the library's tracks by key (within `opts.paths`), counting the others by reason and
+/// noting the library's work-tree paths. Keys come from the cache's blob → key map, which
+/// learns new keys; returns whether it did.
 pub fn key_tracks(
     annex: &Annex,
     prefixes: &[PathBuf],
@@ -53,7 +57,6 @@ pub fn key_tracks(
     cache: &mut Cache,
     opts: &Options,
     keyed: &mut Keyed,
-    report: &mut Report,
 ) -> Result<bool, gix::Error> {
     let mut mapper = Mapper::new(&annex.repo, prefixes)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
@@ -61,10 +64,10 @@ pub fn key_tracks(
     keyed.order.reserve(library.tracks.len());
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
     if opts.paths.is_empty() {
-        report.library_paths = locations
+        keyed.library_paths = locations
             .iter()
             .filter_map(|l| mapper.relative(l))
-            .map(|p| super::fingerprint::path_hash(p.as_bytes()))
+            .map(|p| path_hash(p.as_bytes()))
             .collect();
     }
     let mapped = mapper.keys(&locations);
@@ -75,10 +78,7 @@ pub fn key_tracks(
             Err(skip) => {
                 // With PATH arguments, tracks outside them are not this run's business.
                 if opts.paths.is_empty() {
-                    *report
-                        .skipped
-                        .entry(skip.describe().to_owned())
-                        .or_default() += 1;
+                    *keyed.skipped.entry(skip.describe().to_owned()).or_default() += 1;
                 }
                 continue;
             }
@@ -101,7 +101,6 @@ pub fn key_tracks(
     }
     let (known, learned) = mapper.into_known();
     cache.keys_by_blob = known;
-    report.tracks = keyed.tracks();
     Ok(learned)
 }
 

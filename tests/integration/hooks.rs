@@ -451,3 +451,67 @@ fn journal_only_edits_are_never_missed_by_the_shortcut() {
         ["2".to_owned()].into()
     );
 }
+
+/// Two laptops with hooks installed and one track, A's rating synced to B.
+fn hooked_laptops(env: &Env) -> [(std::path::PathBuf, std::path::PathBuf); 2] {
+    let nas = env.nas();
+    let a = env.laptop(&nas, "laptop-a");
+    env.add_files(&a, &["a.flac"], &[]);
+    env.annex_sync(&a);
+    let b = env.laptop(&nas, "laptop-b");
+    env.annex_sync(&b);
+    let db_a = env.root.join("mixxx-a/mixxxdb.sqlite");
+    let db_b = env.root.join("mixxx-b/mixxxdb.sqlite");
+    create_db(
+        &db_a,
+        32,
+        &[(loc(&a, "a.flac"), vals(&[("rating", &["1"])]))],
+    );
+    create_db(&db_b, 39, &[(loc(&b, "a.flac"), vals(&[]))]);
+    for (repo, db) in [(&a, &db_a), (&b, &db_b)] {
+        env.git(repo, &["config", "mixxx.db", db.to_str().unwrap()]);
+        env.mixxx_ok(repo, &["install-hooks"]);
+        env.mixxx_ok(repo, &["sync"]);
+    }
+    [(a, db_a), (b, db_b)]
+}
+
+/// Alternating rounds A→B→A...: one laptop changes the rating, syncs and `git annex sync`s;
+/// the other runs only `receive`. Returns the rounds after which the receiver's Mixxx did not
+/// have the change.
+fn rounds_behind(receive: &dyn Fn(&Env, &Path)) -> Vec<usize> {
+    let env = Env::new();
+    let laptops = hooked_laptops(&env);
+    env.annex_sync(&laptops[0].0);
+    receive(&env, &laptops[1].0);
+    wait_background(&laptops[1].0);
+    let mut behind = Vec::new();
+    for round in 0..20 {
+        let (from, to) = (&laptops[round % 2], &laptops[1 - round % 2]);
+        let rating = (round % 5 + 1).to_string();
+        db_exec(&from.1, &format!("UPDATE library SET rating = {rating}"));
+        env.mixxx_ok(&from.0, &["sync"]);
+        env.annex_sync(&from.0);
+        receive(&env, &to.0);
+        wait_background(&to.0);
+        let got = db_values(&to.1)[&loc(&to.0, "a.flac")]["rating"].clone();
+        if got != [rating].into() {
+            behind.push(round);
+        }
+    }
+    behind
+}
+
+#[test]
+fn every_round_arrives_with_git_annex_sync_alone() {
+    let behind = rounds_behind(&|env, repo| env.annex_sync(repo));
+    assert!(behind.is_empty(), "rounds behind: {behind:?}");
+}
+
+#[test]
+fn every_round_arrives_with_git_pull_alone() {
+    let behind = rounds_behind(&|env, repo| {
+        env.git(repo, &["pull", "-q"]);
+    });
+    assert!(behind.is_empty(), "rounds behind: {behind:?}");
+}

@@ -1057,3 +1057,63 @@ fn mass_clears_are_refused_until_allowed() {
     assert_eq!(report["pushed"], 8, "{report}");
     assert!(!l.env.metadata(&l.a, names[0]).contains_key("rating"));
 }
+
+/// What Mixxx's rescan does after a file moved to a new name: the old row stays, marked
+/// missing, and the new path gets a new, empty row (`TrackDAO::addTracksAddTrack`).
+fn rescan_after_rename(db: &Path, old: &str, new: &str) {
+    let (directory, filename) = new.rsplit_once('/').unwrap();
+    let conn = rusqlite::Connection::open(db).unwrap();
+    // Mixxx's declared foreign keys are broken; Mixxx never enforces them.
+    conn.pragma_update(None, "foreign_keys", false).unwrap();
+    conn.execute(
+        "UPDATE track_locations SET fs_deleted = 1 WHERE location = ?1",
+        [old],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO track_locations (location, filename, directory, filesize, fs_deleted, needs_verification) \
+         VALUES (?1, ?2, ?3, 100, 0, 0)",
+        [new, filename, directory],
+    )
+    .unwrap();
+    let location = conn.last_insert_rowid();
+    conn.execute(
+        "INSERT INTO library (location, datetime_added, mixxx_deleted, played, filetype, duration, samplerate, channels, bitrate, header_parsed) \
+         VALUES (?1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0, 0, 'flac', 240.0, 44100, 2, 320, 1)",
+        [location],
+    )
+    .unwrap();
+}
+
+// A file renamed with `git mv` and rescanned by Mixxx: its new, empty row has no base, so it
+// gets the branch's values; nothing is cleared on any clone.
+#[test]
+fn a_renamed_file_keeps_its_values_everywhere() {
+    let l = Laptops::synced(&[(
+        A,
+        vals(&[
+            ("rating", &["5"]),
+            ("crate", &["Peak"]),
+            ("playlist", &["Friday"]),
+        ]),
+    )]);
+    let renamed = "music/House/a (renamed).flac";
+    l.env.git(&l.a, &["mv", A, renamed]);
+    l.env.git(&l.a, &["commit", "-q", "-m", "rename"]);
+    rescan_after_rename(&l.db_a, &loc(&l.a, A), &loc(&l.a, renamed));
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 0, "nothing cleared: {report}");
+    assert_eq!(report["pulled"], 1, "{report}");
+    let expected = vals(&[
+        ("rating", &["5"]),
+        ("crate", &["Peak"]),
+        ("playlist", &["Friday"]),
+    ]);
+    assert_eq!(values_of(&l.db_a, &loc(&l.a, renamed)), expected);
+    assert_eq!(l.env.metadata(&l.a, renamed), expected);
+    assert_settled(&l.env, &l.a, &l.db_a);
+    // The other laptop keeps them too.
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    assert_eq!(values_of(&l.db_b, &loc(&l.b, A)), expected);
+}
