@@ -148,12 +148,15 @@ pub fn parse_synced_line(line: &str) -> Option<(String, Option<i64>)> {
     Some((id.to_owned(), words.next().and_then(|r| r.parse().ok())))
 }
 
-/// A line of a `synced/<xx>` file.
-pub fn synced_line(id: &str, row: Option<i64>) -> String {
-    match row {
-        Some(row) => format!("{id} {row}"),
-        None => id.to_owned(),
+/// Appends a line of a `synced/<xx>` file ([`parse_synced_line`]).
+pub fn push_synced_line(out: &mut String, id: &str, row: Option<i64>) {
+    use std::fmt::Write as _;
+    out.push_str(id);
+    if let Some(row) = row {
+        // Writing to a string cannot fail.
+        let _ = write!(out, " {row}");
     }
+    out.push('\n');
 }
 
 /// What the base holds of a synced key: the digest of its values, and the Mixxx row (library
@@ -290,6 +293,22 @@ fn parse_base_line(line: &str) -> Option<(&str, Synced)> {
     Some((key, synced))
 }
 
+/// Appends a `.base` line, `<digest> <row or -> <key>` ([`parse_base_line`]).
+fn push_base_line(out: &mut Vec<u8>, synced: &Synced, key: &str) {
+    use std::io::Write as _;
+    let start = out.len();
+    out.resize(start + 32, 0);
+    // The slice is exactly twice the digest's 16 bytes, which is all hex encoding needs.
+    let _ = faster_hex::hex_encode(&synced.digest.to_be_bytes(), &mut out[start..]);
+    // Writing to a vector cannot fail.
+    let _ = match synced.row {
+        Some(row) => write!(out, " {row} "),
+        None => write!(out, " - "),
+    };
+    out.extend_from_slice(key.as_bytes());
+    out.push(b'\n');
+}
+
 impl Cache {
     /// Loads the cache at `path` ([`cache_path`]); what is missing or unreadable is empty.
     pub fn load(path: &Path) -> Cache {
@@ -358,12 +377,7 @@ impl Cache {
             let mut out = Vec::with_capacity(digests.len() * 140);
             out.extend_from_slice(format!("{commit}\n").as_bytes());
             for (key, synced) in digests {
-                let row = synced.row.map_or_else(|| "-".to_owned(), |r| r.to_string());
-                push_line(
-                    &mut out,
-                    &synced.digest.to_be_bytes(),
-                    &format!("{row} {key}"),
-                );
+                push_base_line(&mut out, synced, key);
             }
             write_cache_file(&with_extension(path, ".base"), &out)?;
         }

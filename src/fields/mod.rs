@@ -167,6 +167,39 @@ impl std::fmt::Display for Field {
     }
 }
 
+/// A set of fields, as bits (a plan holds one per track of a library).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FieldSet(u32);
+
+impl FieldSet {
+    pub fn insert(&mut self, field: Field) {
+        self.0 |= 1 << field as u32;
+    }
+
+    pub fn contains(self, field: Field) -> bool {
+        self.0 & (1 << field as u32) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The fields in table order.
+    pub fn iter(self) -> impl Iterator<Item = Field> {
+        Field::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+impl FromIterator<Field> for FieldSet {
+    fn from_iter<I: IntoIterator<Item = Field>>(fields: I) -> FieldSet {
+        let mut set = FieldSet::default();
+        for field in fields {
+            set.insert(field);
+        }
+        set
+    }
+}
+
 /// Field → set of canonical values: a track's synced metadata.
 pub type Values = BTreeMap<Field, BTreeSet<String>>;
 
@@ -179,7 +212,8 @@ pub fn by_name(values: &Values) -> crate::annex::logmet::Values {
 }
 
 /// How many fields live in `library` columns (they come first in the table).
-const SINGLE_COUNT: usize = 14;
+pub const COLUMN_COUNT: usize = 14;
+const SINGLE_COUNT: usize = COLUMN_COUNT;
 /// How many fields are memberships.
 const SET_COUNT: usize = 2;
 const _: () = {

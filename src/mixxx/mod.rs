@@ -8,7 +8,7 @@ pub mod running;
 pub mod schema;
 pub mod write;
 
-use crate::fields::{Codec, Container, Field, Row, Source};
+use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::borrow::Cow;
@@ -204,10 +204,10 @@ impl Database {
                 ValueRef::Integer(i) => Some(i),
                 _ => None,
             };
-            let mut singles = Vec::with_capacity(columns.len());
+            let mut singles: [Option<Cow<'_, str>>; COLUMN_COUNT] = Default::default();
             for (i, (field, _)) in Field::columns().enumerate() {
                 let raw = row_ref.get_ref(i + 2)?;
-                singles.push(field.codec().from_mixxx(raw, key_id));
+                singles[i] = field.codec().from_mixxx(raw, key_id);
             }
             let row = Row::new(singles);
             index.insert(id, tracks.len());

@@ -55,10 +55,10 @@ impl Files {
             for (id, row) in ids {
                 all.insert(id, Some(row));
             }
-            let text: String = all
-                .iter()
-                .map(|(id, row)| format!("{}\n", state::synced_line(id, *row)))
-                .collect();
+            let mut text = String::with_capacity(all.len() * 24);
+            for (id, row) in &all {
+                state::push_synced_line(&mut text, id, *row);
+            }
             if text != old {
                 self.files.push((path, text.into_bytes()));
             }

@@ -40,7 +40,9 @@ pub struct Refusal {
 fn losses(plan: &Plan<'_>) -> Vec<Vec<Loss>> {
     let mut out = Vec::new();
     for track in &plan.tracks {
-        let Some(push) = &track.push else { continue };
+        let Some(push) = track.push.as_ref().filter(|p| p.unsets) else {
+            continue;
+        };
         // Per field: what it loses, and whether it gains anything.
         let mut by_field: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
         for change in push.changes() {

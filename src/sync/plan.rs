@@ -9,7 +9,7 @@ use super::snapshot::{Item, Keyed};
 use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp};
 use crate::annex::{self, key};
 use crate::fields::codec::Invalid;
-use crate::fields::{self, Digest, Field, Values};
+use crate::fields::{self, Digest, Field, FieldSet, Values};
 use crate::state::Synced;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -59,13 +59,15 @@ pub struct Push {
     /// Where the new line starts in `content`.
     line_start: usize,
     /// The fields it changes.
-    pub fields: BTreeSet<Field>,
+    pub fields: FieldSet,
+    /// Whether it unsets any value (only such pushes can clear values: see the clear guard).
+    pub unsets: bool,
     /// Whether git-annex's journal has an entry for the file.
     pub in_journal: bool,
 }
 
 impl Push {
-    fn new(old: &str, line: &str, fields: BTreeSet<Field>, in_journal: bool) -> Push {
+    fn new(old: &str, line: &str, fields: FieldSet, unsets: bool, in_journal: bool) -> Push {
         let mut content = String::with_capacity(old.len() + line.len() + 1);
         content.push_str(old);
         if !line.is_empty() {
@@ -76,6 +78,7 @@ impl Push {
             content,
             line_start: old.len(),
             fields,
+            unsets,
             in_journal,
         }
     }
@@ -469,11 +472,13 @@ fn plan_one<'k>(
         conflicts: kp.conflicts,
         held: kp.held,
     };
-    let m = item.m.to_values();
+    // Mixxx's values as a map, built only for the keys that need the three-way merge.
+    let m = std::cell::OnceCell::new();
+    let values = || m.get_or_init(|| item.m.to_values());
     let (now_log, b) = match base_digest {
         Some(_) if branch_same => {
             let text = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&text).current(), &m);
+            let b = base_values(&MetLog::parse(&text).current(), values());
             let log = Log {
                 text,
                 ..Log::default()
@@ -482,7 +487,7 @@ fn plan_one<'k>(
         }
         Some(_) => {
             let base = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&base).current(), &m);
+            let b = base_values(&MetLog::parse(&base).current(), values());
             (logs.now(k)?, Some(b))
         }
         None => (logs.now(k)?, None),
@@ -503,7 +508,7 @@ fn plan_one<'k>(
         let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f.name(), true, v)));
         let fields = item.m.values().map(|(f, _)| f).collect();
         return Ok(Some(track(
-            Some(Push::new("", &line, fields, in_journal)),
+            Some(Push::new("", &line, fields, false, in_journal)),
             None,
             KeyPlan::default(),
         )));
@@ -517,10 +522,10 @@ fn plan_one<'k>(
             Past::History(&history)
         }
     };
-    let kp = plan_key(&m, &log.current(), past, opts);
+    let kp = plan_key(values(), &log.current(), past, opts);
     plan.settled.insert(k, fields::digest(&kp.settled));
-    let combined =
-        (combined && kp.push.is_empty()).then(|| Push::new(&text, "", BTreeSet::new(), in_journal));
+    let combined = (combined && kp.push.is_empty())
+        .then(|| Push::new(&text, "", FieldSet::default(), false, in_journal));
     if kp.is_empty() {
         plan.unchanged += item.track_ids.len();
         if combined.is_none() {
@@ -534,7 +539,8 @@ fn plan_one<'k>(
             .iter()
             .filter_map(|c| Field::from_name(&c.field))
             .collect();
-        Push::new(&text, &line, fields, in_journal)
+        let unsets = kp.push.iter().any(|c| !c.set);
+        Push::new(&text, &line, fields, unsets, in_journal)
     });
     Ok(Some(track(push, combined, kp)))
 }
@@ -892,7 +898,8 @@ mod tests {
         assert_eq!(plan.tracks.len(), 1);
         let push = plan.tracks[0].push.as_ref().expect("pushed");
         assert_eq!(push.content, "1800000000s rating +3\n");
-        assert_eq!(push.fields, BTreeSet::from([Rating]));
+        assert_eq!(push.fields.iter().collect::<Vec<_>>(), [Rating]);
+        assert!(!push.unsets);
         assert_eq!(plan.unchanged, 1);
     }
 }

@@ -82,7 +82,7 @@ impl Report {
             let rows = track.item.track_ids.len();
             if let Some(push) = &track.push {
                 self.pushed += rows;
-                for f in &push.fields {
+                for f in push.fields.iter() {
                     *self.pushed_fields.entry(f.name().to_owned()).or_default() += 1;
                 }
             }
