@@ -6,7 +6,7 @@ use super::options::Options;
 use super::plan::Plan;
 use super::report::Failure;
 use crate::mixxx::marker::Marker;
-use crate::mixxx::{self, Database, running, write};
+use crate::mixxx::{Database, running, write};
 use std::path::{Path, PathBuf};
 
 /// What became of the plan's pulls.
@@ -47,10 +47,7 @@ pub fn apply(
     marker: Option<&Marker>,
 ) -> Result<(Applied, bool), Error> {
     if !plan.pulls() {
-        let written = match marker {
-            Some(marker) => write_marker(db, marker)?,
-            None => false,
-        };
+        let written = marker.is_some_and(|m| write_marker(db, m));
         return Ok((Applied::Nothing, written));
     }
     if opts.push_only {
@@ -91,17 +88,12 @@ pub fn apply(
     Ok((Applied::Written { backup, failures }, marker.is_some()))
 }
 
-/// Writes the marker alone, when Mixxx is not running and the database may be written.
-fn write_marker(db: &Path, marker: &Marker) -> Result<bool, Error> {
-    if running::holder(db).is_some() {
-        return Ok(false);
-    }
-    match Database::open_for_writing(db) {
-        Ok(mut db) => {
-            db.write_marker(marker)?;
-            Ok(true)
-        }
-        Err(mixxx::Error::UnsupportedSchema { .. }) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+/// Writes the marker alone, when Mixxx is not running and the database may be written. A run
+/// that pulls nothing does not fail for it: a database it cannot write (read-only file, locked,
+/// newer schema) keeps its marker, which the run records as it is.
+fn write_marker(db: &Path, marker: &Marker) -> bool {
+    running::holder(db).is_none()
+        && Database::open_for_writing(db)
+            .and_then(|mut db| db.write_marker(marker))
+            .is_ok()
 }
