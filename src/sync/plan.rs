@@ -426,7 +426,7 @@ pub fn plan<'k>(
         let base_digest = base.get(k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
         let branch_same = !logs.changed_since_base(k);
-        if !opts.all && branch_same && base_digest == Some(digest) {
+        if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() {
             plan.unchanged += item.track_ids.len();
             continue;
         }
@@ -446,6 +446,22 @@ pub fn plan<'k>(
     }
     progress(total, total);
     Ok(plan)
+}
+
+/// Adds pulls so that every row of a key with several rows ends with the same values: the
+/// pulled ones, else those of the row that stood for Mixxx (`chosen`).
+fn align_rows(item: &Item, chosen: &Values, pull: &mut Vec<(Field, BTreeSet<String>)>) {
+    let empty = BTreeSet::new();
+    for row in std::iter::once(&item.m).chain(&item.others) {
+        let have = row.to_values();
+        for field in Field::ALL {
+            let want = chosen.get(&field).unwrap_or(&empty);
+            if pull.iter().all(|(f, _)| *f != field) && have.get(&field).unwrap_or(&empty) != want {
+                pull.push((field, want.clone()));
+            }
+        }
+    }
+    pull.sort_by_key(|(f, _)| *f);
 }
 
 /// Plans one key whose values or log may have changed; `None` when it has nothing to do.
@@ -473,8 +489,9 @@ fn plan_one<'k>(
         held: kp.held,
     };
     // Mixxx's values as a map, built only for the keys that need the three-way merge.
+    let row = item.edited_row(base_digest);
     let m = std::cell::OnceCell::new();
-    let values = || m.get_or_init(|| item.m.to_values());
+    let values = || m.get_or_init(|| row.to_values());
     let (now_log, b) = match base_digest {
         Some(_) if branch_same => {
             let text = logs.at_base(k)?;
@@ -499,7 +516,7 @@ fn plan_one<'k>(
     } = now_log;
     // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
     // written straight from the row.
-    if b.is_none() && text.is_empty() && !opts.pull_only {
+    if b.is_none() && text.is_empty() && !opts.pull_only && item.rows_agree() {
         plan.settled.insert(k, digest);
         if item.m.is_empty() {
             plan.unchanged += item.track_ids.len();
@@ -522,7 +539,10 @@ fn plan_one<'k>(
             Past::History(&history)
         }
     };
-    let kp = plan_key(values(), &log.current(), past, opts);
+    let mut kp = plan_key(values(), &log.current(), past, opts);
+    if !item.others.is_empty() {
+        align_rows(item, values(), &mut kp.pull);
+    }
     plan.settled.insert(k, fields::digest(&kp.settled));
     let combined = (combined && kp.push.is_empty())
         .then(|| Push::new(&text, "", FieldSet::default(), false, in_journal));
@@ -816,6 +836,7 @@ mod tests {
                 path: format!("{k}.flac"),
                 track_ids: vec![i as i64 + 1],
                 m: row.clone(),
+                others: Vec::new(),
             };
             keyed.items.insert(k.to_string(), item);
         }

@@ -3,7 +3,7 @@
 
 use super::options::Options;
 use crate::annex::Annex;
-use crate::fields::Row;
+use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
 use crate::worktree::{Mapper, path_hash};
@@ -20,12 +20,33 @@ pub fn read(db: &Path, opts: &Options) -> mixxx::Result<Library> {
 }
 
 /// One key of this Mixxx: its first track's path in the work tree, every track id with that
-/// content, and the values in Mixxx.
+/// content (one file at several paths), and their values in Mixxx.
 #[derive(Debug)]
 pub struct Item {
     pub path: String,
     pub track_ids: Vec<i64>,
+    /// The first row's values.
     pub m: Row,
+    /// The other rows' values, in `track_ids` order.
+    pub others: Vec<Row>,
+}
+
+impl Item {
+    /// Whether every row holds the same values.
+    pub fn rows_agree(&self) -> bool {
+        self.others.iter().all(|r| *r == self.m)
+    }
+
+    /// The row that stands for Mixxx: the first whose values differ from the base's (`base`
+    /// digest), as that is where the DJ edited; else the first row.
+    pub fn edited_row(&self, base: Option<Digest>) -> &Row {
+        let edited = base.and_then(|b| {
+            std::iter::once(&self.m)
+                .chain(&self.others)
+                .find(|r| r.digest() != b)
+        });
+        edited.unwrap_or(&self.m)
+    }
 }
 
 /// This Mixxx's keys in library order and their items, and what became of the other tracks.
@@ -87,13 +108,17 @@ pub fn key_tracks(
             continue;
         }
         match keyed.items.get_mut(&key) {
-            Some(item) => item.track_ids.push(track.id),
+            Some(item) => {
+                item.track_ids.push(track.id);
+                item.others.push(track.row);
+            }
             None => {
                 keyed.order.push(key.clone());
                 let item = Item {
                     path,
                     track_ids: vec![track.id],
                     m: track.row,
+                    others: Vec::new(),
                 };
                 keyed.items.insert(key, item);
             }

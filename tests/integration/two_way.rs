@@ -1117,3 +1117,50 @@ fn a_renamed_file_keeps_its_values_everywhere() {
     l.sync_b(&[]);
     assert_eq!(values_of(&l.db_b, &loc(&l.b, A)), expected);
 }
+
+// One file at two paths (two rows in Mixxx, one key): both rows show the key's values, and an
+// edit of either row is pushed and reaches the other.
+#[test]
+fn one_key_at_two_paths_keeps_both_rows_in_step() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    std::fs::create_dir_all(repo.join("copy")).unwrap();
+    for f in ["a.flac", "copy/a.flac"] {
+        std::fs::write(repo.join(f), "the same audio\n").unwrap();
+    }
+    env.git(&repo, &["annex", "add", "-q", "a.flac", "copy/a.flac"]);
+    env.git(&repo, &["commit", "-q", "-m", "two copies"]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let (first, second) = (loc(&repo, "a.flac"), loc(&repo, "copy/a.flac"));
+    create_db(
+        &db,
+        32,
+        &[
+            (first.clone(), vals(&[("rating", &["3"])])),
+            (second.clone(), vals(&[])),
+        ],
+    );
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pushed"], 2, "{report}");
+    let rating = |location: &str| db_values(&db)[location]["rating"].clone();
+    assert_eq!(
+        (rating(&first), rating(&second)),
+        (set_of(&["3"]), set_of(&["3"]))
+    );
+    for (edited, value) in [(&second, "5"), (&first, "2")] {
+        edit(&db, edited, &format!("rating = {value}"));
+        let report = env.sync(&repo, &db, &[]);
+        assert_eq!(report["pushed"], 2, "{report}");
+        assert_eq!(env.metadata(&repo, "a.flac")["rating"], set_of(&[value]));
+        assert_eq!(
+            (rating(&first), rating(&second)),
+            (set_of(&[value]), set_of(&[value]))
+        );
+        let settled = env.sync(&repo, &db, &[]);
+        assert_eq!(
+            (settled["pushed"].clone(), settled["pulled"].clone()),
+            (0.into(), 0.into()),
+            "{settled}"
+        );
+    }
+}
