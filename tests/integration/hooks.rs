@@ -515,3 +515,36 @@ fn every_round_arrives_with_git_pull_alone() {
     });
     assert!(behind.is_empty(), "rounds behind: {behind:?}");
 }
+
+// With Mixxx open on the receiving laptop, `git annex sync` says on its own terminal that the
+// other laptop's changes wait, and how to apply them; nothing is written; closing Mixxx and
+// the next sync apply them.
+#[test]
+fn changes_held_back_by_a_running_mixxx_are_said_on_the_terminal() {
+    let env = Env::new();
+    let [(a, db_a), (b, db_b)] = hooked_laptops(&env);
+    env.annex_sync(&a);
+    env.annex_sync(&b);
+    wait_background(&b);
+    db_exec(&db_a, "UPDATE library SET rating = 4");
+    env.mixxx_ok(&a, &["sync"]);
+    env.annex_sync(&a);
+    let before = std::fs::read(&db_b).unwrap();
+    {
+        let _mixxx = crate::two_way::Holder::spawn(&db_b);
+        let out = env.output(&b, "git", &["annex", "sync", "-q"]);
+        wait_background(&b);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(
+            said.contains("Mixxx is running") && said.contains("wait"),
+            "said on the terminal: {said}"
+        );
+        assert!(std::fs::read(&db_b).unwrap() == before, "nothing written");
+    }
+    env.mixxx_ok(&b, &["sync"]);
+    assert_eq!(
+        db_values(&db_b)[&loc(&b, "a.flac")]["rating"],
+        ["4".to_owned()].into()
+    );
+}

@@ -200,10 +200,10 @@ fn assert_settled(env: &Env, repo: &Path, db: &Path) {
 
 /// A process that holds the database open, as a running Mixxx does; killed when dropped,
 /// also when the test fails.
-struct Holder(Child);
+pub(crate) struct Holder(Child);
 
 impl Holder {
-    fn spawn(db: &Path) -> Holder {
+    pub(crate) fn spawn(db: &Path) -> Holder {
         let child = Command::new("sh")
             .args(["-c", "exec 3<\"$DB\"; exec sleep 60"])
             .env("DB", db)
