@@ -125,6 +125,25 @@ impl Shell<'_> {
     }
 }
 
+/// The first tracks of a database, a line each; the connection is closed on return (an open
+/// one would look like a running Mixxx to the next command).
+fn first_rows(db: &Path) -> Result<Vec<String>, Error> {
+    let conn = rusqlite::Connection::open(db)?;
+    let mut stmt = conn.prepare(
+        "SELECT tl.filename, l.rating, l.key, l.bpm FROM library l JOIN track_locations tl ON tl.id = l.location ORDER BY l.id LIMIT 5",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(format!(
+            "{:<28} rating {} key {:<4} bpm {:.2}",
+            r.get::<_, String>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, f64>(3)?
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Runs the demonstration in `dir` (default: a new temporary directory that is kept), telling
 /// what happens to `narrate`.
 pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf, Error> {
@@ -211,22 +230,9 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     create_library(&db_b, 39, &bare)?;
     let db_b_str = db_b.to_str().unwrap_or_default();
     sh.show(&b, "git mixxx sync", me, &["sync", "--db", db_b_str])?;
-    let conn = rusqlite::Connection::open(&db_b)?;
-    let mut stmt = conn.prepare(
-        "SELECT tl.filename, l.rating, l.key, l.bpm FROM library l JOIN track_locations tl ON tl.id = l.location ORDER BY l.id LIMIT 5",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(format!(
-            "{:<28} rating {} key {:<4} bpm {:.2}",
-            r.get::<_, String>(0)?,
-            r.get::<_, i64>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, f64>(3)?
-        ))
-    })?;
     sh.say("\n$ laptop B's Mixxx database now (first 5 tracks)");
-    for row in rows {
-        sh.say(&row?);
+    for row in first_rows(&db_b)? {
+        sh.say(&row);
     }
     sh.show(&b, "git mixxx status", me, &["status", "--db", db_b_str])?;
     sh.say(&format!("\nDone. Everything is in {}", root.display()));

@@ -1164,3 +1164,18 @@ fn one_key_at_two_paths_keeps_both_rows_in_step() {
         );
     }
 }
+
+// The README's first command: the demonstration carries laptop A's values to laptop B's Mixxx.
+#[test]
+fn the_demo_carries_laptop_a_values_to_laptop_b() {
+    let env = Env::new();
+    let dir = env.root.join("demo");
+    let out = env.mixxx(&env.root, &["demo", dir.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(said.contains("12 pulled into Mixxx"), "{said}");
+    assert!(!said.contains("Mixxx is running"), "{said}");
+    let in_b = db_values(&dir.join("mixxx-b/mixxxdb.sqlite"));
+    let rated = in_b.values().filter(|v| v.contains_key("rating")).count();
+    assert_eq!((in_b.len(), rated), (12, 10), "{in_b:?}");
+}
