@@ -12,6 +12,17 @@ use git_mixxx::annex::logmet::Values;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// Measures `git-mixxx hook pre-commit` (`me` is the binary), which must say nothing.
+fn quiet_hook(env: &Env, repo: &Path, me: &str, what: &str) -> Sample {
+    let h = measure(env, repo, me, &["hook", "pre-commit"], None);
+    assert!(
+        h.stderr.trim().is_empty(),
+        "{what} reported something: {}",
+        h.stderr
+    );
+    h.sample
+}
+
 /// Consecutive no-change runs measured per run.
 pub const REPEATS: usize = 3;
 
@@ -124,33 +135,21 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
     }
 
     env.git(&repo, &["config", "mixxx.db", db_arg]);
-    let hook = ["hook", "pre-commit"];
-    let warm = measure(env, &repo, me, &hook, None);
-    assert!(
-        warm.stderr.trim().is_empty(),
-        "the warm-up hook run reported something: {}",
-        warm.stderr
-    );
+    quiet_hook(env, &repo, me, "the warm-up hook run");
     for _ in 0..REPEATS {
-        let h = measure(env, &repo, me, &hook, None);
-        assert!(
-            h.stderr.trim().is_empty(),
-            "a no-change hook run reported something: {}",
-            h.stderr
+        add(
+            Scenario::Hook,
+            quiet_hook(env, &repo, me, "a no-change hook run"),
         );
-        add(Scenario::Hook, h.sample);
     }
 
     // A commit of something else: the index changed, so the hook's fast path cannot apply.
     std::fs::write(repo.join("notes.txt"), format!("run {run}\n")).expect("write notes");
     env.git(&repo, &["add", "notes.txt"]);
-    let h = measure(env, &repo, me, &hook, None);
-    assert!(
-        h.stderr.trim().is_empty(),
-        "the hook after `git add` reported something: {}",
-        h.stderr
+    add(
+        Scenario::HookIndexChanged,
+        quiet_hook(env, &repo, me, "the hook after `git add`"),
     );
-    add(Scenario::HookIndexChanged, h.sample);
 
     // 1% of the tracks changed in Mixxx: rating, colour and crates.
     let changed = one_percent(n, 37);

@@ -2,17 +2,10 @@
 //! and `-v`'s per-track decisions from the plan.
 
 use git_mixxx::status::Status;
-use git_mixxx::sync::Report;
 use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::plan::Plan;
+use git_mixxx::sync::{Report, field_counts};
 use std::fmt::Write as _;
-
-fn fields(map: &std::collections::BTreeMap<String, usize>) -> String {
-    map.iter()
-        .map(|(f, n)| format!("{f} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// The human-readable summary of a sync.
 pub fn report(r: &Report, verbose: bool) -> String {
@@ -44,10 +37,10 @@ pub fn report(r: &Report, verbose: bool) -> String {
             }
         );
         if !r.pushed_fields.is_empty() {
-            let _ = writeln!(out, "  pushed fields: {}", fields(&r.pushed_fields));
+            let _ = writeln!(out, "  pushed fields: {}", field_counts(&r.pushed_fields));
         }
         if !r.pulled_fields.is_empty() {
-            let _ = writeln!(out, "  pulled fields: {}", fields(&r.pulled_fields));
+            let _ = writeln!(out, "  pulled fields: {}", field_counts(&r.pulled_fields));
         }
     }
     if r.database_replaced {

@@ -10,7 +10,7 @@ use crate::mixxx::{Database, running, write};
 use std::path::{Path, PathBuf};
 
 /// What became of the plan's pulls.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Applied {
     /// The plan pulls nothing.
     Nothing,
@@ -21,13 +21,6 @@ pub enum Applied {
         backup: PathBuf,
         failures: Vec<Failure>,
     },
-}
-
-impl Applied {
-    /// Whether Mixxx now holds everything the plan pulls.
-    pub fn complete(&self) -> bool {
-        !matches!(self, Applied::Held(_))
-    }
 }
 
 /// Why pulls must wait, when Mixxx has the database at `db` open.

@@ -105,15 +105,15 @@ impl Logs for Branch<'_> {
 
     fn now(&mut self, key: &str) -> annex::Result<Log> {
         let path = key::metadata_log_path(key);
-        let mut text = self.reader.read(&path)?.unwrap_or_default();
+        let here = self.reader.blob_id(&path)?;
+        let read = |id| annex::read_blob(&self.annex.repo, id);
+        let mut text = here.map(read).transpose()?.unwrap_or_default();
         // Other versions of the file, combined as git-annex's union merge combines them.
         let mut others = Vec::new();
-        if !self.remotes.is_empty() {
-            let here = self.reader.blob_id(&path)?;
-            for remote in &mut self.remotes {
-                if remote.blob_id(&path)? != here {
-                    others.extend(remote.read(&path)?);
-                }
+        for remote in &mut self.remotes {
+            let there = remote.blob_id(&path)?;
+            if there != here {
+                others.extend(there.map(read).transpose()?);
             }
         }
         let in_journal = self.journal.contains(&path);

@@ -3,7 +3,7 @@
 //! says what changed.
 
 use super::plan::Plan;
-use super::report::Report;
+use super::report::{Report, field_counts};
 use crate::annex::{self, Annex, TreeReader};
 use crate::state::{self, RunRecord};
 use gix::ObjectId;
@@ -97,13 +97,6 @@ impl Files {
     }
 }
 
-fn counts(map: &BTreeMap<String, usize>) -> String {
-    map.iter()
-        .map(|(f, n)| format!("{f} {n}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The commit message: a summary line, the fields pushed and pulled, and the trailers that
 /// mark this clone's commits (and finished ones, which become the next base).
 pub fn message(report: &Report, record: &RunRecord) -> String {
@@ -116,10 +109,16 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
     }
     msg.push_str("\n\n");
     if !report.pushed_fields.is_empty() {
-        msg.push_str(&format!("pushed: {}\n", counts(&report.pushed_fields)));
+        msg.push_str(&format!(
+            "pushed: {}\n",
+            field_counts(&report.pushed_fields)
+        ));
     }
     if record.pulled > 0 && !report.pulled_fields.is_empty() {
-        msg.push_str(&format!("pulled: {}\n", counts(&report.pulled_fields)));
+        msg.push_str(&format!(
+            "pulled: {}\n",
+            field_counts(&report.pulled_fields)
+        ));
     }
     msg.push_str(&format!("\n{} {}\n", state::TRAILER_CLONE, record.uuid));
     if record.finished {

@@ -30,7 +30,7 @@ pub mod snapshot;
 
 pub use error::{Error, Result};
 pub use options::{Options, Prefer};
-pub use report::{Failure, Report};
+pub use report::{Failure, Report, field_counts};
 
 use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
@@ -183,17 +183,13 @@ fn attempt(
         .collect();
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
-    let commits =
-        plan.writes_logs() || plan.pulls() || !report.conflicts.is_empty() || !new_keys.is_empty();
-    let marker = (commits && opts.paths.is_empty() && !opts.push_only)
+    let records = plan.writes_logs() || !report.conflicts.is_empty() || !new_keys.is_empty();
+    let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
     let (applied, marked) = apply::apply(&ctx.db, &plan, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
-    let needs_commit = plan.writes_logs()
-        || applied != Applied::Nothing && applied.complete()
-        || !report.conflicts.is_empty()
-        || !new_keys.is_empty();
+    let needs_commit = records || matches!(applied, Applied::Written { .. });
     let pulled = match applied {
         Applied::Nothing => 0,
         Applied::Held(why) => {

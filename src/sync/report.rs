@@ -8,6 +8,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+/// Counts per field as `name n, name n` (for the summary and the commit message).
+pub fn field_counts(map: &BTreeMap<String, usize>) -> String {
+    map.iter()
+        .map(|(f, n)| format!("{f} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A value that could not be synced, and why.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
