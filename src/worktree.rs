@@ -157,6 +157,28 @@ impl<'r> Mapper<'r> {
         relative(&self.prefixes, location)
     }
 
+    /// Every annexed file of the index: its path in the work tree and its key.
+    pub fn annexed(&mut self) -> Vec<(String, String)> {
+        // The first prefix is the work tree's, when there is one.
+        let Some(workdir) = self
+            .prefixes
+            .first()
+            .filter(|_| self.workdir.is_some())
+            .cloned()
+        else {
+            return Vec::new();
+        };
+        let locations: Vec<String> = self
+            .index
+            .entries()
+            .iter()
+            .filter(|e| e.stage_raw() == 0)
+            .filter_map(|e| Some(format!("{workdir}{}", e.path(&self.index).to_str().ok()?)))
+            .collect();
+        let locations: Vec<&str> = locations.iter().map(String::as_str).collect();
+        self.keys(&locations).into_iter().flatten().collect()
+    }
+
     /// The repo path and key of each Mixxx location, or why there is none.
     ///
     /// Keys of blobs not seen before come from the locked files' symlinks in the work tree,

@@ -49,12 +49,9 @@ pub fn report(r: &Report, verbose: bool) -> String {
             "  This Mixxx database is not the one this clone synced last (a new one, a restored backup or a copy): where the branch has values, they win (conflicts are listed); what the branch never had is pushed."
         );
     }
+    relinks(&mut out, r, verbose);
     if let Some(why) = &r.pull_pending {
-        let _ = writeln!(
-            out,
-            "  changes from the branch for {} tracks wait, NOT written to Mixxx: {why}.",
-            r.held_back
-        );
+        let _ = writeln!(out, "  {} wait, NOT written to Mixxx: {why}.", waiting(r));
     }
     for c in &r.conflicts {
         let _ = writeln!(out, "  conflict: {c}");
@@ -92,6 +89,55 @@ pub fn report(r: &Report, verbose: bool) -> String {
         );
     }
     out
+}
+
+/// The rows moved (or, in a dry run, to move) to their file's new path, and those waiting.
+fn relinks(out: &mut String, r: &Report, verbose: bool) {
+    let shown = if verbose { usize::MAX } else { 10 };
+    let lists = [
+        (
+            &r.relinked,
+            if r.dry_run {
+                "would be relinked"
+            } else {
+                "relinked"
+            },
+        ),
+        (&r.relinks_waiting, "wait to be relinked"),
+    ];
+    for (list, what) in lists.into_iter().filter(|(l, _)| !l.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  {} {} to their file's new path (keeping their cues, crates, playlists and plays):",
+            tracks(list.len()),
+            what
+        );
+        for m in list.iter().take(shown) {
+            let _ = writeln!(out, "    {} → {}", m.from, m.to);
+        }
+        if list.len() > shown {
+            let _ = writeln!(
+                out,
+                "    ... and {} more (-v lists all)",
+                list.len() - shown
+            );
+        }
+    }
+}
+
+/// What waits for Mixxx to close: pulls, relinks or both.
+fn waiting(r: &Report) -> String {
+    let pulls = format!("changes from the branch for {}", tracks(r.held_back));
+    match r.relinks_waiting.len() {
+        0 => pulls,
+        n if r.held_back == 0 => format!("{} to relink", tracks(n)),
+        n => format!("{pulls} and {} to relink", tracks(n)),
+    }
+}
+
+/// "1 track", "2 tracks".
+fn tracks(n: usize) -> String {
+    format!("{n} track{}", if n == 1 { "" } else { "s" })
 }
 
 /// The human-readable form.
@@ -157,6 +203,7 @@ pub fn status(status: &Status) -> String {
                     p.unknown_tracks
                 );
             }
+            relinks(&mut out, p, false);
         }
         (None, Some(e)) => {
             let _ = writeln!(out, "Now: unknown ({e})");
@@ -205,6 +252,9 @@ pub fn hook_line(name: &str, report: &Report) -> String {
         "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
         report.pushed, report.pulled
     );
+    if !report.relinked.is_empty() {
+        let _ = write!(line, ", {} relinked", tracks(report.relinked.len()));
+    }
     if !report.conflicts.is_empty() {
         let _ = write!(
             line,
@@ -213,11 +263,7 @@ pub fn hook_line(name: &str, report: &Report) -> String {
         );
     }
     if let Some(why) = &report.pull_pending {
-        let _ = write!(
-            line,
-            "; changes for {} tracks wait: {why}",
-            report.held_back
-        );
+        let _ = write!(line, "; {} wait: {why}", waiting(report));
     }
     if !report.failed.is_empty() {
         let _ = write!(

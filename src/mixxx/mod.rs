@@ -4,6 +4,7 @@
 //! Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
 pub mod marker;
+pub mod relink;
 pub mod running;
 pub mod schema;
 pub mod write;

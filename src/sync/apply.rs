@@ -4,9 +4,10 @@
 use super::error::{Error, crash_point};
 use super::options::Options;
 use super::plan::Plan;
+use super::relink::Relink;
 use super::report::Failure;
 use crate::mixxx::marker::Marker;
-use crate::mixxx::{Database, running, write};
+use crate::mixxx::{Database, relink, running, write};
 use std::path::{Path, PathBuf};
 
 /// What became of the plan's pulls.
@@ -21,6 +22,31 @@ pub enum Applied {
         backup: PathBuf,
         failures: Vec<Failure>,
     },
+}
+
+/// Moves the rows of `relinks` in one transaction after a backup, unless Mixxx runs or
+/// `--push-only` was given.
+pub fn relink(db: &Path, relinks: &[Relink], opts: &Options) -> Result<Applied, Error> {
+    if let Some(why) = held(db, opts) {
+        return Ok(Applied::Held(why));
+    }
+    let mut db = Database::open_for_writing(db)?;
+    let (writer, backup) = db.begin_write()?;
+    for change in relinks.iter().filter_map(|r| r.change.as_ref()) {
+        relink::relink(writer.transaction(), change).map_err(write::Error::from)?;
+    }
+    crash_point("before-relink-commit")?;
+    writer.commit()?;
+    let failures = Vec::new();
+    Ok(Applied::Written { backup, failures })
+}
+
+/// Why this run must not write to Mixxx, if it must not.
+fn held(db: &Path, opts: &Options) -> Option<String> {
+    if opts.push_only {
+        return Some("--push-only was given".into());
+    }
+    mixxx_running(db)
 }
 
 /// Why pulls must wait, when Mixxx has the database at `db` open.
@@ -43,10 +69,7 @@ pub fn apply(
         let written = marker.is_some_and(|m| write_marker(db, m));
         return Ok((Applied::Nothing, written));
     }
-    if opts.push_only {
-        return Ok((Applied::Held("--push-only was given".into()), false));
-    }
-    if let Some(why) = mixxx_running(db) {
+    if let Some(why) = held(db, opts) {
         return Ok((Applied::Held(why), false));
     }
     let mut db = Database::open_for_writing(db)?;

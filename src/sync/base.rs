@@ -10,7 +10,7 @@ use crate::fields;
 use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache, Synced};
 use gix::ObjectId;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct Base {
     /// This clone's newest finished sync commit; `None` before its first sync.
@@ -19,6 +19,9 @@ pub struct Base {
     pub digests: HashMap<String, Synced>,
     /// The marker the database held after that sync, if it recorded one.
     pub marker: Option<String>,
+    /// Keys whose base was carried over from the key their row was synced with
+    /// ([`Base::carry`]): they are recorded as synced anew.
+    pub carried: HashSet<String>,
 }
 
 impl Base {
@@ -28,6 +31,33 @@ impl Base {
             commit: None,
             digests: HashMap::new(),
             marker: None,
+            carried: HashSet::new(),
+        }
+    }
+
+    /// Keys of this Mixxx without a base whose row was synced with another key that no row
+    /// has now (a file re-tagged in place: new content, new key, same row), as (key, old key).
+    pub fn retagged(&self, items: &HashMap<String, Item>) -> Vec<(String, String)> {
+        let unbased: HashMap<i64, &String> = items
+            .iter()
+            .filter(|(k, _)| !self.digests.contains_key(*k))
+            .filter_map(|(k, i)| Some((*i.track_ids.first()?, k)))
+            .collect();
+        if unbased.is_empty() {
+            return Vec::new();
+        }
+        self.digests
+            .iter()
+            .filter(|(old, _)| !items.contains_key(*old))
+            .filter_map(|(old, s)| Some(((*unbased.get(&s.row?)?).clone(), old.clone())))
+            .collect()
+    }
+
+    /// Gives `key` the base of `old`.
+    pub fn carry(&mut self, key: String, old: &str) {
+        if let Some(synced) = self.digests.get(old).cloned() {
+            self.digests.insert(key.clone(), synced);
+            self.carried.insert(key);
         }
     }
 
@@ -66,6 +96,7 @@ pub fn load(
             commit: Some(commit),
             digests,
             marker: record.marker,
+            carried: HashSet::new(),
         };
         return Ok((base, false));
     }
@@ -87,6 +118,7 @@ pub fn load(
         commit: Some(commit),
         digests,
         marker: record.marker,
+        carried: HashSet::new(),
     };
     Ok((base, true))
 }

@@ -45,6 +45,8 @@ pub struct Branch<'a> {
     changed: Option<HashSet<String>>,
     /// Branch paths with pending journal entries.
     journal: HashSet<String>,
+    /// Keys whose base is another key's ([`Branch::base_from`]).
+    base_keys: HashMap<String, String>,
 }
 
 impl<'a> Branch<'a> {
@@ -83,7 +85,14 @@ impl<'a> Branch<'a> {
             base_reader: base.map(|c| annex.tree_reader(c)).transpose()?,
             changed,
             journal,
+            base_keys: HashMap::new(),
         })
+    }
+
+    /// Reads `key`'s log at the base from `old`'s: a file re-tagged in place has a new key,
+    /// to which git-annex copied the old key's metadata, and the same Mixxx row.
+    pub fn base_from(&mut self, key: &str, old: &str) {
+        self.base_keys.insert(key.to_owned(), old.to_owned());
     }
 
     /// How many keys changed on the branch since the base that this Mixxx does not have.
@@ -140,6 +149,7 @@ impl Logs for Branch<'_> {
     }
 
     fn at_base(&mut self, key: &str) -> annex::Result<String> {
+        let key = self.base_keys.get(key).map_or(key, String::as_str);
         match &mut self.base_reader {
             Some(reader) => Ok(reader
                 .read(&key::metadata_log_path(key))?

@@ -25,6 +25,7 @@ pub mod guard;
 pub mod observer;
 mod options;
 pub mod plan;
+pub mod relink;
 mod report;
 pub mod snapshot;
 
@@ -39,11 +40,12 @@ use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache, RunRecord, Synced};
 use apply::Applied;
 use base::{Base, LoadingCache};
-use branch::Branch;
+use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
+use relink::Relink;
 use snapshot::Keyed;
 
 /// How often the whole run is redone when the branch moves under it.
@@ -91,11 +93,17 @@ pub fn run_keeping(
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
-    // One new database marker for the run, whichever attempt writes it.
     let marker_id = Marker::new_id(&ctx.annex.uuid);
+    let mut relinked = None;
     for _ in 0..ATTEMPTS {
         let mut keyed = Keyed::default();
-        let result = attempt(ctx, opts, &marker_id, &mut cache, &mut keyed, &mut clock);
+        let run = Run {
+            ctx,
+            opts,
+            marker_id: &marker_id,
+            relinked: &mut relinked,
+        };
+        let result = attempt(run, &mut cache, &mut keyed, &mut clock);
         leftovers.keep(keyed);
         if let Some(report) = result.transpose() {
             outcome = report;
@@ -116,15 +124,30 @@ pub fn run_keeping(
     outcome
 }
 
-/// One attempt; `None` when the branch moved before the commit and the run must start over.
+/// What every attempt of a run shares.
+struct Run<'a> {
+    ctx: &'a Context,
+    opts: &'a Options,
+    /// One new database marker for the run, whichever attempt writes it.
+    marker_id: &'a str,
+    /// The rows this run moved to their files' new paths, and the backup taken first.
+    relinked: &'a mut Option<(Vec<Relink>, std::path::PathBuf)>,
+}
+
+/// One attempt; `None` when the run must start over: the branch moved before the commit, or
+/// rows were relinked and the library is read again.
 fn attempt(
-    ctx: &Context,
-    opts: &Options,
-    marker_id: &str,
+    run: Run<'_>,
     cache: &mut LoadingCache,
     keyed: &mut Keyed,
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
+    let Run {
+        ctx,
+        opts,
+        marker_id,
+        relinked,
+    } = run;
     let annex = &ctx.annex;
     let mut library = snapshot::read(&ctx.db, opts)?;
     let db_marker = library.marker.take();
@@ -149,9 +172,41 @@ fn attempt(
         report.database_replaced = true;
         base = Base::none();
     }
+    if let Some((moved, backup)) = relinked.as_ref() {
+        report.relinked.clone_from(moved);
+        report.backup = Some(backup.clone());
+    } else if !keyed.lost.is_empty() {
+        let relinks = relink::find(&annex.repo, &ctx.prefixes, keyed, &base.digests, cache)
+            .map_err(annex::Error::from)?;
+        if !relinks.is_empty() {
+            if opts.dry_run {
+                report.relinked = relinks;
+            } else {
+                match apply::relink(&ctx.db, &relinks, opts)? {
+                    Applied::Written { backup, .. } => {
+                        *relinked = Some((relinks, backup));
+                        keep_base(cache, base);
+                        return Ok(None);
+                    }
+                    Applied::Held(why) => {
+                        report.relinks_waiting = relinks;
+                        report.pull_pending = Some(why);
+                    }
+                    Applied::Nothing => {}
+                }
+            }
+        }
+    }
     base.forget_other_rows(&keyed.items);
     report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
+    for (key, old) in base.retagged(&keyed.items) {
+        // Only where git-annex copied the old key's metadata to the new one.
+        if !branch.now(&key)?.text.is_empty() {
+            branch.base_from(&key, &old);
+            base.carry(key, &old);
+        }
+    }
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
 
@@ -178,7 +233,7 @@ fn attempt(
     let new_keys: Vec<(&String, i64)> = keyed
         .order
         .iter()
-        .filter(|k| !base.digests.contains_key(*k))
+        .filter(|k| !base.digests.contains_key(*k) || base.carried.contains(*k))
         .filter_map(|k| Some((k, *keyed.items[k].track_ids.first()?)))
         .collect();
     // A run that commits and may finish marks the database anew, so that the next run knows

@@ -837,6 +837,7 @@ mod tests {
                 track_ids: vec![i as i64 + 1],
                 m: row.clone(),
                 others: Vec::new(),
+                other_paths: Vec::new(),
             };
             keyed.items.insert(k.to_string(), item);
         }

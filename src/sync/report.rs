@@ -3,6 +3,7 @@
 
 use super::guard::Refusal;
 use super::plan::Plan;
+use super::relink::Relink;
 use crate::state::Conflict;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,6 +54,10 @@ pub struct Report {
     pub pull_pending: Option<String>,
     /// Set when the clear guard refused the run: nothing was written.
     pub refused: Option<Refusal>,
+    /// Rows moved to their file's new path ([`super::relink`]), or with `dry_run` that would be.
+    pub relinked: Vec<Relink>,
+    /// Rows that would move but wait, for the reason in `pull_pending`.
+    pub relinks_waiting: Vec<Relink>,
     pub backup: Option<PathBuf>,
     pub commit: Option<String>,
     /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
@@ -66,6 +71,7 @@ impl Report {
         self.commit.is_none()
             && self.backup.is_none()
             && self.pull_pending.is_none()
+            && self.relinked.is_empty()
             && self.refused.is_none()
             && self.failed.is_empty()
             && self.conflicts.is_empty()
@@ -78,7 +84,7 @@ impl Report {
 
     /// The plan's pulls wait, for `why`: they count as held back, not pulled.
     pub(crate) fn hold_back(&mut self, why: String) {
-        self.pull_pending = Some(why);
+        self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
         self.pulled_fields.clear();
     }

@@ -6,7 +6,7 @@ use crate::annex::Annex;
 use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
-use crate::worktree::{Mapper, path_hash};
+use crate::worktree::{Mapper, Skip, path_hash};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -29,9 +29,16 @@ pub struct Item {
     pub m: Row,
     /// The other rows' values, in `track_ids` order.
     pub others: Vec<Row>,
+    /// The other rows' paths, in `track_ids` order.
+    pub other_paths: Vec<String>,
 }
 
 impl Item {
+    /// Whether one of the rows is at `path`.
+    pub fn holds(&self, path: &str) -> bool {
+        self.path == path || self.other_paths.iter().any(|p| p == path)
+    }
+
     /// Whether every row holds the same values.
     pub fn rows_agree(&self) -> bool {
         self.others.iter().all(|r| *r == self.m)
@@ -59,6 +66,19 @@ pub struct Keyed {
     /// The work-tree paths of the library's tracks, hashed ([`path_hash`]), for the no-change
     /// fingerprint (only for a run over the whole library).
     pub library_paths: Vec<u64>,
+    /// Rows whose path is in the work tree but no annexed file of the index (a file moved or
+    /// removed), which a relink may move (only for a run over the whole library).
+    pub lost: Vec<Lost>,
+}
+
+/// A row whose file is no longer an annexed file of the index.
+#[derive(Clone, Debug)]
+pub struct Lost {
+    pub id: i64,
+    /// Mixxx's absolute location.
+    pub location: String,
+    /// Its path inside the work tree.
+    pub path: String,
 }
 
 impl Keyed {
@@ -100,6 +120,13 @@ pub fn key_tracks(
                 // With PATH arguments, tracks outside them are not this run's business.
                 if opts.paths.is_empty() {
                     *keyed.skipped.entry(skip.describe().to_owned()).or_default() += 1;
+                    if skip != Skip::OutsideRepo
+                        && let Some(path) = mapper.relative(&track.location)
+                    {
+                        let path = path.to_owned();
+                        let (id, location) = (track.id, track.location);
+                        keyed.lost.push(Lost { id, location, path });
+                    }
                 }
                 continue;
             }
@@ -111,6 +138,7 @@ pub fn key_tracks(
             Some(item) => {
                 item.track_ids.push(track.id);
                 item.others.push(track.row);
+                item.other_paths.push(path);
             }
             None => {
                 keyed.order.push(key.clone());
@@ -119,6 +147,7 @@ pub fn key_tracks(
                     track_ids: vec![track.id],
                     m: track.row,
                     others: Vec::new(),
+                    other_paths: Vec::new(),
                 };
                 keyed.items.insert(key, item);
             }

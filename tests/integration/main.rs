@@ -3,7 +3,9 @@
 
 mod errors;
 mod hooks;
+mod laptops;
 mod push;
+mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
 mod support;
