@@ -49,6 +49,16 @@ impl Timestamp {
         Some(Timestamp { secs, picos })
     }
 
+    /// One nanosecond later: the time of a line that must supersede a line at `self` and
+    /// nothing written after it.
+    pub fn just_after(self) -> Timestamp {
+        let picos = self.picos + 1000;
+        Timestamp {
+            secs: self.secs + (picos / 1_000_000_000_000) as i64,
+            picos: picos % 1_000_000_000_000,
+        }
+    }
+
     /// The smallest timestamp that is strictly later than both `self` and `other` would be
     /// `max(self, other + 1 s)`: git-annex itself uses the file's maximum plus one second when
     /// its clock is behind.
@@ -234,6 +244,24 @@ pub type Values = BTreeMap<String, BTreeSet<String>>;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn just_after_is_one_nanosecond_later() {
+        let t = Timestamp {
+            secs: 5,
+            picos: 999_999_999_999_000 % 1_000_000_000_000,
+        };
+        assert_eq!(t.just_after(), Timestamp { secs: 6, picos: 0 });
+        let t = Timestamp { secs: 5, picos: 1 };
+        assert_eq!(
+            t.just_after(),
+            Timestamp {
+                secs: 5,
+                picos: 1001
+            }
+        );
+        assert_eq!(t.just_after().to_string(), "5.000000001001s");
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -14,10 +14,29 @@ pub struct Move {
     pub location: String,
     /// Whether the file's content is there (Mixxx's `fs_deleted` is the opposite).
     pub present: bool,
+    /// Other rows of the same file, also missing (an earlier rescan's row of a file moved
+    /// twice): they merge into `row`, and their locations go.
+    pub absorbed: Vec<i64>,
 }
 
 /// Moves `m.row` to `m.location` inside `tx`.
 pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
+    for other in &m.absorbed {
+        let location: Option<i64> = tx
+            .query_row("SELECT location FROM library WHERE id = ?1", [other], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
+        adopt(tx, m.row, *other)?;
+        if let Some(location) = location {
+            tx.execute(
+                "DELETE FROM track_locations WHERE id = ?1 AND NOT EXISTS \
+                 (SELECT 1 FROM library WHERE location = ?1)",
+                [location],
+            )?;
+        }
+    }
     let old_location: Option<i64> = tx
         .query_row("SELECT location FROM library WHERE id = ?1", [m.row], |r| {
             r.get(0)

@@ -45,7 +45,7 @@ fn losses(plan: &Plan<'_>) -> Vec<Vec<Loss>> {
         };
         // Per field: what it loses, and whether it gains anything.
         let mut by_field: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
-        for change in push.changes() {
+        for change in push.edits() {
             let entry = by_field.entry(change.field).or_default();
             if change.set {
                 entry.1 = true;

@@ -176,8 +176,7 @@ fn attempt(
         report.relinked.clone_from(moved);
         report.backup = Some(backup.clone());
     } else if !keyed.lost.is_empty() {
-        let relinks = relink::find(&annex.repo, &ctx.prefixes, keyed, &base.digests, cache)
-            .map_err(annex::Error::from)?;
+        let relinks = relink::find(annex, &ctx.prefixes, keyed, &base.digests, cache)?;
         if !relinks.is_empty() {
             if opts.dry_run {
                 report.relinked = relinks;

@@ -34,6 +34,10 @@ pub struct Held {
 pub struct KeyPlan {
     /// Changes for the branch.
     pub push: Vec<Change>,
+    /// Changes that resolve fields left with several values by a merge, for a line dated
+    /// `resolved_at`.
+    pub resolution: Vec<Change>,
+    pub resolved_at: Option<Timestamp>,
     /// Fields to write to Mixxx, with their new values.
     pub pull: Vec<(Field, BTreeSet<String>)>,
     pub conflicts: Vec<FieldConflict>,
@@ -45,6 +49,7 @@ pub struct KeyPlan {
 impl KeyPlan {
     fn is_empty(&self) -> bool {
         self.push.is_empty()
+            && self.resolution.is_empty()
             && self.pull.is_empty()
             && self.conflicts.is_empty()
             && self.held.is_empty()
@@ -54,41 +59,66 @@ impl KeyPlan {
 /// What a key's plan writes to the branch.
 #[derive(Debug)]
 pub struct Push {
-    /// The log file's new content: the old lines and the new one.
+    /// The log file's new content: the old lines, then a line resolving fields a merge left
+    /// with several values (if any), then the line of edits (if any).
     pub content: String,
-    /// Where the new line starts in `content`.
+    /// Where the new lines start in `content`.
     line_start: usize,
+    /// Where the line of edits starts in `content`.
+    edits_start: usize,
     /// The fields it changes.
     pub fields: FieldSet,
-    /// Whether it unsets any value (only such pushes can clear values: see the clear guard).
+    /// Whether its edits unset any value (only such pushes can clear values: see the clear
+    /// guard; a resolution keeps one value of each field it resolves).
     pub unsets: bool,
     /// Whether git-annex's journal has an entry for the file.
     pub in_journal: bool,
 }
 
 impl Push {
-    fn new(old: &str, line: &str, fields: FieldSet, unsets: bool, in_journal: bool) -> Push {
-        let mut content = String::with_capacity(old.len() + line.len() + 1);
+    /// `old` followed by the `resolution` and `edits` lines (either may be empty).
+    fn new(old: &str, resolution: &str, edits: &str, fields: FieldSet, in_journal: bool) -> Push {
+        let mut content = String::with_capacity(old.len() + resolution.len() + edits.len() + 2);
         content.push_str(old);
-        if !line.is_empty() {
-            content.push_str(line);
-            content.push('\n');
-        }
-        Push {
+        let add = |content: &mut String, line: &str| {
+            if !line.is_empty() {
+                content.push_str(line);
+                content.push('\n');
+            }
+        };
+        add(&mut content, resolution);
+        let edits_start = content.len();
+        add(&mut content, edits);
+        let mut push = Push {
             content,
             line_start: old.len(),
+            edits_start,
             fields,
-            unsets,
+            unsets: false,
             in_journal,
-        }
+        };
+        push.unsets = push.edits().iter().any(|c| !c.set);
+        push
     }
 
-    /// The changes of the new line.
+    /// The changes of the new lines.
     pub fn changes(&self) -> Vec<Change> {
-        logmet::parse_line(self.content[self.line_start..].trim_end())
-            .map(|l| l.changes)
-            .unwrap_or_default()
+        parse_changes(&self.content[self.line_start..])
     }
+
+    /// The changes of the line of edits (not those of a resolution).
+    pub fn edits(&self) -> Vec<Change> {
+        parse_changes(&self.content[self.edits_start..])
+    }
+}
+
+/// The changes of log lines.
+fn parse_changes(lines: &str) -> Vec<Change> {
+    lines
+        .lines()
+        .filter_map(logmet::parse_line)
+        .flat_map(|l| l.changes)
+        .collect()
 }
 
 /// A key with something to do.
@@ -186,6 +216,10 @@ enum Decision {
     Conflict(BTreeSet<String>, Prefer),
     /// The branch's value cannot be held by Mixxx: the field is left alone.
     Hold(Invalid),
+    /// Several values after a merge resolve to this one, the newest, set at this time: a
+    /// conflict the branch wins, whose resolution is dated just after the winner (so that an
+    /// edit made meanwhile on another clone is newer, and wins).
+    Resolve(BTreeSet<String>, Timestamp),
 }
 
 /// What the merge knows of a key's past.
@@ -298,10 +332,21 @@ fn decide_single(
     };
     if several {
         // Several values after a merge: clones set it concurrently, a conflict by definition.
-        // The newest line wins unless Mixxx is preferred.
-        return match opts.prefer {
-            Prefer::Mixxx if !mv.is_empty() => Decision::Conflict(mv.clone(), Prefer::Mixxx),
-            _ => Decision::Conflict(resolved, Prefer::Git),
+        // They resolve to the newest line's value on every clone alike, which then merges with
+        // Mixxx as the branch's value: a Mixxx edit since the base still counts as one.
+        let set_at = newest(raw).and_then(|v| raw.get(v)).copied();
+        if opts.prefer == Prefer::Mixxx && !mv.is_empty() {
+            return Decision::Conflict(mv.clone(), Prefer::Mixxx);
+        }
+        return match (
+            merge_single(field, mv, resolved.clone(), past, opts.prefer),
+            set_at,
+        ) {
+            (Decision::Value(r) | Decision::Conflict(r, _), Some(at)) if r == resolved => {
+                Decision::Resolve(resolved, at)
+            }
+            (Decision::Value(r), _) => Decision::Conflict(r, Prefer::Mixxx),
+            (decision, _) => decision,
         };
     }
     merge_single(field, mv, resolved, past, opts.prefer)
@@ -315,6 +360,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
     let mut result = Values::new();
     let mut branch = Values::new();
     let mut changed_fields = Vec::new();
+    let mut resolved_fields = Vec::new();
     for field in Field::ALL {
         let mv = m.get(&field).unwrap_or(&empty_set);
         let raw = g.get(field.name()).unwrap_or(&empty_log);
@@ -327,6 +373,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
         } else {
             decide_single(field, mv, raw, past, opts)
         };
+        let mut resolving = false;
         let r = match decision {
             Decision::Value(r) => r,
             Decision::Conflict(r, winner) => {
@@ -336,6 +383,17 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                     branch: gv.clone(),
                     winner,
                 });
+                r
+            }
+            Decision::Resolve(r, at) => {
+                plan.conflicts.push(FieldConflict {
+                    field,
+                    mixxx: mv.clone(),
+                    branch: gv.clone(),
+                    winner: Prefer::Git,
+                });
+                plan.resolved_at = plan.resolved_at.max(Some(at.just_after()));
+                resolving = true;
                 r
             }
             Decision::Hold(invalid) => {
@@ -352,7 +410,9 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
         if *mv != r {
             plan.pull.push((field, r.clone()));
         }
-        if gv != r || invalid.is_some() {
+        if resolving {
+            resolved_fields.push((field, r.clone()));
+        } else if gv != r || invalid.is_some() {
             changed_fields.push((field, r.clone()));
         }
         if !r.is_empty() {
@@ -364,8 +424,13 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
     }
     if !opts.pull_only {
         plan.push = changes(g, &changed_fields);
+        plan.resolution = changes(g, &resolved_fields);
     }
-    plan.settled = if plan.push.is_empty() { branch } else { result };
+    plan.settled = if plan.push.is_empty() && plan.resolution.is_empty() {
+        branch
+    } else {
+        result
+    };
     plan
 }
 
@@ -525,7 +590,7 @@ fn plan_one<'k>(
         let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f.name(), true, v)));
         let fields = item.m.values().map(|(f, _)| f).collect();
         return Ok(Some(track(
-            Some(Push::new("", &line, fields, false, in_journal)),
+            Some(Push::new("", "", &line, fields, in_journal)),
             None,
             KeyPlan::default(),
         )));
@@ -544,23 +609,32 @@ fn plan_one<'k>(
         align_rows(item, values(), &mut kp.pull);
     }
     plan.settled.insert(k, fields::digest(&kp.settled));
-    let combined = (combined && kp.push.is_empty())
-        .then(|| Push::new(&text, "", FieldSet::default(), false, in_journal));
+    let writes = !kp.push.is_empty() || !kp.resolution.is_empty();
+    let combined =
+        (combined && !writes).then(|| Push::new(&text, "", "", FieldSet::default(), in_journal));
     if kp.is_empty() {
         plan.unchanged += item.track_ids.len();
         if combined.is_none() {
             return Ok(None);
         }
     }
-    let push = (!kp.push.is_empty()).then(|| {
-        let line = logmet::format_line(now.after(log.max_timestamp()), &kp.push);
+    let push = writes.then(|| {
+        let resolution = match kp.resolved_at {
+            Some(at) if !kp.resolution.is_empty() => logmet::format_line(at, &kp.resolution),
+            _ => String::new(),
+        };
+        let edits = if kp.push.is_empty() {
+            String::new()
+        } else {
+            logmet::format_line(now.after(log.max_timestamp()), &kp.push)
+        };
         let fields = kp
             .push
             .iter()
+            .chain(&kp.resolution)
             .filter_map(|c| Field::from_name(&c.field))
             .collect();
-        let unsets = kp.push.iter().any(|c| !c.set);
-        Push::new(&text, &line, fields, unsets, in_journal)
+        Push::new(&text, &resolution, &edits, fields, in_journal)
     });
     Ok(Some(track(push, combined, kp)))
 }
@@ -599,7 +673,11 @@ mod tests {
     }
 
     fn pushed(plan: &KeyPlan) -> Vec<String> {
-        plan.push
+        described(&plan.push)
+    }
+
+    fn described(changes: &[Change]) -> Vec<String> {
+        changes
             .iter()
             .map(|c| format!("{}{}{}", c.field, if c.set { '+' } else { '-' }, c.value))
             .collect()
@@ -659,7 +737,11 @@ mod tests {
         let g = cur(&[(Rating, &[("2", 10), ("5", 20)])]);
         let plan = plan_key(&m, &g, Past::Base(&m), &Options::default());
         assert_eq!(plan.pull[0].1, set(&["5"]));
-        assert_eq!(pushed(&plan), ["rating-2"]);
+        assert!(plan.push.is_empty());
+        assert_eq!(described(&plan.resolution), ["rating-2"]);
+        // Dated just after the winner, not now: an edit made meanwhile elsewhere stays newer.
+        let winner = Timestamp { secs: 20, picos: 0 };
+        assert_eq!(plan.resolved_at, Some(winner.just_after()));
         assert_eq!(plan.conflicts.len(), 1, "concurrent sets are a conflict");
         // Where this Mixxx holds the winning value, the conflict is recorded too.
         let m5 = vals(&[(Rating, &["5"])]);
@@ -673,6 +755,26 @@ mod tests {
         let plan = plan_key(&m, &g, Past::Base(&m), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5"]);
+    }
+
+    #[test]
+    fn a_mixxx_edit_since_the_base_still_counts_when_the_branch_holds_several_values() {
+        // This clone synced 1; another set 2 concurrently; then the DJ rated it 5 here. The
+        // newest line is this clone's own old 1, which the DJ replaced: 5 is the edit.
+        let b = vals(&[(Rating, &["1"])]);
+        let m = vals(&[(Rating, &["5"])]);
+        let g = cur(&[(Rating, &[("1", 20), ("2", 10)])]);
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
+        assert!(plan.pull.is_empty());
+        assert_eq!(pushed(&plan), ["rating-1", "rating-2", "rating+5"]);
+        assert!(plan.resolution.is_empty());
+        assert_eq!(plan.conflicts[0].winner, Prefer::Mixxx);
+        // Where the other clone's value is the newest, both changed: the branch wins.
+        let g = cur(&[(Rating, &[("1", 10), ("2", 20)])]);
+        let plan = plan_key(&m, &g, Past::Base(&b), &Options::default());
+        assert_eq!(plan.pull, vec![(Rating, set(&["2"]))]);
+        assert_eq!(described(&plan.resolution), ["rating-1"]);
+        assert_eq!(plan.conflicts[0].winner, Prefer::Git);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod errors;
 mod hooks;
 mod laptops;
+mod month;
 mod push;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it

@@ -497,3 +497,73 @@ fn one_key_at_two_paths_keeps_both_rows_in_step() {
         );
     }
 }
+
+// Two clones set a rating concurrently (a conflict on the branch). Laptop B resolves it and
+// the DJ then rates the track again on B; laptop A, not having seen that yet, resolves the same
+// conflict later. A's resolution is dated after the values it resolves, not after B's new
+// rating, so the union of both clones keeps the DJ's latest rating instead of neither.
+#[test]
+fn a_resolution_never_undoes_an_edit_made_meanwhile() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["5"])]))]);
+    edit(&l.db_a, &loc(&l.a, A), "rating = 2");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a]);
+    edit(&l.db_b, &loc(&l.b, A), "rating = 3");
+    l.sync_b(&[]);
+    l.exchange(&[&l.b, &l.a]);
+    // B resolves {2, 3} to the newest, 3; then the DJ rates it 2 on B.
+    let report = l.sync_b(&[]);
+    assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
+    edit(&l.db_b, &loc(&l.b, A), "rating = 2");
+    l.sync_b(&[]);
+    l.exchange(&[&l.b]);
+    // A resolves the same conflict without having seen B's edit.
+    let report = l.sync_a(&[]);
+    assert_eq!(report["conflicts"].as_array().unwrap().len(), 1, "{report}");
+    l.exchange(&[&l.a, &l.b, &l.a]);
+    let two = vals(&[("rating", &["2"])]);
+    assert_eq!(l.env.metadata(&l.a, A), two);
+    assert_eq!(l.env.metadata(&l.b, A), two);
+    l.sync_a(&[]);
+    l.sync_b(&[]);
+    assert_eq!(values_of(&l.db_a, &loc(&l.a, A)), two);
+    assert_eq!(values_of(&l.db_b, &loc(&l.b, A)), two);
+}
+
+// A file moved twice before a sync, with Mixxx rescanning in between and the DJ using the
+// rescan's row: both rows are missing now; the old one moves and takes in the other.
+#[test]
+fn a_file_moved_twice_keeps_what_each_row_was_given() {
+    let l = Laptops::synced(&[(A, prepared())]);
+    prepare(&l.db_a, &loc(&l.a, A), 0, "Drop", 4);
+    let (first, second) = ("music/House/a (edit).flac", "music/a (edit).flac");
+    l.env.git(&l.a, &["mv", A, first]);
+    l.env.git(&l.a, &["commit", "-q", "-m", "rename"]);
+    rescan_after_rename(&l.db_a, &loc(&l.a, A), &loc(&l.a, first));
+    edit(&l.db_a, &loc(&l.a, first), "color = 255");
+    add_to_crate(&l.db_a, &loc(&l.a, first), "Fresh");
+    prepare(&l.db_a, &loc(&l.a, first), 2, "Vocal", 1);
+    l.env.git(&l.a, &["mv", first, second]);
+    l.env.git(&l.a, &["commit", "-q", "-m", "move"]);
+
+    let report = l.sync_a(&[]);
+    assert_eq!(
+        relinks(&report, "relinked"),
+        vec![(A.to_owned(), second.to_owned())],
+        "{report}"
+    );
+    let rows = rows(&l.db_a);
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].location, loc(&l.a, second));
+    assert_eq!(rows[0].plays, 5);
+    assert_eq!(rows[0].cues.len(), 3, "{rows:?}");
+    assert_eq!(location_rows(&l.db_a), 1);
+    let mut expected = prepared();
+    expected.extend(vals(&[
+        ("color", &["#0000FF"]),
+        ("crate", &["Fresh", "Peak"]),
+    ]));
+    assert_eq!(values_of(&l.db_a, &loc(&l.a, second)), expected);
+    assert_eq!(l.env.metadata(&l.a, second), expected);
+    assert_settled(&l.env, &l.a, &l.db_a);
+}
