@@ -2,7 +2,9 @@
 //!
 //! 1. [`snapshot`]: read this Mixxx (one read transaction) and group its tracks by git-annex
 //!    key ([`snapshot::Keyed`]);
-//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge;
+//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge; then
+//!    [`relink`]: rows whose file moved move to its new path (in Mixxx, before anything else
+//!    is written), and the attempt starts over;
 //! 3. [`plan`]: every decision per key and field ([`plan::Plan`]), against the branch as
 //!    [`branch`] reads it; nothing is written before it is complete;
 //! 4. [`apply`]: the pulls, written to Mixxx (one transaction, after a backup, only while
