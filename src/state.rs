@@ -70,6 +70,18 @@ pub struct RunRecord {
     /// The marker the database held after this run ([`crate::mixxx::marker`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// Fields whose branch value Mixxx could not hold, with the value Mixxx kept: the base of
+    /// those fields for the next run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held: Vec<HeldValue>,
+}
+
+/// A field held back by a run: the key, the field and what Mixxx kept.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldValue {
+    pub key: String,
+    pub field: String,
+    pub kept: Vec<String>,
 }
 
 /// How many conflicts a run line lists in full.

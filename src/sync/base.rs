@@ -7,8 +7,9 @@ use super::snapshot::Item;
 use crate::annex::logmet::MetLog;
 use crate::annex::{self, Annex, key};
 use crate::fields;
+use crate::fields::Values;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, Synced};
+use crate::state::{self, Cache, HeldValue, Synced};
 use gix::ObjectId;
 use std::collections::{HashMap, HashSet};
 
@@ -19,6 +20,8 @@ pub struct Base {
     pub digests: HashMap<String, Synced>,
     /// The marker the database held after that sync, if it recorded one.
     pub marker: Option<String>,
+    /// Fields held at the base (a value Mixxx could not hold), with what Mixxx kept.
+    pub held: HashMap<String, Values>,
     /// Keys whose base was carried over from the key their row was synced with
     /// ([`Base::carry`]): they are recorded as synced anew.
     pub carried: HashSet<String>,
@@ -31,6 +34,7 @@ impl Base {
             commit: None,
             digests: HashMap::new(),
             marker: None,
+            held: HashMap::new(),
             carried: HashSet::new(),
         }
     }
@@ -95,12 +99,14 @@ pub fn load(
         let base = Base {
             commit: Some(commit),
             digests,
+            held: held_values(&record.held),
             marker: record.marker,
             carried: HashSet::new(),
         };
         return Ok((base, false));
     }
     // Rebuild: the keys synced then, with the digests of their values at that commit.
+    let held = held_values(&record.held);
     let mut reader = annex.tree_reader(commit)?;
     let synced = state::synced_ids(&mut reader, &annex.uuid)?;
     let mut digests = HashMap::new();
@@ -110,17 +116,37 @@ pub fn load(
         };
         let text = reader.read(&key::metadata_log_path(k))?.unwrap_or_default();
         let current = MetLog::parse(&text).current();
-        let values = plan::base_values(&current, &item.m.to_values());
+        let mut kept = item.m.to_values();
+        kept.extend(
+            held.get(k)
+                .into_iter()
+                .flatten()
+                .map(|(f, v)| (*f, v.clone())),
+        );
+        let values = plan::base_values(&current, &kept);
         let digest = fields::digest(&values);
         digests.insert(k.clone(), Synced { digest, row: *row });
     }
     let base = Base {
         commit: Some(commit),
         digests,
+        held,
         marker: record.marker,
         carried: HashSet::new(),
     };
     Ok((base, true))
+}
+
+/// A run record's held fields, by key.
+fn held_values(held: &[HeldValue]) -> HashMap<String, Values> {
+    let mut out: HashMap<String, Values> = HashMap::new();
+    for h in held {
+        if let Some(field) = fields::Field::from_name(&h.field) {
+            let kept = h.kept.iter().cloned().collect();
+            out.entry(h.key.clone()).or_default().insert(field, kept);
+        }
+    }
+    out
 }
 
 /// The local cache, read on another thread while the first attempt reads Mixxx.

@@ -181,6 +181,8 @@ fn attempt(
         let relinks = relink::find(annex, &ctx.prefixes, keyed, &base.digests, cache)?;
         if !relinks.is_empty() {
             if opts.dry_run {
+                // Their rows are planned by the sync after the relink, not as they are now.
+                keyed.forget(relinks.iter().map(|r| r.key.as_str()));
                 report.relinked = relinks;
             } else {
                 match apply::relink(&ctx.db, &relinks, opts)? {
@@ -215,6 +217,7 @@ fn attempt(
     let mut plan = plan::plan(
         keyed,
         &base.digests,
+        &base.held,
         &mut branch,
         opts,
         Timestamp::now(),
@@ -268,6 +271,7 @@ fn attempt(
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
     let mut record = run_record(ctx, &report, tip, pulled, finished);
     record.marker = db_marker.map(|m| m.current);
+    record.held = held_values(&plan);
 
     let mut files = commit::Files::pushed(&mut plan);
     files.add_synced(&mut branch.reader, &annex.uuid, &new_keys)?;
@@ -318,7 +322,22 @@ fn run_record(
             .cloned()
             .collect(),
         marker: None,
+        held: Vec::new(),
     }
+}
+
+/// The fields the plan holds, with what Mixxx keeps, for the run record.
+fn held_values(plan: &Plan<'_>) -> Vec<state::HeldValue> {
+    plan.tracks
+        .iter()
+        .flat_map(|t| {
+            t.held.iter().map(|h| state::HeldValue {
+                key: t.key.clone(),
+                field: h.field.name().to_owned(),
+                kept: h.kept.iter().cloned().collect(),
+            })
+        })
+        .collect()
 }
 
 /// Puts the base back in the cache unchanged.

@@ -27,6 +27,9 @@ pub struct FieldConflict {
 pub struct Held {
     pub field: Field,
     pub invalid: Invalid,
+    /// What Mixxx keeps meanwhile, and the base with it (recorded with the run, so that a
+    /// later Mixxx edit is seen as one although the base's log holds the invalid value).
+    pub kept: BTreeSet<String>,
 }
 
 /// The plan for one key, as the three-way merge decides it.
@@ -397,9 +400,13 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                 r
             }
             Decision::Hold(invalid) => {
-                plan.held.push(Held { field, invalid });
                 // Mixxx keeps its value, and so does the base: the next run tries again.
                 let kept = bv.unwrap_or(mv).clone();
+                plan.held.push(Held {
+                    field,
+                    invalid,
+                    kept: kept.clone(),
+                });
                 if !kept.is_empty() {
                     result.insert(field, kept.clone());
                     branch.insert(field, kept);
@@ -475,6 +482,7 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
 pub fn plan<'k>(
     keyed: &'k Keyed,
     base: &HashMap<String, Synced>,
+    held: &HashMap<String, Values>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
@@ -490,7 +498,9 @@ pub fn plan<'k>(
         let item = &keyed.items[k];
         let base_digest = base.get(k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
-        let branch_same = !logs.changed_since_base(k);
+        // A key with a held value is retried every run.
+        let held_here = held.get(k.as_str());
+        let branch_same = !logs.changed_since_base(k) && held_here.is_none();
         if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() {
             plan.unchanged += item.track_ids.len();
             continue;
@@ -501,6 +511,7 @@ pub fn plan<'k>(
             digest,
             base_digest,
             branch_same,
+            held_here,
             logs,
             opts,
             now,
@@ -537,6 +548,7 @@ fn plan_one<'k>(
     digest: Digest,
     base_digest: Option<Digest>,
     branch_same: bool,
+    held: Option<&Values>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
@@ -557,10 +569,16 @@ fn plan_one<'k>(
     let row = item.edited_row(base_digest);
     let m = std::cell::OnceCell::new();
     let values = || m.get_or_init(|| row.to_values());
+    // For a field held at the base, the value Mixxx kept then, not now.
+    let kept = || {
+        let mut kept = values().clone();
+        kept.extend(held.into_iter().flatten().map(|(f, v)| (*f, v.clone())));
+        kept
+    };
     let (now_log, b) = match base_digest {
         Some(_) if branch_same => {
             let text = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&text).current(), values());
+            let b = base_values(&MetLog::parse(&text).current(), &kept());
             let log = Log {
                 text,
                 ..Log::default()
@@ -569,7 +587,7 @@ fn plan_one<'k>(
         }
         Some(_) => {
             let base = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&base).current(), values());
+            let b = base_values(&MetLog::parse(&base).current(), &kept());
             (logs.now(k)?, Some(b))
         }
         None => (logs.now(k)?, None),
@@ -978,6 +996,7 @@ mod tests {
         let plan = plan(
             &keyed,
             &base,
+            &HashMap::new(),
             &mut logs,
             &Options::default(),
             now,
@@ -1012,6 +1031,7 @@ mod tests {
         };
         let plan = plan(
             &keyed,
+            &HashMap::new(),
             &HashMap::new(),
             &mut logs,
             &Options::default(),

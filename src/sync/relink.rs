@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 pub struct Relink {
     pub from: String,
     pub to: String,
+    /// The file's key.
+    #[serde(skip)]
+    pub(crate) key: String,
     #[serde(skip)]
     pub(crate) change: Option<Move>,
 }
@@ -80,7 +83,7 @@ pub fn find(
             let rows = &wanted[&key];
             let item = keyed.items.get(&key);
             let to = choose(&rows[0].path, paths, |p| item.is_some_and(|i| i.holds(p)))?;
-            Some(relink(rows, to, workdir))
+            Some(relink(key, rows, to, workdir))
         })
         .collect();
     relinks.sort_by(|a, b| a.from.cmp(&b.from));
@@ -149,7 +152,7 @@ fn common_tail(a: &str, b: &str) -> usize {
 
 /// The relink of the first of `rows` (one key's lost rows) to work-tree path `to`, under the
 /// same prefix (mount point) as before; the others merge into it.
-fn relink(rows: &[&Lost], to: String, workdir: Option<&Path>) -> Relink {
+fn relink(key: String, rows: &[&Lost], to: String, workdir: Option<&Path>) -> Relink {
     let row = rows[0];
     let prefix = &row.location[..row.location.len() - row.path.len()];
     let change = Move {
@@ -161,6 +164,7 @@ fn relink(rows: &[&Lost], to: String, workdir: Option<&Path>) -> Relink {
     Relink {
         from: row.path.clone(),
         to,
+        key,
         change: Some(change),
     }
 }

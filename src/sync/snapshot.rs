@@ -7,7 +7,7 @@ use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
 use crate::worktree::{Mapper, Skip, path_hash};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Reads the library, checking first that this run may write to the database if it will.
@@ -82,6 +82,13 @@ pub struct Lost {
 }
 
 impl Keyed {
+    /// Leaves `keys` out of the run.
+    pub fn forget<'k>(&mut self, keys: impl Iterator<Item = &'k str>) {
+        let keys: HashSet<&str> = keys.collect();
+        self.items.retain(|k, _| !keys.contains(k.as_str()));
+        self.order.retain(|k| !keys.contains(k.as_str()));
+    }
+
     /// How many tracks (rows) the keys stand for.
     pub fn tracks(&self) -> usize {
         self.items.values().map(|i| i.track_ids.len()).sum()

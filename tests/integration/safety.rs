@@ -228,6 +228,12 @@ fn a_renamed_file_is_relinked_with_its_cues_and_plays() {
     assert_eq!(relinks(&status["pending"], "relinked"), moved, "{status}");
     let dry = l.sync_a(&["--dry-run"]);
     assert_eq!(relinks(&dry, "relinked"), moved, "{dry}");
+    // The rescan's empty row is not planned as if it stayed: the relink replaces it.
+    assert_eq!(
+        (dry["pulled"].clone(), dry["conflicts"].clone()),
+        (0.into(), json!([])),
+        "{dry}"
+    );
     assert!(
         std::fs::read(&l.db_a).unwrap() == bytes,
         "a dry run writes nothing"
@@ -566,4 +572,34 @@ fn a_file_moved_twice_keeps_what_each_row_was_given() {
     assert_eq!(values_of(&l.db_a, &loc(&l.a, second)), expected);
     assert_eq!(l.env.metadata(&l.a, second), expected);
     assert_settled(&l.env, &l.a, &l.db_a);
+}
+
+// A value Mixxx cannot hold stays held while the same run commits other changes (so the base
+// moves to a commit whose log holds the invalid value); a later edit in Mixxx still replaces it.
+#[test]
+fn a_held_value_is_replaced_by_a_later_mixxx_edit_across_commits() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let (a, b) = (loc(&l.b, A), loc(&l.b, B));
+    l.env
+        .git(&l.b, &["annex", "metadata", "-q", "--set", "rating=9", A]);
+    edit(&l.db_b, &b, "rating = 1");
+    let out = l
+        .env
+        .mixxx(&l.b, &["sync", "--json", "--db", l.db_b.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["failed"][0]["field"], "rating", "{report}");
+    assert_eq!(
+        report["pushed"], 1,
+        "the other track's edit commits: {report}"
+    );
+    assert_eq!(values_of(&l.db_b, &a)["rating"], set_of(&["3"]));
+    edit(&l.db_b, &a, "rating = 4");
+    let report = l.sync_b(&[]);
+    assert_eq!(report["failed"], json!([]), "{report}");
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["4"]));
 }
