@@ -3,17 +3,18 @@
 
 use md5::{Digest, Md5};
 
-/// Extracts the key from a locked file's symlink target (`.../annex/objects/xx/yy/KEY/KEY`).
+/// Extracts the key from a locked file's symlink target (`.../annex/objects/xx/yy/F/F`, where
+/// `F` is the key as a file name, [`key_file`]).
 pub fn key_from_symlink_target(target: &[u8]) -> Option<String> {
     let target = std::str::from_utf8(target).ok()?;
     if !target.contains("annex/objects/") {
         return None;
     }
-    let name = target.rsplit('/').next()?;
-    valid_key(name).then(|| name.to_owned())
+    file_key(target.rsplit('/').next()?).filter(|k| valid_key(k))
 }
 
-/// Extracts the key from an unlocked file's pointer blob (`/annex/objects/KEY`, optional newline).
+/// Extracts the key from an unlocked file's pointer blob (`/annex/objects/F`, where `F` is the
+/// key as a file name, optional newline).
 pub fn key_from_pointer(blob: &[u8]) -> Option<String> {
     // Pointer files are tiny; anything large is content, not a pointer.
     if blob.len() > 32 * 1024 {
@@ -21,15 +22,15 @@ pub fn key_from_pointer(blob: &[u8]) -> Option<String> {
     }
     let text = std::str::from_utf8(blob).ok()?;
     let first = text.lines().next()?;
-    let key = first.strip_prefix("/annex/objects/")?;
-    valid_key(key).then(|| key.to_owned())
+    file_key(first.strip_prefix("/annex/objects/")?).filter(|k| valid_key(k))
 }
 
-/// A key is `BACKEND-[fields-]-name`: a backend, then `--` before the name part.
+/// A key is `BACKEND-[fields-]-name`: a backend, then `--` before the name part (which, in
+/// keys made by older git-annex versions, may hold spaces).
 fn valid_key(key: &str) -> bool {
     !key.is_empty()
         && key.contains('-')
-        && !key.contains(['\n', '\0', ' '])
+        && !key.contains(['\n', '\r', '\0'])
         && key.split('-').next().is_some_and(|b| {
             !b.is_empty() && b.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         })
@@ -69,7 +70,11 @@ pub fn metadata_log_path(key: &str) -> String {
 
 /// The inverse of [`metadata_log_path`]: the key whose metadata log is at `path`.
 pub fn key_of_metadata_log_path(path: &str) -> Option<String> {
-    let file = path.rsplit('/').next()?.strip_suffix(".log.met")?;
+    file_key(path.rsplit('/').next()?.strip_suffix(".log.met")?)
+}
+
+/// The inverse of [`key_file`] (git-annex's `fileKey`).
+pub fn file_key(file: &str) -> Option<String> {
     let mut out = String::with_capacity(file.len());
     let mut chars = file.chars();
     while let Some(c) = chars.next() {
@@ -111,6 +116,28 @@ mod tests {
         assert_eq!(key_from_pointer(pointer.as_bytes()).as_deref(), Some(KEY));
         assert_eq!(key_from_pointer(b"just some text\n"), None);
         assert_eq!(key_from_pointer(&[0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn escaped_keys_from_worktree_blobs() {
+        // As git-annex 10.20230126 writes them for `a:b%c&d e.flac` added with WORM.
+        let key = "WORM-s2-m1796320874--a:b%c,38d,32e.flac";
+        let file = "WORM-s2-m1796320874--a&cb&sc,38d,32e.flac";
+        let target = format!(".git/annex/objects/6J/5w/{file}/{file}");
+        assert_eq!(
+            key_from_symlink_target(target.as_bytes()).as_deref(),
+            Some(key)
+        );
+        let pointer = format!("/annex/objects/{file}\n");
+        assert_eq!(key_from_pointer(pointer.as_bytes()).as_deref(), Some(key));
+        assert_eq!(
+            metadata_log_path(key),
+            format!("971/995/{file}.log.met"),
+            "where git-annex keeps its metadata"
+        );
+        let url = "URL--http://example.com/a b.mp3";
+        let pointer = format!("/annex/objects/{}\n", key_file(url));
+        assert_eq!(key_from_pointer(pointer.as_bytes()).as_deref(), Some(url));
     }
 
     #[test]

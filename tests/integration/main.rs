@@ -2,6 +2,7 @@
 //! test (see `util`, on top of `tests/support`, which the benchmark shares).
 
 mod errors;
+mod faults;
 mod hooks;
 mod laptops;
 mod month;
