@@ -48,6 +48,10 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    #[error(
+        "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} has it open: close Mixxx (it rolls the write back) and sync again"
+    )]
+    HotJournal { path: PathBuf, holder: String },
     #[error("backing up the Mixxx database to {path}: {source}")]
     Backup {
         path: PathBuf,
@@ -119,11 +123,18 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> Error {
 impl Database {
     /// Opens the database read-only: never blocks Mixxx and never modifies the file, so it
     /// works while Mixxx runs.
+    ///
+    /// A hot journal (a writer killed mid-transaction) cannot be rolled back read-only: when
+    /// Mixxx is not running, the database is opened read-write once to let SQLite roll it back.
     pub fn open_read_only(path: &Path) -> Result<Database> {
-        Self::open(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        match Self::open(path, flags) {
+            Err(Error::Sqlite { source, .. }) if hot_journal(&source) => {
+                roll_back_hot_journal(path)?;
+                Self::open(path, flags)
+            }
+            other => other,
+        }
     }
 
     pub(crate) fn open(path: &Path, flags: OpenFlags) -> Result<Database> {
@@ -254,6 +265,32 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// Whether SQLite refused a read-only read because a hot journal needs rolling back.
+fn hot_journal(e: &rusqlite::Error) -> bool {
+    e.sqlite_error()
+        .is_some_and(|e| e.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK)
+}
+
+/// Lets SQLite roll back a hot journal by reading through a read-write connection, unless
+/// Mixxx has the database open (then it is Mixxx's to roll back).
+fn roll_back_hot_journal(path: &Path) -> Result<()> {
+    if let Some(holder) = running::holder(path) {
+        return Err(Error::HotJournal {
+            path: path.to_owned(),
+            holder,
+        });
+    }
+    let sqlite = |source| sqlite_error(path, source);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
+    conn.busy_timeout(Duration::from_secs(5)).map_err(sqlite)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_err(sqlite)?;
+    Ok(())
 }
 
 /// Mixxx's declared foreign keys reference a table that no longer exists (`library_old`), so

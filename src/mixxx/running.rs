@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-/// Describes the first other process that has `db` open (`"process 123 (mixxx)"`), if any.
+/// Describes the first other process that has `db` open (`"process 123 (mixxx)"`), if any;
+/// git-mixxx's own processes do not count.
 ///
 /// On Linux this reads `/proc/*/fd`; a process of another user whose descriptors cannot be
 /// read is not seen, which is fine for a Mixxx that runs as the same user. Elsewhere no
@@ -25,8 +26,10 @@ pub fn holder(db: &Path) -> Option<String> {
         let holds = fds
             .flatten()
             .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|p| p == target));
-        if holds {
-            let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        // Another git-mixxx (a `status` or `--dry-run` meanwhile) reads, and never writes
+        // without the branch's journal lock, which this run holds when it writes.
+        if holds && name.trim() != "git-mixxx" {
             return Some(format!("process {pid} ({})", name.trim()));
         }
     }
