@@ -126,7 +126,18 @@ impl Database {
     ///
     /// A hot journal (a writer killed mid-transaction) cannot be rolled back read-only: when
     /// Mixxx is not running, the database is opened read-write once to let SQLite roll it back.
+    ///
+    /// A database in WAL mode needs its shared-memory file, which a read-only connection
+    /// cannot create: it is opened read-write, and reads only (`query_only`).
     pub fn open_read_only(path: &Path) -> Result<Database> {
+        if wal_mode(path) {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let db = Self::open(path, flags)?;
+            db.conn
+                .pragma_update(None, "query_only", true)
+                .map_err(|e| sqlite_error(path, e))?;
+            return Ok(db);
+        }
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         match Self::open(path, flags) {
             Err(Error::Sqlite { source, .. }) if hot_journal(&source) => {
@@ -265,6 +276,16 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// Whether the database file says it is in WAL mode (its header's read and write versions
+/// are 2).
+fn wal_mode(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| header[18] == 2 && header[19] == 2)
 }
 
 /// Whether SQLite refused a read-only read because a hot journal needs rolling back.

@@ -77,13 +77,19 @@ impl Database {
         };
         std::fs::create_dir_all(&dir).map_err(io)?;
         if wal.eq_ignore_ascii_case("wal") {
-            // In WAL mode the main file alone is not the database: use SQLite's backup.
-            tx.backup(
-                rusqlite::MAIN_DB,
-                &backup,
-                None::<fn(rusqlite::backup::Progress)>,
-            )
-            .map_err(sqlite)?;
+            // In WAL mode the main file alone is not the database: use SQLite's backup, from a
+            // second connection (the writing one cannot be a backup's source), which sees the
+            // last commit: no one else can write while this transaction holds the write lock.
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            rusqlite::Connection::open_with_flags(&path, flags)
+                .and_then(|reader| {
+                    reader.backup(
+                        rusqlite::MAIN_DB,
+                        &backup,
+                        None::<fn(rusqlite::backup::Progress)>,
+                    )
+                })
+                .map_err(sqlite)?;
         } else {
             std::fs::copy(&path, &backup).map_err(io)?;
         }

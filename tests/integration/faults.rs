@@ -179,3 +179,35 @@ fn a_hot_journal_while_mixxx_runs_is_left_to_mixxx() {
     );
     assert!(std::fs::read(l.db_b.with_extension("sqlite-journal")).unwrap() == journal);
 }
+
+// A database in WAL mode (newer Mixxx versions may use it) is read and written like any other.
+#[test]
+fn a_wal_database_syncs_both_ways() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    db_exec(&l.db_b, "PRAGMA journal_mode = WAL");
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    edit(&l.db_b, &loc(&l.b, B), "rating = 4");
+    let report = l.sync_b(&[]);
+    assert_eq!(
+        (report["pushed"].clone(), report["pulled"].clone()),
+        (1.into(), 1.into()),
+        "{report}"
+    );
+    assert_eq!(
+        values_of(&l.db_b, &loc(&l.b, A)),
+        vals(&[("rating", &["5"])])
+    );
+    assert_eq!(l.env.metadata(&l.b, B), vals(&[("rating", &["4"])]));
+    let backup = report["backup"].as_str().unwrap();
+    let conn = rusqlite::Connection::open(backup).unwrap();
+    let rating: i64 = conn
+        .query_row("SELECT rating FROM library l JOIN track_locations t ON t.id = l.location WHERE t.location LIKE '%House/a.flac'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rating, 3, "the backup is the database before the sync");
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
