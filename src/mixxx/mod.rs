@@ -52,7 +52,9 @@ pub enum Error {
         "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} has it open: close Mixxx (it rolls the write back) and sync again"
     )]
     HotJournal { path: PathBuf, holder: String },
-    #[error("backing up the Mixxx database to {path}: {source}")]
+    #[error(
+        "backing up the Mixxx database to {path} failed, so nothing was written (free space on that disk, or make the folder writable, and sync again): {source}"
+    )]
     Backup {
         path: PathBuf,
         #[source]

@@ -71,29 +71,11 @@ impl Database {
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
         );
         let backup = dir.join(name);
-        let io = |source| DbError::Backup {
-            path: backup.clone(),
+        take_backup(&path, &backup, wal.eq_ignore_ascii_case("wal"))?;
+        prune_backups(&dir, BACKUPS_KEPT).map_err(|source| DbError::Backup {
+            path: dir.clone(),
             source,
-        };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        if wal.eq_ignore_ascii_case("wal") {
-            // In WAL mode the main file alone is not the database: use SQLite's backup, from a
-            // second connection (the writing one cannot be a backup's source), which sees the
-            // last commit: no one else can write while this transaction holds the write lock.
-            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-            rusqlite::Connection::open_with_flags(&path, flags)
-                .and_then(|reader| {
-                    reader.backup(
-                        rusqlite::MAIN_DB,
-                        &backup,
-                        None::<fn(rusqlite::backup::Progress)>,
-                    )
-                })
-                .map_err(sqlite)?;
-        } else {
-            std::fs::copy(&path, &backup).map_err(io)?;
-        }
-        prune_backups(&dir, BACKUPS_KEPT).map_err(io)?;
+        })?;
         let mut writer = Writer::new(tx);
         writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
         Ok((writer, backup))
@@ -113,10 +95,72 @@ impl Database {
     }
 }
 
-/// Deletes all but the newest `keep` backups (names sort by time).
+/// Copies the database at `path` to `backup` (through `backup.partial`, renamed once SQLite's
+/// `quick_check` passes on the copy), so that only whole, sound copies count as backups; a
+/// failed copy (a full disk) leaves nothing behind. Called while the write lock is held: in
+/// WAL mode the copy is SQLite's backup from a second connection (the writing one cannot be a
+/// backup's source), which sees the last commit, as no one else can write meanwhile.
+fn take_backup(path: &Path, backup: &Path, wal: bool) -> Result<(), DbError> {
+    let partial = backup.with_extension("sqlite.partial");
+    let dir = backup.parent().unwrap_or(Path::new("."));
+    let copied = std::fs::create_dir_all(dir)
+        .and_then(|()| copy_database(path, &partial, wal))
+        .and_then(|()| verify(&partial));
+    let done = copied.and_then(|()| std::fs::rename(&partial, backup));
+    done.map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        DbError::Backup {
+            path: backup.to_owned(),
+            source,
+        }
+    })
+}
+
+fn copy_database(path: &Path, to: &Path, wal: bool) -> std::io::Result<()> {
+    if !wal {
+        return std::fs::copy(path, to).map(drop);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    rusqlite::Connection::open_with_flags(path, flags)
+        .and_then(|reader| {
+            reader.backup(
+                rusqlite::MAIN_DB,
+                to,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+        })
+        .map_err(std::io::Error::other)
+}
+
+/// SQLite's `quick_check` on a copy.
+fn verify(copy: &Path) -> std::io::Result<()> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let check: String = rusqlite::Connection::open_with_flags(copy, flags)
+        .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))
+        .map_err(std::io::Error::other)?;
+    if check == "ok" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "the copy fails SQLite's check: {check}"
+        )))
+    }
+}
+
+/// Deletes all but the newest `keep` backups (names sort by time), and copies a killed run
+/// left unfinished.
 fn prune_backups(dir: &Path, keep: usize) -> std::io::Result<()> {
-    let mut names: Vec<PathBuf> = std::fs::read_dir(dir)?
+    let paths: Vec<PathBuf> = std::fs::read_dir(dir)?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    for partial in paths
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "partial"))
+    {
+        std::fs::remove_file(partial)?;
+    }
+    let mut names: Vec<&PathBuf> = paths
+        .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "sqlite"))
         .collect();
     names.sort();

@@ -211,3 +211,75 @@ fn a_wal_database_syncs_both_ways() {
     assert_eq!(rating, 3, "the backup is the database before the sync");
     assert_settled(&l.env, &l.b, &l.db_b);
 }
+
+/// A tmpfs of `kib` KiB mounted at `dir` (unmounted when dropped), where the machine allows it
+/// (root in a VM, as CI runs); `None` elsewhere.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path, kib: u64) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let size = format!("size={kib}k");
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(dir.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+// The disk holding the Mixxx database fills up during the backup: the sync writes nothing,
+// leaves no partial backup, says what to do, and goes through once there is room.
+#[test]
+fn a_full_disk_at_the_backup_writes_nothing_and_leaves_no_partial_copy() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let db = l.env.root.join("small/mixxxdb.sqlite");
+    let bytes = std::fs::read(&l.db_b).unwrap();
+    let kib = bytes.len() as u64 / 1024 + 48;
+    let Some(_disk) = SmallDisk::mount(db.parent().unwrap(), kib) else {
+        eprintln!("cannot mount a tmpfs here: the full-disk test needs root");
+        assert!(!is_root(), "root but no tmpfs");
+        return;
+    };
+    std::fs::write(&db, &bytes).unwrap();
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    let tip = l.env.branch_tip(&l.b);
+    let out = l.env.mixxx(&l.b, &["sync", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("free space"), "{said}");
+    assert!(std::fs::read(&db).unwrap() == bytes, "Mixxx untouched");
+    assert_eq!(l.env.branch_tip(&l.b), tip, "the branch untouched");
+    let left: Vec<_> = std::fs::read_dir(db.parent().unwrap().join("git-mixxx-backups"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "no partial backup: {left:?}");
+    // Room again: the next sync goes through.
+    let _ = std::process::Command::new("mount")
+        .args(["-o", "remount,size=4m"])
+        .arg(db.parent().unwrap())
+        .status();
+    let report = l.env.sync(&l.b, &db, &[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(values_of(&db, &loc(&l.b, A)), vals(&[("rating", &["5"])]));
+}
+
+fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
