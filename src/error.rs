@@ -20,3 +20,12 @@ pub fn at<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error)
         source,
     }
 }
+
+/// Test hook: with `GIT_MIXXX_TEST_KILL` set to `name`, the process aborts here at once,
+/// nothing unwound (open transactions, locks and temporary files stay as a kill leaves them),
+/// to prove that interrupted runs converge.
+pub(crate) fn kill_point(name: &str) {
+    if std::env::var("GIT_MIXXX_TEST_KILL").is_ok_and(|v| v == name) {
+        std::process::abort();
+    }
+}

@@ -29,6 +29,10 @@ pub enum Error {
         "this repository was initialized with annex.tune settings (difference.log); git-mixxx does not support them yet"
     )]
     Tuned,
+    #[error(
+        "{0} has existed for over 5 seconds: another git command is writing the git-annex branch, or one was killed and left it; if no git or git-annex command is running, remove it (rm '{0}') and sync again"
+    )]
+    StaleLock(PathBuf),
     #[error("git: {0}")]
     Git(#[from] gix::Error),
     #[error(transparent)]
@@ -293,10 +297,17 @@ impl Annex {
             PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
             "git-mixxx sync",
         );
-        // A concurrent git (or git-annex) may hold the ref's lock file: retry briefly while it
-        // does; any other failure is final.
-        let lock_file = self.repo.common_dir().join(format!("{BRANCH}.lock"));
-        for _ in 0..50 {
+        // A concurrent git (or git-annex) may hold the ref's lock file, or packed-refs': retry
+        // for up to 5 s while it does, then name the lock (a killed git leaves it behind); any
+        // other failure is final.
+        let common = self.repo.common_dir();
+        let locks = [
+            common.join(format!("{BRANCH}.lock")),
+            common.join("packed-refs.lock"),
+        ];
+        let held = || locks.iter().find(|l| l.exists());
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(5) {
             // Our own identity for the reflog: a repository without user.name must work too.
             let mut time = gix::date::parse::TimeBuf::default();
             match self
@@ -305,13 +316,16 @@ impl Annex {
             {
                 Ok(_) => return Ok(true),
                 Err(_) if self.tip()? != expected => return Ok(false),
-                Err(_) if lock_file.exists() => {
+                Err(_) if held().is_some() => {
                     std::thread::sleep(std::time::Duration::from_millis(100))
                 }
                 Err(e) => return Err(e.into()),
             }
         }
-        Ok(false)
+        match held() {
+            Some(lock) => Err(Error::StaleLock(lock.clone())),
+            None => Ok(false),
+        }
     }
 
     fn signature(&self) -> gix::actor::Signature {

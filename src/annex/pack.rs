@@ -167,6 +167,26 @@ fn entries(objects: &[Object]) -> std::io::Result<(Vec<u8>, Vec<IndexEntry>)> {
     Ok((bytes, index))
 }
 
+/// The prefix of git-mixxx's temporary files in the pack directory.
+const TEMP_PREFIX: &str = ".tmp-git-mixxx-";
+
+fn temp_file(pack_dir: &Path) -> std::io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(pack_dir)
+}
+
+/// Removes temporary files a killed run left (runs that write packs hold git-annex's journal
+/// lock, so no other one is writing now).
+fn remove_leftovers(pack_dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(pack_dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes `objects` as `pack-<checksum>.pack` and `.idx` in `pack_dir`, deflating on all cores.
 pub fn write(
     pack_dir: &Path,
@@ -175,12 +195,14 @@ pub fn write(
 ) -> Result<(), super::Error> {
     let io = |source| super::Error::Io(crate::error::at("writing a pack in", pack_dir)(source));
     std::fs::create_dir_all(pack_dir).map_err(io)?;
-    let mut pack_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
+    remove_leftovers(pack_dir).map_err(io)?;
+    let mut pack_file = temp_file(pack_dir).map_err(io)?;
     let mut hasher = gix::hash::hasher(hash_kind);
     let mut put = |bytes: &[u8]| -> std::io::Result<()> {
         hasher.update(bytes);
         pack_file.write_all(bytes)
     };
+    crate::error::kill_point("pack-being-written");
     let mut header = Vec::with_capacity(12);
     header.extend_from_slice(b"PACK");
     header.extend_from_slice(&2u32.to_be_bytes());
@@ -240,7 +262,7 @@ pub fn write(
     idx.extend_from_slice(checksum.as_bytes());
     let idx_checksum = hash(hash_kind, &[&idx])?;
     idx.extend_from_slice(idx_checksum.as_bytes());
-    let mut idx_file = tempfile::NamedTempFile::new_in(pack_dir).map_err(io)?;
+    let mut idx_file = temp_file(pack_dir).map_err(io)?;
     idx_file.write_all(&idx).map_err(io)?;
 
     // The pack first, then its index: readers find packs through their index.

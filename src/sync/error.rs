@@ -20,12 +20,10 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Test hook: stops the run at a named point, to prove interrupted runs converge: with
-/// `GIT_MIXXX_TEST_CRASH` as an error, with `GIT_MIXXX_TEST_KILL` as a kill (the process
-/// aborts at once, nothing unwound: open transactions, locks and files stay as they are).
+/// `GIT_MIXXX_TEST_CRASH` as an error, with `GIT_MIXXX_TEST_KILL` as a kill
+/// ([`crate::error::kill_point`]).
 pub(super) fn crash_point(name: &'static str) -> Result<()> {
-    if std::env::var("GIT_MIXXX_TEST_KILL").is_ok_and(|v| v == name) {
-        std::process::abort();
-    }
+    crate::error::kill_point(name);
     if std::env::var("GIT_MIXXX_TEST_CRASH").is_ok_and(|v| v == name) {
         return Err(Error::SimulatedCrash(name));
     }

@@ -89,11 +89,26 @@ fn killed_sync_converges(point: &str) {
         "no journal left"
     );
     l.env.git(&l.b, &["fsck", "--strict", "--no-progress"]);
+    let pack_dir = l.b.join(".git/objects/pack");
+    let temps: Vec<_> = std::fs::read_dir(&pack_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(temps.is_empty(), "killed at {point}, left {temps:?}");
+    assert_settled(&l.env, &l.b, &l.db_b);
 }
 
 #[test]
-fn a_sync_killed_inside_the_mixxx_transaction_is_finished_by_the_next() {
-    killed_sync_converges("before-mixxx-commit");
+fn a_sync_killed_at_any_point_is_finished_by_the_next() {
+    for point in [
+        "before-mixxx-commit",
+        "after-mixxx-commit",
+        "after-branch-commit",
+    ] {
+        killed_sync_converges(point);
+    }
 }
 
 /// Leaves a hot journal in the database at `db`, as a writer killed in the middle of its
@@ -282,4 +297,68 @@ fn is_root() -> bool {
         .arg("-u")
         .output()
         .is_ok_and(|o| o.stdout.starts_with(b"0"))
+}
+
+// A lock file left by a killed git: the sync stops after a bounded wait, names the file and
+// says how to remove it; without it, the next sync goes through.
+#[test]
+fn a_stale_ref_lock_is_named_not_waited_on_forever() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    let lock = repo.join(".git/refs/heads/git-annex.lock");
+    std::fs::write(&lock, "").unwrap();
+    let tip = env.branch_tip(&repo);
+    let started = std::time::Instant::now();
+    let out = env.mixxx(&repo, &["sync", "--db", db.to_str().unwrap()]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("git-annex.lock") && said.contains("rm '"),
+        "{said}"
+    );
+    assert_eq!(env.branch_tip(&repo), tip);
+    std::fs::remove_file(&lock).unwrap();
+    assert_eq!(env.sync(&repo, &db, &[])["pushed"], 1);
+}
+
+// A first sync large enough to write a pack, killed while writing it: the next run removes the
+// temporary file and finishes; git finds nothing wrong.
+#[test]
+fn a_sync_killed_while_writing_a_pack_leaves_no_garbage() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let names: Vec<String> = (0..80).map(|i| format!("t{i:02}.flac")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    env.add_files(&repo, &names, &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let tracks: Vec<_> = names
+        .iter()
+        .map(|f| (loc(&repo, f), vals(&[("rating", &["3"])])))
+        .collect();
+    create_db(&db, 32, &tracks);
+    let out = env
+        .command(
+            &repo,
+            "git",
+            &["mixxx", "sync", "--db", db.to_str().unwrap()],
+        )
+        .env("GIT_MIXXX_TEST_KILL", "pack-being-written")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{}", text(&out));
+    let temps = |repo: &std::path::Path| -> Vec<String> {
+        std::fs::read_dir(repo.join(".git/objects/pack"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp"))
+            .collect()
+    };
+    assert_eq!(temps(&repo).len(), 1, "the kill left its temporary pack");
+    assert_eq!(env.sync(&repo, &db, &[])["pushed"], 80);
+    assert!(temps(&repo).is_empty(), "{:?}", temps(&repo));
+    env.git(&repo, &["fsck", "--strict", "--no-progress"]);
+    let gc = env.git(&repo, &["count-objects", "-v"]);
+    assert!(gc.contains("garbage: 0"), "{gc}");
 }
