@@ -16,8 +16,14 @@ pub enum Error {
         "no Mixxx database given and none found at the default location; pass --db PATH or run `git config mixxx.db PATH`"
     )]
     NoDatabase,
-    #[error("{0} is outside the work tree")]
-    PathOutside(PathBuf),
+    #[error(
+        "{0} is outside the work tree {1}: give files or folders of the repository (or none, for the whole library)"
+    )]
+    PathOutside(PathBuf, PathBuf),
+    #[error(
+        "{0} does not exist: give files or folders of the repository (or none, for the whole library)"
+    )]
+    NoSuchPath(PathBuf),
     #[error(transparent)]
     Annex(#[from] annex::Error),
 }
@@ -110,7 +116,11 @@ impl Context {
                         .iter()
                         .find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf))
                 })
-                .ok_or_else(|| Error::PathOutside(arg.clone()))?;
+                .ok_or_else(|| Error::PathOutside(arg.clone(), workdir.to_owned()))?;
+            // A file whose content is not here is a dangling symlink: it exists all the same.
+            if std::fs::symlink_metadata(&abs).is_err() {
+                return Err(Error::NoSuchPath(arg.clone()));
+            }
             let rel = rel.to_string_lossy().replace('\\', "/");
             let rel = rel.trim_end_matches('/');
             if rel.is_empty() {

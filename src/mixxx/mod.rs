@@ -39,6 +39,10 @@ pub enum Error {
         what: &'static str,
     },
     #[error(
+        "the Mixxx database {path} is damaged (SQLite: database disk image is malformed); restore it from a backup (git-mixxx keeps its last ones in {backups}) or let Mixxx build a new one"
+    )]
+    Corrupt { path: PathBuf, backups: PathBuf },
+    #[error(
         "the Mixxx database {path} is locked by another program (is Mixxx writing to it?); try again in a moment"
     )]
     Locked { path: PathBuf },
@@ -111,6 +115,10 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> Error {
         Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::Locked {
             path: path.to_owned(),
         },
+        Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
+            path: path.to_owned(),
+            backups: write::backup_dir(path),
+        },
         Some(ErrorCode::NotADatabase) => Error::NotMixxx {
             path: path.to_owned(),
             reason: "the file is not an SQLite database or is corrupt".into(),
@@ -166,6 +174,14 @@ impl Database {
             },
             other => other,
         })?;
+        for table in REQUIRED_TABLES {
+            if !has_table(&conn, table).map_err(|e| sqlite_error(path, e))? {
+                return Err(Error::NotMixxx {
+                    path: path.to_owned(),
+                    reason: format!("it has no `{table}` table"),
+                });
+            }
+        }
         if revision < MIN_REVISION {
             return Err(Error::UnsupportedSchema {
                 path: path.to_owned(),
@@ -320,6 +336,25 @@ fn roll_back_hot_journal(path: &Path) -> Result<()> {
 /// enforcing them breaks every write; rusqlite's bundled SQLite enables them by default.
 pub(crate) fn no_foreign_keys(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", false)
+}
+
+/// The tables git-mixxx reads, which every Mixxx library database has.
+const REQUIRED_TABLES: [&str; 6] = [
+    "library",
+    "track_locations",
+    "crates",
+    "crate_tracks",
+    "Playlists",
+    "PlaylistTracks",
+];
+
+fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+        [name],
+        |r| r.get::<_, i64>(0),
+    )
+    .map(|n| n > 0)
 }
 
 /// Reads `mixxx.schema.version` from `settings`.

@@ -263,3 +263,56 @@ fn an_error_says_each_cause_once() {
     );
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+// A database with Mixxx's settings but without one of the tables git-mixxx reads: the error
+// names the table and says what to do.
+#[test]
+fn a_database_without_its_library_table() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    for table in ["library", "track_locations"] {
+        let copy = env.root.join(format!("without-{table}.sqlite"));
+        std::fs::copy(&db, &copy).unwrap();
+        db_exec(&copy, &format!("DROP TABLE {table}"));
+        let needle = format!("it has no `{table}` table); pass the right --db PATH or restore it");
+        fails_with(
+            &env,
+            &repo,
+            &["sync", "--db", copy.to_str().unwrap()],
+            &needle,
+        );
+    }
+}
+
+// A truncated database: corrupt, and the message says what to do.
+#[test]
+fn a_truncated_database() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    let bytes = std::fs::read(&db).unwrap();
+    std::fs::write(&db, &bytes[..bytes.len() / 3]).unwrap();
+    let out = env.mixxx(&repo, &["sync", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("is damaged") && said.contains("restore it from a backup"), "{said}");
+}
+
+// PATH arguments outside the work tree, or that do not exist: exit 2, saying what to give.
+#[test]
+fn path_arguments_that_are_not_in_the_repository() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("4");
+    let db = db.to_str().unwrap();
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", db, "/"],
+        "outside the work tree",
+    );
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", db, "no/such/path"],
+        "no/such/path does not exist",
+    );
+}
