@@ -11,42 +11,61 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// A log timestamp: seconds since the epoch plus a fraction in picoseconds (git-annex stores
-/// Haskell `POSIXTime`, whose resolution is the picosecond).
+/// Haskell `POSIXTime`, whose resolution is the picosecond). Negative and very large times are
+/// valid, as git-annex reads them: `secs` is the floor of the time (so `-1.5` is `-2` and half a
+/// second), saturating beyond ±1.7e38 s.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp {
-    pub secs: i64,
+    pub secs: i128,
     pub picos: u64,
 }
+
+const PICOS_PER_SEC: u64 = 1_000_000_000_000;
 
 impl Timestamp {
     /// The current time.
     pub fn now() -> Self {
         let now = chrono::Utc::now();
         Timestamp {
-            secs: now.timestamp(),
+            secs: i128::from(now.timestamp()),
             picos: u64::from(now.timestamp_subsec_nanos()) * 1000,
         }
     }
 
-    /// Parses `1795313368.14129541s`, `1703689876s` or `1703689876`.
+    /// Parses a timestamp as git-annex does: an optional sign, digits, optionally `.` and more
+    /// digits (up to picoseconds), optionally `s` (`1795313368.14129541s`, `1703689876`,
+    /// `-5s`).
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.strip_suffix('s').unwrap_or(s);
+        let (negative, s) = match s.as_bytes().first()? {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
         let (int, frac) = match s.split_once('.') {
+            Some((_, "")) => return None,
             Some((i, f)) => (i, f),
             None => (s, ""),
         };
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) {
+        let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || !digits(frac) {
             return None;
         }
-        if !frac.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        let secs: i64 = int.parse().ok()?;
+        let secs = int.bytes().fold(0i128, |n, b| {
+            n.saturating_mul(10).saturating_add(i128::from(b - b'0'))
+        });
         let mut picos: u64 = 0;
         for (i, b) in frac.bytes().take(12).enumerate() {
             picos += u64::from(b - b'0') * 10u64.pow(11 - i as u32);
         }
-        Some(Timestamp { secs, picos })
+        Some(match (negative, picos) {
+            (false, _) => Timestamp { secs, picos },
+            (true, 0) => Timestamp { secs: -secs, picos },
+            (true, _) => Timestamp {
+                secs: -secs - 1,
+                picos: PICOS_PER_SEC - picos,
+            },
+        })
     }
 
     /// One nanosecond later: the time of a line that must supersede a line at `self` and
@@ -54,8 +73,8 @@ impl Timestamp {
     pub fn just_after(self) -> Timestamp {
         let picos = self.picos + 1000;
         Timestamp {
-            secs: self.secs + (picos / 1_000_000_000_000) as i64,
-            picos: picos % 1_000_000_000_000,
+            secs: self.secs.saturating_add(i128::from(picos / PICOS_PER_SEC)),
+            picos: picos % PICOS_PER_SEC,
         }
     }
 
@@ -65,7 +84,7 @@ impl Timestamp {
     pub fn after(self, max_in_file: Option<Timestamp>) -> Timestamp {
         match max_in_file {
             Some(m) if m >= self => Timestamp {
-                secs: m.secs + 1,
+                secs: m.secs.saturating_add(1),
                 picos: m.picos,
             },
             _ => self,
@@ -76,11 +95,17 @@ impl Timestamp {
 impl fmt::Display for Timestamp {
     /// Writes the form git-annex writes: `secs.fractions` with trailing zeros trimmed, then `s`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.picos == 0 {
-            return write!(f, "{}s", self.secs);
+        // A negative time with a fraction is written from its magnitude.
+        let (sign, secs, picos) = match (self.secs < 0, self.picos) {
+            (true, p) if p > 0 => ("-", -(self.secs + 1), PICOS_PER_SEC - p),
+            (true, _) => ("-", -self.secs, 0),
+            (false, p) => ("", self.secs, p),
+        };
+        if picos == 0 {
+            return write!(f, "{sign}{secs}s");
         }
-        let frac = format!("{:012}", self.picos);
-        write!(f, "{}.{}s", self.secs, frac.trim_end_matches('0'))
+        let frac = format!("{picos:012}");
+        write!(f, "{sign}{secs}.{}s", frac.trim_end_matches('0'))
     }
 }
 
@@ -96,11 +121,94 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
     pub timestamp: Timestamp,
+    /// The timestamp's exact place among the file's lines (beyond `Timestamp`'s range too).
+    pub order: Order,
     pub changes: Vec<Change>,
 }
 
-/// Whether a field name is valid for git-annex: starts alphanumeric, then alphanumerics or
-/// `_ - .`.
+/// A timestamp's exact order: git-annex reads times of any size. Times within `Timestamp`'s
+/// range are that; larger ones keep their digits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Order {
+    Exact(Timestamp),
+    /// Beyond ±1.7e38 s: the sign, the integer digits (no leading zeros) and the fraction.
+    Huge {
+        negative: bool,
+        digits: Box<str>,
+        picos: u64,
+    },
+}
+
+impl Order {
+    /// Parses what [`Timestamp::parse`] accepts.
+    pub fn parse(s: &str) -> Option<Order> {
+        let timestamp = Timestamp::parse(s)?;
+        let body = s.strip_suffix('s').unwrap_or(s);
+        let negative = body.starts_with('-');
+        let body = body.trim_start_matches(['-', '+']);
+        let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+        let digits = int.trim_start_matches('0');
+        if digits.len() < 38 {
+            return Some(Order::Exact(timestamp));
+        }
+        let mut picos: u64 = 0;
+        for (i, b) in frac.bytes().take(12).enumerate() {
+            picos += u64::from(b - b'0') * 10u64.pow(11 - i as u32);
+        }
+        Some(Order::Huge {
+            negative,
+            digits: digits.into(),
+            picos,
+        })
+    }
+
+    /// -1 for huge negative times, 0 for exact ones, 1 for huge positive ones.
+    fn band(&self) -> i8 {
+        match self {
+            Order::Exact(_) => 0,
+            Order::Huge { negative: true, .. } => -1,
+            Order::Huge { .. } => 1,
+        }
+    }
+}
+
+impl Ord for Order {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (Order::Exact(a), Order::Exact(b)) => a.cmp(b),
+            (
+                Order::Huge {
+                    negative,
+                    digits: a,
+                    picos: pa,
+                },
+                Order::Huge {
+                    negative: nb,
+                    digits: b,
+                    picos: pb,
+                },
+            ) if negative == nb => {
+                let magnitude = (a.len(), a, pa).cmp(&(b.len(), b, pb));
+                if *negative {
+                    magnitude.reverse()
+                } else {
+                    magnitude
+                }
+            }
+            _ => self.band().cmp(&other.band()),
+        }
+    }
+}
+
+impl PartialOrd for Order {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Whether a field name is valid for git-annex's `metadata` command (its `legalField`):
+/// starts alphanumeric, then alphanumerics or `_ - .`. Logs may hold any name.
+#[cfg(test)]
 pub fn valid_field(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_alphanumeric())
@@ -118,43 +226,58 @@ pub fn encode_value(value: &str) -> String {
     }
 }
 
-/// Decodes a value as git-annex does: a leading `!` means base64 of the UTF-8 bytes.
+/// Decodes a value as git-annex does: a leading `!` means base64 (standard, padded) of the
+/// bytes, which are read as UTF-8 (invalid sequences as U+FFFD, as `git annex metadata` shows
+/// them).
 pub fn decode_value(raw: &str) -> Option<String> {
     match raw.strip_prefix('!') {
         Some(b64) => B64
             .decode(b64.as_bytes())
             .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok()),
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
         None => Some(raw.to_owned()),
     }
 }
 
-/// Parses one line; `None` for a line git-annex would not understand either.
+/// A token that is a value: `+` or `-` and the (decodable) value.
+fn value_token(token: &str) -> Option<(bool, String)> {
+    let set = match token.as_bytes().first()? {
+        b'+' => true,
+        b'-' => false,
+        _ => return None,
+    };
+    Some((set, decode_value(&token[1..])?))
+}
+
+/// Parses one line exactly as git-annex does; `None` when its timestamp is not one (git-annex
+/// skips the line). After the timestamp and a space, tokens are separated by single spaces
+/// (empty tokens included); the first token names a field (any text, compared
+/// case-insensitively), and each later one is a value of the current field when it is one
+/// ([`value_token`]), else names the next field. So a bad token never discards the line.
 pub fn parse_line(line: &str) -> Option<Line> {
-    let mut words = line.split(' ').filter(|w| !w.is_empty());
-    let timestamp = Timestamp::parse(words.next()?)?;
+    let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let order = Order::parse(time)?;
+    let timestamp = match &order {
+        Order::Exact(t) => *t,
+        Order::Huge { .. } => Timestamp::parse(time)?,
+    };
     let mut field: Option<String> = None;
     let mut changes = Vec::new();
-    for word in words {
-        let (set, raw) = match word.as_bytes()[0] {
-            b'+' => (true, &word[1..]),
-            b'-' => (false, &word[1..]),
-            _ => {
-                if !valid_field(word) {
-                    return None;
-                }
-                field = Some(word.to_lowercase());
-                continue;
-            }
-        };
-        let field = field.clone()?;
-        changes.push(Change {
-            field,
-            set,
-            value: decode_value(raw)?,
-        });
+    for token in rest.split(' ') {
+        match (&field, value_token(token)) {
+            (Some(name), Some((set, value))) => changes.push(Change {
+                field: name.clone(),
+                set,
+                value,
+            }),
+            _ => field = Some(token.to_lowercase()),
+        }
     }
-    Some(Line { timestamp, changes })
+    Some(Line {
+        timestamp,
+        order,
+        changes,
+    })
 }
 
 /// A whole `.log.met` file.
@@ -168,10 +291,11 @@ pub struct MetLog {
 pub type Current = BTreeMap<String, BTreeMap<String, Timestamp>>;
 
 impl MetLog {
-    /// Parses a file; lines that cannot be parsed are skipped, as git-annex skips them.
+    /// Parses a file as git-annex does: lines end at `\n` or `\r`, and those without a
+    /// timestamp are skipped.
     pub fn parse(text: &str) -> MetLog {
         MetLog {
-            lines: text.lines().filter_map(parse_line).collect(),
+            lines: text.split(['\n', '\r']).filter_map(parse_line).collect(),
         }
     }
 
@@ -192,7 +316,7 @@ impl MetLog {
     /// (field, value) pair the newest line mentioning it decides.
     pub fn current(&self) -> Current {
         let mut order: Vec<&Line> = self.lines.iter().collect();
-        order.sort_by_key(|l| l.timestamp);
+        order.sort_by(|a, b| a.order.cmp(&b.order));
         let mut state: BTreeMap<(String, String), (bool, Timestamp)> = BTreeMap::new();
         for line in order {
             for c in &line.changes {
@@ -265,8 +389,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PICOS_PER_SEC: u64 = 1_000_000_000_000;
-
     #[test]
     fn parses_real_git_annex_lines() {
         let log = MetLog::parse(
@@ -305,10 +427,82 @@ mod tests {
         assert!(log.current().is_empty());
     }
 
+    /// What `git annex metadata --json` shows for each log (git-annex 10.20230126 and
+    /// 10.20261026 agree on every one), as `field=value` pairs sorted.
+    const GIT_ANNEX_READS: &[(&str, &str)] = &[
+        ("1s rating +5 _bad +3 title +x", "_bad=3 rating=5 title=x"),
+        ("1s rating +5 +!!!! title +x", "rating=5 title=x"),
+        ("1s +orphan rating +2", "rating=2"),
+        (
+            "1s rating +5 crate +a\n2s rating +3\n1s rating -5",
+            "crate=a rating=3",
+        ),
+        ("-5s rating +1", "rating=1"),
+        ("99999999999999999999s rating +1", "rating=1"),
+        ("1.5.5s rating +1", ""),
+        ("1x rating +1", ""),
+        ("1 rating +1", "rating=1"),
+        ("1s\trating\t+1", ""),
+        ("1s rating +5 a/b +1 c +2", "a/b=1 c=2 rating=5"),
+        ("1s rating +", "rating="),
+        ("1s rating +!YQ", ""),
+        ("1s rating +!/w==", "rating=\u{fffd}"),
+        ("1s rating +5\n2s rating -5\n2s rating +5", "rating=5"),
+        ("2s rating +5\n2s rating -5\n1s rating +7", "rating=7"),
+        ("1s rating +8\r\n2s crate +x\r\n", "crate=x rating=8"),
+        (
+            "1s title +a\u{a0}b crate +y\u{2003}z",
+            "crate=y\u{2003}z title=a\u{a0}b",
+        ),
+        ("1s rating\t+4", ""),
+        ("1s rating +1 rating -1", ""),
+        ("1s rating -1 rating +1", "rating=1"),
+        ("1s ratinG +3\n2s RATING -3", ""),
+        ("00001s rating +3\n1s rating -3", ""),
+        ("1s rating  +4", "=4"),
+        ("1s  rating +4", "rating=4"),
+        (" 1s rating +4", ""),
+        ("1.s rating +4", ""),
+        (".5s rating +4", ""),
+        ("+5s rating +4", "rating=4"),
+        ("1e3s rating +4", ""),
+        ("-1.5s rating +4\n-1.2s rating -4", ""),
+        ("-1.2s rating +4\n-1.5s rating -4", "rating=4"),
+        ("1s rating +a\n1s rating -a\n0.5s rating +b", "rating=b"),
+        ("1s rating +4 crate  +x", "=x rating=4"),
+        ("1ss rating +4", ""),
+        ("1S rating +4", ""),
+        (
+            "123456789012345678901234567890123456789012345s rating +4\n\
+             123456789012345678901234567890123456789012344s rating -4",
+            "rating=4",
+        ),
+        ("1s !x +4", "!x=4"),
+        ("1s rating +a\rb crate +c", "rating=a"),
+        ("1s rating +4\n\n\n2s crate +x\n", "crate=x rating=4"),
+    ];
+
     #[test]
-    fn bad_lines_are_skipped() {
-        let log = MetLog::parse("garbage\n1s +orphan\n2s ok +1\n3s bad +!!!notb64\n");
-        assert_eq!(log.lines.len(), 1);
+    fn reads_every_log_as_git_annex_does() {
+        for (log, want) in GIT_ANNEX_READS {
+            let mut got: Vec<String> = MetLog::parse(log)
+                .current()
+                .into_iter()
+                .flat_map(|(f, vs)| vs.into_keys().map(move |v| format!("{f}={v}")))
+                .collect();
+            got.sort();
+            assert_eq!(got.join(" "), *want, "{log:?}");
+        }
+    }
+
+    #[test]
+    fn negative_and_huge_timestamps_order_and_print() {
+        let t = |s| Timestamp::parse(s).unwrap();
+        assert!(t("-1.5s") < t("-1.2s") && t("-1.2s") < t("-1s") && t("-1s") < t("0s"));
+        assert!(t("99999999999999999999s") > t("1795313368s"));
+        for s in ["-1.5s", "-2s", "0.25s", "99999999999999999999s"] {
+            assert_eq!(t(s).to_string(), s);
+        }
     }
 
     #[test]
@@ -345,7 +539,7 @@ mod tests {
     proptest! {
         #[test]
         fn lines_round_trip(
-            secs in 0i64..4_000_000_000,
+            secs in -4_000_000_000i128..4_000_000_000,
             picos in 0u64..PICOS_PER_SEC,
             changes in proptest::collection::vec(
                 ("[a-z][a-z0-9_.-]{0,8}", any::<bool>(), "\\PC{1,40}|[ \t\n!]{1,5}\\PC{0,5}"),

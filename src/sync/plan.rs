@@ -675,7 +675,15 @@ mod tests {
                 (
                     f.name().to_owned(),
                     vs.iter()
-                        .map(|(v, t)| (v.to_string(), Timestamp { secs: *t, picos: 0 }))
+                        .map(|(v, t)| {
+                            (
+                                v.to_string(),
+                                Timestamp {
+                                    secs: i128::from(*t),
+                                    picos: 0,
+                                },
+                            )
+                        })
                         .collect(),
                 )
             })

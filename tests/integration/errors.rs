@@ -294,7 +294,10 @@ fn a_truncated_database() {
     let out = env.mixxx(&repo, &["sync", "--db", db.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let said = String::from_utf8_lossy(&out.stderr);
-    assert!(said.contains("is damaged") && said.contains("restore it from a backup"), "{said}");
+    assert!(
+        said.contains("is damaged") && said.contains("restore it from a backup"),
+        "{said}"
+    );
 }
 
 // PATH arguments outside the work tree, or that do not exist: exit 2, saying what to give.

@@ -362,3 +362,90 @@ fn a_sync_killed_while_writing_a_pack_leaves_no_garbage() {
     let gc = env.git(&repo, &["count-objects", "-v"]);
     assert!(gc.contains("garbage: 0"), "{gc}");
 }
+
+/// Appends `line` to `file`'s metadata log on the git-annex branch, as another program
+/// might write it (plumbing, one commit).
+fn append_to_log(env: &Env, repo: &std::path::Path, file: &str, line: &str) {
+    let key = env
+        .git(repo, &["annex", "lookupkey", file])
+        .trim()
+        .to_owned();
+    let path = git_mixxx::annex::key::metadata_log_path(&key);
+    let old = env.git(repo, &["cat-file", "-p", &format!("git-annex:{path}")]);
+    let content = env.root.join("append.log");
+    std::fs::write(&content, format!("{old}{line}\n")).unwrap();
+    let blob = env
+        .run_with(
+            repo,
+            "git",
+            &["hash-object", "-w", "--stdin"],
+            Some(&content),
+        )
+        .trim()
+        .to_owned();
+    let index = env.root.join("append.index");
+    let git_idx = |args: &[&str]| {
+        let out = env
+            .command(repo, "git", args)
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git_idx(&["read-tree", "git-annex"]);
+    git_idx(&[
+        "update-index",
+        "--cacheinfo",
+        &format!("100644,{blob},{path}"),
+    ]);
+    let tree = git_idx(&["write-tree"]);
+    let commit = git_idx(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        "git-annex",
+        "-m",
+        "another program",
+    ]);
+    env.git(repo, &["update-ref", "refs/heads/git-annex", &commit]);
+    std::fs::remove_file(&index).unwrap();
+}
+
+// A line with a token git-annex's own `metadata` command would refuse (a field named `_x`), a
+// value that is not base64 and double spaces: git-annex reads the rest of the line, and so
+// does git-mixxx; Mixxx loses nothing git-annex still shows.
+#[test]
+fn a_bad_token_does_not_hide_the_rest_of_its_line() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    env.add_files(&repo, &["a.flac"], &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let values = vals(&[
+        ("rating", &["4"]),
+        ("title", &["Intro"]),
+        ("crate", &["Peak"]),
+    ]);
+    create_db(&db, 32, &[(loc(&repo, "a.flac"), values)]);
+    env.sync(&repo, &db, &[]);
+    append_to_log(
+        &env,
+        &repo,
+        "a.flac",
+        "9999999999s rating -4 +5 _x +1 crate +!!! +Warmup title  +Outro comment +late",
+    );
+    let annex = env.metadata(&repo, "a.flac");
+    let report = env.sync(&repo, &db, &[]);
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let in_mixxx = db_values(&db)[&loc(&repo, "a.flac")].clone();
+    for field in ["rating", "title", "crate", "comment"] {
+        assert_eq!(in_mixxx.get(field), annex.get(field), "{field}: {report}");
+    }
+    assert_eq!(in_mixxx["rating"], set_of(&["5"]));
+    assert_eq!(in_mixxx["comment"], set_of(&["late"]));
+    assert_eq!(
+        env.metadata(&repo, "a.flac"),
+        annex,
+        "git-annex reads the same after the sync"
+    );
+}
