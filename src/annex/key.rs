@@ -163,6 +163,30 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Any key (backend, fields, a name with any characters but newlines and NUL) is read
+        /// back from its object link, its pointer file and its log path.
+        #[test]
+        fn every_key_round_trips(
+            backend in "[A-Z0-9_]{1,10}",
+            size in proptest::option::of(0u64..1 << 40),
+            name in "[^\n\r\x00]{0,60}",
+        ) {
+            let key = match size {
+                Some(s) => format!("{backend}-s{s}--{name}"),
+                None => format!("{backend}--{name}"),
+            };
+            let file = key_file(&key);
+            proptest::prop_assert!(!file.contains('/'));
+            let link = format!("../../.git/annex/objects/ab/cd/{file}/{file}");
+            proptest::prop_assert_eq!(key_from_symlink_target(link.as_bytes()), Some(key.clone()));
+            let pointer = format!("/annex/objects/{file}\n");
+            proptest::prop_assert_eq!(key_from_pointer(pointer.as_bytes()), Some(key.clone()));
+            let path = metadata_log_path(&key);
+            proptest::prop_assert_eq!(key_of_metadata_log_path(&path), Some(key));
+        }
+    }
+
     #[test]
     fn journal_names() {
         assert_eq!(

@@ -537,6 +537,18 @@ mod tests {
     }
 
     proptest! {
+        /// Any text parses without panicking, and every timestamp read prints as one that
+        /// reads back the same (negative and fractional ones included).
+        #[test]
+        fn any_text_parses_and_timestamps_print_back(
+            text in "([0-9]{1,4}|\\PC|[ \n\r\t+!.s-]){0,200}",
+        ) {
+            for line in MetLog::parse(&text).lines {
+                let printed = line.timestamp.to_string();
+                prop_assert_eq!(Timestamp::parse(&printed), Some(line.timestamp), "{}", printed);
+            }
+        }
+
         #[test]
         fn lines_round_trip(
             secs in -4_000_000_000i128..4_000_000_000,
