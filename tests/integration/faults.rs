@@ -449,3 +449,114 @@ fn a_bad_token_does_not_hide_the_rest_of_its_line() {
         "git-annex reads the same after the sync"
     );
 }
+
+/// A library of `n` annexed files rated `3`: (environment, repository, database, files).
+fn large_library(n: usize) -> (Env, std::path::PathBuf, std::path::PathBuf, Vec<String>) {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let files: Vec<String> = (0..n)
+        .map(|i| format!("d{}/t{i:04}.flac", i % 20))
+        .collect();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    env.add_files(&repo, &names, &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let tracks: Vec<_> = files
+        .iter()
+        .map(|f| (loc(&repo, f), vals(&[("rating", &["3"])])))
+        .collect();
+    create_db(&db, 32, &tracks);
+    env.sync(&repo, &db, &[]);
+    (env, repo, db, files)
+}
+
+/// Runs `git-mixxx sync` and SIGKILLs it after `delay` (if it has not finished by then).
+fn sync_killed_after(
+    env: &Env,
+    repo: &std::path::Path,
+    db: &std::path::Path,
+    delay: std::time::Duration,
+) {
+    let bin = env.bin();
+    let mut child = env
+        .command(
+            repo,
+            bin.to_str().unwrap(),
+            &["sync", "--db", db.to_str().unwrap()],
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// After a kill: the next sync succeeds without help, and both sides are sound and complete.
+fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &str, n: usize) {
+    let report = env.sync(repo, db, &[]);
+    assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let rated: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM library WHERE rating = ?1",
+            [rating],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rated as usize, n, "every track rated {rating} in Mixxx");
+    assert_eq!(
+        env.find(repo, &format!("rating={rating}")).len(),
+        n,
+        "and on the branch"
+    );
+    env.git(repo, &["fsck", "--strict", "--no-progress"]);
+    let objects = env.git(repo, &["count-objects", "-v"]);
+    assert!(objects.contains("garbage: 0"), "{objects}");
+    let journal = db.with_extension("sqlite-journal");
+    assert!(!journal.exists(), "no journal left");
+}
+
+// Syncs of 1,000 tracks (pushing every track, then pulling every track) SIGKILLed at
+// increasing delays: after each kill the next sync finishes the job, Mixxx and git agree and
+// both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind (default 4).
+#[test]
+fn syncs_killed_at_random_moments_converge() {
+    let kills: u64 = std::env::var("GIT_MIXXX_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let n = 1000;
+    let (env, repo, db, files) = large_library(n);
+    let timed = std::time::Instant::now();
+    env.sync(&repo, &db, &["--all"]);
+    let full = timed.elapsed().as_millis() as u64 + 50;
+    for k in 0..kills {
+        let delay = std::time::Duration::from_millis(k * full / kills.max(1));
+        // A push of every track...
+        let rating = (k % 5 + 1).to_string();
+        db_exec(&db, &format!("UPDATE library SET rating = {rating}"));
+        sync_killed_after(&env, &repo, &db, delay);
+        recovers(&env, &repo, &db, &rating, n);
+        // ... and a pull of every track.
+        let other = ((k + 2) % 5 + 1).to_string();
+        env.git(
+            &repo,
+            &[
+                "annex",
+                "metadata",
+                "-q",
+                "--all",
+                "--set",
+                &format!("rating={other}"),
+            ],
+        );
+        sync_killed_after(&env, &repo, &db, delay);
+        recovers(&env, &repo, &db, &other, n);
+    }
+    assert_eq!(files.len(), n);
+}
