@@ -56,6 +56,9 @@ struct Lookup<'m> {
     workdir: Option<&'m Path>,
     known: &'m HashMap<ObjectId, String>,
     hash: gix::hash::Kind,
+    /// Index entries whose path is not UTF-8, by the path as Mixxx stores it (invalid bytes
+    /// as U+FFFD, as Qt decodes file names).
+    not_utf8: &'m HashMap<String, usize>,
 }
 
 impl Lookup<'_> {
@@ -67,6 +70,7 @@ impl Lookup<'_> {
         let entry = self
             .index
             .entry_by_path(rel.as_bytes().as_bstr())
+            .or_else(|| self.not_utf8.get(rel).map(|i| &self.index.entries()[*i]))
             .filter(|e| e.stage_raw() == 0)
             .ok_or(Skip::NotTracked)?;
         let symlink = entry.mode == Mode::SYMLINK;
@@ -106,6 +110,8 @@ pub struct Mapper<'r> {
     not_annexed: HashSet<ObjectId>,
     /// Whether `keys_by_blob` gained keys.
     learned: bool,
+    /// See [`Lookup::not_utf8`].
+    not_utf8: HashMap<String, usize>,
 }
 
 /// A path as a `/`-separated string with a trailing `/`, for prefix matching.
@@ -127,11 +133,24 @@ impl<'r> Mapper<'r> {
         }
         prefixes.extend(extra_prefixes.iter().filter_map(|p| as_prefix(p)));
         prefixes.dedup();
+        let index = repo.index_or_empty()?;
+        let not_utf8 = index
+            .entries()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| {
+                let path = e.path(&index);
+                path.to_str()
+                    .is_err()
+                    .then(|| (path.to_str_lossy().into_owned(), i))
+            })
+            .collect();
         Ok(Mapper {
             repo,
             workdir: repo.workdir().map(Path::to_path_buf),
             prefixes,
-            index: repo.index_or_empty()?,
+            index,
+            not_utf8,
             keys_by_blob: HashMap::new(),
             not_annexed: HashSet::new(),
             learned: false,
@@ -192,6 +211,7 @@ impl<'r> Mapper<'r> {
             workdir: self.workdir.as_deref(),
             known: &self.keys_by_blob,
             hash: self.repo.object_hash(),
+            not_utf8: &self.not_utf8,
         };
         let parts = crate::on_cores(locations, 1024, |part| this.entries(part));
         let mut entries = Vec::with_capacity(locations.len());

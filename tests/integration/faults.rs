@@ -560,3 +560,34 @@ fn syncs_killed_at_random_moments_converge() {
     }
     assert_eq!(files.len(), n);
 }
+
+// A file name that is not UTF-8 (Latin-1 `café`): Mixxx stores it with U+FFFD for the bad byte,
+// as Qt decodes file names; it is still the annexed file, and its values sync.
+#[test]
+fn a_file_name_that_is_not_utf8_syncs() {
+    use std::os::unix::ffi::OsStrExt;
+    let env = Env::new();
+    let repo = env.repo("music");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.flac");
+    std::fs::write(repo.join(name), "audio\n").unwrap();
+    let out = env
+        .command(&repo, "git", &["annex", "add", "-q", "."])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    env.git(&repo, &["commit", "-q", "-m", "latin-1 name"]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let location = loc(&repo, "caf\u{fffd}.flac");
+    create_db(&db, 32, &[(location, vals(&[("rating", &["4"])]))]);
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(
+        (report["tracks"].clone(), report["pushed"].clone()),
+        (1.into(), 1.into()),
+        "{report}"
+    );
+    let found = env
+        .command(&repo, "git", &["annex", "find", "--metadata", "rating=4"])
+        .output()
+        .unwrap();
+    assert_eq!(found.stdout, b"caf\xe9.flac\n");
+}
