@@ -215,28 +215,92 @@ pub fn valid_field(name: &str) -> bool {
         && chars.all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
+/// Where the bytes of a log that are not UTF-8 go in its text: byte `b` is the private-use
+/// character `U+F700 + b`, so that reading a log and writing it back keeps every byte, and
+/// values that differ only in such bytes stay apart (git-annex compares bytes).
+const ESCAPE_BASE: u32 = 0xF700;
+
+fn is_escape(c: char) -> bool {
+    (ESCAPE_BASE + 0x80..=ESCAPE_BASE + 0xFF).contains(&u32::from(c))
+}
+
+/// A log's bytes as text, invalid UTF-8 escaped (see [`bytes_of`] for the way back).
+pub fn text_of(bytes: &[u8]) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(bytes.len() + 16);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(
+            chunk
+                .invalid()
+                .iter()
+                .filter_map(|b| char::from_u32(ESCAPE_BASE + u32::from(*b))),
+        );
+    }
+    out
+}
+
+/// The bytes [`text_of`] read.
+pub fn bytes_of(text: &str) -> Vec<u8> {
+    if !text.chars().any(is_escape) {
+        return text.as_bytes().to_vec();
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match u8::try_from(u32::from(c).wrapping_sub(ESCAPE_BASE)) {
+            Ok(b) if is_escape(c) => out.push(b),
+            _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    out
+}
+
 /// Encodes a value for a log line. git-annex base64-encodes values containing a space, CR or
 /// LF, or starting with `!`; we also encode any other whitespace or control character (tabs
 /// included), which git-annex decodes the same way, so no reader can split a value.
 pub fn encode_value(value: &str) -> String {
-    if value.starts_with('!') || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        format!("!{}", B64.encode(value.as_bytes()))
+    if value.starts_with('!')
+        || value
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_escape(c))
+    {
+        format!("!{}", B64.encode(bytes_of(value)))
     } else {
         value.to_owned()
     }
 }
 
-/// Decodes a value as git-annex does: a leading `!` means base64 (standard, padded) of the
-/// bytes, which are read as UTF-8 (invalid sequences as U+FFFD, as `git annex metadata` shows
-/// them).
+/// Decodes a value as git-annex does: a leading `!` means base64 of the bytes (read as
+/// [`text_of`] reads them).
 pub fn decode_value(raw: &str) -> Option<String> {
     match raw.strip_prefix('!') {
-        Some(b64) => B64
-            .decode(b64.as_bytes())
-            .ok()
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned()),
+        Some(b64) => decode_base64(b64).map(|bytes| text_of(&bytes)),
         None => Some(raw.to_owned()),
     }
+}
+
+/// Base64 as git-annex decodes it: standard alphabet, whole groups of four, decoding ending
+/// with the first padded group (what follows it is ignored); unused bits may be set.
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_allow_trailing_bits(true)
+            .with_decode_padding_mode(DecodePaddingMode::RequireCanonical),
+    );
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    while end < bytes.len() {
+        let group = bytes.get(end..end + 4)?;
+        end += 4;
+        if group.contains(&b'=') {
+            break;
+        }
+    }
+    LENIENT.decode(&bytes[..end]).ok()
 }
 
 /// A token that is a value: `+` or `-` and the (decodable) value.
@@ -270,6 +334,8 @@ pub fn parse_line(line: &str) -> Option<Line> {
                 set,
                 value,
             }),
+            // A field name that is not UTF-8 ends the line.
+            _ if token.chars().any(is_escape) => break,
             _ => field = Some(token.to_lowercase()),
         }
     }
@@ -480,15 +546,65 @@ mod tests {
         ("1s !x +4", "!x=4"),
         ("1s rating +a\rb crate +c", "rating=a"),
         ("1s rating +4\n\n\n2s crate +x\n", "crate=x rating=4"),
+        ("1s rating +!Kw==junk", "rating=+"),
+        ("1s rating +!Kw==Kw==", "rating=+"),
+        ("1s rating +!0gA==", "rating=\u{fffd}\0"),
+        ("1s rating +!Kw=x", ""),
+        ("1s rating +!Kw", ""),
+        ("1s rating +!Kw===", "rating=+"),
+        ("1s rating +!YWJjZA==xyz", "rating=abcd"),
+        ("1s rating +5 crate +!YWJj=", "rating=5"),
+        ("1s rating +!====", ""),
+        ("1s r +!Kx==", "r=+"),
+        ("1s r +!YR==", "r=a"),
+        ("1s r +!Y-Jj", ""),
+        ("1s r +!YWJjZA=", ""),
+        ("1s \u{fffd}x +5", "\u{fffd}x=5"),
     ];
+
+    #[test]
+    fn bytes_that_are_not_utf8_survive_reading_and_writing() {
+        let bytes = b"1s rating +a\xffb crate +!gA== +!/w==\n2s ab\xff +1 title +x\n";
+        let text = text_of(bytes);
+        assert_eq!(bytes_of(&text), bytes);
+        let cur = MetLog::parse(&text).current();
+        assert_eq!(cur["crate"].len(), 2, "0x80 and 0xff are two values");
+        assert!(
+            !cur.contains_key("title"),
+            "a field that is not UTF-8 ends its line"
+        );
+        let value = cur["rating"].keys().next().unwrap();
+        assert_eq!(bytes_of(value), b"a\xffb");
+        let line = format_line_of(
+            Timestamp::parse("3s").unwrap(),
+            [("rating", false, value.as_str())],
+        );
+        assert_eq!(
+            MetLog::parse(&format!("{text}{line}\n"))
+                .current()
+                .get("rating"),
+            None
+        );
+    }
 
     #[test]
     fn reads_every_log_as_git_annex_does() {
         for (log, want) in GIT_ANNEX_READS {
-            let mut got: Vec<String> = MetLog::parse(log)
+            // Bytes that are not UTF-8 as git-annex shows them.
+            let shown = |t: &str| -> String {
+                t.chars()
+                    .map(|c| if is_escape(c) { '\u{fffd}' } else { c })
+                    .collect()
+            };
+            let mut got: Vec<String> = MetLog::parse(&text_of(log.as_bytes()))
                 .current()
                 .into_iter()
-                .flat_map(|(f, vs)| vs.into_keys().map(move |v| format!("{f}={v}")))
+                .flat_map(|(f, vs)| {
+                    vs.into_keys()
+                        .map(move |v| format!("{f}={v}"))
+                        .collect::<Vec<_>>()
+                })
+                .map(|s| shown(&s))
                 .collect();
             got.sort();
             assert_eq!(got.join(" "), *want, "{log:?}");

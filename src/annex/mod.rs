@@ -173,7 +173,7 @@ impl Annex {
     pub fn journal_entry(&self, branch_path: &str) -> Result<Option<String>> {
         let path = self.journal_path(branch_path);
         match std::fs::read(&path) {
-            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Ok(bytes) => Ok(Some(logmet::text_of(&bytes))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("reading", &path)(e)),
         }
@@ -233,7 +233,7 @@ impl Annex {
         std::fs::create_dir_all(&tmp_dir).map_err(io("creating", &tmp_dir))?;
         let tmp = tempfile::NamedTempFile::new_in(&tmp_dir)
             .map_err(io("creating a file in", &tmp_dir))?;
-        std::fs::write(tmp.path(), content).map_err(io("writing", tmp.path()))?;
+        std::fs::write(tmp.path(), logmet::bytes_of(content)).map_err(io("writing", tmp.path()))?;
         tmp.persist(&path)
             .map_err(|e| io("replacing", &path)(e.error))?;
         Ok(())
@@ -518,7 +518,7 @@ impl<'r> TreeReader<'r> {
 
 pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
     let blob = repo.find_blob(id)?;
-    Ok(String::from_utf8_lossy(&blob.data).into_owned())
+    Ok(logmet::text_of(&blob.data))
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::plan::Plan;
 use super::report::{Report, field_counts};
-use crate::annex::{self, Annex, TreeReader};
+use crate::annex::{self, Annex, TreeReader, logmet};
 use crate::state::{self, RunRecord};
 use gix::ObjectId;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ impl Files {
                 if push.in_journal {
                     out.journal.push((path.clone(), push.content.clone()));
                 }
-                out.files.push((path, push.content.into_bytes()));
+                out.files.push((path, logmet::bytes_of(&push.content)));
             }
         }
         out

@@ -6,6 +6,7 @@ mod faults;
 mod hooks;
 mod laptops;
 mod month;
+mod oracle;
 mod push;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it

@@ -26,27 +26,6 @@ const FILES: [&str; 8] = [
 const CRATES: [&str; 3] = ["Peak", "Warmup", "Closing"];
 const ROUNDS: usize = 30;
 
-/// A small deterministic generator (SplitMix64): the month is the same on every run.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// One edit: a field (`rating`, `color`, or `crate:NAME` for a membership) of a key, set to a
 /// value (`None`: left the crate).
 #[derive(Debug)]
