@@ -27,8 +27,21 @@ pub enum Error {
     SeveralValues { field: Field, values: String },
     #[error("`{0}` is not a field git-mixxx writes")]
     UnknownField(String),
+    #[error(
+        "the disk holding the Mixxx database is full, so nothing was written to it (SQLite rolled the change back): free space and sync again"
+    )]
+    DiskFull(#[source] rusqlite::Error),
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DiskFull) => Error::DiskFull(e),
+            _ => Error::Sqlite(e),
+        }
+    }
 }
 
 /// The backup folder for a database: `git-mixxx-backups/` beside it.

@@ -591,3 +591,53 @@ fn a_file_name_that_is_not_utf8_syncs() {
         .unwrap();
     assert_eq!(found.stdout, b"caf\xe9.flac\n");
 }
+
+// The disk holding the Mixxx database fills up while the pulled values are written: SQLite
+// rolls the change back, the sync says so and what to do, the branch does not move; with
+// room again, the next sync goes through.
+#[test]
+fn a_full_disk_at_the_mixxx_write_changes_nothing() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let dir = l.env.root.join("small");
+    let db = dir.join("mixxxdb.sqlite");
+    let bytes = std::fs::read(&l.db_b).unwrap();
+    let Some(_disk) = SmallDisk::mount(&dir, bytes.len() as u64 / 1024 + 64) else {
+        assert!(!is_root(), "root but no tmpfs");
+        return;
+    };
+    std::fs::write(&db, &bytes).unwrap();
+    // Backups go elsewhere, so that the write itself meets the full disk.
+    let backups = l.env.root.join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    std::os::unix::fs::symlink(&backups, dir.join("git-mixxx-backups")).unwrap();
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
+    fill(&dir.join("filler"));
+    let tip = l.env.branch_tip(&l.b);
+    let out = l.env.mixxx(&l.b, &["sync", "--db", db.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("is full") && said.contains("free space"),
+        "{said}"
+    );
+    assert!(std::fs::read(&db).unwrap() == bytes, "Mixxx untouched");
+    assert_eq!(l.env.branch_tip(&l.b), tip, "the branch untouched");
+    std::fs::remove_file(dir.join("filler")).unwrap();
+    let report = l.env.sync(&l.b, &db, &[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(values_of(&db, &loc(&l.b, A)), vals(&[("rating", &["5"])]));
+}
+
+/// Writes `path` until the disk is full.
+fn fill(path: &std::path::Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    let block = vec![0u8; 4096];
+    while file.write_all(&block).is_ok() {}
+    let _ = file.sync_all();
+}
