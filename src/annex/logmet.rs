@@ -67,29 +67,6 @@ impl Timestamp {
             },
         })
     }
-
-    /// One nanosecond later: the time of a line that must supersede a line at `self` and
-    /// nothing written after it.
-    pub fn just_after(self) -> Timestamp {
-        let picos = self.picos + 1000;
-        Timestamp {
-            secs: self.secs.saturating_add(i128::from(picos / PICOS_PER_SEC)),
-            picos: picos % PICOS_PER_SEC,
-        }
-    }
-
-    /// The smallest timestamp that is strictly later than both `self` and `other` would be
-    /// `max(self, other + 1 s)`: git-annex itself uses the file's maximum plus one second when
-    /// its clock is behind.
-    pub fn after(self, max_in_file: Option<Timestamp>) -> Timestamp {
-        match max_in_file {
-            Some(m) if m >= self => Timestamp {
-                secs: m.secs.saturating_add(1),
-                picos: m.picos,
-            },
-            _ => self,
-        }
-    }
 }
 
 impl fmt::Display for Timestamp {
@@ -120,14 +97,14 @@ pub struct Change {
 /// A parsed line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Line {
-    pub timestamp: Timestamp,
-    /// The timestamp's exact place among the file's lines (beyond `Timestamp`'s range too).
+    /// The line's time, exactly (beyond `Timestamp`'s range too).
     pub order: Order,
     pub changes: Vec<Change>,
 }
 
-/// A timestamp's exact order: git-annex reads times of any size. Times within `Timestamp`'s
-/// range are that; larger ones keep their digits.
+/// A line's time, exact at any size as git-annex reads it: times within `Timestamp`'s range
+/// are that; larger ones keep their digits. Lines written after one at a huge time are dated
+/// after it, exactly.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Order {
     Exact(Timestamp),
@@ -162,6 +139,55 @@ impl Order {
         })
     }
 
+    /// One nanosecond later: the time of a line that must supersede a line at `self` and
+    /// nothing written after it.
+    pub fn just_after(&self) -> Order {
+        self.shifted(1000)
+    }
+
+    /// The time of a line written `now` to a file whose newest line is at `max_in_file`:
+    /// `now`, or one second after the newest line when that is not earlier (as git-annex
+    /// does when its clock is behind), so that the new line is the newest.
+    pub fn after(now: Timestamp, max_in_file: Option<&Order>) -> Order {
+        let now = Order::Exact(now);
+        match max_in_file {
+            Some(m) if *m >= now => m.shifted(PICOS_PER_SEC),
+            _ => now,
+        }
+    }
+
+    /// `self` plus `picos` picoseconds, exactly.
+    fn shifted(&self, picos: u64) -> Order {
+        let printed = match self {
+            Order::Exact(t) => {
+                let sum = t.picos + picos;
+                Timestamp {
+                    secs: t.secs + i128::from(sum / PICOS_PER_SEC),
+                    picos: sum % PICOS_PER_SEC,
+                }
+                .to_string()
+            }
+            // Beyond ±1e37 s, the magnitude's digits (integer, then 12 of fraction) move by
+            // `picos` away from or towards zero; they never cross it.
+            Order::Huge {
+                negative,
+                digits,
+                picos: p,
+            } => {
+                let magnitude = format!("{digits}{p:012}");
+                let moved = if *negative {
+                    decimal_sub(&magnitude, picos)
+                } else {
+                    decimal_add(&magnitude, picos)
+                };
+                let (int, frac) = moved.split_at(moved.len() - 12);
+                let sign = if *negative { "-" } else { "" };
+                format!("{sign}{int}.{frac}s")
+            }
+        };
+        Order::parse(&printed).expect("a printed time parses")
+    }
+
     /// -1 for huge negative times, 0 for exact ones, 1 for huge positive ones.
     fn band(&self) -> i8 {
         match self {
@@ -169,6 +195,75 @@ impl Order {
             Order::Huge { negative: true, .. } => -1,
             Order::Huge { .. } => 1,
         }
+    }
+}
+
+impl fmt::Display for Order {
+    /// Writes the form git-annex writes (see [`Timestamp`]'s).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Order::Exact(t) => t.fmt(f),
+            Order::Huge {
+                negative,
+                digits,
+                picos,
+            } => {
+                let sign = if *negative { "-" } else { "" };
+                if *picos == 0 {
+                    return write!(f, "{sign}{digits}s");
+                }
+                let frac = format!("{picos:012}");
+                write!(f, "{sign}{digits}.{}s", frac.trim_end_matches('0'))
+            }
+        }
+    }
+}
+
+/// The decimal digits `n` plus `x`.
+fn decimal_add(n: &str, x: u64) -> String {
+    let mut digits: Vec<u8> = n.bytes().map(|b| b - b'0').collect();
+    let mut carry = x;
+    for d in digits.iter_mut().rev() {
+        let sum = u64::from(*d) + carry % 10;
+        carry /= 10;
+        *d = (sum % 10) as u8;
+        carry += sum / 10;
+        if carry == 0 {
+            break;
+        }
+    }
+    let mut out = if carry > 0 {
+        carry.to_string()
+    } else {
+        String::new()
+    };
+    out.extend(digits.iter().map(|d| char::from(b'0' + d)));
+    out
+}
+
+/// The decimal digits `n` minus `x` (`n` ≥ `x`).
+fn decimal_sub(n: &str, x: u64) -> String {
+    let mut digits: Vec<u8> = n.bytes().map(|b| b - b'0').collect();
+    let mut borrow = x;
+    for d in digits.iter_mut().rev() {
+        let take = borrow % 10;
+        borrow /= 10;
+        if u64::from(*d) >= take {
+            *d -= take as u8;
+        } else {
+            *d = (u64::from(*d) + 10 - take) as u8;
+            borrow += 1;
+        }
+        if borrow == 0 {
+            break;
+        }
+    }
+    let out: String = digits.iter().map(|d| char::from(b'0' + d)).collect();
+    let trimmed = out.trim_start_matches('0');
+    if trimmed.is_empty() {
+        "0".to_owned()
+    } else {
+        trimmed.to_owned()
     }
 }
 
@@ -321,10 +416,6 @@ fn value_token(token: &str) -> Option<(bool, String)> {
 pub fn parse_line(line: &str) -> Option<Line> {
     let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
     let order = Order::parse(time)?;
-    let timestamp = match &order {
-        Order::Exact(t) => *t,
-        Order::Huge { .. } => Timestamp::parse(time)?,
-    };
     let mut field: Option<String> = None;
     let mut changes = Vec::new();
     for token in rest.split(' ') {
@@ -339,11 +430,7 @@ pub fn parse_line(line: &str) -> Option<Line> {
             _ => field = Some(token.to_lowercase()),
         }
     }
-    Some(Line {
-        timestamp,
-        order,
-        changes,
-    })
+    Some(Line { order, changes })
 }
 
 /// A whole `.log.met` file.
@@ -354,7 +441,7 @@ pub struct MetLog {
 
 /// The values currently set for each field (lowercased), with the timestamp of the line that
 /// set each value.
-pub type Current = BTreeMap<String, BTreeMap<String, Timestamp>>;
+pub type Current = BTreeMap<String, BTreeMap<String, Order>>;
 
 impl MetLog {
     /// Parses a file as git-annex does: lines end at `\n` or `\r`, and those without a
@@ -374,8 +461,9 @@ impl MetLog {
             .collect()
     }
 
-    pub fn max_timestamp(&self) -> Option<Timestamp> {
-        self.lines.iter().map(|l| l.timestamp).max()
+    /// The newest line's time.
+    pub fn max_order(&self) -> Option<&Order> {
+        self.lines.iter().map(|l| &l.order).max()
     }
 
     /// The current values, computed as git-annex does: lines in timestamp order, and for every
@@ -383,16 +471,16 @@ impl MetLog {
     pub fn current(&self) -> Current {
         let mut order: Vec<&Line> = self.lines.iter().collect();
         order.sort_by(|a, b| a.order.cmp(&b.order));
-        let mut state: BTreeMap<(String, String), (bool, Timestamp)> = BTreeMap::new();
+        let mut state: BTreeMap<(String, String), (bool, &Order)> = BTreeMap::new();
         for line in order {
             for c in &line.changes {
-                state.insert((c.field.clone(), c.value.clone()), (c.set, line.timestamp));
+                state.insert((c.field.clone(), c.value.clone()), (c.set, &line.order));
             }
         }
         let mut current = Current::new();
         for ((field, value), (set, ts)) in state {
             if set {
-                current.entry(field).or_default().insert(value, ts);
+                current.entry(field).or_default().insert(value, ts.clone());
             }
         }
         current
@@ -400,9 +488,9 @@ impl MetLog {
 }
 
 /// Serializes one line, grouping changes by field in the order given.
-pub fn format_line(timestamp: Timestamp, changes: &[Change]) -> String {
+pub fn format_line(time: impl fmt::Display, changes: &[Change]) -> String {
     format_line_of(
-        timestamp,
+        time,
         changes
             .iter()
             .map(|c| (c.field.as_str(), c.set, c.value.as_str())),
@@ -411,10 +499,10 @@ pub fn format_line(timestamp: Timestamp, changes: &[Change]) -> String {
 
 /// [`format_line`] of (field, set, value) triples.
 pub fn format_line_of<'a>(
-    timestamp: Timestamp,
+    time: impl fmt::Display,
     changes: impl IntoIterator<Item = (&'a str, bool, &'a str)>,
 ) -> String {
-    let mut out = timestamp.to_string();
+    let mut out = time.to_string();
     let mut last_field: Option<&str> = None;
     for (field, set, value) in changes {
         if last_field != Some(field) {
@@ -436,20 +524,21 @@ pub type Values = BTreeMap<String, BTreeSet<String>>;
 mod tests {
     #[test]
     fn just_after_is_one_nanosecond_later() {
-        let t = Timestamp {
+        let t = Order::Exact(Timestamp {
             secs: 5,
-            picos: 999_999_999_999_000 % 1_000_000_000_000,
-        };
-        assert_eq!(t.just_after(), Timestamp { secs: 6, picos: 0 });
-        let t = Timestamp { secs: 5, picos: 1 };
+            picos: 999_999_999_000,
+        });
         assert_eq!(
             t.just_after(),
-            Timestamp {
-                secs: 5,
-                picos: 1001
-            }
+            Order::Exact(Timestamp { secs: 6, picos: 0 })
         );
+        let t = Order::Exact(Timestamp { secs: 5, picos: 1 });
         assert_eq!(t.just_after().to_string(), "5.000000001001s");
+        let t = Order::Exact(Timestamp {
+            secs: -2,
+            picos: 999_999_999_000,
+        });
+        assert_eq!(t.just_after().to_string(), "-1s");
     }
 
     use super::*;
@@ -631,15 +720,59 @@ mod tests {
             secs: 200,
             picos: 7,
         };
+        let after = |max: Option<Timestamp>| Order::after(now, max.map(Order::Exact).as_ref());
         assert_eq!(
-            now.after(Some(later)),
-            Timestamp {
+            after(Some(later)),
+            Order::Exact(Timestamp {
                 secs: 201,
                 picos: 7
-            }
+            })
         );
-        assert_eq!(later.after(Some(now)), later);
-        assert_eq!(now.after(None), now);
+        assert_eq!(
+            Order::after(later, Some(&Order::Exact(now))),
+            Order::Exact(later)
+        );
+        assert_eq!(after(None), Order::Exact(now));
+    }
+
+    #[test]
+    fn lines_after_huge_times_are_dated_after_them_exactly() {
+        let o = |s: &str| Order::parse(s).unwrap();
+        let now = Timestamp::parse("1796400000s").unwrap();
+        let cases = [
+            (
+                "99999999999999999999999999999999999999999s",
+                "100000000000000000000000000000000000000000s",
+            ),
+            (
+                "12345678901234567890123456789012345678901276.5s",
+                "12345678901234567890123456789012345678901277.5s",
+            ),
+            (
+                "-12345678901234567890123456789012345678901276s",
+                "1796400000s",
+            ),
+            (
+                "9999999999999999999999999999999999999s",
+                "10000000000000000000000000000000000000s",
+            ),
+        ];
+        for (max, want) in cases {
+            let after = Order::after(now, Some(&o(max)));
+            assert_eq!(after.to_string(), want);
+            assert!(after > o(max), "{max}");
+        }
+        let huge = o("12345678901234567890123456789012345678901276s");
+        assert_eq!(
+            huge.just_after().to_string(),
+            "12345678901234567890123456789012345678901276.000000001s"
+        );
+        let negative = o("-12345678901234567890123456789012345678901276s");
+        assert_eq!(
+            negative.just_after().to_string(),
+            "-12345678901234567890123456789012345678901275.999999999s"
+        );
+        assert!(negative.just_after() > negative);
     }
 
     #[test]
@@ -660,8 +793,8 @@ mod tests {
             text in "([0-9]{1,4}|\\PC|[ \n\r\t+!.s-]){0,200}",
         ) {
             for line in MetLog::parse(&text).lines {
-                let printed = line.timestamp.to_string();
-                prop_assert_eq!(Timestamp::parse(&printed), Some(line.timestamp), "{}", printed);
+                let printed = line.order.to_string();
+                prop_assert_eq!(Order::parse(&printed), Some(line.order), "{}", printed);
             }
         }
 
@@ -682,7 +815,7 @@ mod tests {
             let line = format_line(ts, &changes);
             prop_assert!(!line.contains('\n'));
             let parsed = parse_line(&line).expect("our own line parses");
-            prop_assert_eq!(parsed.timestamp, ts);
+            prop_assert_eq!(parsed.order, Order::Exact(ts));
             prop_assert_eq!(parsed.changes, changes);
         }
     }

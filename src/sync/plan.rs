@@ -6,11 +6,12 @@
 use super::branch::{Log, Logs};
 use super::options::{Options, Prefer};
 use super::snapshot::{Item, Keyed};
-use crate::annex::logmet::{self, Change, Current, MetLog, Timestamp};
+use crate::annex::logmet::{self, Change, Current, MetLog, Order, Timestamp};
 use crate::annex::{self, key};
 use crate::fields::codec::Invalid;
 use crate::fields::{self, Digest, Field, FieldSet, Values};
 use crate::state::Synced;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// A field both sides changed differently since the base.
@@ -40,7 +41,7 @@ pub struct KeyPlan {
     /// Changes that resolve fields left with several values by a merge, for a line dated
     /// `resolved_at`.
     pub resolution: Vec<Change>,
-    pub resolved_at: Option<Timestamp>,
+    pub resolved_at: Option<Order>,
     /// Fields to write to Mixxx, with their new values.
     pub pull: Vec<(Field, BTreeSet<String>)>,
     pub conflicts: Vec<FieldConflict>,
@@ -79,10 +80,14 @@ pub struct Push {
 }
 
 impl Push {
-    /// `old` followed by the `resolution` and `edits` lines (either may be empty).
+    /// `old` followed by the `resolution` and `edits` lines (either may be empty); an old
+    /// last line without its line end gets one, so that it keeps its values.
     fn new(old: &str, resolution: &str, edits: &str, fields: FieldSet, in_journal: bool) -> Push {
-        let mut content = String::with_capacity(old.len() + resolution.len() + edits.len() + 2);
+        let mut content = String::with_capacity(old.len() + resolution.len() + edits.len() + 3);
         content.push_str(old);
+        if !old.is_empty() && !old.ends_with(['\n', '\r']) {
+            content.push('\n');
+        }
         let add = |content: &mut String, line: &str| {
             if !line.is_empty() {
                 content.push_str(line);
@@ -167,18 +172,31 @@ impl Plan<'_> {
 }
 
 /// The single value a field resolves to when a merge left several: the newest line's.
-fn newest(values: &BTreeMap<String, Timestamp>) -> Option<&String> {
+fn newest(values: &BTreeMap<String, Order>) -> Option<&String> {
     values
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)))
         .map(|(v, _)| v)
 }
 
+/// A field's values on the branch that Mixxx can tell apart from none: an empty text is
+/// "unset" (Mixxx stores no value as an empty column, and names no crate or playlist ""), so
+/// a branch value "" is no value to sync. It stays on the branch until a value of a
+/// single-valued field replaces it.
+fn branch_values<'a>(field: Field, g: &'a Current) -> Cow<'a, BTreeMap<String, Order>> {
+    let Some(raw) = g.get(field.name()) else {
+        return Cow::Owned(BTreeMap::new());
+    };
+    if !raw.contains_key("") {
+        return Cow::Borrowed(raw);
+    }
+    let mut values = raw.clone();
+    values.remove("");
+    Cow::Owned(values)
+}
+
 /// The canonical forms of a field's values on the branch; the first invalid one, if any.
-fn canonical(
-    field: Field,
-    raw: &BTreeMap<String, Timestamp>,
-) -> (BTreeSet<String>, Option<Invalid>) {
+fn canonical(field: Field, raw: &BTreeMap<String, Order>) -> (BTreeSet<String>, Option<Invalid>) {
     let mut out = BTreeSet::new();
     let mut invalid = None;
     for v in raw.keys() {
@@ -197,10 +215,8 @@ fn canonical(
 pub fn base_values(current: &Current, m: &Values) -> Values {
     let mut out = Values::new();
     for field in Field::ALL {
-        let Some(raw) = current.get(field.name()) else {
-            continue;
-        };
-        let values = match canonical(field, raw) {
+        let raw = branch_values(field, current);
+        let values = match canonical(field, &raw) {
             (_, Some(_)) => m.get(&field).cloned().unwrap_or_default(),
             (values, None) => values,
         };
@@ -219,10 +235,11 @@ enum Decision {
     Conflict(BTreeSet<String>, Prefer),
     /// The branch's value cannot be held by Mixxx: the field is left alone.
     Hold(Invalid),
-    /// Several values after a merge resolve to this one, the newest, set at this time: a
-    /// conflict the branch wins, whose resolution is dated just after the winner (so that an
-    /// edit made meanwhile on another clone is newer, and wins).
-    Resolve(BTreeSet<String>, Timestamp),
+    /// Several values after a merge resolve to this one, the newest, set at this time as
+    /// this text: a conflict the branch wins, whose resolution keeps the winner's text as it
+    /// is and is dated just after it (so that an edit made meanwhile on another clone is
+    /// newer, and wins).
+    Resolve(BTreeSet<String>, Order, String),
 }
 
 /// What the merge knows of a key's past.
@@ -316,7 +333,7 @@ fn merge_single(
 fn decide_single(
     field: Field,
     mv: &BTreeSet<String>,
-    raw: &BTreeMap<String, Timestamp>,
+    raw: &BTreeMap<String, Order>,
     past: Past<'_>,
     opts: &Options,
 ) -> Decision {
@@ -337,16 +354,16 @@ fn decide_single(
         // Several values after a merge: clones set it concurrently, a conflict by definition.
         // They resolve to the newest line's value on every clone alike, which then merges with
         // Mixxx as the branch's value: a Mixxx edit since the base still counts as one.
-        let set_at = newest(raw).and_then(|v| raw.get(v)).copied();
+        let winner = newest(raw).and_then(|v| Some((v.clone(), raw.get(v)?.clone())));
         if opts.prefer == Prefer::Mixxx && !mv.is_empty() {
             return Decision::Conflict(mv.clone(), Prefer::Mixxx);
         }
         return match (
             merge_single(field, mv, resolved.clone(), past, opts.prefer),
-            set_at,
+            winner,
         ) {
-            (Decision::Value(r) | Decision::Conflict(r, _), Some(at)) if r == resolved => {
-                Decision::Resolve(resolved, at)
+            (Decision::Value(r) | Decision::Conflict(r, _), Some((text, at))) if r == resolved => {
+                Decision::Resolve(resolved, at, text)
             }
             (Decision::Value(r), _) => Decision::Conflict(r, Prefer::Mixxx),
             (decision, _) => decision,
@@ -358,7 +375,7 @@ fn decide_single(
 /// The three-way merge of one key, by the design's sync rules. `g` is the branch's log as
 /// git-annex reads it.
 pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyPlan {
-    let (empty_set, empty_log) = (BTreeSet::new(), BTreeMap::new());
+    let empty_set = BTreeSet::new();
     let mut plan = KeyPlan::default();
     let mut result = Values::new();
     let mut branch = Values::new();
@@ -366,7 +383,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
     let mut resolved_fields = Vec::new();
     for field in Field::ALL {
         let mv = m.get(&field).unwrap_or(&empty_set);
-        let raw = g.get(field.name()).unwrap_or(&empty_log);
+        let raw = &*branch_values(field, g);
         let bv = past.base(field);
         let (gv, invalid) = canonical(field, raw);
         let decision = if opts.all {
@@ -376,7 +393,6 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
         } else {
             decide_single(field, mv, raw, past, opts)
         };
-        let mut resolving = false;
         let r = match decision {
             Decision::Value(r) => r,
             Decision::Conflict(r, winner) => {
@@ -388,7 +404,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                 });
                 r
             }
-            Decision::Resolve(r, at) => {
+            Decision::Resolve(r, at, text) => {
                 plan.conflicts.push(FieldConflict {
                     field,
                     mixxx: mv.clone(),
@@ -396,7 +412,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                     winner: Prefer::Git,
                 });
                 plan.resolved_at = plan.resolved_at.max(Some(at.just_after()));
-                resolving = true;
+                resolved_fields.push((field, BTreeSet::from([text])));
                 r
             }
             Decision::Hold(invalid) => {
@@ -417,8 +433,8 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
         if *mv != r {
             plan.pull.push((field, r.clone()));
         }
-        if resolving {
-            resolved_fields.push((field, r.clone()));
+        if resolved_fields.last().is_some_and(|(f, _)| *f == field) {
+            // Resolved: the resolution line writes it.
         } else if gv != r || invalid.is_some() {
             changed_fields.push((field, r.clone()));
         }
@@ -447,7 +463,11 @@ fn changes(g: &Current, fields: &[(Field, BTreeSet<String>)]) -> Vec<Change> {
     let empty = BTreeMap::new();
     let mut out = Vec::new();
     for (field, new) in fields {
-        let raw = g.get(field.name()).unwrap_or(&empty);
+        // A single value replaces every other, "" included; a set changes by its members.
+        let raw = match field.is_set() {
+            true => branch_values(*field, g),
+            false => Cow::Borrowed(g.get(field.name()).unwrap_or(&empty)),
+        };
         let name = field.name().to_owned();
         for old in raw.keys().filter(|v| !new.contains(*v)) {
             out.push(Change {
@@ -637,14 +657,14 @@ fn plan_one<'k>(
         }
     }
     let push = writes.then(|| {
-        let resolution = match kp.resolved_at {
+        let resolution = match &kp.resolved_at {
             Some(at) if !kp.resolution.is_empty() => logmet::format_line(at, &kp.resolution),
             _ => String::new(),
         };
         let edits = if kp.push.is_empty() {
             String::new()
         } else {
-            logmet::format_line(now.after(log.max_timestamp()), &kp.push)
+            logmet::format_line(Order::after(now, log.max_order()), &kp.push)
         };
         let fields = kp
             .push
@@ -678,10 +698,10 @@ mod tests {
                         .map(|(v, t)| {
                             (
                                 v.to_string(),
-                                Timestamp {
+                                Order::Exact(Timestamp {
                                     secs: i128::from(*t),
                                     picos: 0,
-                                },
+                                }),
                             )
                         })
                         .collect(),
@@ -767,7 +787,7 @@ mod tests {
         assert_eq!(described(&plan.resolution), ["rating-2"]);
         // Dated just after the winner, not now: an edit made meanwhile elsewhere stays newer.
         let winner = Timestamp { secs: 20, picos: 0 };
-        assert_eq!(plan.resolved_at, Some(winner.just_after()));
+        assert_eq!(plan.resolved_at, Some(Order::Exact(winner).just_after()));
         assert_eq!(plan.conflicts.len(), 1, "concurrent sets are a conflict");
         // Where this Mixxx holds the winning value, the conflict is recorded too.
         let m5 = vals(&[(Rating, &["5"])]);
@@ -781,6 +801,17 @@ mod tests {
         let plan = plan_key(&m, &g, Past::Base(&m), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5"]);
+    }
+
+    #[test]
+    fn a_resolution_keeps_the_winners_text() {
+        // "5" and "128.00" set concurrently: the newest, "5", stays as written, not as
+        // Mixxx writes it ("5.00").
+        let m = vals(&[(Bpm, &["128.00"])]);
+        let g = cur(&[(Bpm, &[("128.00", 10), ("5", 20)])]);
+        let plan = plan_key(&m, &g, Past::Base(&m), &Options::default());
+        assert_eq!(plan.pull[0].1, set(&["5.00"]));
+        assert_eq!(described(&plan.resolution), ["bpm-128.00"]);
     }
 
     #[test]
