@@ -21,6 +21,45 @@ pub fn at<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error)
     }
 }
 
+/// Whether `error` or any error under it is the system's "no space left on device" (or
+/// "disk quota exceeded").
+pub fn is_disk_full(error: &(dyn std::error::Error + 'static)) -> bool {
+    io_kind_under(error, |kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+        )
+    })
+}
+
+/// Whether `error` or any error under it is the system's "read-only file system" or
+/// "permission denied".
+pub fn is_read_only(error: &(dyn std::error::Error + 'static)) -> bool {
+    io_kind_under(error, |kind| {
+        matches!(
+            kind,
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+        )
+    })
+}
+
+/// Whether an I/O error of a kind `matches` is `error` or under it.
+fn io_kind_under(
+    error: &(dyn std::error::Error + 'static),
+    matches: impl Fn(std::io::ErrorKind) -> bool,
+) -> bool {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches(io.kind())
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// Test hook: with `GIT_MIXXX_TEST_KILL` set to `name`, the process aborts here at once,
 /// nothing unwound (open transactions, locks and temporary files stay as a kill leaves them),
 /// to prove that interrupted runs converge.

@@ -33,16 +33,46 @@ pub enum Error {
         "{0} has existed for over 5 seconds: another git command is writing the git-annex branch, or one was killed and left it; if no git or git-annex command is running, remove it (rm '{0}') and sync again"
     )]
     StaleLock(PathBuf),
+    #[error(
+        "the disk holding the repository's .git is full, so the git-annex branch was not written ({0}): free space and sync again; nothing is lost, the next sync finishes the job"
+    )]
+    DiskFull(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "the repository's .git cannot be written (read-only file system, or owned by another user): {0}; make it writable (mount it read-write, or sync as its owner) and sync again; `git mixxx status` works meanwhile"
+    )]
+    ReadOnly(Box<dyn std::error::Error + Send + Sync>),
     #[error("git: {0}")]
-    Git(#[from] gix::Error),
+    Git(gix::Error),
     #[error(transparent)]
-    Io(#[from] PathError),
+    Io(PathError),
+}
+
+impl From<gix::Error> for Error {
+    fn from(e: gix::Error) -> Self {
+        use crate::error::{is_disk_full, is_read_only};
+        match e {
+            e if is_disk_full(&e) => Error::DiskFull(Box::new(e)),
+            e if is_read_only(&e) => Error::ReadOnly(Box::new(e)),
+            e => Error::Git(e),
+        }
+    }
+}
+
+impl From<PathError> for Error {
+    fn from(e: PathError) -> Self {
+        use crate::error::{is_disk_full, is_read_only};
+        match e {
+            e if is_disk_full(&e) => Error::DiskFull(Box::new(e)),
+            e if is_read_only(&e) => Error::ReadOnly(Box::new(e)),
+            e => Error::Io(e),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn io<'p>(what: &'static str, path: &'p Path) -> impl FnOnce(std::io::Error) -> Error + 'p {
-    move |source| Error::Io(crate::error::at(what, path)(source))
+    move |source| Error::from(crate::error::at(what, path)(source))
 }
 
 /// A git-annex repository as git-mixxx sees it.

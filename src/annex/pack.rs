@@ -193,7 +193,7 @@ pub fn write(
     hash_kind: gix::hash::Kind,
     objects: &[Object],
 ) -> Result<(), super::Error> {
-    let io = |source| super::Error::Io(crate::error::at("writing a pack in", pack_dir)(source));
+    let io = |source| super::Error::from(crate::error::at("writing a pack in", pack_dir)(source));
     std::fs::create_dir_all(pack_dir).map_err(io)?;
     remove_leftovers(pack_dir).map_err(io)?;
     let mut pack_file = temp_file(pack_dir).map_err(io)?;

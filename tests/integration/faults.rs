@@ -523,14 +523,18 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
 
 // Syncs of 1,000 tracks (pushing every track, then pulling every track) SIGKILLed at
 // increasing delays: after each kill the next sync finishes the job, Mixxx and git agree and
-// both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind (default 4).
+// both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind (default 4),
+// `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
 #[test]
 fn syncs_killed_at_random_moments_converge() {
-    let kills: u64 = std::env::var("GIT_MIXXX_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
-    let n = 1000;
+    let number = |var: &str, default: u64| -> u64 {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let kills = number("GIT_MIXXX_KILLS", 4);
+    let n = number("GIT_MIXXX_KILL_TRACKS", 1000) as usize;
     let (env, repo, db, files) = large_library(n);
     let timed = std::time::Instant::now();
     env.sync(&repo, &db, &["--all"]);
@@ -640,4 +644,122 @@ fn fill(path: &std::path::Path) {
     let block = vec![0u8; 4096];
     while file.write_all(&block).is_ok() {}
     let _ = file.sync_all();
+}
+
+// The disk holding the repository fills up while the sync writes the branch: the branch does
+// not move, no partial pack is left, the message says to free space; with room again, the
+// next sync pushes the edit.
+#[test]
+fn a_full_disk_at_the_branch_write_changes_nothing() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let objects = l.a.join(".git/objects");
+    let aside = l.env.root.join("objects-aside");
+    std::fs::rename(&objects, &aside).unwrap();
+    let Some(_disk) = SmallDisk::mount(&objects, 2048) else {
+        assert!(!is_root(), "root but no tmpfs");
+        return;
+    };
+    let mut copy = std::process::Command::new("cp");
+    copy.arg("-a").arg(aside.join(".")).arg(&objects);
+    assert!(copy.status().unwrap().success());
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    let pack = objects.join("pack");
+    fill(&objects.join("filler"));
+    let tip = l.env.branch_tip(&l.a);
+    let before = db_values(&l.db_a);
+    let out = l
+        .env
+        .mixxx(&l.a, &["sync", "--db", l.db_a.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("is full") && said.contains("free space"),
+        "{said}"
+    );
+    assert_eq!(l.env.branch_tip(&l.a), tip, "the branch untouched");
+    assert_eq!(db_values(&l.db_a), before, "Mixxx's values untouched");
+    std::fs::remove_file(objects.join("filler")).unwrap();
+    let left: Vec<_> = [&objects, &pack]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp") || n.starts_with("tmp"))
+        .collect();
+    assert!(left.is_empty(), "temporary files left: {left:?}");
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(l.env.metadata(&l.a, A)["rating"], set_of(&["5"]));
+    l.env.git(&l.a, &["fsck", "--strict", "--no-progress"]);
+}
+
+/// `dir` bind-mounted over itself read-only (unmounted when dropped), where the machine allows
+/// it (root); `None` elsewhere.
+struct ReadOnly(std::path::PathBuf);
+
+impl ReadOnly {
+    fn mount(dir: &std::path::Path) -> Option<ReadOnly> {
+        let mount = |args: &[&str]| {
+            std::process::Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !mount(&["--bind"]) {
+            return None;
+        }
+        let read_only = ReadOnly(dir.to_owned());
+        let ok = std::process::Command::new("mount")
+            .args(["-o", "remount,bind,ro"])
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(read_only)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+// The repository's .git is read-only (a NAS share mounted read-only, a clone owned by
+// another user): status still reports, a sync says what to do and changes nothing; once it
+// is writable, the next sync pushes the edit.
+#[test]
+fn a_read_only_git_directory_says_what_to_do() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    let tip = l.env.branch_tip(&l.a);
+    let before = db_values(&l.db_a);
+    let read_only = ReadOnly::mount(&l.a.join(".git"));
+    if read_only.is_none() {
+        assert!(!is_root(), "root but no bind mount");
+        return;
+    }
+    let status = status(&l.env, &l.a, &l.db_a);
+    assert!(status.is_object(), "{status}");
+    let out = l
+        .env
+        .mixxx(&l.a, &["sync", "--db", l.db_a.to_str().unwrap()]);
+    assert!(!out.status.success(), "{}", text(&out));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("read-only") && said.contains("sync again"),
+        "{said}"
+    );
+    drop(read_only);
+    assert_eq!(l.env.branch_tip(&l.a), tip, "the branch untouched");
+    assert_eq!(db_values(&l.db_a), before, "Mixxx's values untouched");
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed"], 1, "{report}");
 }
