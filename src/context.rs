@@ -21,9 +21,11 @@ pub enum Error {
     )]
     PathOutside(PathBuf, PathBuf),
     #[error(
-        "{0} does not exist: give files or folders of the repository (or none, for the whole library)"
+        "pathspec '{0}' did not match any file git tracks: give files or folders of the repository (or none, for the whole library)"
     )]
-    NoSuchPath(PathBuf),
+    NoMatch(PathBuf),
+    #[error("reading the git index: {0}")]
+    Index(String),
     #[error(transparent)]
     Annex(#[from] annex::Error),
 }
@@ -117,10 +119,6 @@ impl Context {
                         .find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf))
                 })
                 .ok_or_else(|| Error::PathOutside(arg.clone(), workdir.to_owned()))?;
-            // A file whose content is not here is a dangling symlink: it exists all the same.
-            if std::fs::symlink_metadata(&abs).is_err() {
-                return Err(Error::NoSuchPath(arg.clone()));
-            }
             let rel = rel.to_string_lossy().replace('\\', "/");
             let rel = rel.trim_end_matches('/');
             if rel.is_empty() {
@@ -128,6 +126,32 @@ impl Context {
             }
             out.push(rel.to_owned());
         }
+        if let Some(unmatched) = self.unmatched(&out)? {
+            return Err(Error::NoMatch(args[unmatched].clone()));
+        }
         Ok(out)
+    }
+
+    /// The first of `paths` (repository-relative) that is neither a file git tracks nor a
+    /// folder holding one.
+    fn unmatched(&self, paths: &[String]) -> Result<Option<usize>, Error> {
+        if paths.is_empty() {
+            return Ok(None);
+        }
+        let index = self
+            .annex
+            .repo
+            .index_or_empty()
+            .map_err(|e| Error::Index(e.to_string()))?;
+        let mut matched = vec![false; paths.len()];
+        for entry in index.entries() {
+            let path = entry.path(&index);
+            for (i, p) in paths.iter().enumerate() {
+                let p = p.as_bytes();
+                matched[i] |= path.starts_with(p)
+                    && (path.len() == p.len() || path.get(p.len()) == Some(&b'/'));
+            }
+        }
+        Ok(matched.iter().position(|m| !m))
     }
 }

@@ -53,6 +53,10 @@ const RECURSION_GUARD: &str = "GIT_MIXXX_HOOK";
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
+        "this is not a git-annex repository: run `git annex init` first, then install the hooks"
+    )]
+    NotAnnex,
+    #[error(
         "{0} is not a shell script; add `git mixxx hook NAME` to it by hand, or make it a shell script"
     )]
     NotShell(PathBuf),
@@ -91,12 +95,21 @@ fn hook_dir(repo: &gix::Repository, place: Place) -> PathBuf {
     }
 }
 
-/// The block git-mixxx puts in a hook file: the script from `git-hooks/` without its shebang.
-fn block(script: &str, created: bool) -> String {
-    let body = script.split_once('\n').map_or("", |(_, rest)| rest);
+/// What every block starts with: running git-mixxx from PATH, else from `exe`.
+const PRELUDE: &str = include_str!("../git-hooks/prelude");
+
+/// The block git-mixxx puts in a hook file: where `install-hooks` found git-mixxx (`exe`),
+/// the prelude and the script from `git-hooks/`, without their shebangs.
+fn block(script: &str, created: bool, exe: &Path) -> String {
+    fn body(s: &str) -> &str {
+        s.split_once('\n').map_or("", |(_, rest)| rest)
+    }
+    let exe = shell_words::quote(&exe.to_string_lossy()).into_owned();
     format!(
-        "{}\n{body}{END}\n",
-        if created { BEGIN_CREATED } else { BEGIN }
+        "{}\ngit_mixxx_exe={exe}\n{}{}{END}\n",
+        if created { BEGIN_CREATED } else { BEGIN },
+        body(PRELUDE),
+        body(script)
     )
 }
 
@@ -135,12 +148,42 @@ fn is_shell(shebang: &str) -> bool {
 #[derive(Debug, serde::Serialize)]
 pub struct Change {
     pub path: PathBuf,
-    pub action: &'static str,
+    pub action: Action,
+}
+
+/// What `install-hooks` or `uninstall-hooks` did to a hook file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Created,
+    AddedTo,
+    Updated,
+    AlreadyInstalled,
+    Removed,
+    RemovedFrom,
+}
+
+impl Action {
+    /// The words before the hook's path: "added to .git/hooks/pre-commit".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::AddedTo => "added to",
+            Action::Updated => "updated",
+            Action::AlreadyInstalled => "already installed",
+            Action::Removed => "removed",
+            Action::RemovedFrom => "removed from",
+        }
+    }
 }
 
 /// Adds git-mixxx's lines to each hook: right after the shebang, so that the hook's own last
-/// command still decides its exit status; replaces an older git-mixxx block in place.
-pub fn install(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
+/// command still decides its exit status; replaces an older git-mixxx block in place. The
+/// hooks run git-mixxx from PATH, else `exe`. Only in a git-annex repository.
+pub fn install(repo: &gix::Repository, exe: &Path) -> Result<Vec<Change>, Error> {
+    if repo.config_snapshot().string("annex.uuid").is_none() {
+        return Err(Error::NotAnnex);
+    }
     let mut changes = Vec::new();
     for (name, script, place) in HOOKS {
         let dir = hook_dir(repo, *place);
@@ -151,7 +194,10 @@ pub fn install(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
             Err(e) => return Err(io("reading", &path)(e)),
         };
         let (content, action) = match existing {
-            None => (format!("#!/bin/sh\n{}", block(script, true)), "created"),
+            None => (
+                format!("#!/bin/sh\n{}", block(script, true, exe)),
+                Action::Created,
+            ),
             Some(text) => {
                 let (rest, created) = remove_block(&text);
                 let had_block = rest.len() != text.len();
@@ -159,20 +205,24 @@ pub fn install(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
                 if !first.starts_with("#!") || !is_shell(first) {
                     return Err(Error::NotShell(path));
                 }
-                let content = format!("{first}\n{}{tail}", block(script, created));
+                let content = format!("{first}\n{}{tail}", block(script, created, exe));
                 if content == text {
                     changes.push(Change {
                         path,
-                        action: "already installed",
+                        action: Action::AlreadyInstalled,
                     });
                     continue;
                 }
-                (content, if had_block { "updated" } else { "added to" })
+                let action = match had_block {
+                    true => Action::Updated,
+                    false => Action::AddedTo,
+                };
+                (content, action)
             }
         };
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         std::fs::write(&path, content).map_err(io("writing", &path))?;
-        if action == "created" {
+        if action == Action::Created {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                 .map_err(io("making executable", &path))?;
@@ -203,13 +253,13 @@ pub fn uninstall(repo: &gix::Repository) -> Result<Vec<Change>, Error> {
             std::fs::remove_file(&path).map_err(io("removing", &path))?;
             changes.push(Change {
                 path,
-                action: "removed",
+                action: Action::Removed,
             });
         } else {
             std::fs::write(&path, rest).map_err(io("writing", &path))?;
             changes.push(Change {
                 path,
-                action: "removed from",
+                action: Action::RemovedFrom,
             });
         }
     }
@@ -231,8 +281,9 @@ fn config_bool(repo: &gix::Repository, key: &str) -> Option<bool> {
     repo.config_snapshot().boolean(key)
 }
 
-/// Runs hook `name`, telling `observer` how the sync goes. `background` is the detached run
-/// started when git-annex held its lock.
+/// Runs hook `name`, telling `observer` how the sync goes, and records when it ran and how
+/// it ended (for `status`). `background` is the detached run started when git-annex held its
+/// lock.
 pub fn run(
     name: &str,
     db: Option<PathBuf>,
@@ -240,6 +291,73 @@ pub fn run(
     observer: &mut dyn Observer,
 ) -> Result<HookRun, HookError> {
     let ctx = Context::open(db)?;
+    let result = sync_from_hook(&ctx, name, background, observer);
+    let outcome = match &result {
+        Ok(HookRun::Disabled) => "disabled (mixxx.hooks is false)".to_owned(),
+        Ok(HookRun::Backgrounded(_)) => "went on in the background".to_owned(),
+        Ok(HookRun::Synced(r)) if r.failed_any() => "synced, with failures".to_owned(),
+        Ok(HookRun::Synced(_)) => "synced".to_owned(),
+        Err(e) => format!("failed: {e}"),
+    };
+    let path = last_run_path(&ctx.annex.repo, name);
+    let line = format!("{} {outcome}\n", chrono::Utc::now().to_rfc3339());
+    // Bookkeeping for `status` only: a hook never fails for it.
+    let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
+        .and_then(|()| std::fs::write(&path, line));
+    result
+}
+
+/// Where the last run of hook `name` is recorded: `<time> <outcome>`.
+fn last_run_path(repo: &gix::Repository, name: &str) -> PathBuf {
+    crate::state::local_dir(repo).join("hooks").join(name)
+}
+
+/// A git-mixxx hook of this repository, for `status`.
+#[derive(Debug, serde::Serialize)]
+pub struct HookState {
+    pub name: &'static str,
+    pub path: PathBuf,
+    /// Whether the hook file holds git-mixxx's lines and can run.
+    pub installed: bool,
+    /// When it last ran (RFC 3339), and how that ended.
+    pub last_run: Option<String>,
+    pub last_outcome: Option<String>,
+}
+
+/// The state of each hook git-mixxx installs.
+pub fn states(repo: &gix::Repository) -> Vec<HookState> {
+    use std::os::unix::fs::PermissionsExt;
+    HOOKS
+        .iter()
+        .map(|(name, _, place)| {
+            let path = hook_dir(repo, *place).join(name);
+            let executable = std::fs::metadata(&path)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+            let installed =
+                executable && std::fs::read_to_string(&path).is_ok_and(|t| t.contains(BEGIN));
+            let last = std::fs::read_to_string(last_run_path(repo, name)).unwrap_or_default();
+            let (time, outcome) = match last.trim_end().split_once(' ') {
+                Some((t, o)) => (Some(t.to_owned()), Some(o.to_owned())),
+                None => (None, None),
+            };
+            HookState {
+                name,
+                path,
+                installed,
+                last_run: time,
+                last_outcome: outcome,
+            }
+        })
+        .collect()
+}
+
+/// The sync a hook runs.
+fn sync_from_hook(
+    ctx: &Context,
+    name: &str,
+    background: bool,
+    observer: &mut dyn Observer,
+) -> Result<HookRun, HookError> {
     let repo = &ctx.annex.repo;
     if config_bool(repo, "mixxx.hooks") == Some(false) {
         return Ok(HookRun::Disabled);
@@ -249,15 +367,15 @@ pub fn run(
     if !background && ctx.annex.try_lock_journal()?.is_none() {
         // Inside a git-annex command that holds its journal lock (it does while running
         // post-update-annex): waiting here would deadlock, so finish in the background.
-        spawn_background(name, &ctx)?;
-        return Ok(HookRun::Backgrounded(preview(&ctx, observer)));
+        spawn_background(name, ctx)?;
+        return Ok(HookRun::Backgrounded(preview(ctx, observer)));
     }
     let lock_path = dir.join("hook.lock");
     let lock = File::create(&lock_path).map_err(io("creating", &lock_path))?;
     rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io("locking", &lock_path)(e.into()))?;
     let mut leftovers = sync::Leftovers::default();
-    let report = sync::run_keeping(&ctx, &Options::default(), observer, &mut leftovers)?;
+    let report = sync::run_keeping(ctx, &Options::default(), observer, &mut leftovers)?;
     // A hook run is its own process, which exits right after: the system frees it at once.
     std::mem::forget(leftovers);
     Ok(HookRun::Synced(Box::new(report)))
@@ -344,8 +462,12 @@ mod tests {
         let original =
             "#!/bin/sh\n# automatically configured by git-annex\ngit annex pre-commit .\n";
         let (first, tail) = original.split_once('\n').unwrap();
-        let installed = format!("{first}\n{}{tail}", block(HOOKS[0].1, false));
-        assert!(installed.contains("git mixxx hook pre-commit"));
+        let installed = format!(
+            "{first}\n{}{tail}",
+            block(HOOKS[0].1, false, Path::new("/opt/my git-mixxx"))
+        );
+        assert!(installed.contains("git_mixxx_exe='/opt/my git-mixxx'\n"));
+        assert!(installed.contains("git_mixxx hook pre-commit"));
         let (rest, created) = remove_block(&installed);
         assert_eq!(rest, original);
         assert!(!created);

@@ -125,14 +125,12 @@ pub fn parse_runs(text: &str) -> Vec<RunRecord> {
     runs
 }
 
-/// Every clone's newest run record at a branch commit, by clone uuid.
-pub fn latest_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<RunRecord>> {
+/// Every clone's run records at a branch commit, oldest first, clone by clone.
+pub fn all_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<Vec<RunRecord>>> {
     let mut out = Vec::new();
     for uuid in reader.dirs_in("mixxx")? {
-        if let Some(text) = reader.read(&runs_path(&uuid))?
-            && let Some(last) = parse_runs(&text).pop()
-        {
-            out.push(last);
+        if let Some(text) = reader.read(&runs_path(&uuid))? {
+            out.push(parse_runs(&text));
         }
     }
     Ok(out)

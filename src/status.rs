@@ -1,12 +1,19 @@
 //! `git mixxx status`: every clone's last sync from the branch, what a sync would do now, and
 //! the conflicts recorded at each clone's last sync.
 
-use crate::annex;
+use crate::annex::logmet::{Current, MetLog};
+use crate::annex::{self, key};
 use crate::context::Context;
-use crate::state::{self, RunRecord};
+use crate::fields::Field;
+use crate::hooks;
+use crate::state::{self, Conflict, RunRecord};
 use crate::sync::observer::Silent;
-use crate::sync::{self, Options, Report};
+use crate::sync::plan;
+use crate::sync::{self, Options, Prefer, Report};
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Serialize)]
 pub struct CloneStatus {
@@ -17,6 +24,36 @@ pub struct CloneStatus {
     pub last_sync: RunRecord,
 }
 
+/// A conflict a run recorded that still stands ([`open_conflicts`]).
+#[derive(Debug, Serialize)]
+pub struct OpenConflict {
+    /// When the run that met it synced.
+    pub time: String,
+    /// The clone that met it, and its description.
+    pub clone: String,
+    pub description: String,
+    #[serde(flatten)]
+    pub conflict: Conflict,
+}
+
+impl OpenConflict {
+    /// What `status --ack` records of it.
+    fn id(&self) -> String {
+        format!(
+            "{} {} {}",
+            self.time, self.conflict.key, self.conflict.field
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Annex(#[from] annex::Error),
+    #[error(transparent)]
+    Io(#[from] crate::error::PathError),
+}
+
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub uuid: String,
@@ -24,6 +61,12 @@ pub struct Status {
     /// Whether this clone has synced before.
     pub synced_before: bool,
     pub clones: Vec<CloneStatus>,
+    /// Conflicts that still stand, newest first.
+    pub conflicts: Vec<OpenConflict>,
+    /// How many conflicts `--ack` acknowledged in this run.
+    pub acknowledged: usize,
+    /// The git-mixxx hooks of this repository.
+    pub hooks: Vec<hooks::HookState>,
     /// What `git mixxx sync` would do now.
     pub pending: Option<Report>,
     /// Why `pending` could not be computed.
@@ -49,21 +92,29 @@ fn descriptions(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
+/// Builds the status; with `details`, `pending` lists each field a sync would change.
+pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
     let annex = &ctx.annex;
     let tip = annex.tip()?;
     let mut reader = annex.tree_reader(tip)?;
     let descs = descriptions(&reader.read("uuid.log")?.unwrap_or_default());
-    let mut clones: Vec<CloneStatus> = state::latest_runs(&mut reader)?
+    let describe = |uuid: &str| {
+        descs
+            .iter()
+            .rev()
+            .find(|(u, _)| u == uuid)
+            .map(|(_, d)| d.clone())
+            .unwrap_or_default()
+    };
+    let runs = state::all_runs(&mut reader)?;
+    let acknowledged = acknowledged(&ack_path(ctx))?;
+    let conflicts = open_conflicts(&mut reader, &runs, &acknowledged, &describe)?;
+    let mut clones: Vec<CloneStatus> = runs
         .into_iter()
+        .filter_map(|mut runs| runs.pop())
         .map(|record| CloneStatus {
             this_clone: record.uuid == annex.uuid,
-            description: descs
-                .iter()
-                .rev()
-                .find(|(u, _)| *u == record.uuid)
-                .map(|(_, d)| d.clone())
-                .unwrap_or_default(),
+            description: describe(&record.uuid),
             last_sync: record,
         })
         .collect();
@@ -74,6 +125,7 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
     });
     let opts = Options {
         dry_run: true,
+        details,
         ..Options::default()
     };
     let (pending, pending_error) = match sync::run(ctx, &opts, &mut Silent) {
@@ -85,8 +137,94 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
         db: ctx.db.display().to_string(),
         synced_before: clones.iter().any(|c| c.this_clone),
         clones,
+        conflicts,
+        acknowledged: 0,
+        hooks: hooks::states(&annex.repo),
         pending,
         pending_error,
         mixxx_running: crate::mixxx::running::holder(&ctx.db),
     })
+}
+
+/// Conflicts recorded by any clone's runs that still stand: not acknowledged here, and the
+/// field still holds the value the conflict left on the branch (once someone sets it again,
+/// putting the losing value back for one, it is settled). Newest first, one per track and
+/// field.
+fn open_conflicts(
+    reader: &mut annex::TreeReader<'_>,
+    runs: &[Vec<RunRecord>],
+    acknowledged: &HashSet<String>,
+    describe: &dyn Fn(&str) -> String,
+) -> Result<Vec<OpenConflict>, Error> {
+    let mut recorded: Vec<(&RunRecord, &Conflict)> = runs
+        .iter()
+        .flatten()
+        .flat_map(|run| run.conflicts.iter().map(move |c| (run, c)))
+        .collect();
+    recorded.sort_by(|a, b| b.0.time.cmp(&a.0.time));
+    let mut seen = HashSet::new();
+    let mut logs: HashMap<&str, Current> = HashMap::new();
+    let mut out = Vec::new();
+    for (run, c) in recorded {
+        if !seen.insert((&c.key, &c.field)) {
+            continue;
+        }
+        let Some(field) = Field::from_name(&c.field) else {
+            continue;
+        };
+        let open = OpenConflict {
+            time: run.time.clone(),
+            clone: run.uuid.clone(),
+            description: describe(&run.uuid),
+            conflict: c.clone(),
+        };
+        if acknowledged.contains(&open.id()) {
+            continue;
+        }
+        if !logs.contains_key(c.key.as_str()) {
+            let text = reader.read(&key::metadata_log_path(&c.key))?;
+            let current = MetLog::parse(&text.unwrap_or_default()).current();
+            logs.insert(&c.key, current);
+        }
+        let now = plan::field_value(field, &logs[c.key.as_str()]);
+        let left = if c.winner == Prefer::Mixxx.name() {
+            &c.mixxx
+        } else {
+            &c.branch
+        };
+        if now == left.iter().cloned().collect::<BTreeSet<_>>() {
+            out.push(open);
+        }
+    }
+    Ok(out)
+}
+
+/// Where this clone keeps the conflicts its DJ acknowledged: one id per line.
+fn ack_path(ctx: &Context) -> PathBuf {
+    state::local_dir(&ctx.annex.repo).join("acknowledged-conflicts")
+}
+
+fn acknowledged(path: &Path) -> Result<HashSet<String>, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
+        Err(e) => Err(crate::error::at("reading", path)(e).into()),
+    }
+}
+
+/// Acknowledges the conflicts `status` lists: they are not listed again on this clone.
+pub fn acknowledge(ctx: &Context, status: &mut Status) -> Result<(), Error> {
+    let path = ack_path(ctx);
+    let dir = state::local_dir(&ctx.annex.repo);
+    std::fs::create_dir_all(&dir).map_err(crate::error::at("creating", &dir))?;
+    let mut file = std::fs::File::options()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(crate::error::at("opening", &path))?;
+    let lines: String = status.conflicts.iter().map(|c| c.id() + "\n").collect();
+    file.write_all(lines.as_bytes())
+        .map_err(crate::error::at("writing", &path))?;
+    status.acknowledged = std::mem::take(&mut status.conflicts).len();
+    Ok(())
 }

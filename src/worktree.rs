@@ -15,8 +15,11 @@ pub fn path_hash(path: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path)
 }
 
-/// Why a track is not synced.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Why a track is not synced (in JSON: `outside_repo`, `not_tracked`, `not_annexed`).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Skip {
     /// Its path is under neither the work tree nor a configured prefix.
     OutsideRepo,

@@ -2,10 +2,12 @@
 //! commands, rendering their results (text, `--json`, progress) and mapping outcomes to exit
 //! codes. The library below it prints nothing and never exits.
 
+mod man;
 mod observer;
 mod render;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 use git_mixxx::context::{self, Context};
 use git_mixxx::hooks::{self, HookRun};
 use git_mixxx::sync::{self, Options, Prefer};
@@ -28,7 +30,6 @@ const SIMULATED_CRASH: i32 = 99;
 #[derive(Debug, Parser)]
 #[command(
     name = "git-mixxx",
-    bin_name = "git mixxx",
     version,
     about = "Sync the Mixxx DJ library with git-annex metadata",
     long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists) with \
@@ -38,23 +39,50 @@ mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else Mixxx
 mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
-mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)"
+mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)",
+    after_long_help = "Exit status: 0 success; 1 some values could not be synced, or the clear guard \
+refused the run; 2 a usage, configuration or environment error; 70 a bug in git-mixxx.\n\n\
+JSON output (--json) is documented in docs/json.md."
 )]
 pub struct Cli {
-    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then Mixxx's default location)
-    #[arg(long, global = true, value_name = "PATH")]
-    pub db: Option<PathBuf>,
-    /// Machine-readable output (JSON on stdout)
-    #[arg(long, global = true)]
-    pub json: bool,
-    /// Print only errors
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
-    /// Print more detail (skipped and failed tracks one by one)
-    #[arg(short, long, global = true)]
-    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How a command that reports prints.
+#[derive(Clone, Copy, Debug, Args)]
+pub struct Output {
+    /// Machine-readable output: one JSON document on stdout, errors included (docs/json.md)
+    #[arg(long)]
+    pub json: bool,
+    /// Print only errors
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More detail: each track's changed fields (-v); every line of long lists (-vv)
+    #[arg(short, long, action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl Output {
+    /// How many lines of a list to print: all with `-vv`.
+    fn limit(self) -> usize {
+        if self.verbose >= 2 {
+            usize::MAX
+        } else {
+            LIST_LIMIT
+        }
+    }
+}
+
+/// Lines of a long list printed without `-vv`.
+const LIST_LIMIT: usize = 20;
+
+/// The Mixxx database to sync.
+#[derive(Clone, Debug, Args)]
+pub struct Db {
+    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then where Mixxx keeps it)
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,7 +91,7 @@ pub enum Command {
     Sync {
         /// Only these files or directories (default: the whole work tree)
         paths: Vec<PathBuf>,
-        /// Show what would change; write nothing
+        /// Show what would change, track by track; write nothing
         #[arg(short = 'n', long)]
         dry_run: bool,
         /// Ignore change detection: write every Mixxx value that differs from the branch
@@ -81,13 +109,31 @@ pub enum Command {
         /// Let this run clear values beyond the clear guard's limits
         #[arg(long)]
         allow_clears: bool,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
     },
-    /// Every clone's last sync, what a sync would do now, and conflicts
-    Status,
+    /// Every clone's last sync, the hooks, what a sync would do now, and conflicts
+    Status {
+        /// Acknowledge the conflicts listed now: they are not listed again
+        #[arg(long)]
+        ack: bool,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Add git-mixxx to this repository's hooks (keeping git-annex's and your own lines)
-    InstallHooks,
+    InstallHooks {
+        #[command(flatten)]
+        output: Output,
+    },
     /// Remove git-mixxx from this repository's hooks, leaving every other line as it was
-    UninstallHooks,
+    UninstallHooks {
+        #[command(flatten)]
+        output: Output,
+    },
     /// What the installed hooks run; never fails the git command (see mixxx.strict)
     Hook {
         #[arg(value_parser = ["pre-commit", "post-merge", "post-update-annex", "reference-transaction"])]
@@ -95,12 +141,56 @@ pub enum Command {
         /// Internal: this is the background run started while git-annex held its lock
         #[arg(long, hide = true, value_name = "MARKER")]
         background_marker: Option<PathBuf>,
+        /// Print nothing on the git command's terminal
+        #[arg(short, long)]
+        quiet: bool,
+        #[command(flatten)]
+        db: Db,
     },
     /// A self-contained demonstration on generated data (a NAS and two laptops)
     Demo {
-        /// Where to create it (default: a new temporary directory, kept)
+        /// Where to create it: a new or empty directory (default: a new temporary directory, kept)
         dir: Option<PathBuf>,
+        /// Print nothing
+        #[arg(short, long)]
+        quiet: bool,
     },
+    /// Print a shell completion script (bash includes `git mixxx <TAB>` for git's completion)
+    Completions { shell: Shell },
+    /// Install the manual pages where `man` and `git mixxx --help` find them
+    InstallMan {
+        /// The installation prefix: pages go to PREFIX/share/man/man1 (default: the prefix of
+        /// this git-mixxx, e.g. ~/.cargo for ~/.cargo/bin/git-mixxx)
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Option<PathBuf>,
+    },
+}
+
+impl Command {
+    /// The command's name, as typed.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Sync { .. } => "sync",
+            Command::Status { .. } => "status",
+            Command::InstallHooks { .. } => "install-hooks",
+            Command::UninstallHooks { .. } => "uninstall-hooks",
+            Command::Hook { .. } => "hook",
+            Command::Demo { .. } => "demo",
+            Command::Completions { .. } => "completions",
+            Command::InstallMan { .. } => "install-man",
+        }
+    }
+
+    /// The output options of the command, when it has them.
+    fn output(&self) -> Option<Output> {
+        match self {
+            Command::Sync { output, .. }
+            | Command::Status { output, .. }
+            | Command::InstallHooks { output }
+            | Command::UninstallHooks { output } => Some(*output),
+            _ => None,
+        }
+    }
 }
 
 /// Which side wins a conflict, as the command line spells it.
@@ -121,21 +211,28 @@ impl From<Side> for Prefer {
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
-    let cli = Cli::parse();
+    let cli = parse();
     std::panic::set_hook(Box::new(|info| {
         eprintln!(
             "git-mixxx: internal error: {info}\nThis is a bug in git-mixxx; please report it with the command you ran."
         );
     }));
-    match std::panic::catch_unwind(|| run(&cli)) {
+    match std::panic::catch_unwind(|| run(&cli.command)) {
         Ok(Ok(code)) => code,
-        Ok(Err(e)) => failed(e.as_ref()),
+        Ok(Err(e)) => failed(&cli.command, e.as_ref()),
         Err(_) => INTERNAL,
     }
 }
 
-/// The exit code of an error, after saying it once, with its causes.
-fn failed(e: &(dyn Error + 'static)) -> i32 {
+/// The command line, as git users type it: `git mixxx ...` in usage and help.
+fn parse() -> Cli {
+    let matches = Cli::command().bin_name("git mixxx").get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// The exit code of an error, after saying it once, with its causes (as JSON on stdout under
+/// `--json`).
+fn failed(command: &Command, e: &(dyn Error + 'static)) -> i32 {
     if let Some(io) = e.downcast_ref::<std::io::Error>()
         && io.kind() == std::io::ErrorKind::BrokenPipe
     {
@@ -145,6 +242,14 @@ fn failed(e: &(dyn Error + 'static)) -> i32 {
     if let Some(sync::Error::SimulatedCrash(_)) = e.downcast_ref::<sync::Error>() {
         eprintln!("git-mixxx: {e}");
         return SIMULATED_CRASH;
+    }
+    if command.output().is_some_and(|o| o.json) {
+        let error = serde_json::json!({
+            "error": { "message": describe(e), "exit_code": ENVIRONMENT }
+        });
+        if json(command, &error).is_ok() {
+            return ENVIRONMENT;
+        }
     }
     eprintln!("git-mixxx: error: {}", describe(e));
     ENVIRONMENT
@@ -175,13 +280,27 @@ fn out(text: &str) -> std::io::Result<()> {
     stdout.flush()
 }
 
-fn json(value: &impl serde::Serialize) -> Outcome {
-    out(&format!("{}\n", serde_json::to_string_pretty(value)?))?;
+/// The version of the JSON documents (docs/json.md): raised when a key changes meaning or
+/// goes away, not when one is added.
+const JSON_VERSION: u32 = 1;
+
+/// Prints `value` as the command's JSON document: `version` and `command`, then its fields.
+fn json(command: &Command, value: &impl serde::Serialize) -> Outcome {
+    let mut doc = serde_json::Map::new();
+    doc.insert("version".into(), JSON_VERSION.into());
+    doc.insert("command".into(), command.name().into());
+    match serde_json::to_value(value)? {
+        serde_json::Value::Object(fields) => doc.extend(fields),
+        other => {
+            doc.insert("result".into(), other);
+        }
+    }
+    out(&format!("{}\n", serde_json::to_string_pretty(&doc)?))?;
     Ok(OK)
 }
 
-fn run(cli: &Cli) -> Outcome {
-    match &cli.command {
+fn run(command: &Command) -> Outcome {
+    match command {
         Command::Sync {
             paths,
             dry_run,
@@ -190,8 +309,10 @@ fn run(cli: &Cli) -> Outcome {
             pull_only,
             prefer,
             allow_clears,
+            db,
+            output,
         } => {
-            let ctx = Context::open(cli.db.clone())?;
+            let ctx = Context::open(db.db.clone())?;
             let opts = Options {
                 paths: ctx.repo_paths(paths)?,
                 dry_run: *dry_run,
@@ -200,25 +321,39 @@ fn run(cli: &Cli) -> Outcome {
                 pull_only: *pull_only,
                 prefer: (*prefer).into(),
                 allow_clears: *allow_clears,
+                details: *dry_run || output.verbose > 0,
             };
-            sync(cli, &ctx, &opts)
+            sync(command, *output, &ctx, &opts)
         }
-        Command::Status => {
-            let ctx = Context::open(cli.db.clone())?;
-            let status = status::status(&ctx)?;
-            if cli.json {
-                return json(&status);
+        Command::Status { ack, db, output } => {
+            let ctx = Context::open(db.db.clone())?;
+            let mut status = status::status(&ctx, output.verbose > 0)?;
+            if *ack {
+                status::acknowledge(&ctx, &mut status)?;
             }
-            out(&render::status(&status))?;
+            if output.json {
+                return json(command, &status);
+            }
+            if !output.quiet {
+                out(&render::status(&status, output.limit()))?;
+            }
             Ok(OK)
         }
-        Command::InstallHooks | Command::UninstallHooks => hooks_command(cli),
+        Command::InstallHooks { output } | Command::UninstallHooks { output } => {
+            hooks_command(command, *output)
+        }
         Command::Hook {
             name,
             background_marker,
-        } => Ok(run_hook(name, cli, background_marker.as_deref())),
-        Command::Demo { dir } => {
-            let quiet = cli.quiet;
+            quiet,
+            db,
+        } => Ok(run_hook(
+            name,
+            *quiet,
+            db.db.clone(),
+            background_marker.as_deref(),
+        )),
+        Command::Demo { dir, quiet } => {
             let mut narrate = |line: &str| {
                 if !quiet {
                     // A closed output only ends the narration, not the demonstration.
@@ -228,43 +363,95 @@ fn run(cli: &Cli) -> Outcome {
             demo::run(dir.as_deref(), &mut narrate)?;
             Ok(OK)
         }
+        Command::Completions { shell } => {
+            out(&completions(*shell))?;
+            Ok(OK)
+        }
+        Command::InstallMan { prefix } => {
+            let prefix = match prefix {
+                Some(p) => p.clone(),
+                None => install_prefix()?,
+            };
+            for page in man::install(&prefix)? {
+                out(&format!("installed {}\n", page.display()))?;
+            }
+            Ok(OK)
+        }
     }
 }
 
-fn sync(cli: &Cli, ctx: &Context, opts: &Options) -> Outcome {
-    let mut observer = observer::Terminal::new(
-        cli.quiet || cli.json,
-        cli.verbose && !cli.json,
-        opts.dry_run,
-    );
+/// The prefix this git-mixxx is installed under: the folder above its `bin/`.
+fn install_prefix() -> Result<PathBuf, Box<dyn Error>> {
+    let exe = std::env::current_exe()?.canonicalize()?;
+    let bin = exe.parent().ok_or("git-mixxx has no folder")?;
+    match bin.parent() {
+        Some(prefix) if bin.ends_with("bin") => Ok(prefix.to_owned()),
+        _ => Err(format!(
+            "git-mixxx runs from {}, not from a bin/ folder: give the prefix (--prefix DIR puts the pages in DIR/share/man/man1)",
+            bin.display()
+        )
+        .into()),
+    }
+}
+
+/// The completion script for `shell`; for bash, with the function git's own completion calls
+/// for `git mixxx` (`_git_mixxx`).
+fn completions(shell: Shell) -> String {
+    let mut cmd = Cli::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "git-mixxx", &mut script);
+    let mut script = String::from_utf8_lossy(&script).into_owned();
+    if shell == Shell::Bash {
+        // clap_complete 4.6 names a hyphenated program's subcommand states inconsistently
+        // (`git__mixxx__subcmd__sync` where it sets them, `git__subcmd__mixxx__subcmd__sync`
+        // where it reads them): one spelling, so options complete after a subcommand.
+        script = script.replace("git__subcmd__mixxx", "git__mixxx");
+        script.push_str(GIT_BASH_COMPLETION);
+    }
+    script
+}
+
+/// git's bash completion completes `git mixxx ...` by calling `_git_mixxx` with its own
+/// `words` and `cword`: hand them over as `git-mixxx ...`.
+const GIT_BASH_COMPLETION: &str = r#"
+_git_mixxx() {
+    local at=${__git_cmd_idx:-1}
+    local COMP_WORDS=(git-mixxx "${words[@]:at+1}")
+    local COMP_CWORD=$((cword - at))
+    _git__mixxx git-mixxx "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+}
+"#;
+
+fn sync(command: &Command, output: Output, ctx: &Context, opts: &Options) -> Outcome {
+    let mut observer = observer::Terminal::new(output.quiet || output.json);
     let mut leftovers = sync::Leftovers::default();
     let report = sync::run_keeping(ctx, opts, &mut observer, &mut leftovers);
     observer.finish();
     let report = report?;
     // The process exits right after: the system frees it all at once.
     std::mem::forget(leftovers);
-    if cli.json {
-        json(&report)?;
-    } else if !cli.quiet {
-        out(&render::report(&report, cli.verbose))?;
+    if output.json {
+        json(command, &report)?;
+    } else if !output.quiet {
+        out(&render::report(&report, output.verbose > 0, output.limit()))?;
     }
     Ok(if report.failed_any() { SOME_FAILED } else { OK })
 }
 
-fn hooks_command(cli: &Cli) -> Outcome {
+fn hooks_command(command: &Command, output: Output) -> Outcome {
     let repo = context::open_repo()?;
-    let changes = if matches!(cli.command, Command::InstallHooks) {
-        hooks::install(&repo)?
+    let changes = if matches!(command, Command::InstallHooks { .. }) {
+        hooks::install(&repo, &std::env::current_exe()?)?
     } else {
         hooks::uninstall(&repo)?
     };
-    if cli.json {
-        return json(&changes);
+    if output.json {
+        return json(command, &serde_json::json!({ "hooks": changes }));
     }
-    if !cli.quiet {
+    if !output.quiet {
         let mut text: String = changes
             .iter()
-            .map(|c| format!("{} {}\n", c.action, c.path.display()))
+            .map(|c| format!("{} {}\n", c.action.describe(), c.path.display()))
             .collect();
         if changes.is_empty() {
             text.push_str("no git-mixxx hooks were installed\n");
@@ -276,31 +463,26 @@ fn hooks_command(cli: &Cli) -> Outcome {
 
 /// A hook never fails the git command it runs in: errors become one line on stderr and exit
 /// status 0, except for pre-commit with `mixxx.strict`.
-fn run_hook(name: &str, cli: &Cli, background_marker: Option<&Path>) -> i32 {
+fn run_hook(name: &str, quiet: bool, db: Option<PathBuf>, background_marker: Option<&Path>) -> i32 {
     if hooks::recursing() && background_marker.is_none() {
         return OK;
     }
     // No progress bar or plan on a git command's terminal; trace lines and warnings only.
-    let mut observer = observer::Terminal::new(true, false, false);
-    let result = hooks::run(
-        name,
-        cli.db.clone(),
-        background_marker.is_some(),
-        &mut observer,
-    );
+    let mut observer = observer::Terminal::new(true);
+    let result = hooks::run(name, db, background_marker.is_some(), &mut observer);
     if let Some(marker) = background_marker {
         // The marker says a background run is going on; it is over.
         let _ = std::fs::remove_file(marker);
     }
     match result {
         Ok(HookRun::Synced(report)) => {
-            if !cli.quiet && !report.is_quiet() {
+            if !quiet && !report.is_quiet() {
                 eprintln!("{}", render::hook_line(name, &report));
             }
             OK
         }
         Ok(HookRun::Backgrounded(Some(report))) => {
-            if !cli.quiet {
+            if !quiet {
                 eprintln!("{}", render::hook_line(name, &report));
             }
             OK

@@ -1,9 +1,8 @@
 //! The terminal observer of a sync: a progress bar for long stages (on a terminal only),
-//! stage timings with `GIT_MIXXX_TRACE`, `-v`'s per-track decisions and warnings.
+//! stage timings with `GIT_MIXXX_TRACE`, and warnings.
 
 use git_mixxx::sync::observer::{Observer, Stage, Warning};
-use git_mixxx::sync::plan::Plan;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 /// Below this many items a stage gets no progress bar: it is over before one helps.
@@ -11,18 +10,14 @@ const BAR_MINIMUM: usize = 2000;
 
 pub struct Terminal {
     quiet: bool,
-    verbose: bool,
-    dry_run: bool,
     trace: bool,
     bar: Option<indicatif::ProgressBar>,
 }
 
 impl Terminal {
-    pub fn new(quiet: bool, verbose: bool, dry_run: bool) -> Terminal {
+    pub fn new(quiet: bool) -> Terminal {
         Terminal {
             quiet,
-            verbose,
-            dry_run,
             trace: std::env::var_os("GIT_MIXXX_TRACE").is_some(),
             bar: None,
         }
@@ -35,10 +30,12 @@ impl Terminal {
         }
     }
 
+    /// A bar without an estimate of the time left: the stages' speeds vary too much for one
+    /// to be right.
     fn new_bar(stage: Stage, total: usize) -> indicatif::ProgressBar {
         let bar = indicatif::ProgressBar::new(total as u64);
         if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {eta}")
+            indicatif::ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos}/{len} {elapsed}")
         {
             bar.set_style(style.progress_chars("=> "));
         }
@@ -68,14 +65,6 @@ impl Observer for Terminal {
         bar.set_position(done as u64);
         if done >= total {
             self.finish();
-        }
-    }
-
-    fn planned(&mut self, plan: &Plan<'_>) {
-        if self.verbose {
-            self.finish();
-            // A closed output is noticed when the summary is written.
-            let _ = std::io::stdout().write_all(super::render::plan(plan, self.dry_run).as_bytes());
         }
     }
 

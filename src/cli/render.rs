@@ -1,32 +1,42 @@
-//! The text the command line prints: a sync's summary, `status`, the one line a hook says,
-//! and `-v`'s per-track decisions from the plan.
+//! The text the command line prints: a sync's summary (with `-v` and `--dry-run`, each field
+//! that changes), `status`, and the one line a hook says. Long lists stop after a limit and
+//! say how many more there are.
 
+use git_mixxx::state::Conflict;
 use git_mixxx::status::Status;
 use git_mixxx::sync::guard::Refusal;
-use git_mixxx::sync::plan::Plan;
-use git_mixxx::sync::{Report, field_counts};
+use git_mixxx::sync::{Action, Report, TrackChange, field_counts};
 use std::fmt::Write as _;
 
-/// The human-readable summary of a sync.
-pub fn report(r: &Report, verbose: bool) -> String {
+/// The human-readable summary of a sync; with `verbose`, each field that changes, track by
+/// track; lists stop after `limit` lines.
+pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
     if let Some(refusal) = &r.refused {
         return refused(refusal, r.dry_run);
     }
     let mut out = String::new();
-    let would = if r.dry_run { "would be " } else { "" };
     let nothing = r.pushed == 0 && r.pulled == 0 && r.held_back == 0 && r.conflicts.is_empty();
     if nothing && r.commit.is_none() {
         let _ = writeln!(
             out,
-            "Nothing to do: Mixxx and the git-annex branch agree on all {} tracks.",
-            r.tracks
+            "Nothing to do: Mixxx and the git-annex branch agree on {} {}.",
+            if r.tracks == 1 { "the" } else { "all" },
+            count(r.tracks, "track")
         );
     } else {
+        let (push, pull) = match r.dry_run {
+            true => ("would push", "would pull"),
+            false => ("pushed", "pulled"),
+        };
         let _ = writeln!(
             out,
-            "{}{} tracks: {} {would}pushed to the branch, {} {would}pulled into Mixxx, {} unchanged{}.",
-            if r.dry_run { "Dry run, " } else { "" },
-            r.tracks,
+            "{}{}: {} {push} to the branch, {} {pull} into Mixxx, {} unchanged{}.",
+            if r.dry_run {
+                "Dry run (nothing written), "
+            } else {
+                ""
+            },
+            count(r.tracks, "track"),
             r.pushed,
             r.pulled,
             r.unchanged,
@@ -37,10 +47,10 @@ pub fn report(r: &Report, verbose: bool) -> String {
             }
         );
         if !r.pushed_fields.is_empty() {
-            let _ = writeln!(out, "  pushed fields: {}", field_counts(&r.pushed_fields));
+            let _ = writeln!(out, "  {push} fields: {}", field_counts(&r.pushed_fields));
         }
         if !r.pulled_fields.is_empty() {
-            let _ = writeln!(out, "  pulled fields: {}", field_counts(&r.pulled_fields));
+            let _ = writeln!(out, "  {pull} fields: {}", field_counts(&r.pulled_fields));
         }
     }
     if r.database_replaced {
@@ -49,34 +59,46 @@ pub fn report(r: &Report, verbose: bool) -> String {
             "  This Mixxx database is not the one this clone synced last (a new one, a restored backup or a copy): where the branch has values, they win (conflicts are listed); what the branch never had is pushed."
         );
     }
-    relinks(&mut out, r, verbose);
+    relinks(&mut out, r, limit);
     if let Some(why) = &r.pull_pending {
         let _ = writeln!(out, "  {} wait, NOT written to Mixxx: {why}.", waiting(r));
     }
-    for c in &r.conflicts {
-        let _ = writeln!(out, "  conflict: {c}");
+    if verbose {
+        changes(&mut out, &r.changes, r.dry_run, limit);
+    } else if !r.conflicts.is_empty() {
+        let _ = writeln!(out, "  {}:", count(r.conflicts.len(), "conflict"));
+        let lines = r.conflicts.iter().map(|c| conflict_line(c, r.dry_run));
+        capped(&mut out, lines, r.conflicts.len(), limit);
     }
     if !r.skipped.is_empty() {
         let total: usize = r.skipped.values().sum();
         let reasons: Vec<String> = r
             .skipped
             .iter()
-            .map(|(why, n)| format!("{n} {why}"))
+            .map(|(why, n)| format!("{n} {}", why.describe()))
             .collect();
-        let _ = writeln!(out, "  skipped {total} tracks: {}", reasons.join(", "));
+        let _ = writeln!(
+            out,
+            "  skipped {}: {}",
+            count(total, "track"),
+            reasons.join(", ")
+        );
     }
     if r.unknown_tracks > 0 {
         let _ = writeln!(
             out,
-            "  {} tracks changed on the branch are not in this Mixxx library (import them in Mixxx to get their metadata)",
-            r.unknown_tracks
+            "  {} changed on the branch {} not in this Mixxx library (import them in Mixxx to get their metadata)",
+            count(r.unknown_tracks, "track"),
+            if r.unknown_tracks == 1 { "is" } else { "are" }
         );
     }
     if !r.failed.is_empty() {
-        let _ = writeln!(out, "  failed: {} values", r.failed.len());
-        for f in r.failed.iter().take(if verbose { usize::MAX } else { 10 }) {
-            let _ = writeln!(out, "    {} {}: {}", f.path, f.field, f.reason);
-        }
+        let _ = writeln!(out, "  failed: {}", count(r.failed.len(), "value"));
+        let lines = r
+            .failed
+            .iter()
+            .map(|f| format!("{} {}: {}", f.path, f.field, f.reason));
+        capped(&mut out, lines, r.failed.len(), limit);
     }
     if let Some(b) = &r.backup {
         let _ = writeln!(out, "  Mixxx database backed up to {}", b.display());
@@ -91,9 +113,83 @@ pub fn report(r: &Report, verbose: bool) -> String {
     out
 }
 
+/// Writes the first `limit` of `lines` (of `total`) indented, then how many more there are.
+fn capped(out: &mut String, lines: impl Iterator<Item = String>, total: usize, limit: usize) {
+    for line in lines.take(limit) {
+        let _ = writeln!(out, "    {line}");
+    }
+    if total > limit {
+        let _ = writeln!(out, "    ... and {} more (-vv lists all)", total - limit);
+    }
+}
+
+/// Each field that changes: `path: field old → new (pushed|pulled|conflict, winner)`.
+fn changes(out: &mut String, changes: &[TrackChange], dry_run: bool, limit: usize) {
+    if changes.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} {}:",
+        count(changes.len(), "change"),
+        if dry_run { "it would make" } else { "made" }
+    );
+    let lines = changes.iter().map(|c| {
+        let how = match (c.action, dry_run) {
+            (Action::Pushed, false) => "pushed".to_owned(),
+            (Action::Pushed, true) => "would be pushed".to_owned(),
+            (Action::Pulled, false) => "pulled".to_owned(),
+            (Action::Pulled, true) => "would be pulled".to_owned(),
+            (Action::Conflict, _) => {
+                let winner = c.winner.as_deref().unwrap_or("git");
+                match dry_run {
+                    true => format!("conflict, {winner} would win"),
+                    false => format!("conflict, {winner} won"),
+                }
+            }
+        };
+        format!(
+            "{}: {} {} → {} ({how})",
+            c.path,
+            c.field,
+            shown(&c.old),
+            shown(&c.new)
+        )
+    });
+    capped(out, lines, changes.len(), limit);
+}
+
+/// Values as a DJ reads them: plain, quoted where spaces or commas would blur them,
+/// `(none)` for no value.
+fn shown(values: &[String]) -> String {
+    if values.is_empty() {
+        return "(none)".to_owned();
+    }
+    let show = |v: &String| {
+        if v.is_empty() || v.contains(',') || v.trim() != v {
+            format!("{v:?}")
+        } else {
+            v.clone()
+        }
+    };
+    values.iter().map(show).collect::<Vec<_>>().join(", ")
+}
+
+/// A conflict in one line: whose value stays and whose is replaced.
+fn conflict_line(c: &Conflict, dry_run: bool) -> String {
+    let verb = if dry_run { "would win" } else { "won" };
+    format!(
+        "{} {}: Mixxx {}, branch {}; {} {verb}",
+        c.path,
+        c.field,
+        shown(&c.mixxx),
+        shown(&c.branch),
+        c.winner
+    )
+}
+
 /// The rows moved (or, in a dry run, to move) to their file's new path, and those waiting.
-fn relinks(out: &mut String, r: &Report, verbose: bool) {
-    let shown = if verbose { usize::MAX } else { 10 };
+fn relinks(out: &mut String, r: &Report, limit: usize) {
     let lists = [
         (
             &r.relinked,
@@ -112,16 +208,8 @@ fn relinks(out: &mut String, r: &Report, verbose: bool) {
             tracks(list.len()),
             what
         );
-        for m in list.iter().take(shown) {
-            let _ = writeln!(out, "    {} → {}", m.from, m.to);
-        }
-        if list.len() > shown {
-            let _ = writeln!(
-                out,
-                "    ... and {} more (-v lists all)",
-                list.len() - shown
-            );
-        }
+        let lines = list.iter().map(|m| format!("{} → {}", m.from, m.to));
+        capped(out, lines, list.len(), limit);
     }
 }
 
@@ -137,17 +225,22 @@ fn waiting(r: &Report) -> String {
 
 /// "1 track", "2 tracks".
 fn tracks(n: usize) -> String {
-    format!("{n} track{}", if n == 1 { "" } else { "s" })
+    count(n, "track")
 }
 
-/// The human-readable form.
-pub fn status(status: &Status) -> String {
+/// `n` and the noun, singular or plural: "1 track", "2 tracks".
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// The human-readable `status`; lists stop after `limit` lines.
+pub fn status(status: &Status, limit: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
     if !status.synced_before {
         let _ = writeln!(
             out,
-            "  never synced with git-mixxx: the first `git mixxx sync` will push every track"
+            "  Never synced with git-mixxx yet: `git mixxx sync` starts (what it would do is under \"Now\")."
         );
     }
     for clone in &status.clones {
@@ -164,14 +257,14 @@ pub fn status(status: &Status) -> String {
         };
         let _ = writeln!(
             out,
-            "Last sync of {who}{desc}: {} on {} ({} tracks, {} pushed, {} pulled{}{})",
+            "Last sync of {who}{desc}: {} on {} ({}, {} pushed, {} pulled{}{})",
             r.time,
             r.host,
-            r.tracks,
+            count(r.tracks, "track"),
             r.pushed,
             r.pulled,
             if r.conflict_count > 0 {
-                format!(", {} conflicts", r.conflict_count)
+                format!(", {}", count(r.conflict_count, "conflict"))
             } else {
                 String::new()
             },
@@ -181,29 +274,61 @@ pub fn status(status: &Status) -> String {
                 ", changes from the branch still to apply"
             },
         );
-        for c in &r.conflicts {
-            let _ = writeln!(out, "  conflict: {c}");
-        }
+    }
+    hooks(&mut out, status);
+    if status.acknowledged > 0 {
+        let _ = writeln!(
+            out,
+            "Acknowledged {}: {} not listed again.",
+            count(status.acknowledged, "conflict"),
+            if status.acknowledged == 1 {
+                "it is"
+            } else {
+                "they are"
+            }
+        );
+    }
+    if !status.conflicts.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} (listed until the field is set again, or `git mixxx status --ack`):",
+            count(status.conflicts.len(), "conflict")
+        );
+        let lines = status.conflicts.iter().map(|c| {
+            let by = if c.description.is_empty() {
+                &c.clone
+            } else {
+                &c.description
+            };
+            format!(
+                "{} (at {by}'s sync of {})",
+                conflict_line(&c.conflict, false),
+                c.time
+            )
+        });
+        capped(&mut out, lines, status.conflicts.len(), limit);
     }
     match (&status.pending, &status.pending_error) {
         (Some(p), _) => {
             let _ = writeln!(
                 out,
-                "Now: {} tracks to push, {} to pull, {} conflicts, {} unchanged ({} tracks in the repository)",
-                p.pushed,
+                "Now: {} to push, {} to pull, {}, {} unchanged ({} in the repository)",
+                count(p.pushed, "track"),
                 p.pulled,
-                p.conflicts.len(),
+                count(p.conflicts.len(), "conflict"),
                 p.unchanged,
-                p.tracks
+                count(p.tracks, "track")
             );
             if p.unknown_tracks > 0 {
                 let _ = writeln!(
                     out,
-                    "  {} tracks changed on the branch are not in this Mixxx library",
-                    p.unknown_tracks
+                    "  {} changed on the branch {} not in this Mixxx library",
+                    count(p.unknown_tracks, "track"),
+                    if p.unknown_tracks == 1 { "is" } else { "are" }
                 );
             }
-            relinks(&mut out, p, false);
+            relinks(&mut out, p, limit);
+            changes(&mut out, &p.changes, true, limit);
         }
         (None, Some(e)) => {
             let _ = writeln!(out, "Now: unknown ({e})");
@@ -214,18 +339,39 @@ pub fn status(status: &Status) -> String {
         let waiting = status.pending.as_ref().map_or(0, |p| p.pulled);
         let _ = writeln!(
             out,
-            "Mixxx is running ({holder} has the database open): changes from the branch for {waiting} tracks wait until it is closed; the next sync (or hook) after that applies them"
+            "Mixxx is running ({holder} has the database open): changes from the branch for {} wait until it is closed; the next sync (or hook) after that applies them",
+            count(waiting, "track")
         );
     }
     out
 }
 
+/// The hooks: installed or not, and when each last ran.
+fn hooks(out: &mut String, status: &Status) {
+    if status.hooks.iter().all(|h| !h.installed) {
+        let _ = writeln!(
+            out,
+            "Hooks: not installed (`git mixxx install-hooks` syncs on every commit, merge and `git annex sync`)"
+        );
+        return;
+    }
+    let _ = writeln!(out, "Hooks:");
+    for h in &status.hooks {
+        let state = match (h.installed, &h.last_run, &h.last_outcome) {
+            (false, ..) => "NOT installed (`git mixxx install-hooks` adds it)".to_owned(),
+            (true, Some(time), Some(outcome)) => format!("installed, last ran {time}: {outcome}"),
+            (true, ..) => "installed, has not run yet".to_owned(),
+        };
+        let _ = writeln!(out, "  {}: {state}", h.name);
+    }
+}
+
 /// What a refused run says: how much it would clear, the first values, how to go ahead.
 fn refused(refusal: &Refusal, dry_run: bool) -> String {
     let mut out = format!(
-        "Refused: this sync would clear {} values of {} tracks on the git-annex branch{}.\n",
-        refusal.values,
-        refusal.tracks,
+        "Refused: this sync would clear {} of {} on the git-annex branch{}.\n",
+        count(refusal.values, "value"),
+        count(refusal.tracks, "track"),
         if dry_run { "" } else { "; nothing was written" }
     );
     for loss in &refusal.examples {
@@ -244,13 +390,15 @@ fn refused(refusal: &Refusal, dry_run: bool) -> String {
 pub fn hook_line(name: &str, report: &Report) -> String {
     if let Some(r) = &report.refused {
         return format!(
-            "git-mixxx ({name}): refused to clear {} values of {} tracks on the git-annex branch; nothing was written (run `git mixxx sync` to see them, `git mixxx sync --allow-clears` if you meant it)",
-            r.values, r.tracks
+            "git-mixxx ({name}): refused to clear {} of {} on the git-annex branch; nothing was written (run `git mixxx sync` to see them, `git mixxx sync --allow-clears` if you meant it)",
+            count(r.values, "value"),
+            count(r.tracks, "track")
         );
     }
     let mut line = format!(
-        "git-mixxx ({name}): {} tracks pushed to the git-annex branch, {} pulled into Mixxx",
-        report.pushed, report.pulled
+        "git-mixxx ({name}): {} pushed to the git-annex branch, {} pulled into Mixxx",
+        count(report.pushed, "track"),
+        report.pulled
     );
     if !report.relinked.is_empty() {
         let _ = write!(line, ", {} relinked", tracks(report.relinked.len()));
@@ -258,8 +406,8 @@ pub fn hook_line(name: &str, report: &Report) -> String {
     if !report.conflicts.is_empty() {
         let _ = write!(
             line,
-            ", {} conflicts (see `git mixxx status`)",
-            report.conflicts.len()
+            ", {} (see `git mixxx status`)",
+            count(report.conflicts.len(), "conflict")
         );
     }
     if let Some(why) = &report.pull_pending {
@@ -268,53 +416,9 @@ pub fn hook_line(name: &str, report: &Report) -> String {
     if !report.failed.is_empty() {
         let _ = write!(
             line,
-            "; {} values failed (run `git mixxx sync` to see them)",
-            report.failed.len()
+            "; {} failed (run `git mixxx sync` to see them)",
+            count(report.failed.len(), "value")
         );
     }
     line
-}
-
-fn values(set: &std::collections::BTreeSet<String>) -> String {
-    if set.is_empty() {
-        return "(unset)".to_owned();
-    }
-    let quoted: Vec<String> = set.iter().map(|v| format!("{v:?}")).collect();
-    quoted.join(", ")
-}
-
-/// `-v`: every decision of the plan, a line per track and field.
-pub fn plan(plan: &Plan<'_>, dry_run: bool) -> String {
-    let (push, pull) = if dry_run {
-        ("would push", "would pull")
-    } else {
-        ("push", "pull")
-    };
-    let mut out = String::new();
-    for track in &plan.tracks {
-        let path = &track.item.path;
-        if let Some(p) = &track.push {
-            for c in p.changes() {
-                let sign = if c.set { '+' } else { '-' };
-                let _ = writeln!(out, "{push} {path}: {} {sign}{:?}", c.field, c.value);
-            }
-        }
-        for (field, new) in &track.pull {
-            let _ = writeln!(out, "{pull} {path}: {field} = {}", values(new));
-        }
-        for c in &track.conflicts {
-            let _ = writeln!(
-                out,
-                "conflict {path}: {} Mixxx {} / branch {}, {} wins",
-                c.field,
-                values(&c.mixxx),
-                values(&c.branch),
-                c.winner.name()
-            );
-        }
-        for h in &track.held {
-            let _ = writeln!(out, "held {path}: {} {}", h.field, h.invalid);
-        }
-    }
-    out
 }

@@ -100,12 +100,17 @@ impl Files {
 /// The commit message: a summary line, the fields pushed and pulled, and the trailers that
 /// mark this clone's commits (and finished ones, which become the next base).
 pub fn message(report: &Report, record: &RunRecord) -> String {
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut msg = format!(
-        "git-mixxx sync on {}: {} tracks pushed, {} pulled",
-        record.host, record.pushed, record.pulled
+        "git-mixxx sync on {}: {} track{} pushed, {} pulled",
+        record.host,
+        record.pushed,
+        plural(record.pushed),
+        record.pulled
     );
-    if !report.conflicts.is_empty() {
-        msg.push_str(&format!(", {} conflicts", report.conflicts.len()));
+    let conflicts = report.conflicts.len();
+    if conflicts > 0 {
+        msg.push_str(&format!(", {conflicts} conflict{}", plural(conflicts)));
     }
     msg.push_str("\n\n");
     if !report.pushed_fields.is_empty() {

@@ -33,7 +33,7 @@ pub mod snapshot;
 
 pub use error::{Error, Result};
 pub use options::{Options, Prefer};
-pub use report::{Failure, Report, field_counts};
+pub use report::{Action, Failure, Report, TrackChange, field_counts};
 
 use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
@@ -224,8 +224,7 @@ fn attempt(
         progress,
     )?;
     clock.done(Stage::Planning);
-    report.tally(&plan);
-    clock.observer.planned(&plan);
+    report.tally(&plan, opts.details);
     if ctx.clear_guard && !opts.allow_clears {
         report.refused = guard::check(&plan, keyed.items.len());
     }

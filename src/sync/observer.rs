@@ -3,7 +3,6 @@
 //! engine prints nothing; the binary renders these as a progress bar, trace lines or `-v`
 //! output.
 
-use super::plan::Plan;
 use std::time::Duration;
 
 /// The stages of a run, in order.
@@ -53,8 +52,6 @@ pub trait Observer {
     fn stage_done(&mut self, _stage: Stage, _took: Duration) {}
     /// `done` of `total` items of a long stage are through.
     fn progress(&mut self, _stage: Stage, _done: usize, _total: usize) {}
-    /// The run's plan, before anything is written.
-    fn planned(&mut self, _plan: &Plan<'_>) {}
     fn warning(&mut self, _warning: Warning) {}
 }
 

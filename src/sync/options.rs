@@ -32,6 +32,8 @@ pub struct Options {
     pub prefer: Prefer,
     /// Let this run clear values beyond the clear guard's limits.
     pub allow_clears: bool,
+    /// List every field that changes, track by track, in the report (`Report::changes`).
+    pub details: bool,
 }
 
 impl Options {

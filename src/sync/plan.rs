@@ -195,6 +195,20 @@ fn branch_values<'a>(field: Field, g: &'a Current) -> Cow<'a, BTreeMap<String, O
     Cow::Owned(values)
 }
 
+/// A field's value on the branch, as a sync compares it with Mixxx's (canonical forms; a
+/// value Mixxx cannot hold as written).
+pub fn field_value(field: Field, g: &Current) -> BTreeSet<String> {
+    let raw = branch_values(field, g);
+    raw.keys()
+        .map(|v| {
+            field
+                .codec()
+                .canonical(v)
+                .map_or_else(|_| v.clone(), |c| c.into_owned())
+        })
+        .collect()
+}
+
 /// The canonical forms of a field's values on the branch; the first invalid one, if any.
 fn canonical(field: Field, raw: &BTreeMap<String, Order>) -> (BTreeSet<String>, Option<Invalid>) {
     let mut out = BTreeSet::new();

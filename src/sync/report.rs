@@ -2,11 +2,13 @@
 //! from the plan and the outcome of applying it.
 
 use super::guard::Refusal;
-use super::plan::Plan;
+use super::options::Prefer;
+use super::plan::{Plan, TrackPlan};
 use super::relink::Relink;
 use crate::state::Conflict;
+use crate::worktree::Skip;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 /// Counts per field as `name n, name n` (for the summary and the commit message).
@@ -23,6 +25,33 @@ pub struct Failure {
     pub path: String,
     pub field: String,
     pub reason: String,
+}
+
+/// What happens to one field of one track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Mixxx's value goes to the branch.
+    Pushed,
+    /// The branch's value goes to Mixxx.
+    Pulled,
+    /// Both sides changed it differently since the last sync; `winner` says whose value stays.
+    Conflict,
+}
+
+/// One field of one track, old → new, for `-v`, `--dry-run` and `--json -v`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackChange {
+    pub path: String,
+    pub field: String,
+    /// The values before: the branch's for a push, Mixxx's for a pull, the losing side's
+    /// for a conflict.
+    pub old: Vec<String>,
+    /// The values after, on both sides.
+    pub new: Vec<String>,
+    pub action: Action,
+    /// For a conflict: the side whose value stays (`git` or `mixxx`).
+    pub winner: Option<String>,
 }
 
 /// What a run did (or, with `--dry-run`, would do).
@@ -45,9 +74,11 @@ pub struct Report {
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
     /// Skipped tracks by reason.
-    pub skipped: BTreeMap<String, usize>,
+    pub skipped: BTreeMap<Skip, usize>,
     pub failed: Vec<Failure>,
     pub conflicts: Vec<Conflict>,
+    /// Every field that changes, track by track (only when the options ask for details).
+    pub changes: Vec<TrackChange>,
     /// Tracks changed on the branch since the base that this Mixxx does not have.
     pub unknown_tracks: usize,
     /// Why changes from the branch were not written to Mixxx, when they were not.
@@ -89,8 +120,11 @@ impl Report {
         self.pulled_fields.clear();
     }
 
-    /// Counts the plan's decisions.
-    pub(crate) fn tally(&mut self, plan: &Plan<'_>) {
+    /// Counts the plan's decisions; with `details`, lists each field that changes.
+    pub(crate) fn tally(&mut self, plan: &Plan<'_>, details: bool) {
+        if details {
+            self.changes = plan.tracks.iter().flat_map(track_changes).collect();
+        }
         self.unchanged += plan.unchanged;
         for track in &plan.tracks {
             let rows = track.item.track_ids.len();
@@ -125,4 +159,68 @@ impl Report {
             }));
         }
     }
+}
+
+/// The fields one track's plan changes, old → new; a conflict stands for its field's push or
+/// pull.
+fn track_changes(track: &TrackPlan<'_>) -> Vec<TrackChange> {
+    let path = &track.item.path;
+    let mixxx = track.item.m.to_values();
+    let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>();
+    let mut out: Vec<TrackChange> = track
+        .conflicts
+        .iter()
+        .map(|c| {
+            let (old, new) = match c.winner {
+                Prefer::Git => (&c.mixxx, &c.branch),
+                Prefer::Mixxx => (&c.branch, &c.mixxx),
+            };
+            TrackChange {
+                path: path.clone(),
+                field: c.field.name().to_owned(),
+                old: list(old),
+                new: list(new),
+                action: Action::Conflict,
+                winner: Some(c.winner.name().to_owned()),
+            }
+        })
+        .collect();
+    let in_conflict = |field: &str| out.iter().any(|c| c.field == field);
+    let mut more = Vec::new();
+    if let Some(push) = &track.push {
+        for field in push.fields.iter().filter(|f| !in_conflict(f.name())) {
+            let new = mixxx.get(&field).cloned().unwrap_or_default();
+            let mut old: BTreeSet<String> = new.clone();
+            for c in push
+                .changes()
+                .into_iter()
+                .filter(|c| c.field == field.name())
+            {
+                match c.set {
+                    true => old.remove(&c.value),
+                    false => old.insert(c.value),
+                };
+            }
+            more.push(TrackChange {
+                path: path.clone(),
+                field: field.name().to_owned(),
+                old: list(&old),
+                new: list(&new),
+                action: Action::Pushed,
+                winner: None,
+            });
+        }
+    }
+    for (field, new) in track.pull.iter().filter(|(f, _)| !in_conflict(f.name())) {
+        more.push(TrackChange {
+            path: path.clone(),
+            field: field.name().to_owned(),
+            old: list(&mixxx.get(field).cloned().unwrap_or_default()),
+            new: list(new),
+            action: Action::Pulled,
+            winner: None,
+        });
+    }
+    out.extend(more);
+    out
 }

@@ -62,7 +62,7 @@ pub struct Keyed {
     pub items: HashMap<String, Item>,
     pub order: Vec<String>,
     /// Tracks not synced, by reason (only for a run over the whole library).
-    pub skipped: BTreeMap<String, usize>,
+    pub skipped: BTreeMap<Skip, usize>,
     /// The work-tree paths of the library's tracks, hashed ([`path_hash`]), for the no-change
     /// fingerprint (only for a run over the whole library).
     pub library_paths: Vec<u64>,
@@ -126,7 +126,7 @@ pub fn key_tracks(
             Err(skip) => {
                 // With PATH arguments, tracks outside them are not this run's business.
                 if opts.paths.is_empty() {
-                    *keyed.skipped.entry(skip.describe().to_owned()).or_default() += 1;
+                    *keyed.skipped.entry(skip).or_default() += 1;
                     if skip != Skip::OutsideRepo
                         && let Some(path) = mapper.relative(&track.location)
                     {

@@ -316,6 +316,6 @@ fn path_arguments_that_are_not_in_the_repository() {
         &env,
         &repo,
         &["sync", "--db", db, "no/such/path"],
-        "no/such/path does not exist",
+        "pathspec 'no/such/path' did not match",
     );
 }

@@ -129,7 +129,7 @@ fn git_annex_hook_lines_still_run() {
     env.mixxx_ok(&repo, &["install-hooks"]);
     let hook = std::fs::read_to_string(repo.join(".git/hooks/pre-commit")).unwrap();
     assert!(
-        hook.contains("git annex pre-commit .") && hook.contains("git mixxx hook pre-commit"),
+        hook.contains("git annex pre-commit .") && hook.contains("git_mixxx hook pre-commit"),
         "{hook}"
     );
     // An unlocked file added with plain `git add` is still annexed (git-annex's filter and
@@ -160,7 +160,7 @@ fn install_twice_then_uninstall_restores_hooks_byte_for_byte() {
     assert!(out.contains("already installed"), "{out}");
     assert_eq!(hook_files(&repo), once);
     let pre_text = std::fs::read_to_string(&pre).unwrap();
-    assert_eq!(pre_text.matches("git mixxx hook").count(), 1);
+    assert_eq!(pre_text.matches("git_mixxx hook").count(), 1);
     assert!(
         pre_text.ends_with("git annex pre-commit .\necho user line\n"),
         "{pre_text}"
@@ -299,7 +299,7 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
     env.git(&repo, &["config", "mixxx.db", db.to_str().unwrap()]);
     let first = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
     assert!(
-        String::from_utf8_lossy(&first.stderr).contains("1 tracks pushed"),
+        String::from_utf8_lossy(&first.stderr).contains("1 track pushed"),
         "{}",
         text(&first)
     );
@@ -370,7 +370,7 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
     db_exec(&db, "UPDATE library SET rating = 4");
     let third = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
     assert!(
-        String::from_utf8_lossy(&third.stderr).contains("1 tracks pushed"),
+        String::from_utf8_lossy(&third.stderr).contains("1 track pushed"),
         "{}",
         text(&third)
     );

@@ -12,5 +12,6 @@ mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
 mod support;
+mod surface;
 mod two_way;
 mod util;

@@ -381,7 +381,7 @@ fn state_reaches_other_clones_and_status_shows_it() {
     assert_eq!(status["pending"]["pushed"], 1);
     let human = env.mixxx_ok(&b, &["status", "--db", db_b.to_str().unwrap()]);
     assert!(
-        human.contains("[laptop-a]") && human.contains("1 tracks to push"),
+        human.contains("[laptop-a]") && human.contains("1 track to push"),
         "{human}"
     );
 }
@@ -532,9 +532,9 @@ fn skipped_tracks_are_counted_by_reason() {
     assert_eq!(
         report["skipped"],
         serde_json::json!({
-            "not annexed": 1,
-            "not tracked by git (missing or not added)": 1,
-            "outside the repository": 1
+            "not_annexed": 1,
+            "not_tracked": 1,
+            "outside_repo": 1
         })
     );
 }
