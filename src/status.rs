@@ -28,7 +28,7 @@ pub struct Status {
     pub pending: Option<Report>,
     /// Why `pending` could not be computed.
     pub pending_error: Option<String>,
-    /// The process that has the database open, when Mixxx is running: pulls wait for it.
+    /// The running Mixxx (on Linux, the process that has the database open): pulls wait for it.
     pub mixxx_running: Option<String>,
 }
 

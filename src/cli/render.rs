@@ -1,6 +1,7 @@
 //! The text the command line prints: a sync's summary, `status`, the one line a hook says,
 //! and `-v`'s per-track decisions from the plan.
 
+use git_mixxx::mixxx::running;
 use git_mixxx::status::Status;
 use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::plan::Plan;
@@ -214,7 +215,8 @@ pub fn status(status: &Status) -> String {
         let waiting = status.pending.as_ref().map_or(0, |p| p.pulled);
         let _ = writeln!(
             out,
-            "Mixxx is running ({holder} has the database open): changes from the branch for {waiting} tracks wait until it is closed; the next sync (or hook) after that applies them"
+            "Mixxx is running ({holder} {}): changes from the branch for {waiting} tracks wait until it is closed; the next sync (or hook) after that applies them",
+            running::HOLDS
         );
     }
     out

@@ -53,7 +53,8 @@ pub enum Error {
         source: rusqlite::Error,
     },
     #[error(
-        "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} has it open: close Mixxx (it rolls the write back) and sync again"
+        "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} {}: close Mixxx (it rolls the write back) and sync again",
+        running::HOLDS
     )]
     HotJournal { path: PathBuf, holder: String },
     #[error(
