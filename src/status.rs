@@ -1,8 +1,9 @@
-//! `git mixxx status`: every clone's last sync from the branch, what a sync would do now, and
-//! the conflicts recorded at each clone's last sync.
+//! `git mixxx status`: the Mixxx database in use and what chose it, every clone's last sync
+//! from the branch, what a sync would do now, and the conflicts recorded at each clone's last
+//! sync.
 
 use crate::annex;
-use crate::context::Context;
+use crate::context::{Context, DbSource};
 use crate::state::{self, RunRecord};
 use crate::sync::observer::Silent;
 use crate::sync::{self, Options, Report};
@@ -17,10 +18,18 @@ pub struct CloneStatus {
     pub last_sync: RunRecord,
 }
 
+/// The Mixxx database a run uses, and what chose it.
+#[derive(Debug, Serialize)]
+pub struct Database {
+    pub path: String,
+    pub source: DbSource,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub uuid: String,
     pub db: String,
+    pub database: Database,
     /// Whether this clone has synced before.
     pub synced_before: bool,
     pub clones: Vec<CloneStatus>,
@@ -83,6 +92,10 @@ pub fn status(ctx: &Context) -> Result<Status, annex::Error> {
     Ok(Status {
         uuid: annex.uuid.clone(),
         db: ctx.db.display().to_string(),
+        database: Database {
+            path: ctx.db.display().to_string(),
+            source: ctx.db_source,
+        },
         synced_before: clones.iter().any(|c| c.this_clone),
         clones,
         pending,

@@ -34,14 +34,16 @@ const SIMULATED_CRASH: i32 = 99;
     long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists) with \
 git-annex metadata on the git-annex branch, so that it travels between clones with `git annex sync`.\n\n\
 Configuration (git config):\n  \
-mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else Mixxx's default)\n  \
+mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \
+locations that exists: on Linux ~/.mixxx, then Flatpak's ~/.var/app/org.mixxx.Mixxx/.mixxx; `git mixxx status` \
+says which is used)\n  \
 mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
 mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)"
 )]
 pub struct Cli {
-    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then Mixxx's default location)
+    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then the first of Mixxx's default locations that exists)
     #[arg(long, global = true, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Machine-readable output (JSON on stdout)
@@ -82,7 +84,7 @@ pub enum Command {
         #[arg(long)]
         allow_clears: bool,
     },
-    /// Every clone's last sync, what a sync would do now, and conflicts
+    /// The Mixxx database in use and why, every clone's last sync, what a sync would do now, and conflicts
     Status,
     /// Add git-mixxx to this repository's hooks (keeping git-annex's and your own lines)
     InstallHooks,

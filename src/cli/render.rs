@@ -1,6 +1,8 @@
 //! The text the command line prints: a sync's summary, `status`, the one line a hook says,
 //! and `-v`'s per-track decisions from the plan.
 
+use git_mixxx::context::DbSource;
+use git_mixxx::mixxx::location::Location;
 use git_mixxx::mixxx::running;
 use git_mixxx::status::Status;
 use git_mixxx::sync::guard::Refusal;
@@ -144,7 +146,13 @@ fn tracks(n: usize) -> String {
 /// The human-readable form.
 pub fn status(status: &Status) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
+    let _ = writeln!(out, "This clone: {}", status.uuid);
+    let _ = writeln!(
+        out,
+        "Mixxx database: {} (from {})",
+        status.database.path,
+        source(status.database.source)
+    );
     if !status.synced_before {
         let _ = writeln!(
             out,
@@ -220,6 +228,19 @@ pub fn status(status: &Status) -> String {
         );
     }
     out
+}
+
+/// What chose the Mixxx database, as `status` says it.
+fn source(source: DbSource) -> &'static str {
+    match source {
+        DbSource::DbOption => "--db",
+        DbSource::Environment => "GIT_MIXXX_DB",
+        DbSource::GitConfig => "git config mixxx.db",
+        DbSource::Default(Location::Linux | Location::Windows) => "Mixxx's default location",
+        DbSource::Default(Location::Flatpak) => "Flatpak Mixxx's location",
+        DbSource::Default(Location::MacosSandbox) => "Mixxx's default location (macOS sandbox)",
+        DbSource::Default(Location::Macos) => "older Mixxx's location on macOS",
+    }
 }
 
 /// What a refused run says: how much it would clear, the first values, how to go ahead.
