@@ -1,9 +1,12 @@
 //! Where a run happens: the repository (found as git does, honouring `GIT_DIR` and
-//! `GIT_WORK_TREE` as hooks set them), its annex, the Mixxx database (`--db`, else
-//! `GIT_MIXXX_DB`, else `git config mixxx.db`, else the platform default) and the extra path
+//! `GIT_WORK_TREE` as hooks set them), its annex, the Mixxx database and where that choice
+//! came from (`--db`, else `GIT_MIXXX_DB`, else `git config mixxx.db`, else the first of
+//! Mixxx's default locations that exists, see [`crate::mixxx::location`]) and the extra path
 //! prefixes from `git config mixxx.prefix`.
 
 use crate::annex::{self, Annex};
+use crate::mixxx::location::{self, Location};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -13,9 +16,10 @@ pub enum Error {
     )]
     NoRepo(String),
     #[error(
-        "no Mixxx database given and none found at the default location; pass --db PATH or run `git config mixxx.db PATH`"
+        "no Mixxx database given and none found where Mixxx keeps it ({}); pass --db PATH or run `git config mixxx.db PATH`",
+        looked_at(.0)
     )]
-    NoDatabase,
+    NoDatabase(Vec<PathBuf>),
     #[error(
         "{0} is outside the work tree {1}: give files or folders of the repository (or none, for the whole library)"
     )]
@@ -30,9 +34,41 @@ pub enum Error {
     Annex(#[from] annex::Error),
 }
 
+/// What chose the Mixxx database. In JSON: `db_option`, `environment`, `git_config`, or the
+/// default location's name ([`Location`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DbSource {
+    /// `--db PATH`.
+    DbOption,
+    /// The environment variable `GIT_MIXXX_DB`.
+    Environment,
+    /// `git config mixxx.db`.
+    GitConfig,
+    /// The first of Mixxx's default locations that exists.
+    #[serde(untagged)]
+    Default(Location),
+}
+
+/// The places looked at, for the message that none holds a database.
+fn looked_at(places: &[PathBuf]) -> String {
+    if places.is_empty() {
+        let var = if cfg!(target_os = "windows") {
+            "LOCALAPPDATA"
+        } else {
+            "HOME"
+        };
+        return format!("its default locations are unknown: {var} is not set");
+    }
+    let list: Vec<String> = places.iter().map(|p| p.display().to_string()).collect();
+    format!("looked at {}", list.join(", "))
+}
+
 pub struct Context {
     pub annex: Annex,
     pub db: PathBuf,
+    /// What chose `db`.
+    pub db_source: DbSource,
     pub prefixes: Vec<PathBuf>,
     /// Whether the clear guard is on (`git config mixxx.clearGuard`, default true).
     pub clear_guard: bool,
@@ -56,6 +92,23 @@ fn expand_home(path: &str) -> PathBuf {
     }
 }
 
+/// The database someone chose (`--db`, `GIT_MIXXX_DB`, `git config mixxx.db`, in this order),
+/// if anyone did.
+fn choose_db(option: Option<PathBuf>, repo: &gix::Repository) -> Option<(DbSource, PathBuf)> {
+    option
+        .map(|p| (DbSource::DbOption, p))
+        .or_else(|| {
+            std::env::var_os("GIT_MIXXX_DB")
+                .filter(|v| !v.is_empty())
+                .map(|v| (DbSource::Environment, PathBuf::from(v)))
+        })
+        .or_else(|| {
+            config_path(repo, "mixxx.db")
+                .pop()
+                .map(|p| (DbSource::GitConfig, p))
+        })
+}
+
 /// Opens the repository the way git would from the current directory and environment.
 pub fn open_repo() -> Result<gix::Repository, Error> {
     let cwd = std::env::current_dir().map_err(|e| Error::NoRepo(e.to_string()))?;
@@ -71,15 +124,19 @@ pub fn open_repo() -> Result<gix::Repository, Error> {
 impl Context {
     pub fn open(db: Option<PathBuf>) -> Result<Context, Error> {
         let repo = open_repo()?;
-        let db = db
-            .or_else(|| {
-                std::env::var_os("GIT_MIXXX_DB")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
-            .or_else(|| config_path(&repo, "mixxx.db").pop())
-            .or_else(crate::mixxx::default_path)
-            .ok_or(Error::NoDatabase)?;
+        let (db_source, db) = match choose_db(db, &repo) {
+            Some(chosen) => chosen,
+            None => {
+                let candidates = location::here();
+                candidates
+                    .iter()
+                    .find(|(_, path)| path.exists())
+                    .map(|(place, path)| (DbSource::Default(*place), path.clone()))
+                    .ok_or_else(|| {
+                        Error::NoDatabase(candidates.into_iter().map(|(_, p)| p).collect())
+                    })?
+            }
+        };
         let prefixes = config_path(&repo, "mixxx.prefix");
         let clear_guard = repo
             .config_snapshot()
@@ -88,6 +145,7 @@ impl Context {
         Ok(Context {
             annex: Annex::open(repo)?,
             db,
+            db_source,
             prefixes,
             clear_guard,
         })
@@ -153,5 +211,50 @@ impl Context {
             }
         }
         Ok(matched.iter().position(|m| !m))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_names_of_the_sources() {
+        let names: Vec<String> = [
+            DbSource::DbOption,
+            DbSource::Environment,
+            DbSource::GitConfig,
+            DbSource::Default(Location::Flatpak),
+        ]
+        .iter()
+        .map(|s| serde_json::to_string(s).expect("serializes"))
+        .collect();
+        assert_eq!(
+            names,
+            [
+                "\"db_option\"",
+                "\"environment\"",
+                "\"git_config\"",
+                "\"default_flatpak\""
+            ]
+        );
+    }
+
+    #[test]
+    fn the_error_without_a_database_lists_the_places_in_order() {
+        let message = Error::NoDatabase(vec![
+            PathBuf::from("/home/dj/.mixxx/mixxxdb.sqlite"),
+            PathBuf::from("/home/dj/.var/app/org.mixxx.Mixxx/.mixxx/mixxxdb.sqlite"),
+        ])
+        .to_string();
+        assert!(
+            message.contains(
+                "looked at /home/dj/.mixxx/mixxxdb.sqlite, /home/dj/.var/app/org.mixxx.Mixxx/.mixxx/mixxxdb.sqlite"
+            ) && message.contains("--db PATH")
+                && message.contains("git config mixxx.db PATH"),
+            "{message}"
+        );
+        let message = Error::NoDatabase(Vec::new()).to_string();
+        assert!(message.contains("is not set"), "{message}");
     }
 }

@@ -1,9 +1,10 @@
-//! `git mixxx status`: every clone's last sync from the branch, what a sync would do now, and
-//! the conflicts recorded at each clone's last sync.
+//! `git mixxx status`: the Mixxx database in use and what chose it, every clone's last sync
+//! from the branch, what a sync would do now, and the conflicts recorded at each clone's last
+//! sync.
 
 use crate::annex::logmet::{Current, MetLog};
 use crate::annex::{self, key};
-use crate::context::Context;
+use crate::context::{Context, DbSource};
 use crate::fields::Field;
 use crate::hooks;
 use crate::state::{self, Conflict, RunRecord};
@@ -54,10 +55,18 @@ pub enum Error {
     Io(#[from] crate::error::PathError),
 }
 
+/// The Mixxx database a run uses, and what chose it.
+#[derive(Debug, Serialize)]
+pub struct Database {
+    pub path: String,
+    pub source: DbSource,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub uuid: String,
     pub db: String,
+    pub database: Database,
     /// Whether this clone has synced before.
     pub synced_before: bool,
     pub clones: Vec<CloneStatus>,
@@ -71,7 +80,7 @@ pub struct Status {
     pub pending: Option<Report>,
     /// Why `pending` could not be computed.
     pub pending_error: Option<String>,
-    /// The process that has the database open, when Mixxx is running: pulls wait for it.
+    /// The running Mixxx (on Linux, the process that has the database open): pulls wait for it.
     pub mixxx_running: Option<String>,
 }
 
@@ -135,6 +144,10 @@ pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
     Ok(Status {
         uuid: annex.uuid.clone(),
         db: ctx.db.display().to_string(),
+        database: Database {
+            path: ctx.db.display().to_string(),
+            source: ctx.db_source,
+        },
         synced_before: clones.iter().any(|c| c.this_clone),
         clones,
         conflicts,

@@ -35,7 +35,9 @@ const SIMULATED_CRASH: i32 = 99;
     long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists) with \
 git-annex metadata on the git-annex branch, so that it travels between clones with `git annex sync`.\n\n\
 Configuration (git config):\n  \
-mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else Mixxx's default)\n  \
+mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \
+locations that exists: on Linux ~/.mixxx, then Flatpak's ~/.var/app/org.mixxx.Mixxx/.mixxx; `git mixxx status` \
+says which is used)\n  \
 mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
@@ -80,7 +82,7 @@ const LIST_LIMIT: usize = 20;
 /// The Mixxx database to sync.
 #[derive(Clone, Debug, Args)]
 pub struct Db {
-    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then where Mixxx keeps it)
+    /// The Mixxx database (default: GIT_MIXXX_DB, `git config mixxx.db`, then the first of Mixxx's default locations that exists)
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
 }
@@ -114,7 +116,7 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
-    /// Every clone's last sync, the hooks, what a sync would do now, and conflicts
+    /// The Mixxx database in use and why, every clone's last sync, the hooks, what a sync would do now, and conflicts
     Status {
         /// Acknowledge the conflicts listed now: they are not listed again
         #[arg(long)]

@@ -2,6 +2,9 @@
 //! that changes), `status`, and the one line a hook says. Long lists stop after a limit and
 //! say how many more there are.
 
+use git_mixxx::context::DbSource;
+use git_mixxx::mixxx::location::Location;
+use git_mixxx::mixxx::running;
 use git_mixxx::state::Conflict;
 use git_mixxx::status::Status;
 use git_mixxx::sync::guard::Refusal;
@@ -236,7 +239,13 @@ fn count(n: usize, noun: &str) -> String {
 /// The human-readable `status`; lists stop after `limit` lines.
 pub fn status(status: &Status, limit: usize) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "This clone: {} (database {})", status.uuid, status.db);
+    let _ = writeln!(out, "This clone: {}", status.uuid);
+    let _ = writeln!(
+        out,
+        "Mixxx database: {} (from {})",
+        status.database.path,
+        source(status.database.source)
+    );
     if !status.synced_before {
         let _ = writeln!(
             out,
@@ -339,7 +348,8 @@ pub fn status(status: &Status, limit: usize) -> String {
         let waiting = status.pending.as_ref().map_or(0, |p| p.pulled);
         let _ = writeln!(
             out,
-            "Mixxx is running ({holder} has the database open): changes from the branch for {} wait until it is closed; the next sync (or hook) after that applies them",
+            "Mixxx is running ({holder} {}): changes from the branch for {} wait until it is closed; the next sync (or hook) after that applies them",
+            running::HOLDS,
             count(waiting, "track")
         );
     }
@@ -363,6 +373,19 @@ fn hooks(out: &mut String, status: &Status) {
             (true, ..) => "installed, has not run yet".to_owned(),
         };
         let _ = writeln!(out, "  {}: {state}", h.name);
+    }
+}
+
+/// What chose the Mixxx database, as `status` says it.
+fn source(source: DbSource) -> &'static str {
+    match source {
+        DbSource::DbOption => "--db",
+        DbSource::Environment => "GIT_MIXXX_DB",
+        DbSource::GitConfig => "git config mixxx.db",
+        DbSource::Default(Location::Linux | Location::Windows) => "Mixxx's default location",
+        DbSource::Default(Location::Flatpak) => "Flatpak Mixxx's location",
+        DbSource::Default(Location::MacosSandbox) => "Mixxx's default location (macOS sandbox)",
+        DbSource::Default(Location::Macos) => "older Mixxx's location on macOS",
     }
 }
 

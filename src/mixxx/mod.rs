@@ -1,8 +1,10 @@
-//! The Mixxx library database: locating it, opening it read-only, detecting and checking the
-//! schema revision, and reading every track's mapped values, crates and playlists in one
-//! consistent read transaction. Writing lives in [`write`]; creating databases from the real
-//! Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
+//! The Mixxx library database: opening it read-only, detecting and checking the schema
+//! revision, and reading every track's mapped values, crates and playlists in one consistent
+//! read transaction. Its default locations live in [`location`], writing in [`write`],
+//! detecting a running Mixxx in [`running`]; creating databases from the real Mixxx DDL (for
+//! the demo, tests and benchmarks) in [`schema`].
 
+pub mod location;
 pub mod marker;
 pub mod relink;
 pub mod running;
@@ -53,7 +55,8 @@ pub enum Error {
         source: rusqlite::Error,
     },
     #[error(
-        "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} has it open: close Mixxx (it rolls the write back) and sync again"
+        "the Mixxx database {path} holds an interrupted write that must be rolled back, and {holder} {}: close Mixxx (it rolls the write back) and sync again",
+        running::HOLDS
     )]
     HotJournal { path: PathBuf, holder: String },
     #[error(
@@ -83,23 +86,6 @@ pub struct Library {
     pub tracks: Vec<Track>,
     /// git-mixxx's marker in this database ([`marker`]), if it has one.
     pub marker: Option<marker::Marker>,
-}
-
-/// The platform's default database location.
-pub fn default_path() -> Option<PathBuf> {
-    let home = std::env::var_os("HOME").map(PathBuf::from);
-    if cfg!(target_os = "macos") {
-        let home = home?;
-        let sandboxed = home.join(
-            "Library/Containers/org.mixxx.mixxx/Data/Library/Application Support/Mixxx/mixxxdb.sqlite",
-        );
-        if sandboxed.exists() {
-            return Some(sandboxed);
-        }
-        Some(home.join("Library/Application Support/Mixxx/mixxxdb.sqlite"))
-    } else {
-        Some(home?.join(".mixxx/mixxxdb.sqlite"))
-    }
 }
 
 /// An open database and its schema revision.

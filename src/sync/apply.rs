@@ -53,7 +53,8 @@ fn held(db: &Path, opts: &Options) -> Option<String> {
 pub fn mixxx_running(db: &Path) -> Option<String> {
     let holder = running::holder(db)?;
     Some(format!(
-        "Mixxx is running ({holder} has the database open); close Mixxx and sync again to apply them"
+        "Mixxx is running ({holder} {}); close Mixxx and sync again to apply them",
+        running::HOLDS
     ))
 }
 

@@ -77,6 +77,11 @@ impl Env {
         (&self.name, &self.email)
     }
 
+    /// The home directory (`HOME`) of every command.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The git-mixxx binary the environment runs.
     pub fn bin(&self) -> PathBuf {
         self.bin_dir.join("git-mixxx")
