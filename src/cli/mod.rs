@@ -98,7 +98,7 @@ pub enum Command {
     },
     /// A self-contained demonstration on generated data (a NAS and two laptops)
     Demo {
-        /// Where to create it (default: a new temporary directory, kept)
+        /// Where to create it: a new or empty directory (default: a new temporary directory, kept)
         dir: Option<PathBuf>,
     },
 }
