@@ -50,6 +50,9 @@ const END: &str = "# <<< git-mixxx <<<";
 /// Set in the environment of processes git-mixxx starts, so hooks they fire do nothing.
 const RECURSION_GUARD: &str = "GIT_MIXXX_HOOK";
 
+/// How the marker files of background runs begin (in `$GIT_DIR/mixxx/`): one per run going on.
+const BACKGROUND_MARKER: &str = "background-";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(
@@ -400,11 +403,11 @@ fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {
     use std::os::unix::process::CommandExt;
     let dir = crate::state::local_dir(&ctx.annex.repo);
     let marker = tempfile::Builder::new()
-        .prefix("background-")
+        .prefix(BACKGROUND_MARKER)
         .tempfile_in(&dir)
         .map_err(io("creating a file in", &dir))?;
     let (_, marker) = marker.keep().map_err(|e| io("keeping", &dir)(e.error))?;
-    let log_path = dir.join("hook.log");
+    let log_path = log_path(&ctx.annex.repo);
     if std::fs::metadata(&log_path).is_ok_and(|m| m.len() > 1 << 20) {
         let _ = std::fs::remove_file(&log_path);
     }
@@ -428,6 +431,23 @@ fn spawn_background(name: &str, ctx: &Context) -> Result<(), Error> {
     cmd.spawn()
         .map_err(io("starting the background sync for", &marker))?;
     Ok(())
+}
+
+/// Where background runs write what they say (`$GIT_DIR/mixxx/hook.log`).
+pub fn log_path(repo: &gix::Repository) -> PathBuf {
+    crate::state::local_dir(repo).join("hook.log")
+}
+
+/// Whether a background run (started while git-annex held its lock) is still going on in
+/// `repo`: its changes are not all in Mixxx yet.
+pub fn background_running(repo: &gix::Repository) -> bool {
+    std::fs::read_dir(crate::state::local_dir(repo)).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with(BACKGROUND_MARKER)
+        })
+    })
 }
 
 /// Whether this hook was fired by a process git-mixxx started.

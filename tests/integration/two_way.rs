@@ -716,18 +716,64 @@ fn a_value_mixxx_cannot_hold_is_reported_not_overwritten() {
     assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["4"]));
 }
 
-/// The values of file `f` in a laptop's Mixxx.
-// The README's first command: the demonstration carries laptop A's values to laptop B's Mixxx.
+// The README's first command: the demonstration carries laptop A's values, then an edit made
+// in A's Mixxx, to laptop B's Mixxx with `git annex sync` and the hooks alone, shows a conflict,
+// and refuses a directory that holds something.
 #[test]
-fn the_demo_carries_laptop_a_values_to_laptop_b() {
+fn the_demo_carries_laptop_a_edit_to_laptop_b_through_the_hooks() {
     let env = Env::new();
     let dir = env.root.join("demo");
+    // An existing empty directory is used.
+    std::fs::create_dir(&dir).unwrap();
     let out = env.mixxx(&env.root, &["demo", dir.to_str().unwrap()]);
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", text(&out));
     assert!(said.contains("12 pulled into Mixxx"), "{said}");
+    assert!(
+        said.contains("laptop A's edit reached it through the hooks"),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 conflicts (see `git mixxx status`)"),
+        "{said}"
+    );
     assert!(!said.contains("Mixxx is running"), "{said}");
+    let track = |n: usize, laptop: &str| {
+        loc(
+            &dir.join(laptop),
+            &format!(
+                "music/{}/Artist {n} - Track {n}.flac",
+                ["House", "Techno", "Disco"][n % 3]
+            ),
+        )
+    };
+    let in_a = db_values(&dir.join("mixxx-a/mixxxdb.sqlite"));
     let in_b = db_values(&dir.join("mixxx-b/mixxxdb.sqlite"));
     let rated = in_b.values().filter(|v| v.contains_key("rating")).count();
-    assert_eq!((in_b.len(), rated), (12, 10), "{in_b:?}");
+    assert_eq!((in_b.len(), rated), (12, 11), "{in_b:?}");
+    // A's edit (track 0 rated 5) is in B's Mixxx; the conflict on track 2 settled on B's 4 in
+    // both.
+    assert_eq!(in_b[&track(0, "laptop-b")]["rating"], set_of(&["5"]));
+    assert_eq!(in_b[&track(2, "laptop-b")]["rating"], set_of(&["4"]));
+    assert_eq!(in_a[&track(2, "laptop-a")]["rating"], set_of(&["4"]));
+    // The hooks stay installed for the commands the demo suggests, and git-mixxx is in them.
+    let hook = std::fs::read_to_string(dir.join("laptop-b/.git/hooks/reference-transaction"));
+    assert!(hook.unwrap().contains("git mixxx hook"));
+    // The user's global git configuration is not written.
+    assert!(!env.root.join("home/.gitconfig").exists());
+
+    // Again in the same directory: refused with one sentence, exit 2, nothing changed.
+    let before = env.git(&dir.join("laptop-b"), &["rev-parse", "git-annex"]);
+    let out = env.mixxx(&env.root, &["demo", dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("is not an empty directory: give a new or empty directory"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+    assert_eq!(
+        env.git(&dir.join("laptop-b"), &["rev-parse", "git-annex"]),
+        before
+    );
 }
