@@ -11,8 +11,8 @@ use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::{Action, Report, TrackChange, field_counts};
 use std::fmt::Write as _;
 
-/// The human-readable summary of a sync; with `verbose`, each field that changes, track by
-/// track; lists stop after `limit` lines.
+/// The human-readable summary of a sync; with `verbose` or in a dry run, each field that
+/// changes, track by track; lists stop after `limit` lines.
 pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
     if let Some(refusal) = &r.refused {
         return refused(refusal, r.dry_run);
@@ -28,7 +28,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         );
     } else {
         let (push, pull) = match r.dry_run {
-            true => ("would push", "would pull"),
+            true => ("would be pushed", "would be pulled"),
             false => ("pushed", "pulled"),
         };
         let _ = writeln!(
@@ -50,10 +50,18 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
             }
         );
         if !r.pushed_fields.is_empty() {
-            let _ = writeln!(out, "  {push} fields: {}", field_counts(&r.pushed_fields));
+            let _ = writeln!(
+                out,
+                "  {push}, by field: {}",
+                field_counts(&r.pushed_fields)
+            );
         }
         if !r.pulled_fields.is_empty() {
-            let _ = writeln!(out, "  {pull} fields: {}", field_counts(&r.pulled_fields));
+            let _ = writeln!(
+                out,
+                "  {pull}, by field: {}",
+                field_counts(&r.pulled_fields)
+            );
         }
     }
     if r.database_replaced {
@@ -66,7 +74,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
     if let Some(why) = &r.pull_pending {
         let _ = writeln!(out, "  {} wait, NOT written to Mixxx: {why}.", waiting(r));
     }
-    if verbose {
+    if verbose || r.dry_run {
         changes(&mut out, &r.changes, r.dry_run, limit);
     } else if !r.conflicts.is_empty() {
         let _ = writeln!(out, "  {}:", count(r.conflicts.len(), "conflict"));

@@ -90,6 +90,16 @@ fn json_documents_match_their_schemas() {
         &repo,
         &["annex", "metadata", "-q", "-s", "rating=2", "t02.flac"],
     );
+    // A dry run says, in the conditional, what would change, track by track.
+    let dry = env.mixxx_ok(&repo, &["sync", "--dry-run"]);
+    for line in [
+        "Dry run (nothing written), 3 tracks: 1 would be pushed to the branch, 2 would be pulled",
+        "t00.flac: rating 3 → 5 (would be pushed)",
+        "t01.flac: rating 3 → 1 (would be pulled)",
+        "t02.flac: rating 4 → 2 (conflict, git would win)",
+    ] {
+        assert!(dry.contains(line), "{line}\n{dry}");
+    }
     let report = env.sync(&repo, &db, &["-v"]);
     assert_valid("sync.json", &report);
     assert_eq!(
