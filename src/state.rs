@@ -32,6 +32,21 @@ pub struct Conflict {
     pub branch: Vec<String>,
     /// `git` or `mixxx`.
     pub winner: String,
+    /// What both sides held afterwards (empty in records older than this field: then the
+    /// winner's side).
+    #[serde(default)]
+    pub result: Vec<String>,
+}
+
+impl Conflict {
+    /// What the conflict left on both sides.
+    pub fn left(&self) -> &[String] {
+        match (self.result.is_empty(), self.winner.as_str()) {
+            (false, _) => &self.result,
+            (true, "mixxx") => &self.mixxx,
+            (true, _) => &self.branch,
+        }
+    }
 }
 
 impl std::fmt::Display for Conflict {

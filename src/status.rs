@@ -10,7 +10,7 @@ use crate::hooks;
 use crate::state::{self, Conflict, RunRecord};
 use crate::sync::observer::Silent;
 use crate::sync::plan;
-use crate::sync::{self, Options, Prefer, Report};
+use crate::sync::{self, Options, Report};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
@@ -200,12 +200,7 @@ fn open_conflicts(
             logs.insert(&c.key, current);
         }
         let now = plan::field_value(field, &logs[c.key.as_str()]);
-        let left = if c.winner == Prefer::Mixxx.name() {
-            &c.mixxx
-        } else {
-            &c.branch
-        };
-        if now == left.iter().cloned().collect::<BTreeSet<_>>() {
+        if now == c.left().iter().cloned().collect::<BTreeSet<_>>() {
             out.push(open);
         }
     }

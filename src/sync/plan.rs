@@ -21,6 +21,8 @@ pub struct FieldConflict {
     pub mixxx: BTreeSet<String>,
     pub branch: BTreeSet<String>,
     pub winner: Prefer,
+    /// What both sides hold afterwards.
+    pub result: BTreeSet<String>,
 }
 
 /// A field left alone because the branch's value cannot be held by Mixxx.
@@ -415,6 +417,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                     mixxx: mv.clone(),
                     branch: gv.clone(),
                     winner,
+                    result: r.clone(),
                 });
                 r
             }
@@ -424,6 +427,7 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
                     mixxx: mv.clone(),
                     branch: gv.clone(),
                     winner: Prefer::Git,
+                    result: r.clone(),
                 });
                 plan.resolved_at = plan.resolved_at.max(Some(at.just_after()));
                 resolved_fields.push((field, BTreeSet::from([text])));

@@ -148,6 +148,7 @@ impl Report {
                     mixxx: c.mixxx.iter().cloned().collect(),
                     branch: c.branch.iter().cloned().collect(),
                     winner: c.winner.name().to_owned(),
+                    result: c.result.iter().cloned().collect(),
                 }));
             self.failed.extend(track.held.iter().map(|h| Failure {
                 path: track.item.path.clone(),
@@ -171,15 +172,15 @@ fn track_changes(track: &TrackPlan<'_>) -> Vec<TrackChange> {
         .conflicts
         .iter()
         .map(|c| {
-            let (old, new) = match c.winner {
-                Prefer::Git => (&c.mixxx, &c.branch),
-                Prefer::Mixxx => (&c.branch, &c.mixxx),
+            let old = match c.winner {
+                Prefer::Git => &c.mixxx,
+                Prefer::Mixxx => &c.branch,
             };
             TrackChange {
                 path: path.clone(),
                 field: c.field.name().to_owned(),
                 old: list(old),
-                new: list(new),
+                new: list(&c.result),
                 action: Action::Conflict,
                 winner: Some(c.winner.name().to_owned()),
             }

@@ -504,7 +504,7 @@ fn conflict_prefers_git_by_default_and_status_shows_it() {
     assert_eq!(
         report["conflicts"],
         json!([{"path": A, "key": key.trim(), "field": "rating",
-                "mixxx": ["2"], "branch": ["5"], "winner": "git"}]),
+                "mixxx": ["2"], "branch": ["5"], "winner": "git", "result": ["5"]}]),
         "{report}"
     );
     assert_eq!(db_values(&l.db_b)[&loc(&l.b, A)]["rating"], set_of(&["5"]));
@@ -734,7 +734,7 @@ fn the_demo_carries_laptop_a_edit_to_laptop_b_through_the_hooks() {
         "{said}"
     );
     assert!(
-        said.contains("1 conflicts (see `git mixxx status`)"),
+        said.contains("1 conflict (see `git mixxx status`)"),
         "{said}"
     );
     assert!(!said.contains("Mixxx is running"), "{said}");
@@ -758,7 +758,10 @@ fn the_demo_carries_laptop_a_edit_to_laptop_b_through_the_hooks() {
     assert_eq!(in_a[&track(2, "laptop-a")]["rating"], set_of(&["4"]));
     // The hooks stay installed for the commands the demo suggests, and git-mixxx is in them.
     let hook = std::fs::read_to_string(dir.join("laptop-b/.git/hooks/reference-transaction"));
-    assert!(hook.unwrap().contains("git mixxx hook"));
+    assert!(
+        hook.unwrap()
+            .contains("git_mixxx hook reference-transaction")
+    );
     // The user's global git configuration is not written.
     assert!(!env.root.join("home/.gitconfig").exists());
 
