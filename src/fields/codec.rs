@@ -22,6 +22,9 @@ pub enum Codec {
     /// `library.key_id` 1..24 (with `library.key` in the clone's notation) ⇄ one canonical
     /// notation ([`key::canonical`]).
     Key,
+    /// A row of `cues` ⇄ its [`super::cue`] value (read and written by the cue table's code,
+    /// not as a column).
+    Cue,
 }
 
 /// A branch value that a field cannot hold, with what the field expects.
@@ -41,6 +44,9 @@ impl Codec {
             Codec::Bpm => "a positive number of beats per minute",
             Codec::Color => "a colour written #RRGGBB",
             Codec::Key => "a musical key such as Am, C#m, 8A or 1m",
+            Codec::Cue => {
+                "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 and a position within a track"
+            }
         }
     }
 
@@ -58,6 +64,7 @@ impl Codec {
                     .or_else(|| text(raw).map(|t| key::key_id(&t)))?;
                 key::canonical(id).map(Cow::Borrowed)
             }
+            Codec::Cue => None,
         }
     }
 
@@ -69,6 +76,7 @@ impl Codec {
             Codec::Bpm => value.parse().ok().and_then(bpm),
             Codec::Color => parse_color(value).and_then(color),
             Codec::Key => key::canonical(key::key_id(value)).map(str::to_owned),
+            Codec::Cue => super::cue::canonical(value),
         };
         match canonical {
             Some(c) if c == value => Ok(Cow::Borrowed(value)),
@@ -88,7 +96,7 @@ impl Codec {
                 Codec::Text => SqlValue::Text(String::new()),
                 Codec::Rating | Codec::Key => SqlValue::Integer(0),
                 Codec::Bpm => SqlValue::Real(0.0),
-                Codec::Color => SqlValue::Null,
+                Codec::Color | Codec::Cue => SqlValue::Null,
             });
         };
         let canonical = self.canonical(value)?;
@@ -98,6 +106,7 @@ impl Codec {
             Codec::Bpm => SqlValue::Real(canonical.parse().unwrap_or_default()),
             Codec::Color => SqlValue::Integer(parse_color(&canonical).unwrap_or_default()),
             Codec::Key => SqlValue::Integer(key::key_id(&canonical)),
+            Codec::Cue => SqlValue::Text(canonical.into_owned()),
         })
     }
 }

@@ -11,6 +11,7 @@
 //! with `bpm`).
 
 pub mod codec;
+pub mod cue;
 pub mod key;
 
 pub use codec::Codec;
@@ -38,6 +39,7 @@ pub enum Field {
     Color,
     Crate,
     Playlist,
+    Cue,
 }
 
 /// Where Mixxx keeps a field.
@@ -47,6 +49,8 @@ pub enum Source {
     Column(&'static str),
     /// Membership of a container (a set of container names).
     Member(Container),
+    /// The track's rows of `cues` that a user made (a set of [`cue`] values).
+    Cues,
 }
 
 /// The containers a track can be a member of.
@@ -74,7 +78,7 @@ const fn column(name: &'static str, column: &'static str, codec: Codec) -> Descr
 }
 
 /// The field table, in [`Field`] order.
-const TABLE: [Descriptor; 16] = [
+const TABLE: [Descriptor; 17] = [
     column("artist", "artist", Codec::Text),
     column("title", "title", Codec::Text),
     column("album", "album", Codec::Text),
@@ -99,11 +103,16 @@ const TABLE: [Descriptor; 16] = [
         source: Source::Member(Container::Playlist),
         codec: Codec::Text,
     },
+    Descriptor {
+        name: "cue",
+        source: Source::Cues,
+        codec: Codec::Cue,
+    },
 ];
 
 impl Field {
     /// Every field, in table order.
-    pub const ALL: [Field; 16] = [
+    pub const ALL: [Field; 17] = [
         Field::Artist,
         Field::Title,
         Field::Album,
@@ -120,13 +129,14 @@ impl Field {
         Field::Color,
         Field::Crate,
         Field::Playlist,
+        Field::Cue,
     ];
 
     /// The fields kept in a `library` column, in table order.
     pub fn columns() -> impl Iterator<Item = (Field, &'static str)> {
         Field::ALL.into_iter().filter_map(|f| match f.source() {
             Source::Column(c) => Some((f, c)),
-            Source::Member(_) => None,
+            Source::Member(_) | Source::Cues => None,
         })
     }
 
@@ -149,7 +159,7 @@ impl Field {
 
     /// Whether the field holds a set of values (membership) rather than at most one.
     pub fn is_set(self) -> bool {
-        matches!(self.source(), Source::Member(_))
+        !matches!(self.source(), Source::Column(_))
     }
 
     /// The field of a branch field name (git-annex compares names case-insensitively and
@@ -214,8 +224,8 @@ pub fn by_name(values: &Values) -> crate::annex::logmet::Values {
 /// How many fields live in `library` columns (they come first in the table).
 pub const COLUMN_COUNT: usize = 14;
 const SINGLE_COUNT: usize = COLUMN_COUNT;
-/// How many fields are memberships.
-const SET_COUNT: usize = 2;
+/// How many fields hold sets (memberships, cues).
+const SET_COUNT: usize = 3;
 const _: () = {
     let mut i = 0;
     while i < TABLE.len() {

@@ -11,6 +11,7 @@ pub mod running;
 pub mod schema;
 pub mod write;
 
+use crate::fields::cue::{self, Cue};
 use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -241,8 +242,12 @@ impl Database {
             tracks.push(Track { id, location, row });
         }
         for field in Field::ALL {
-            if let Source::Member(container) = field.source() {
-                self.read_members(container, field, &index, &mut tracks)?;
+            match field.source() {
+                Source::Member(container) => {
+                    self.read_members(container, field, &index, &mut tracks)?;
+                }
+                Source::Cues => self.read_cues(field, &index, &mut tracks)?,
+                Source::Column(_) => {}
             }
         }
         Ok(Library {
@@ -276,6 +281,36 @@ impl Database {
             let name = text(row.get_ref(1)?);
             if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
                 tracks[*i].row.add_member(field, name);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Database {
+    /// Adds every track's cues that a user made ([`Cue`]).
+    fn read_cues(
+        &self,
+        field: Field,
+        index: &HashMap<i64, usize>,
+        tracks: &mut [Track],
+    ) -> rusqlite::Result<()> {
+        let sql = format!(
+            "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+             WHERE type IN ({})",
+            cue::SYNCED_TYPES
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let track: Option<i64> = row.get(0)?;
+            let Some(i) = track.and_then(|t| index.get(&t)) else {
+                continue;
+            };
+            let columns = [1, 2, 3, 4, 5, 6].map(|c| row.get_ref(c));
+            let [a, b, c, d, e, f] = columns;
+            if let Some(cue) = Cue::from_row([a?, b?, c?, d?, e?, f?]) {
+                tracks[*i].row.add_member(field, cue.to_string());
             }
         }
         Ok(())

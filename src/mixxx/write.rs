@@ -5,6 +5,7 @@
 
 use super::marker::Marker;
 use super::{Database, Error as DbError};
+use crate::fields::cue::{self, Cue};
 use crate::fields::key::{self, Notation};
 use crate::fields::{Codec, Container, Field, Source, codec};
 use rusqlite::types::Value as SqlValue;
@@ -193,6 +194,8 @@ pub struct Writer<'a> {
     /// container id, and for playlists the `PlaylistTracks` row ids). Mixxx's schema has no
     /// index by track, so per-track queries would read whole tables.
     members: [Option<HashMap<i64, Vec<Membership>>>; 2],
+    /// Each track's cues that git-mixxx syncs, loaded once.
+    cues: Option<TrackCues>,
     /// The highest position in each playlist, loaded once.
     ends: Option<HashMap<i64, i64>>,
     /// Playlists with removed entries, renumbered 1..n once at commit.
@@ -202,6 +205,9 @@ pub struct Writer<'a> {
     /// This Mixxx's configuration file (`mixxx.cfg` beside the database), if known.
     config: Option<PathBuf>,
 }
+
+/// Each track's synced cues: (`cues` row id, [`Cue`] value).
+type TrackCues = HashMap<i64, Vec<(i64, String)>>;
 
 /// A track's membership of one crate or playlist.
 #[derive(Clone, Debug)]
@@ -228,6 +234,7 @@ impl<'a> Writer<'a> {
             crates: None,
             playlists: None,
             members: [None, None],
+            cues: None,
             ends: None,
             gaps: BTreeSet::new(),
             notation: None,
@@ -266,6 +273,7 @@ impl<'a> Writer<'a> {
     ) -> Result<(), Error> {
         let column = match field.source() {
             Source::Member(container) => return self.set_membership(id, container, values),
+            Source::Cues => return self.set_cues(id, values),
             Source::Column(column) => column,
         };
         let value = single(field, values)?;
@@ -314,6 +322,66 @@ impl<'a> Writer<'a> {
             self.notation = Some(notation);
         }
         Ok(self.notation.get_or_insert_with(Notation::default))
+    }
+
+    /// Makes the track's synced cues exactly `values` ([`Cue`] values): rows of other values
+    /// are deleted, missing ones inserted; the others (and cues of other types) stay as they
+    /// are, with their ids.
+    fn set_cues(&mut self, id: i64, values: &BTreeSet<String>) -> Result<(), Error> {
+        let current = self.cues()?.remove(&id).unwrap_or_default();
+        let mut kept = Vec::with_capacity(values.len());
+        for (row, value) in current {
+            if values.contains(&value) && !kept.iter().any(|(_, v)| *v == value) {
+                kept.push((row, value));
+            } else {
+                self.tx
+                    .execute("DELETE FROM cues WHERE id = ?1", params![row])?;
+            }
+        }
+        for value in values {
+            if kept.iter().any(|(_, v)| v == value) {
+                continue;
+            }
+            let cue = Cue::parse(value).ok_or_else(|| Error::InvalidValue {
+                field: Field::Cue,
+                value: value.clone(),
+                expected: "a cue",
+            })?;
+            let [kind, position, length, slot, label, color] = cue.to_row();
+            self.tx.execute(
+                "INSERT INTO cues (track_id, type, position, length, hotcue, label, color) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![id, kind, position, length, slot, label, color],
+            )?;
+            kept.push((self.tx.last_insert_rowid(), value.clone()));
+        }
+        self.cues()?.insert(id, kept);
+        Ok(())
+    }
+
+    /// Every track's synced cues, read once (Mixxx's schema has no index on `cues.track_id`).
+    fn cues(&mut self) -> Result<&mut TrackCues, Error> {
+        if self.cues.is_none() {
+            let sql = format!(
+                "SELECT id, track_id, type, position, length, hotcue, label, color FROM cues \
+                 WHERE type IN ({})",
+                cue::SYNCED_TYPES
+            );
+            let mut stmt = self.tx.prepare(&sql)?;
+            let mut rows = stmt.query([])?;
+            let mut map = TrackCues::new();
+            while let Some(row) = rows.next()? {
+                let (row_id, track): (i64, i64) = (row.get(0)?, row.get(1)?);
+                let [a, b, c, d, e, f] = [2, 3, 4, 5, 6, 7].map(|i| row.get_ref(i));
+                if let Some(cue) = Cue::from_row([a?, b?, c?, d?, e?, f?]) {
+                    map.entry(track)
+                        .or_default()
+                        .push((row_id, cue.to_string()));
+                }
+            }
+            self.cues = Some(map);
+        }
+        Ok(self.cues.get_or_insert_with(HashMap::new))
     }
 
     fn ids(&mut self, kind: Container) -> Result<&mut HashMap<String, i64>, Error> {

@@ -9,7 +9,7 @@ use super::snapshot::{Item, Keyed};
 use crate::annex::logmet::{self, Change, Current, MetLog, Order, Timestamp};
 use crate::annex::{self, key};
 use crate::fields::codec::Invalid;
-use crate::fields::{self, Digest, Field, FieldSet, Values};
+use crate::fields::{self, Codec, Digest, Field, FieldSet, Values, cue};
 use crate::state::Synced;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -48,6 +48,10 @@ pub struct KeyPlan {
     pub pull: Vec<(Field, BTreeSet<String>)>,
     pub conflicts: Vec<FieldConflict>,
     pub held: Vec<Held>,
+    /// Elements of a set field on the branch that Mixxx cannot hold (a cue at an absurd
+    /// position): never written to Mixxx nor removed from the branch; the field's other
+    /// elements sync.
+    pub rejected: Vec<(Field, Invalid)>,
     /// The values that become the base once the plan is carried out.
     pub settled: Values,
 }
@@ -59,6 +63,7 @@ impl KeyPlan {
             && self.pull.is_empty()
             && self.conflicts.is_empty()
             && self.held.is_empty()
+            && self.rejected.is_empty()
     }
 }
 
@@ -145,6 +150,8 @@ pub struct TrackPlan<'k> {
     pub pull: Vec<(Field, BTreeSet<String>)>,
     pub conflicts: Vec<FieldConflict>,
     pub held: Vec<Held>,
+    /// Elements of set fields on the branch that Mixxx cannot hold ([`KeyPlan::rejected`]).
+    pub rejected: Vec<(Field, Invalid)>,
 }
 
 /// Every decision of a run.
@@ -185,16 +192,67 @@ fn newest(values: &BTreeMap<String, Order>) -> Option<&String> {
 /// "unset" (Mixxx stores no value as an empty column, and names no crate or playlist ""), so
 /// a branch value "" is no value to sync. It stays on the branch until a value of a
 /// single-valued field replaces it.
+///
+/// Elements of a set that Mixxx cannot hold (cues: [`rejected`]) are no values to sync either.
 fn branch_values<'a>(field: Field, g: &'a Current) -> Cow<'a, BTreeMap<String, Order>> {
     let Some(raw) = g.get(field.name()) else {
         return Cow::Owned(BTreeMap::new());
     };
-    if !raw.contains_key("") {
+    let elements = field.is_set() && field.codec() != Codec::Text;
+    let clean = !raw.contains_key("") && (!elements || rejected(field, raw).is_empty());
+    if clean {
         return Cow::Borrowed(raw);
     }
     let mut values = raw.clone();
-    values.remove("");
+    let holdable = |v: &String| !elements || field.codec().canonical(v).is_ok();
+    values.retain(|v, _| !v.is_empty() && holdable(v));
     Cow::Owned(values)
+}
+
+/// The elements of a set field's branch values that Mixxx cannot hold.
+fn rejected(field: Field, raw: &BTreeMap<String, Order>) -> Vec<Invalid> {
+    raw.keys()
+        .filter(|v| !v.is_empty())
+        .filter_map(|v| field.codec().canonical(v).err())
+        .collect()
+}
+
+/// Cues edited on two clones: two values of one cue ([`cue::Cue::identity`]) converge on one,
+/// as a single-valued field does. Where the branch holds one of them, the branch's newest wins
+/// (Mixxx's, with `--prefer mixxx`); values only Mixxx has, of cues the branch does not hold,
+/// stay as they are.
+fn converge_cues(
+    decision: Decision,
+    mv: &BTreeSet<String>,
+    raw: &BTreeMap<String, Order>,
+    prefer: Prefer,
+) -> Decision {
+    let Decision::Value(r) = decision else {
+        return decision;
+    };
+    let mut groups: BTreeMap<(i64, i64), Vec<&String>> = BTreeMap::new();
+    for v in &r {
+        if let Some(c) = cue::Cue::parse(v) {
+            groups.entry(c.identity()).or_default().push(v);
+        }
+    }
+    let mut out = r.clone();
+    for values in groups.values().filter(|vs| vs.len() > 1) {
+        let on_branch = values.iter().filter(|v| raw.contains_key(v.as_str()));
+        let winner = match prefer {
+            Prefer::Mixxx => values.iter().find(|v| mv.contains(v.as_str())).copied(),
+            Prefer::Git => on_branch
+                .max_by(|a, b| raw[a.as_str()].cmp(&raw[b.as_str()]).then(a.cmp(b)))
+                .copied(),
+        };
+        if let Some(winner) = winner {
+            out.retain(|v| !values.contains(&v) || v == winner);
+        }
+    }
+    match out == r {
+        true => Decision::Value(r),
+        false => Decision::Conflict(out, prefer),
+    }
 }
 
 /// A field's value on the branch, as a sync compares it with Mixxx's (canonical forms; a
@@ -391,7 +449,7 @@ fn decide_single(
 /// The three-way merge of one key, by the design's sync rules. `g` is the branch's log as
 /// git-annex reads it.
 pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyPlan {
-    let empty_set = BTreeSet::new();
+    let (empty_set, empty_log) = (BTreeSet::new(), BTreeMap::new());
     let mut plan = KeyPlan::default();
     let mut result = Values::new();
     let mut branch = Values::new();
@@ -404,11 +462,19 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
         let (gv, invalid) = canonical(field, raw);
         let decision = if opts.all {
             Decision::Value(mv.clone())
+        } else if field == Field::Cue {
+            let merged = merge_set(field, mv, &gv, past, opts.prefer);
+            converge_cues(merged, mv, raw, opts.prefer)
         } else if field.is_set() {
             merge_set(field, mv, &gv, past, opts.prefer)
         } else {
             decide_single(field, mv, raw, past, opts)
         };
+        if field.is_set() && field.codec() != Codec::Text {
+            let all = g.get(field.name()).unwrap_or(&empty_log);
+            plan.rejected
+                .extend(rejected(field, all).into_iter().map(|i| (field, i)));
+        }
         let r = match decision {
             Decision::Value(r) => r,
             Decision::Conflict(r, winner) => {
@@ -602,6 +668,7 @@ fn plan_one<'k>(
         pull: kp.pull,
         conflicts: kp.conflicts,
         held: kp.held,
+        rejected: kp.rejected,
     };
     // Mixxx's values as a map, built only for the keys that need the three-way merge.
     let row = item.edited_row(base_digest);
@@ -747,7 +814,7 @@ mod tests {
             .collect()
     }
 
-    use Field::{Bpm, Color, Crate, Key, Rating};
+    use Field::{Bpm, Color, Crate, Cue, Key, Rating};
 
     #[test]
     fn mixxx_change_is_pushed_and_branch_change_is_pulled() {
@@ -819,6 +886,74 @@ mod tests {
         let plan = plan_key(&m, &g, Past::Base(&m), &opts);
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5"]);
+    }
+
+    #[test]
+    fn cues_combine_per_cue_and_one_cue_edited_twice_converges() {
+        let (c1, c2, c3) = (
+            "hotcue 1 100 0 #FF0000 Intro",
+            "hotcue 2 200 0 #00FF00",
+            "loop 3 300 88200 #0000FF",
+        );
+        // B moved hot cue 1 (pushed); A, offline, added a loop: both stay.
+        let base = vals(&[(Cue, &[c1, c2])]);
+        let moved = "hotcue 1 150 0 #FF0000 Intro";
+        let m = vals(&[(Cue, &[c1, c2, c3])]);
+        let g = cur(&[(Cue, &[(moved, 20), (c2, 10)])]);
+        let plan = plan_key(&m, &g, Past::Base(&base), &Options::default());
+        assert_eq!(plan.pull, vec![(Cue, set(&[moved, c2, c3]))]);
+        assert_eq!(pushed(&plan), [format!("cue+{c3}")]);
+        assert!(plan.conflicts.is_empty());
+        // Both moved hot cue 1: the branch's newest wins, as for a single-valued field.
+        let elsewhere = "hotcue 1 175 0 #FF0000 Intro";
+        let m = vals(&[(Cue, &[elsewhere, c2])]);
+        let plan = plan_key(&m, &g, Past::Base(&base), &Options::default());
+        assert_eq!(plan.pull, vec![(Cue, set(&[moved, c2]))]);
+        assert!(plan.push.is_empty());
+        assert_eq!(plan.conflicts.len(), 1);
+        // Two values of one cue on the branch (a union merge): the newer stays everywhere.
+        let g = cur(&[(Cue, &[(moved, 20), (elsewhere, 30), (c2, 10)])]);
+        let m = vals(&[(Cue, &[c1, c2])]);
+        let plan = plan_key(&m, &g, Past::Base(&base), &Options::default());
+        assert_eq!(plan.pull, vec![(Cue, set(&[elsewhere, c2]))]);
+        assert_eq!(pushed(&plan), [format!("cue-{moved}")]);
+    }
+
+    #[test]
+    fn cues_mixxx_cannot_hold_are_rejected_and_left_on_the_branch() {
+        let good = "hotcue 1 100 0 #FF0000";
+        let bad = [
+            "hotcue 99 100 0 #FF0000",
+            "hotcue 2 -5 0 #FF0000",
+            "sound - 1 0 #FF0000",
+        ];
+        let mut log: Vec<(&str, i64)> = bad.iter().map(|b| (*b, 10)).collect();
+        log.push((good, 10));
+        let g = cur(&[(Cue, &log)]);
+        let m = Values::new();
+        let plan = plan_key(&m, &g, Past::Base(&m), &Options::default());
+        assert_eq!(plan.pull, vec![(Cue, set(&[good]))]);
+        assert!(plan.push.is_empty(), "the bad ones stay on the branch");
+        let mut rejected: Vec<&str> = plan
+            .rejected
+            .iter()
+            .map(|(_, i)| i.value.as_str())
+            .collect();
+        rejected.sort();
+        assert_eq!(
+            rejected,
+            [
+                "hotcue 2 -5 0 #FF0000",
+                "hotcue 99 100 0 #FF0000",
+                "sound - 1 0 #FF0000"
+            ]
+        );
+        // A cue added in Mixxx is pushed without touching them.
+        let added = "hotcue 3 300 0 #FF0000";
+        let m = vals(&[(Cue, &[good, added])]);
+        let base = vals(&[(Cue, &[good])]);
+        let plan = plan_key(&m, &g, Past::Base(&base), &Options::default());
+        assert_eq!(pushed(&plan), [format!("cue+{added}")]);
     }
 
     #[test]

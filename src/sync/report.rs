@@ -158,6 +158,13 @@ impl Report {
                     h.invalid
                 ),
             }));
+            self.failed.extend(track.rejected.iter().map(|(field, invalid)| Failure {
+                path: track.item.path.clone(),
+                field: field.name().to_owned(),
+                reason: format!(
+                    "the branch's value {invalid}; it is not written to Mixxx, and the track's other values sync"
+                ),
+            }));
         }
     }
 }

@@ -493,6 +493,13 @@ fn sync_killed_after(
 }
 
 /// After a kill: the next sync succeeds without help, and both sides are sound and complete.
+/// The hot cue the crash test gives every track along with rating `rating`.
+fn hot_cue(rating: &str) -> String {
+    format!("hotcue 1 {rating}000 0 #FF0000")
+}
+
+/// The run after a killed one finishes the job: every track rated `rating` with its
+/// [`hot_cue`], in Mixxx and on the branch, and everything sound.
 fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &str, n: usize) {
     let report = env.sync(repo, db, &[]);
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
@@ -509,11 +516,24 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
         )
         .unwrap();
     assert_eq!(rated as usize, n, "every track rated {rating} in Mixxx");
+    let cued: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM cues WHERE type = 1 AND hotcue = 0 AND position = ?1 * 1000",
+            [rating],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        cued as usize, n,
+        "one hot cue per track, where the run put it"
+    );
     assert_eq!(
         env.find(repo, &format!("rating={rating}")).len(),
         n,
         "and on the branch"
     );
+    let cue = format!("cue={}", hot_cue(rating));
+    assert_eq!(env.find(repo, &cue).len(), n, "the cues on the branch");
     env.git(repo, &["fsck", "--strict", "--no-progress"]);
     let objects = env.git(repo, &["count-objects", "-v"]);
     assert!(objects.contains("garbage: 0"), "{objects}");
@@ -521,10 +541,10 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     assert!(!journal.exists(), "no journal left");
 }
 
-// Syncs of 1,000 tracks (pushing every track, then pulling every track) SIGKILLed at
-// increasing delays: after each kill the next sync finishes the job, Mixxx and git agree and
-// both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind (default 4),
-// `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
+// Syncs of 1,000 tracks (pushing every track's rating and hot cue, then pulling every
+// track's) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
+// Mixxx and git agree and both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind
+// (default 4), `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
 #[test]
 fn syncs_killed_at_random_moments_converge() {
     let number = |var: &str, default: u64| -> u64 {
@@ -543,7 +563,14 @@ fn syncs_killed_at_random_moments_converge() {
         let delay = std::time::Duration::from_millis(k * full / kills.max(1));
         // A push of every track...
         let rating = (k % 5 + 1).to_string();
-        db_exec(&db, &format!("UPDATE library SET rating = {rating}"));
+        db_exec(
+            &db,
+            &format!(
+                "UPDATE library SET rating = {rating}; DELETE FROM cues;
+                 INSERT INTO cues (track_id, type, position, length, hotcue, label, color)
+                   SELECT id, 1, {rating}000, 0, 0, '', 16711680 FROM library;"
+            ),
+        );
         sync_killed_after(&env, &repo, &db, delay);
         recovers(&env, &repo, &db, &rating, n);
         // ... and a pull of every track.
@@ -557,6 +584,8 @@ fn syncs_killed_at_random_moments_converge() {
                 "--all",
                 "--set",
                 &format!("rating={other}"),
+                "--set",
+                &format!("cue={}", hot_cue(&other)),
             ],
         );
         sync_killed_after(&env, &repo, &db, delay);

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real git, git-annex and SQLite, a fresh environment per
 //! test (see `util`, on top of `tests/support`, which the benchmark shares).
 
+mod cues;
 mod database;
 mod errors;
 mod faults;

@@ -216,6 +216,10 @@ fn prepared() -> Values {
 fn a_renamed_file_is_relinked_with_its_cues_and_plays() {
     let l = Laptops::synced(&[(A, prepared())]);
     prepare(&l.db_a, &loc(&l.a, A), 0, "Drop", 7);
+    // The cue travels like the other values.
+    l.sync_a(&[]);
+    let synced = values_of(&l.db_a, &loc(&l.a, A));
+    assert!(synced.contains_key("cue"), "{synced:?}");
     let before = row_at(&l.db_a, &loc(&l.a, A)).unwrap();
     let renamed = "music/House/a (renamed).flac";
     l.env.git(&l.a, &["mv", A, renamed]);
@@ -254,15 +258,15 @@ fn a_renamed_file_is_relinked_with_its_cues_and_plays() {
     };
     assert_eq!(after, vec![relinked], "the rescan's row is gone");
     assert_eq!(location_rows(&l.db_a), 1, "the old location row is removed");
-    assert_eq!(values_of(&l.db_a, &loc(&l.a, renamed)), prepared());
-    assert_eq!(l.env.metadata(&l.a, renamed), prepared());
+    assert_eq!(values_of(&l.db_a, &loc(&l.a, renamed)), synced);
+    assert_eq!(l.env.metadata(&l.a, renamed), synced);
     assert_eq!(l.env.branch_tip(&l.a), tip, "nothing to commit");
     assert_settled(&l.env, &l.a, &l.db_a);
     // The other laptop gets the rename with git, and its row moves too.
     l.exchange(&[&l.a, &l.b]);
     let report = l.sync_b(&[]);
     assert_eq!(relinks(&report, "relinked"), moved, "{report}");
-    assert_eq!(values_of(&l.db_b, &loc(&l.b, renamed)), prepared());
+    assert_eq!(values_of(&l.db_b, &loc(&l.b, renamed)), synced);
 }
 
 // The DJ used the rescan's new row before syncing (a crate, a rating, a hot cue, plays): it
@@ -301,6 +305,14 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
         ("rating", &["2"]),
         ("crate", &["Fresh", "Peak"]),
         ("playlist", &["Friday"]),
+        (
+            "cue",
+            &[
+                "hotcue 1 88200 0 0xFFFF0000 Drop",
+                "hotcue 4 88200 0 0xFFFF0000 Break",
+                "maincue - 44100 0 0xFFFF0000",
+            ],
+        ),
     ]);
     assert_eq!(values_of(&l.db_a, &new), expected);
     assert_eq!(l.env.metadata(&l.a, renamed), expected);
@@ -417,6 +429,13 @@ fn a_retagged_file_keeps_its_row_and_the_djs_edits() {
         ("rating", &["3"]),
         ("crate", &["Fresh", "Peak"]),
         ("playlist", &["Friday"]),
+        (
+            "cue",
+            &[
+                "hotcue 1 88200 0 0xFFFF0000 Drop",
+                "maincue - 44100 0 0xFFFF0000",
+            ],
+        ),
     ]);
     assert_eq!(values_of(&l.db_a, &loc(&l.a, A)), expected);
     assert_eq!(l.env.metadata(&l.a, A), expected);
@@ -568,6 +587,14 @@ fn a_file_moved_twice_keeps_what_each_row_was_given() {
     expected.extend(vals(&[
         ("color", &["#0000FF"]),
         ("crate", &["Fresh", "Peak"]),
+        (
+            "cue",
+            &[
+                "hotcue 1 88200 0 0xFFFF0000 Drop",
+                "hotcue 3 88200 0 0xFFFF0000 Vocal",
+                "maincue - 44100 0 0xFFFF0000",
+            ],
+        ),
     ]));
     assert_eq!(values_of(&l.db_a, &loc(&l.a, second)), expected);
     assert_eq!(l.env.metadata(&l.a, second), expected);

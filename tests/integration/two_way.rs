@@ -460,10 +460,13 @@ fn pulling_sync_keeps_database_sound_and_other_columns_untouched() {
     assert_eq!(before[3].1.len(), 2, "two cues");
     let report = l.sync_b(&[]);
     assert_eq!(report["pulled"], 3, "{report}");
-    // The owned columns did change.
+    // The owned columns did change; the cues B's DJ made stay (and go to the branch).
     let in_b = db_values(&l.db_b);
     for (file, v) in &values {
-        assert_eq!(&in_b[&loc(&l.b, file)], v, "{file}");
+        let mut got = in_b[&loc(&l.b, file)].clone();
+        let cues = got.remove("cue").map_or(0, |c| c.len());
+        assert_eq!(cues, usize::from(*file != C), "{file}: {got:?}");
+        assert_eq!(&got, v, "{file}");
     }
 
     let conn =
