@@ -103,7 +103,7 @@ impl Library {
     }
 }
 
-pub fn generate(env: &Env, root: &Path, n: usize) -> Library {
+pub fn generate(env: &Env, root: &Path, n: usize, cues: usize) -> Library {
     let start = Instant::now();
     let base = root.join(format!("n{n}"));
     if base.exists() {
@@ -188,6 +188,7 @@ pub fn generate(env: &Env, root: &Path, n: usize) -> Library {
     create_db(&db, REVISION, &tracks);
     let written = db_start.elapsed().as_secs_f64();
     check_db(&db, &tracks);
+    add_cues(&db, cues);
     eprintln!(
         "N={n}: Mixxx database written in {written:.2} s, read back and checked in {:.2} s",
         db_start.elapsed().as_secs_f64() - written
@@ -200,6 +201,20 @@ pub fn generate(env: &Env, root: &Path, n: usize) -> Library {
         gen_dir,
         work_dir,
         secs: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// Gives every track `cues` hot cues (slots 1.., positions a second apart), as Mixxx stores
+/// them.
+fn add_cues(db: &Path, cues: usize) {
+    let conn = rusqlite::Connection::open(db).expect("open the generated database");
+    for slot in 0..cues {
+        conn.execute(
+            "INSERT INTO cues (track_id, type, position, length, hotcue, label, color) \
+             SELECT id, 1, ?1 * 88200 + id, 0, ?1, 'Cue ' || (?1 + 1), 16711680 FROM library",
+            [slot as i64],
+        )
+        .expect("insert cues");
     }
 }
 

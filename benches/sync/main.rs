@@ -47,9 +47,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::Env;
 
-const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--runs R] [--keep DIR] [--batch-compare N]
+const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--runs R] [--keep DIR] [--batch-compare N] [--cues C]
 
   --tracks N,...       library sizes (default 1000,10000)
+  --cues C             hot cues per track in the generated library (default 0)
   --runs R             runs per measurement, medians are reported (default 3)
   --keep DIR           generate in DIR and keep the repositories (default: a temporary directory)
   --batch-compare N    tracks for the `git annex metadata --batch` comparison (default 10000; 0: off)";
@@ -59,6 +60,7 @@ struct Args {
     runs: usize,
     keep: Option<PathBuf>,
     batch_compare: usize,
+    cues: usize,
 }
 
 fn parse_args() -> Args {
@@ -67,6 +69,7 @@ fn parse_args() -> Args {
         runs: 3,
         keep: None,
         batch_compare: 10_000,
+        cues: 0,
     };
     let fail = |msg: String| -> ! {
         eprintln!("sync bench: {msg}\n{USAGE}");
@@ -101,6 +104,7 @@ fn parse_args() -> Args {
             "--runs" => args.runs = number(value()).max(1),
             "--keep" => args.keep = Some(PathBuf::from(value())),
             "--batch-compare" => args.batch_compare = number(value()),
+            "--cues" => args.cues = number(value()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -269,7 +273,7 @@ fn main() {
     let mut comparisons: Vec<(usize, Comparison)> = Vec::new();
     for &n in &args.tracks {
         eprintln!("N={n}: generating");
-        let lib = generate(&env, &root, n);
+        let lib = generate(&env, &root, n, args.cues);
         eprintln!("N={n}: generated in {}", time(lib.secs));
         let mut samples = Samples::new();
         samples.insert(
@@ -294,8 +298,12 @@ fn main() {
     }
 
     println!(
-        "\ngit-mixxx sync benchmark: median of {} run(s); cells: wall time / peak RSS MB / .git/objects growth MB",
-        args.runs
+        "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / peak RSS MB / .git/objects growth MB",
+        args.runs,
+        match args.cues {
+            0 => String::new(),
+            c => format!(", {c} hot cues per track"),
+        }
     );
     println!(
         "(no-change rows: {REPEATS} consecutive runs per run; the hook after one warm-up run)\n"
