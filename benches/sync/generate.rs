@@ -208,6 +208,10 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize) -> Library {
 /// them.
 fn add_cues(db: &Path, cues: usize) {
     let conn = rusqlite::Connection::open(db).expect("open the generated database");
+    // Mixxx's declared foreign keys are broken (they name `library_old`); Mixxx never enforces
+    // them.
+    conn.pragma_update(None, "foreign_keys", false)
+        .expect("foreign keys off");
     for slot in 0..cues {
         conn.execute(
             "INSERT INTO cues (track_id, type, position, length, hotcue, label, color) \

@@ -16,7 +16,8 @@
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use std::fmt;
 
-/// Hot cue slots Mixxx has (`kMaxNumberOfHotcues`).
+/// Hot cue slots accepted: Mixxx's `kMaxNumberOfHotcues` is 36 (indexes 0..35); one more is
+/// tolerated, as older Mixxx versions counted 37.
 pub const HOTCUE_SLOTS: i64 = 37;
 /// The largest position or length accepted: a day at 384 kHz, in engine samples (stereo
 /// frames × 2); anything beyond is not a cue in a track.
