@@ -9,6 +9,7 @@ use git_mixxx::state::Conflict;
 use git_mixxx::status::Status;
 use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::{Action, Report, TrackChange, field_counts};
+use git_mixxx::worktree::Skip;
 use std::fmt::Write as _;
 
 /// The human-readable summary of a sync; with `verbose` or in a dry run, each field that
@@ -81,20 +82,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         let lines = r.conflicts.iter().map(|c| conflict_line(c, r.dry_run));
         capped(&mut out, lines, r.conflicts.len(), limit);
     }
-    if !r.skipped.is_empty() {
-        let total: usize = r.skipped.values().sum();
-        let reasons: Vec<String> = r
-            .skipped
-            .iter()
-            .map(|(why, n)| format!("{n} {}", why.describe()))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  skipped {}: {}",
-            count(total, "track"),
-            reasons.join(", ")
-        );
-    }
+    skipped(&mut out, r);
     if r.unknown_tracks > 0 {
         let _ = writeln!(
             out,
@@ -122,6 +110,31 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         );
     }
     out
+}
+
+/// The tracks of this Mixxx that are not synced, by reason.
+fn skipped(out: &mut String, r: &Report) {
+    if r.skipped.is_empty() {
+        return;
+    }
+    let total: usize = r.skipped.values().sum();
+    let reasons: Vec<String> = r
+        .skipped
+        .iter()
+        .map(|(why, n)| format!("{n} {}", why.describe()))
+        .collect();
+    let _ = writeln!(
+        out,
+        "  skipped {}: {}",
+        count(total, "track"),
+        reasons.join(", ")
+    );
+    if r.skipped.contains_key(&Skip::OutsideRepo) {
+        let _ = writeln!(
+            out,
+            "  (if this Mixxx sees the repository under another path, say so: git config --add mixxx.prefix PATH)"
+        );
+    }
 }
 
 /// Writes the first `limit` of `lines` (of `total`) indented, then how many more there are.
@@ -344,6 +357,7 @@ pub fn status(status: &Status, limit: usize) -> String {
                     if p.unknown_tracks == 1 { "is" } else { "are" }
                 );
             }
+            skipped(&mut out, p);
             relinks(&mut out, p, limit);
             changes(&mut out, &p.changes, true, limit);
         }

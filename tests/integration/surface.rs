@@ -373,3 +373,31 @@ fn completions_for_three_shells_and_under_git() {
     assert_eq!(complete("git mixxx sync --dr"), "--dry-run");
     assert_eq!(complete("git mixxx status --a"), "--ack");
 }
+
+// A new clone's status says it has never synced and what a first sync would do, including
+// the tracks it would skip and why.
+#[test]
+fn a_new_clones_status_says_what_a_first_sync_would_do() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("3");
+    // A second track, at a path outside the repository.
+    db_exec(
+        &db,
+        "INSERT INTO track_locations (location, filename, directory, filesize, fs_deleted, needs_verification)
+           VALUES ('/elsewhere/b.flac', 'b.flac', '/elsewhere', 1, 0, 0);
+         INSERT INTO library (location, rating) SELECT id, 2 FROM track_locations WHERE location = '/elsewhere/b.flac';",
+    );
+    assert_eq!(
+        db_values(&db)["/elsewhere/b.flac"],
+        vals(&[("rating", &["2"])])
+    );
+    let text = env.mixxx_ok(&repo, &["status", "--db", db.to_str().unwrap()]);
+    for line in [
+        "Never synced with git-mixxx yet",
+        "Now: 1 track to push, 0 to pull",
+        "skipped 1 track: 1 outside the repository",
+        "git config --add mixxx.prefix PATH",
+    ] {
+        assert!(text.contains(line), "{line}\n{text}");
+    }
+}
