@@ -47,25 +47,31 @@ pub enum Error {
     Io(PathError),
 }
 
-impl From<gix::Error> for Error {
-    fn from(e: gix::Error) -> Self {
+impl Error {
+    /// `e` as the error that says what to do: a full disk or a read-only `.git` under it,
+    /// else `plain(e)`.
+    fn classified<E>(e: E, plain: impl FnOnce(E) -> Error) -> Error
+    where
+        E: std::error::Error + Send + Sync + 'static,
+    {
         use crate::error::{is_disk_full, is_read_only};
         match e {
             e if is_disk_full(&e) => Error::DiskFull(Box::new(e)),
             e if is_read_only(&e) => Error::ReadOnly(Box::new(e)),
-            e => Error::Git(e),
+            e => plain(e),
         }
+    }
+}
+
+impl From<gix::Error> for Error {
+    fn from(e: gix::Error) -> Self {
+        Error::classified(e, Error::Git)
     }
 }
 
 impl From<PathError> for Error {
     fn from(e: PathError) -> Self {
-        use crate::error::{is_disk_full, is_read_only};
-        match e {
-            e if is_disk_full(&e) => Error::DiskFull(Box::new(e)),
-            e if is_read_only(&e) => Error::ReadOnly(Box::new(e)),
-            e => Error::Io(e),
-        }
+        Error::classified(e, Error::Io)
     }
 }
 

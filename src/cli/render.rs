@@ -83,14 +83,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         capped(&mut out, lines, r.conflicts.len(), limit);
     }
     skipped(&mut out, r);
-    if r.unknown_tracks > 0 {
-        let _ = writeln!(
-            out,
-            "  {} changed on the branch {} not in this Mixxx library (import them in Mixxx to get their metadata)",
-            count(r.unknown_tracks, "track"),
-            if r.unknown_tracks == 1 { "is" } else { "are" }
-        );
-    }
+    unknown(&mut out, r, " (import them in Mixxx to get their metadata)");
     if !r.failed.is_empty() {
         let _ = writeln!(out, "  failed: {}", count(r.failed.len(), "value"));
         let lines = r
@@ -110,6 +103,18 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         );
     }
     out
+}
+
+/// Tracks changed on the branch that this Mixxx does not have, then `advice`.
+fn unknown(out: &mut String, r: &Report, advice: &str) {
+    if r.unknown_tracks > 0 {
+        let _ = writeln!(
+            out,
+            "  {} changed on the branch {} not in this Mixxx library{advice}",
+            count(r.unknown_tracks, "track"),
+            if r.unknown_tracks == 1 { "is" } else { "are" }
+        );
+    }
 }
 
 /// The tracks of this Mixxx that are not synced, by reason.
@@ -349,14 +354,7 @@ pub fn status(status: &Status, limit: usize) -> String {
                 p.unchanged,
                 count(p.tracks, "track")
             );
-            if p.unknown_tracks > 0 {
-                let _ = writeln!(
-                    out,
-                    "  {} changed on the branch {} not in this Mixxx library",
-                    count(p.unknown_tracks, "track"),
-                    if p.unknown_tracks == 1 { "is" } else { "are" }
-                );
-            }
+            unknown(&mut out, p, "");
             skipped(&mut out, p);
             relinks(&mut out, p, limit);
             changes(&mut out, &p.changes, true, limit);

@@ -295,26 +295,35 @@ impl Database {
         index: &HashMap<i64, usize>,
         tracks: &mut [Track],
     ) -> rusqlite::Result<()> {
-        let sql = format!(
-            "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-             WHERE type IN ({})",
-            cue::SYNCED_TYPES
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let track: Option<i64> = row.get(0)?;
-            let Some(i) = track.and_then(|t| index.get(&t)) else {
-                continue;
-            };
-            let columns = [1, 2, 3, 4, 5, 6].map(|c| row.get_ref(c));
-            let [a, b, c, d, e, f] = columns;
-            if let Some(cue) = Cue::from_row([a?, b?, c?, d?, e?, f?]) {
+        for_each_cue(&self.conn, |_, track, cue| {
+            if let Some(i) = index.get(&track) {
                 tracks[*i].row.add_member(field, cue.to_string());
             }
-        }
-        Ok(())
+        })
     }
+}
+
+/// Calls `f` with (row id, track id, cue) for every row of `cues` git-mixxx syncs (one scan:
+/// Mixxx's schema has no index on `cues.track_id`).
+pub(crate) fn for_each_cue(
+    conn: &rusqlite::Connection,
+    mut f: impl FnMut(i64, i64, Cue),
+) -> rusqlite::Result<()> {
+    let sql = format!(
+        "SELECT id, track_id, type, position, length, hotcue, label, color FROM cues \
+         WHERE type IN ({})",
+        cue::SYNCED_TYPES
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let (id, track): (i64, Option<i64>) = (row.get(0)?, row.get(1)?);
+        let [a, b, c, d, e, g] = [2, 3, 4, 5, 6, 7].map(|i| row.get_ref(i));
+        if let (Some(track), Some(cue)) = (track, Cue::from_row([a?, b?, c?, d?, e?, g?])) {
+            f(id, track, cue);
+        }
+    }
+    Ok(())
 }
 
 /// Whether the database file says it is in WAL mode (its header's read and write versions

@@ -5,7 +5,7 @@
 
 use super::marker::Marker;
 use super::{Database, Error as DbError};
-use crate::fields::cue::{self, Cue};
+use crate::fields::cue::Cue;
 use crate::fields::key::{self, Notation};
 use crate::fields::{Codec, Container, Field, Source, codec};
 use rusqlite::types::Value as SqlValue;
@@ -359,26 +359,13 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// Every track's synced cues, read once (Mixxx's schema has no index on `cues.track_id`).
+    /// Every track's synced cues, read once.
     fn cues(&mut self) -> Result<&mut TrackCues, Error> {
         if self.cues.is_none() {
-            let sql = format!(
-                "SELECT id, track_id, type, position, length, hotcue, label, color FROM cues \
-                 WHERE type IN ({})",
-                cue::SYNCED_TYPES
-            );
-            let mut stmt = self.tx.prepare(&sql)?;
-            let mut rows = stmt.query([])?;
             let mut map = TrackCues::new();
-            while let Some(row) = rows.next()? {
-                let (row_id, track): (i64, i64) = (row.get(0)?, row.get(1)?);
-                let [a, b, c, d, e, f] = [2, 3, 4, 5, 6, 7].map(|i| row.get_ref(i));
-                if let Some(cue) = Cue::from_row([a?, b?, c?, d?, e?, f?]) {
-                    map.entry(track)
-                        .or_default()
-                        .push((row_id, cue.to_string()));
-                }
-            }
+            super::for_each_cue(&self.tx, |id, track, cue| {
+                map.entry(track).or_default().push((id, cue.to_string()));
+            })?;
             self.cues = Some(map);
         }
         Ok(self.cues.get_or_insert_with(HashMap::new))

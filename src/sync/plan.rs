@@ -199,13 +199,12 @@ fn branch_values<'a>(field: Field, g: &'a Current) -> Cow<'a, BTreeMap<String, O
         return Cow::Owned(BTreeMap::new());
     };
     let elements = field.is_set() && field.codec() != Codec::Text;
-    let clean = !raw.contains_key("") && (!elements || rejected(field, raw).is_empty());
-    if clean {
+    let kept = |v: &String| !v.is_empty() && (!elements || field.codec().canonical(v).is_ok());
+    if raw.keys().all(kept) {
         return Cow::Borrowed(raw);
     }
     let mut values = raw.clone();
-    let holdable = |v: &String| !elements || field.codec().canonical(v).is_ok();
-    values.retain(|v, _| !v.is_empty() && holdable(v));
+    values.retain(|v, _| kept(v));
     Cow::Owned(values)
 }
 

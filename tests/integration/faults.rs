@@ -227,25 +227,40 @@ fn a_wal_database_syncs_both_ways() {
     assert_settled(&l.env, &l.b, &l.db_b);
 }
 
-/// A tmpfs of `kib` KiB mounted at `dir` (unmounted when dropped), where the machine allows it
-/// (root in a VM, as CI runs); `None` elsewhere.
-struct SmallDisk(std::path::PathBuf);
+/// A mount at a directory, unmounted when dropped. Mounting needs root (a VM, as CI runs);
+/// elsewhere the constructors give `None`.
+struct Mount(std::path::PathBuf);
 
-impl SmallDisk {
-    fn mount(dir: &std::path::Path, kib: u64) -> Option<SmallDisk> {
+/// Runs `mount ARGS...`; whether it worked.
+fn mount(args: &[&std::ffi::OsStr]) -> bool {
+    std::process::Command::new("mount")
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Mount {
+    /// A tmpfs of `kib` KiB: a small disk that fills up.
+    fn small_disk(dir: &std::path::Path, kib: u64) -> Option<Mount> {
         std::fs::create_dir_all(dir).unwrap();
         let size = format!("size={kib}k");
-        let ok = std::process::Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &size, "tmpfs"])
-            .arg(dir)
-            .stderr(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then(|| SmallDisk(dir.to_owned()))
+        let args = ["-t", "tmpfs", "-o", &size, "tmpfs"].map(std::ffi::OsStr::new);
+        mount(&[&args[..], &[dir.as_os_str()]].concat()).then(|| Mount(dir.to_owned()))
+    }
+
+    /// `dir` bind-mounted over itself, read-only.
+    fn read_only(dir: &std::path::Path) -> Option<Mount> {
+        let d = dir.as_os_str();
+        if !mount(&["--bind".as_ref(), d, d]) {
+            return None;
+        }
+        let bound = Mount(dir.to_owned());
+        mount(&["-o".as_ref(), "remount,bind,ro".as_ref(), d]).then_some(bound)
     }
 }
 
-impl Drop for SmallDisk {
+impl Drop for Mount {
     fn drop(&mut self) {
         let _ = std::process::Command::new("umount").arg(&self.0).status();
     }
@@ -262,7 +277,7 @@ fn a_full_disk_at_the_backup_writes_nothing_and_leaves_no_partial_copy() {
     let db = l.env.root.join("small/mixxxdb.sqlite");
     let bytes = std::fs::read(&l.db_b).unwrap();
     let kib = bytes.len() as u64 / 1024 + 48;
-    let Some(_disk) = SmallDisk::mount(db.parent().unwrap(), kib) else {
+    let Some(_disk) = Mount::small_disk(db.parent().unwrap(), kib) else {
         eprintln!("cannot mount a tmpfs here: the full-disk test needs root");
         assert!(!is_root(), "root but no tmpfs");
         return;
@@ -637,7 +652,7 @@ fn a_full_disk_at_the_mixxx_write_changes_nothing() {
     let dir = l.env.root.join("small");
     let db = dir.join("mixxxdb.sqlite");
     let bytes = std::fs::read(&l.db_b).unwrap();
-    let Some(_disk) = SmallDisk::mount(&dir, bytes.len() as u64 / 1024 + 64) else {
+    let Some(_disk) = Mount::small_disk(&dir, bytes.len() as u64 / 1024 + 64) else {
         assert!(!is_root(), "root but no tmpfs");
         return;
     };
@@ -687,7 +702,7 @@ fn a_full_disk_at_the_branch_write_changes_nothing() {
     let objects = l.a.join(".git/objects");
     let aside = l.env.root.join("objects-aside");
     std::fs::rename(&objects, &aside).unwrap();
-    let Some(_disk) = SmallDisk::mount(&objects, 2048) else {
+    let Some(_disk) = Mount::small_disk(&objects, 2048) else {
         assert!(!is_root(), "root but no tmpfs");
         return;
     };
@@ -724,40 +739,6 @@ fn a_full_disk_at_the_branch_write_changes_nothing() {
     l.env.git(&l.a, &["fsck", "--strict", "--no-progress"]);
 }
 
-/// `dir` bind-mounted over itself read-only (unmounted when dropped), where the machine allows
-/// it (root); `None` elsewhere.
-struct ReadOnly(std::path::PathBuf);
-
-impl ReadOnly {
-    fn mount(dir: &std::path::Path) -> Option<ReadOnly> {
-        let mount = |args: &[&str]| {
-            std::process::Command::new("mount")
-                .args(args)
-                .arg(dir)
-                .arg(dir)
-                .stderr(std::process::Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-        };
-        if !mount(&["--bind"]) {
-            return None;
-        }
-        let read_only = ReadOnly(dir.to_owned());
-        let ok = std::process::Command::new("mount")
-            .args(["-o", "remount,bind,ro"])
-            .arg(dir)
-            .status()
-            .is_ok_and(|s| s.success());
-        ok.then_some(read_only)
-    }
-}
-
-impl Drop for ReadOnly {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
 // The repository's .git is read-only (a NAS share mounted read-only, a clone owned by
 // another user): status still reports, a sync says what to do and changes nothing; once it
 // is writable, the next sync pushes the edit.
@@ -770,7 +751,7 @@ fn a_read_only_git_directory_says_what_to_do() {
     edit(&l.db_a, &loc(&l.a, A), "rating = 5");
     let tip = l.env.branch_tip(&l.a);
     let before = db_values(&l.db_a);
-    let read_only = ReadOnly::mount(&l.a.join(".git"));
+    let read_only = Mount::read_only(&l.a.join(".git"));
     if read_only.is_none() {
         assert!(!is_root(), "root but no bind mount");
         return;
