@@ -2,15 +2,15 @@
 //! from the branch, what a sync would do now, and the conflicts recorded at each clone's last
 //! sync.
 
-use crate::annex::logmet::{Current, MetLog};
+use crate::annex::logmet::{Current, MetLog, Order};
 use crate::annex::{self, key};
 use crate::context::{Context, DbSource};
 use crate::fields::Field;
 use crate::hooks;
 use crate::state::{self, Conflict, RunRecord};
 use crate::sync::observer::Silent;
-use crate::sync::plan;
 use crate::sync::{self, Options, Report};
+use crate::sync::{order, plan};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Write as _;
@@ -182,9 +182,6 @@ fn open_conflicts(
         if !seen.insert((&c.key, &c.field)) {
             continue;
         }
-        let Some(field) = Field::from_name(&c.field) else {
-            continue;
-        };
         let open = OpenConflict {
             time: run.time.clone(),
             clone: run.uuid.clone(),
@@ -194,6 +191,15 @@ fn open_conflicts(
         if acknowledged.contains(&open.id()) {
             continue;
         }
+        if c.field == order::FIELD {
+            if order_unchanged_since(reader, &c.key, &run.time)? {
+                out.push(open);
+            }
+            continue;
+        }
+        let Some(field) = Field::from_name(&c.field) else {
+            continue;
+        };
         if !logs.contains_key(c.key.as_str()) {
             let text = reader.read(&key::metadata_log_path(&c.key))?;
             let current = MetLog::parse(&text.unwrap_or_default()).current();
@@ -205,6 +211,25 @@ fn open_conflicts(
         }
     }
     Ok(out)
+}
+
+/// Whether the playlist order in the file at `path` was not written again after `time` (a run
+/// record's time): its reorder conflict still stands.
+fn order_unchanged_since(
+    reader: &mut annex::TreeReader<'_>,
+    path: &str,
+    time: &str,
+) -> Result<bool, Error> {
+    let Ok(time) = chrono::DateTime::parse_from_rfc3339(time) else {
+        return Ok(false);
+    };
+    let recorded = Order::parse(&format!(
+        "{}.{:09}s",
+        time.timestamp(),
+        time.timestamp_subsec_nanos()
+    ));
+    let newest = order::newest(&reader.read(path)?.unwrap_or_default());
+    Ok(matches!((newest, recorded), (Some((at, _)), Some(r)) if at <= r))
 }
 
 /// Where this clone keeps the conflicts its DJ acknowledged: one id per line.

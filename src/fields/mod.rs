@@ -290,6 +290,14 @@ impl Row {
         }
     }
 
+    /// The values of a set field, sorted (none for column fields).
+    pub fn set(&self, field: Field) -> &[String] {
+        (field as usize)
+            .checked_sub(SINGLE_COUNT)
+            .and_then(|i| self.sets.get(i))
+            .map_or(&[], Vec::as_slice)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.text.is_empty() && self.sets.iter().all(Vec::is_empty)
     }

@@ -87,6 +87,16 @@ pub struct Library {
     pub tracks: Vec<Track>,
     /// git-mixxx's marker in this database ([`marker`]), if it has one.
     pub marker: Option<marker::Marker>,
+    /// The user playlists (not `hidden`) with their entries in order.
+    pub playlists: Vec<Playlist>,
+}
+
+/// A user playlist: its name and its entries' track ids, by position (a track may appear
+/// twice).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Playlist {
+    pub name: String,
+    pub tracks: Vec<i64>,
 }
 
 /// An open database and its schema revision.
@@ -254,6 +264,7 @@ impl Database {
             revision: self.revision,
             tracks,
             marker: marker::read(&self.conn)?,
+            playlists: read_playlists(&self.conn)?,
         })
     }
 
@@ -324,6 +335,34 @@ pub(crate) fn for_each_cue(
         }
     }
     Ok(())
+}
+
+/// Every user playlist with its entries in order (by position, then row id, as Mixxx shows
+/// them). Two playlists of one name read as one, the older first.
+pub(crate) fn read_playlists(conn: &Connection) -> rusqlite::Result<Vec<Playlist>> {
+    let mut stmt = conn.prepare(
+        "SELECT p.name, pt.track_id FROM Playlists p \
+         LEFT JOIN PlaylistTracks pt ON pt.playlist_id = p.id \
+         WHERE p.hidden = 0 ORDER BY p.id, pt.position, pt.id",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out: Vec<Playlist> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let Some(name) = text(row.get_ref(0)?) else {
+            continue;
+        };
+        let track: Option<i64> = row.get(1)?;
+        let i = *index.entry(name.clone()).or_insert_with(|| {
+            out.push(Playlist {
+                name,
+                tracks: Vec::new(),
+            });
+            out.len() - 1
+        });
+        out[i].tracks.extend(track);
+    }
+    Ok(out)
 }
 
 /// Whether the database file says it is in WAL mode (its header's read and write versions

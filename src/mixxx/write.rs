@@ -490,6 +490,116 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
+    /// Renames crate or user playlist `from` to `to`, keeping its id, settings and (for a
+    /// playlist) order, when `to` does not exist and `from` has exactly `leaving` tracks: the
+    /// ones the run moves to `to`. Returns whether it did.
+    pub fn rename(
+        &mut self,
+        kind: Container,
+        from: &str,
+        to: &str,
+        leaving: usize,
+    ) -> Result<bool, Error> {
+        let ids = self.ids(kind)?;
+        let (None, Some(&id)) = (ids.get(to), ids.get(from)) else {
+            return Ok(false);
+        };
+        let (count, rename) = match kind {
+            Container::Crate => (
+                "SELECT count(DISTINCT track_id) FROM crate_tracks WHERE crate_id = ?1",
+                "UPDATE crates SET name = ?2 WHERE id = ?1",
+            ),
+            Container::Playlist => (
+                "SELECT count(DISTINCT track_id) FROM PlaylistTracks WHERE playlist_id = ?1",
+                "UPDATE Playlists SET name = ?2 WHERE id = ?1",
+            ),
+        };
+        let members: i64 = self.tx.query_row(count, [id], |r| r.get(0))?;
+        if usize::try_from(members).ok() != Some(leaving) {
+            return Ok(false);
+        }
+        self.tx.execute(rename, params![id, to])?;
+        let ids = self.ids(kind)?;
+        ids.remove(from);
+        ids.insert(to.to_owned(), id);
+        self.members[usize::from(kind != Container::Crate)] = None;
+        Ok(true)
+    }
+
+    /// Arranges the user playlist `name` as `slots`, creating it when missing. A slot is one
+    /// key's track ids (one file at several paths): it takes an entry of one of them, else a
+    /// new entry of the first. Surplus entries of the slots' tracks go; entries of tracks in
+    /// no slot (files git-mixxx does not sync) keep their order after the others.
+    pub fn set_order(&mut self, name: &str, slots: &[&[i64]]) -> Result<(), Error> {
+        let playlist = match self.ids(Container::Playlist)?.get(name) {
+            Some(id) => *id,
+            None if slots.is_empty() => return Ok(()),
+            None => self.container(Container::Playlist, name)?,
+        };
+        let entries: Vec<(i64, i64)> = self
+            .tx
+            .prepare(
+                "SELECT id, track_id FROM PlaylistTracks WHERE playlist_id = ?1 \
+                 ORDER BY position, id",
+            )?
+            .query_map([playlist], |r| {
+                Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(-1)))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut used = vec![false; entries.len()];
+        let mut arranged = Vec::with_capacity(entries.len().max(slots.len()));
+        let now = chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string();
+        for slot in slots {
+            let found = (0..entries.len()).find(|i| !used[*i] && slot.contains(&entries[*i].1));
+            match (found, slot.first()) {
+                (Some(i), _) => {
+                    used[i] = true;
+                    arranged.push(entries[i].0);
+                }
+                (None, Some(track)) => {
+                    self.tx.execute(
+                        "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
+                         VALUES (?1, ?2, 0, ?3)",
+                        params![playlist, track, now],
+                    )?;
+                    arranged.push(self.tx.last_insert_rowid());
+                }
+                (None, None) => {}
+            }
+        }
+        for (i, (row, track)) in entries.iter().enumerate() {
+            if used[i] {
+                continue;
+            }
+            if slots.iter().any(|s| s.contains(track)) {
+                self.tx
+                    .execute("DELETE FROM PlaylistTracks WHERE id = ?1", [row])?;
+            } else {
+                arranged.push(*row);
+            }
+        }
+        for (position, row) in (1i64..).zip(&arranged) {
+            self.tx.execute(
+                "UPDATE PlaylistTracks SET position = ?1 WHERE id = ?2",
+                params![position, row],
+            )?;
+        }
+        let modified = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
+        self.tx.execute(
+            "UPDATE Playlists SET date_modified = ?1 WHERE id = ?2",
+            params![modified, playlist],
+        )?;
+        self.gaps.remove(&playlist);
+        if let Some(ends) = &mut self.ends {
+            ends.insert(playlist, arranged.len() as i64);
+        }
+        // Memberships changed under the cache: read again if needed.
+        self.members[1] = None;
+        Ok(())
+    }
+
     /// Adds the track; returns the new `PlaylistTracks` row ids (none for crates).
     fn add_member(
         &mut self,

@@ -6,8 +6,11 @@ use super::options::Options;
 use super::plan::Plan;
 use super::relink::Relink;
 use super::report::Failure;
+use super::snapshot::Keyed;
+use crate::fields::{Container, Field};
 use crate::mixxx::marker::Marker;
 use crate::mixxx::{Database, relink, running, write};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// What became of the plan's pulls.
@@ -63,6 +66,7 @@ pub fn mixxx_running(db: &Path) -> Option<String> {
 pub fn apply(
     db: &Path,
     plan: &Plan<'_>,
+    keyed: &Keyed,
     opts: &Options,
     marker: Option<&Marker>,
 ) -> Result<(Applied, bool), Error> {
@@ -77,6 +81,11 @@ pub fn apply(
     let (mut writer, backup) = db.begin_write()?;
     if let Some(marker) = marker {
         writer.set_marker(marker)?;
+    }
+    for kind in [Container::Crate, Container::Playlist] {
+        for (from, to, leaving) in renames(plan, kind) {
+            writer.rename(kind, &from, &to, leaving)?;
+        }
     }
     let mut failures = Vec::new();
     for track in &plan.tracks {
@@ -99,6 +108,15 @@ pub fn apply(
             }
         }
     }
+    for order in &plan.orders {
+        if let Some(keys) = &order.pull {
+            let slots: Vec<&[i64]> = keys
+                .iter()
+                .filter_map(|k| keyed.items.get(k).map(|i| i.track_ids.as_slice()))
+                .collect();
+            writer.set_order(&order.name, &slots)?;
+        }
+    }
     crash_point("before-mixxx-commit")?;
     writer.commit()?;
     crash_point("after-mixxx-commit")?;
@@ -113,4 +131,45 @@ fn write_marker(db: &Path, marker: &Marker) -> bool {
         && Database::open_for_writing(db)
             .and_then(|mut db| db.write_marker(marker))
             .is_ok()
+}
+
+/// The crates or playlists the plan's pulls rename: every track the plan takes out of `from`
+/// goes into one new name `to`, and nothing else goes there from elsewhere; with how many rows
+/// leave `from` (the writer renames only if that empties it).
+fn renames(plan: &Plan<'_>, kind: Container) -> Vec<(String, String, usize)> {
+    let field = match kind {
+        Container::Crate => Field::Crate,
+        Container::Playlist => Field::Playlist,
+    };
+    let mut left: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut joined: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
+    for track in &plan.tracks {
+        let Some((_, new)) = track.pull.iter().find(|(f, _)| *f == field) else {
+            continue;
+        };
+        let old = track.item.m.set(field);
+        for name in old.iter().filter(|n| !new.contains(*n)) {
+            left.entry(name).or_default().insert(track.key);
+            *rows.entry(name).or_default() += track.item.track_ids.len();
+        }
+        for name in new.iter().filter(|n| !old.contains(n)) {
+            joined.entry(name).or_default().insert(track.key);
+        }
+    }
+    let mut out = Vec::new();
+    for (from, keys) in &left {
+        let mut targets = joined.iter().filter(|(_, j)| keys.is_subset(j));
+        let (Some((to, _)), None) = (targets.next(), targets.next()) else {
+            continue;
+        };
+        let sources = left
+            .values()
+            .filter(|l| !l.is_disjoint(&joined[to]))
+            .count();
+        if sources == 1 {
+            out.push(((*from).to_owned(), (*to).to_owned(), rows[from]));
+        }
+    }
+    out
 }

@@ -103,6 +103,60 @@ impl<'a> Branch<'a> {
     }
 }
 
+impl Branch<'_> {
+    /// The file at `path` now: the tip's lines combined with those of the unmerged remote
+    /// branches and `extra` (a journal entry), as git-annex's union merge combines them; and
+    /// whether lines came from elsewhere than the tip.
+    fn combined(&mut self, path: &str, extra: Option<String>) -> annex::Result<(String, bool)> {
+        let here = self.reader.blob_id(path)?;
+        let read = |id| annex::read_blob(&self.annex.repo, id);
+        let text = here.map(read).transpose()?.unwrap_or_default();
+        let mut others = Vec::new();
+        for remote in &mut self.remotes {
+            let there = remote.blob_id(path)?;
+            if there != here {
+                others.extend(there.map(read).transpose()?);
+            }
+        }
+        others.extend(extra);
+        if others.is_empty() {
+            return Ok((text, false));
+        }
+        let mut lines: BTreeSet<&str> = text.lines().collect();
+        let before = lines.len();
+        lines.extend(others.iter().flat_map(|o| o.lines()));
+        let combined = lines.len() != before;
+        let text = lines
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect();
+        Ok((text, combined))
+    }
+
+    /// A file of git-mixxx's own now (tip and unmerged remote branches combined).
+    pub fn file_now(&mut self, path: &str) -> annex::Result<String> {
+        Ok(self.combined(path, None)?.0)
+    }
+
+    /// The files directly in `dir` now, on the tip or an unmerged remote branch.
+    pub fn files_now(&mut self, dir: &str) -> annex::Result<BTreeSet<String>> {
+        let mut out: BTreeSet<String> = self.reader.files_in(dir)?.into_iter().collect();
+        for remote in &mut self.remotes {
+            out.extend(remote.files_in(dir)?);
+        }
+        Ok(out)
+    }
+
+    /// A file at the base commit; `None` without a base commit.
+    pub fn file_at_base(&mut self, path: &str) -> annex::Result<Option<String>> {
+        match &mut self.base_reader {
+            Some(reader) => Ok(Some(reader.read(path)?.unwrap_or_default())),
+            None => Ok(None),
+        }
+    }
+}
+
 impl Logs for Branch<'_> {
     fn changed_since_base(&self, key: &str) -> bool {
         let Some(changed) = &self.changed else {
@@ -114,33 +168,12 @@ impl Logs for Branch<'_> {
 
     fn now(&mut self, key: &str) -> annex::Result<Log> {
         let path = key::metadata_log_path(key);
-        let here = self.reader.blob_id(&path)?;
-        let read = |id| annex::read_blob(&self.annex.repo, id);
-        let mut text = here.map(read).transpose()?.unwrap_or_default();
-        // Other versions of the file, combined as git-annex's union merge combines them.
-        let mut others = Vec::new();
-        for remote in &mut self.remotes {
-            let there = remote.blob_id(&path)?;
-            if there != here {
-                others.extend(there.map(read).transpose()?);
-            }
-        }
         let in_journal = self.journal.contains(&path);
-        if in_journal {
-            others.extend(self.annex.journal_entry(&path)?);
-        }
-        let mut combined = false;
-        if !others.is_empty() {
-            let mut lines: BTreeSet<&str> = text.lines().collect();
-            let before = lines.len();
-            lines.extend(others.iter().flat_map(|o| o.lines()));
-            combined = lines.len() != before;
-            text = lines
-                .into_iter()
-                .filter(|l| !l.is_empty())
-                .map(|l| format!("{l}\n"))
-                .collect();
-        }
+        let journal = match in_journal {
+            true => self.annex.journal_entry(&path)?,
+            false => None,
+        };
+        let (text, combined) = self.combined(&path, journal)?;
         Ok(Log {
             text,
             in_journal,

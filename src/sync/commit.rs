@@ -30,6 +30,12 @@ impl Files {
                 out.files.push((path, logmet::bytes_of(&push.content)));
             }
         }
+        for order in &mut plan.orders {
+            if let Some(content) = order.push.take() {
+                out.files
+                    .push((super::order::file_path(&order.name), content.into_bytes()));
+            }
+        }
         out
     }
 

@@ -26,6 +26,7 @@ pub mod fingerprint;
 pub mod guard;
 pub mod observer;
 mod options;
+pub mod order;
 pub mod plan;
 pub mod relink;
 mod report;
@@ -153,6 +154,7 @@ fn attempt(
     let annex = &ctx.annex;
     let mut library = snapshot::read(&ctx.db, opts)?;
     let db_marker = library.marker.take();
+    let playlists = std::mem::take(&mut library.playlists);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
@@ -223,6 +225,13 @@ fn attempt(
         Timestamp::now(),
         progress,
     )?;
+    let cx = order::Context {
+        uuid: &annex.uuid,
+        now: Timestamp::now(),
+        opts,
+        has_base: base.commit.is_some(),
+    };
+    plan.orders = order::plan(&playlists, keyed, &plan, &mut branch, &cx)?;
     clock.done(Stage::Planning);
     report.tally(&plan, opts.details);
     if ctx.clear_guard && !opts.allow_clears {
@@ -245,7 +254,7 @@ fn attempt(
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
-    let (applied, marked) = apply::apply(&ctx.db, &plan, opts, marker.as_ref())?;
+    let (applied, marked) = apply::apply(&ctx.db, &plan, keyed, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
     let needs_commit = records || matches!(applied, Applied::Written { .. });
     let pulled = match applied {

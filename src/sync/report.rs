@@ -126,6 +126,16 @@ impl Report {
             self.changes = plan.tracks.iter().flat_map(track_changes).collect();
         }
         self.unchanged += plan.unchanged;
+        for order in &plan.orders {
+            let name = super::order::FIELD.to_owned();
+            if order.push.is_some() {
+                *self.pushed_fields.entry(name.clone()).or_default() += 1;
+            }
+            if order.pull.is_some() {
+                *self.pulled_fields.entry(name).or_default() += 1;
+            }
+            self.conflicts.extend(order.conflict.clone());
+        }
         for track in &plan.tracks {
             let rows = track.item.track_ids.len();
             if let Some(push) = &track.push {

@@ -507,6 +507,37 @@ fn sync_killed_after(
     let _ = child.wait();
 }
 
+/// The crash test's playlist holds all `n` tracks, and the branch's order of it is Mixxx's.
+fn assert_order_synced(env: &Env, repo: &std::path::Path, db: &std::path::Path, n: usize) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT tl.location FROM PlaylistTracks pt JOIN library l ON l.id = pt.track_id \
+             JOIN track_locations tl ON tl.id = l.location \
+             WHERE pt.playlist_id = (SELECT id FROM Playlists WHERE name = 'Crash set') \
+             ORDER BY pt.position",
+        )
+        .unwrap();
+    let in_mixxx: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(in_mixxx.len(), n, "the playlist keeps every track");
+    let files = env.git(repo, &["annex", "find", "--format=${key} ${file}\\n"]);
+    let file_of: std::collections::HashMap<&str, &str> =
+        files.lines().filter_map(|l| l.split_once(' ')).collect();
+    let path = git_mixxx::sync::order::file_path("Crash set");
+    let text = env.git(repo, &["show", &format!("git-annex:{path}")]);
+    let (_, line) = git_mixxx::sync::order::newest(&text).expect("an order on the branch");
+    let on_branch: Vec<String> = line
+        .tracks
+        .iter()
+        .map(|k| loc(repo, file_of[k.as_str()]))
+        .collect();
+    assert_eq!(on_branch, in_mixxx, "the branch holds Mixxx's order");
+}
+
 /// After a kill: the next sync succeeds without help, and both sides are sound and complete.
 /// The hot cue the crash test gives every track along with rating `rating`.
 fn hot_cue(rating: &str) -> String {
@@ -549,6 +580,7 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     );
     let cue = format!("cue={}", hot_cue(rating));
     assert_eq!(env.find(repo, &cue).len(), n, "the cues on the branch");
+    assert_order_synced(env, repo, db, n);
     env.git(repo, &["fsck", "--strict", "--no-progress"]);
     let objects = env.git(repo, &["count-objects", "-v"]);
     assert!(objects.contains("garbage: 0"), "{objects}");
@@ -556,8 +588,8 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     assert!(!journal.exists(), "no journal left");
 }
 
-// Syncs of 1,000 tracks (pushing every track's rating and hot cue, then pulling every
-// track's) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
+// Syncs of 1,000 tracks (pushing every track's rating and hot cue and a reorder of a playlist
+// of them all, then pulling every track's rating and hot cue) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
 // Mixxx and git agree and both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind
 // (default 4), `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
 #[test]
@@ -571,19 +603,28 @@ fn syncs_killed_at_random_moments_converge() {
     let kills = number("GIT_MIXXX_KILLS", 4);
     let n = number("GIT_MIXXX_KILL_TRACKS", 1000) as usize;
     let (env, repo, db, files) = large_library(n);
+    db_exec(
+        &db,
+        "INSERT INTO Playlists (name, position, hidden, date_created, date_modified, locked) \
+         VALUES ('Crash set', 3, 0, '2026-12-04 20:00:00', '2026-12-04 20:00:00', 0)",
+    );
     let timed = std::time::Instant::now();
     env.sync(&repo, &db, &["--all"]);
     let full = timed.elapsed().as_millis() as u64 + 50;
     for k in 0..kills {
         let delay = std::time::Duration::from_millis(k * full / kills.max(1));
-        // A push of every track...
+        // A push of every track, and of a new order of a playlist of them all...
         let rating = (k % 5 + 1).to_string();
         db_exec(
             &db,
             &format!(
                 "UPDATE library SET rating = {rating}; DELETE FROM cues;
                  INSERT INTO cues (track_id, type, position, length, hotcue, label, color)
-                   SELECT id, 1, {rating}000, 0, 0, '', 16711680 FROM library;"
+                   SELECT id, 1, {rating}000, 0, 0, '', 16711680 FROM library;
+                 DELETE FROM PlaylistTracks;
+                 INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added)
+                   SELECT (SELECT id FROM Playlists WHERE name = 'Crash set'), id,
+                          (id * 7 + {k}) % {n} + 1, '' FROM library;"
             ),
         );
         sync_killed_after(&env, &repo, &db, delay);

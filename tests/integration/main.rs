@@ -9,6 +9,7 @@ mod hooks;
 mod laptops;
 mod month;
 mod oracle;
+mod playlists;
 mod push;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
