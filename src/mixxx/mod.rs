@@ -368,6 +368,16 @@ pub(crate) fn no_foreign_keys(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", false)
 }
 
+/// Whether `track_locations` links each file to its track (`track_id`, schema revision 41:
+/// several files per track).
+pub(crate) fn has_track_ids(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT count(*) FROM pragma_table_info('track_locations') WHERE name = 'track_id'",
+    )?
+    .query_row([], |r| r.get::<_, i64>(0))
+    .map(|n| n > 0)
+}
+
 /// The tables git-mixxx reads, which every Mixxx library database has.
 const REQUIRED_TABLES: [&str; 6] = [
     "library",
