@@ -10,6 +10,7 @@ mod laptops;
 mod month;
 mod oracle;
 mod push;
+mod revision41;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
