@@ -212,7 +212,7 @@ fn attempt(
             base.carry(key, &old);
         }
     }
-    report.unknown_tracks = branch.unknown_keys(&keyed.items);
+    report.unknown_tracks = branch.unknown_keys(keyed);
     clock.done(Stage::LoadingBase);
 
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);

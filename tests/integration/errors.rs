@@ -72,9 +72,15 @@ fn unknown_schema_revisions() {
     fails_with(&env, &repo, &["sync", "--db", dbs], "schema revision 31");
     db_exec(
         &db,
-        "UPDATE settings SET value = '41' WHERE name = 'mixxx.schema.version'",
+        "UPDATE settings SET value = '42' WHERE name = 'mixxx.schema.version'",
     );
-    fails_with(&env, &repo, &["sync", "--db", dbs], "will not write");
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", dbs],
+        "has schema revision 42, which git-mixxx does not know and will not write to; \
+         it supports 32 (Mixxx 2.3) to 41 (Mixxx development): upgrade git-mixxx",
+    );
     assert_eq!(env.branch_tip(&repo), tip);
     // Reading a newer schema is fine: it can still be pushed.
     let report = env.sync(&repo, &db, &["--push-only"]);

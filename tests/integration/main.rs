@@ -11,6 +11,7 @@ mod month;
 mod oracle;
 mod playlists;
 mod push;
+mod revision41;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]

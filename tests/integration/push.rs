@@ -110,6 +110,11 @@ fn first_sync_writes_exact_values_schema_39() {
 }
 
 #[test]
+fn first_sync_writes_exact_values_schema_41() {
+    first_sync_writes_exact_values(41);
+}
+
+#[test]
 fn odd_values_round_trip_exactly() {
     let env = Env::new();
     let repo = env.repo("music");
