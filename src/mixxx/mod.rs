@@ -16,6 +16,7 @@ use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use std::borrow::Cow;
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -239,7 +240,7 @@ impl Database {
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
-        let mut index: HashMap<i64, usize> = HashMap::new();
+        let mut index: FxHashMap<i64, usize> = FxHashMap::default();
         while let Some(row_ref) = rows.next()? {
             let id: i64 = row_ref.get(0)?;
             let Some(location) = text(row_ref.get_ref(1)?) else {
@@ -304,7 +305,7 @@ impl Database {
         &self,
         container: Container,
         field: Field,
-        index: &HashMap<i64, usize>,
+        index: &FxHashMap<i64, usize>,
         tracks: &mut [Track],
     ) -> rusqlite::Result<()> {
         let sql = match container {
@@ -334,7 +335,7 @@ impl Database {
     fn read_cues(
         &self,
         field: Field,
-        index: &HashMap<i64, usize>,
+        index: &FxHashMap<i64, usize>,
         tracks: &mut [Track],
     ) -> rusqlite::Result<()> {
         for_each_cue(&self.conn, |_, track, cue| {
