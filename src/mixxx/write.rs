@@ -547,12 +547,21 @@ impl<'a> Writer<'a> {
             })?
             .collect::<rusqlite::Result<_>>()?;
         let mut used = vec![false; entries.len()];
+        // Each track's entries, first first.
+        let mut by_track: HashMap<i64, std::collections::VecDeque<usize>> = HashMap::new();
+        for (i, (_, track)) in entries.iter().enumerate() {
+            by_track.entry(*track).or_default().push_back(i);
+        }
+        let in_slots: std::collections::HashSet<i64> =
+            slots.iter().flat_map(|s| s.iter().copied()).collect();
         let mut arranged = Vec::with_capacity(entries.len().max(slots.len()));
         let now = chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string();
         for slot in slots {
-            let found = (0..entries.len()).find(|i| !used[*i] && slot.contains(&entries[*i].1));
+            let found = slot
+                .iter()
+                .find_map(|t| by_track.get_mut(t).and_then(|q| q.pop_front()));
             match (found, slot.first()) {
                 (Some(i), _) => {
                     used[i] = true;
@@ -573,7 +582,7 @@ impl<'a> Writer<'a> {
             if used[i] {
                 continue;
             }
-            if slots.iter().any(|s| s.contains(track)) {
+            if in_slots.contains(track) {
                 self.tx
                     .execute("DELETE FROM PlaylistTracks WHERE id = ?1", [row])?;
             } else {

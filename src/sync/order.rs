@@ -165,13 +165,12 @@ pub fn plan(
             (p.name.clone(), keys.collect())
         })
         .collect();
-    let mut files: HashMap<String, String> = HashMap::new();
+    let mut files: HashMap<String, (Order, Line)> = HashMap::new();
     for path in branch.files_now(DIR)? {
-        let text = branch.file_now(&path)?;
-        if let Some((_, line)) = newest(&text) {
-            names.entry(line.name.clone()).or_default();
+        if let Some(found) = newest(&branch.file_now(&path)?) {
+            names.entry(found.1.name.clone()).or_default();
+            files.insert(path, found);
         }
-        files.insert(path, text);
     }
     for name in members.keys() {
         names.entry((*name).to_owned()).or_default();
@@ -180,19 +179,18 @@ pub fn plan(
     let mut out = Vec::new();
     for (name, mixxx) in names {
         let path = file_path(&name);
-        let text = files.remove(&path).unwrap_or_default();
         let base = match cx.has_base {
             true => Some(branch.file_at_base(&path)?.and_then(|t| newest(&t))),
             false => None,
         };
         let sides = Sides {
             mixxx,
-            now: newest(&text).filter(|(_, l)| l.name == name),
+            now: files.remove(&path).filter(|(_, l)| l.name == name),
             base: base.map(|b| b.filter(|(_, l)| l.name == name)),
         };
         let empty = Vec::new();
         let members = members.get(name.as_str()).unwrap_or(&empty);
-        let p = plan_playlist(&name, &text, sides, members, &held, keyed, cx);
+        let p = plan_playlist(&name, sides, members, &held, keyed, cx);
         if p.push.is_some() || p.pull.is_some() || p.conflict.is_some() {
             out.push(p);
         }
@@ -208,7 +206,6 @@ fn only<'a>(v: &[&'a str], keep: &HashSet<&str>) -> Vec<&'a str> {
 /// Plans one playlist.
 fn plan_playlist(
     name: &str,
-    text: &str,
     sides: Sides<'_>,
     members: &[&str],
     held: &HashSet<&str>,
@@ -262,12 +259,9 @@ fn plan_playlist(
             tracks: order.iter().map(|k| (*k).to_owned()).collect(),
         };
         let json = serde_json::to_string(&line).expect("an order line always serializes");
-        let mut content = text.to_owned();
-        if !content.is_empty() && !content.ends_with('\n') {
-            content.push('\n');
-        }
-        content.push_str(&format!("{} {json}\n", Order::after(cx.now, max)));
-        plan.push = Some(content);
+        // The new line alone: the older ones are superseded (a union merge with a clone that
+        // still has them brings them back until that clone writes the order too).
+        plan.push = Some(format!("{} {json}\n", Order::after(cx.now, max)));
     }
     if conflict {
         let paths = |keys: &[&str]| -> Vec<String> {
