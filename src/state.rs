@@ -254,7 +254,7 @@ pub struct Cache {
     pub keys_by_blob: HashMap<ObjectId, String>,
 }
 
-const CACHE_HEADER: &str = concat!("git-mixxx cache 7 ", env!("CARGO_PKG_VERSION"));
+pub(crate) const CACHE_HEADER: &str = concat!("git-mixxx cache 8 ", env!("CARGO_PKG_VERSION"));
 
 /// `$GIT_DIR/mixxx/`: git-mixxx's local files (the cache, the no-change fingerprint, the hook
 /// lock and log), shared by all work trees of the repository.

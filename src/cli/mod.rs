@@ -32,7 +32,7 @@ const SIMULATED_CRASH: i32 = 99;
     name = "git-mixxx",
     version,
     about = "Sync the Mixxx DJ library with git-annex metadata",
-    long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists, hot cues, loops, main cue, intro and outro) with \
+    long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists, beat grid, hot cues, loops, main cue, intro and outro) with \
 git-annex metadata on the git-annex branch, so that it travels between clones with `git annex sync`.\n\n\
 Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \

@@ -25,6 +25,9 @@ pub enum Codec {
     /// A row of `cues` ⇄ its [`super::cue`] value (read and written by the cue table's code,
     /// not as a column).
     Cue,
+    /// The grid's four `library` columns ⇄ its [`super::grid`] value (read and written by
+    /// the grid's code, not as one column).
+    Grid,
 }
 
 /// A branch value that a field cannot hold, with what the field expects.
@@ -47,6 +50,7 @@ impl Codec {
             Codec::Cue => {
                 "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 and a position within a track"
             }
+            Codec::Grid => super::grid::reason::SPELLING,
         }
     }
 
@@ -64,7 +68,7 @@ impl Codec {
                     .or_else(|| text(raw).map(|t| key::key_id(&t)))?;
                 key::canonical(id).map(Cow::Borrowed)
             }
-            Codec::Cue => None,
+            Codec::Cue | Codec::Grid => None,
         }
     }
 
@@ -77,6 +81,16 @@ impl Codec {
             Codec::Color => parse_color(value).and_then(color),
             Codec::Key => key::canonical(key::key_id(value)).map(str::to_owned),
             Codec::Cue => super::cue::canonical(value),
+            Codec::Grid => {
+                // Only the canonical spelling is a grid: the value is its own canonical form.
+                let canonical = super::grid::canonical(value);
+                return canonical
+                    .map(|_| Cow::Borrowed(value))
+                    .map_err(|expected| Invalid {
+                        value: value.to_owned(),
+                        expected,
+                    });
+            }
         };
         match canonical {
             Some(c) if c == value => Ok(Cow::Borrowed(value)),
@@ -96,7 +110,7 @@ impl Codec {
                 Codec::Text => SqlValue::Text(String::new()),
                 Codec::Rating | Codec::Key => SqlValue::Integer(0),
                 Codec::Bpm => SqlValue::Real(0.0),
-                Codec::Color | Codec::Cue => SqlValue::Null,
+                Codec::Color | Codec::Cue | Codec::Grid => SqlValue::Null,
             });
         };
         let canonical = self.canonical(value)?;
@@ -106,7 +120,7 @@ impl Codec {
             Codec::Bpm => SqlValue::Real(canonical.parse().unwrap_or_default()),
             Codec::Color => SqlValue::Integer(parse_color(&canonical).unwrap_or_default()),
             Codec::Key => SqlValue::Integer(key::key_id(&canonical)),
-            Codec::Cue => SqlValue::Text(canonical.into_owned()),
+            Codec::Cue | Codec::Grid => SqlValue::Text(canonical.into_owned()),
         })
     }
 }

@@ -4,14 +4,14 @@
 //! else (reading and writing Mixxx, planning, digests) iterates [`Field::ALL`] and asks the
 //! table; adding a field is one entry here plus its codec.
 //!
-//! The shapes still to come fit the same table: cues are elements of a track keyed by type
-//! and slot (a set-valued field whose values carry their attributes), playlist order an
-//! ordered list that may hold a track twice (a new [`Source`] read in order), and the beat
-//! grid a blob tied to `bpm` (a column source whose codec is opaque text, planned together
-//! with `bpm`).
+//! Cues are elements of a track keyed by type and slot (a set-valued field whose values carry
+//! their attributes); the beat grid is one value read from four columns and planned together
+//! with `bpm` ([`grid`]). The shape still to come fits the same table: playlist order, an
+//! ordered list that may hold a track twice (a new [`Source`] read in order).
 
 pub mod codec;
 pub mod cue;
+pub mod grid;
 pub mod key;
 
 pub use codec::Codec;
@@ -37,6 +37,7 @@ pub enum Field {
     Bpm,
     Key,
     Color,
+    Grid,
     Crate,
     Playlist,
     Cue,
@@ -47,6 +48,8 @@ pub enum Field {
 pub enum Source {
     /// A column of `library` (one value).
     Column(&'static str),
+    /// The beat grid's columns of `library` ([`grid::COLUMNS`]: one value).
+    Grid,
     /// Membership of a container (a set of container names).
     Member(Container),
     /// The track's rows of `cues` that a user made (a set of [`cue`] values).
@@ -78,7 +81,7 @@ const fn column(name: &'static str, column: &'static str, codec: Codec) -> Descr
 }
 
 /// The field table, in [`Field`] order.
-const TABLE: [Descriptor; 17] = [
+const TABLE: [Descriptor; 18] = [
     column("artist", "artist", Codec::Text),
     column("title", "title", Codec::Text),
     column("album", "album", Codec::Text),
@@ -93,6 +96,11 @@ const TABLE: [Descriptor; 17] = [
     column("bpm", "bpm", Codec::Bpm),
     column("key", "key", Codec::Key),
     column("color", "color", Codec::Color),
+    Descriptor {
+        name: "grid",
+        source: Source::Grid,
+        codec: Codec::Grid,
+    },
     Descriptor {
         name: "crate",
         source: Source::Member(Container::Crate),
@@ -112,7 +120,7 @@ const TABLE: [Descriptor; 17] = [
 
 impl Field {
     /// Every field, in table order.
-    pub const ALL: [Field; 17] = [
+    pub const ALL: [Field; 18] = [
         Field::Artist,
         Field::Title,
         Field::Album,
@@ -127,17 +135,15 @@ impl Field {
         Field::Bpm,
         Field::Key,
         Field::Color,
+        Field::Grid,
         Field::Crate,
         Field::Playlist,
         Field::Cue,
     ];
 
-    /// The fields kept in a `library` column, in table order.
-    pub fn columns() -> impl Iterator<Item = (Field, &'static str)> {
-        Field::ALL.into_iter().filter_map(|f| match f.source() {
-            Source::Column(c) => Some((f, c)),
-            Source::Member(_) | Source::Cues => None,
-        })
+    /// The single-valued fields (kept in `library` columns), in table order.
+    pub fn singles() -> impl Iterator<Item = Field> {
+        Field::ALL[..SINGLE_COUNT].iter().copied()
     }
 
     fn descriptor(self) -> &'static Descriptor {
@@ -159,7 +165,7 @@ impl Field {
 
     /// Whether the field holds a set of values (membership) rather than at most one.
     pub fn is_set(self) -> bool {
-        !matches!(self.source(), Source::Column(_))
+        !matches!(self.source(), Source::Column(_) | Source::Grid)
     }
 
     /// The field of a branch field name (git-annex compares names case-insensitively and
@@ -221,15 +227,16 @@ pub fn by_name(values: &Values) -> crate::annex::logmet::Values {
         .collect()
 }
 
-/// How many fields live in `library` columns (they come first in the table).
-pub const COLUMN_COUNT: usize = 14;
+/// How many fields live in `library` columns (they come first in the table): one column
+/// each, and the grid's four.
+pub const COLUMN_COUNT: usize = 15;
 const SINGLE_COUNT: usize = COLUMN_COUNT;
 /// How many fields hold sets (memberships, cues).
 const SET_COUNT: usize = 3;
 const _: () = {
     let mut i = 0;
     while i < TABLE.len() {
-        let is_column = matches!(TABLE[i].source, Source::Column(_));
+        let is_column = matches!(TABLE[i].source, Source::Column(_) | Source::Grid);
         assert!(is_column == (i < SINGLE_COUNT));
         i += 1;
     }
@@ -367,8 +374,9 @@ mod tests {
             assert!(crate::annex::logmet::valid_field(f.name()));
         }
         assert_eq!(Field::from_name("tag"), None);
-        assert_eq!(Field::columns().count(), SINGLE_COUNT);
-        assert!(Field::Crate.is_set() && !Field::Key.is_set());
+        assert_eq!(Field::singles().count(), SINGLE_COUNT);
+        assert!(Field::singles().all(|f| !f.is_set()));
+        assert!(Field::Crate.is_set() && !Field::Key.is_set() && !Field::Grid.is_set());
     }
 
     #[test]

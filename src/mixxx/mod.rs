@@ -12,6 +12,7 @@ pub mod schema;
 pub mod write;
 
 use crate::fields::cue::{self, Cue};
+use crate::fields::grid::{self, Grid};
 use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -226,10 +227,15 @@ impl Database {
     }
 
     fn read_in_transaction(&self) -> rusqlite::Result<Library> {
-        // The column fields, then `key_id` for the key's codec.
-        let columns: Vec<String> = Field::columns()
-            .map(|(_, c)| format!("l.\"{c}\""))
-            .collect();
+        // The single-valued fields' columns, then `key_id` for the key's codec.
+        let mut columns: Vec<String> = Vec::new();
+        for field in Field::singles() {
+            match field.source() {
+                Source::Column(c) => columns.push(format!("l.\"{c}\"")),
+                Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
+                Source::Member(_) | Source::Cues => {}
+            }
+        }
         let sql = format!(
             "SELECT l.id, tl.location, {}, l.key_id FROM library l \
              JOIN track_locations tl ON tl.id = l.location \
@@ -251,9 +257,21 @@ impl Database {
                 _ => None,
             };
             let mut singles: [Option<Cow<'_, str>>; COLUMN_COUNT] = Default::default();
-            for (i, (field, _)) in Field::columns().enumerate() {
-                let raw = row_ref.get_ref(i + 2)?;
-                singles[i] = field.codec().from_mixxx(raw, key_id);
+            let mut column = 2;
+            for (i, field) in Field::singles().enumerate() {
+                singles[i] = match field.source() {
+                    Source::Grid => {
+                        let [a, b, c, d] = [0, 1, 2, 3].map(|j| row_ref.get_ref(column + j));
+                        column += grid::COLUMNS.len();
+                        Grid::from_columns([a?, b?, c?, d?]).map(|g| Cow::Owned(g.to_string()))
+                    }
+                    _ => {
+                        column += 1;
+                        field
+                            .codec()
+                            .from_mixxx(row_ref.get_ref(column - 1)?, key_id)
+                    }
+                };
             }
             let row = Row::new(singles);
             index.insert(id, tracks.len());
@@ -265,7 +283,7 @@ impl Database {
                     self.read_members(container, field, &index, &mut tracks)?;
                 }
                 Source::Cues => self.read_cues(field, &index, &mut tracks)?,
-                Source::Column(_) => {}
+                Source::Column(_) | Source::Grid => {}
             }
         }
         let secondary = if has_track_ids(&self.conn)? {

@@ -6,6 +6,7 @@
 use super::marker::Marker;
 use super::{Database, Error as DbError};
 use crate::fields::cue::Cue;
+use crate::fields::grid::Grid;
 use crate::fields::key::{self, Notation};
 use crate::fields::{Codec, Container, Field, Source, codec};
 use rusqlite::types::Value as SqlValue;
@@ -274,6 +275,7 @@ impl<'a> Writer<'a> {
         let column = match field.source() {
             Source::Member(container) => return self.set_membership(id, container, values),
             Source::Cues => return self.set_cues(id, values),
+            Source::Grid => return self.set_grid(id, values),
             Source::Column(column) => column,
         };
         let value = single(field, values)?;
@@ -322,6 +324,26 @@ impl<'a> Writer<'a> {
             self.notation = Some(notation);
         }
         Ok(self.notation.get_or_insert_with(Notation::default))
+    }
+
+    /// Sets the track's beat grid ([`Grid`]) in one statement; no grid clears the blob and
+    /// its versions and leaves `bpm_lock` as it is.
+    fn set_grid(&mut self, id: i64, values: &BTreeSet<String>) -> Result<(), Error> {
+        let grid = match single(Field::Grid, values)? {
+            Some(value) => Some(Grid::parse(value).map_err(|expected| Error::InvalidValue {
+                field: Field::Grid,
+                value: value.to_owned(),
+                expected,
+            })?),
+            None => None,
+        };
+        let [beats, version, sub_version, lock] = Grid::to_columns(grid.as_ref());
+        self.tx.execute(
+            "UPDATE library SET beats = ?1, beats_version = ?2, beats_sub_version = ?3, \
+             bpm_lock = COALESCE(?4, bpm_lock) WHERE id = ?5",
+            params![beats, version, sub_version, lock, id],
+        )?;
+        Ok(())
     }
 
     /// Makes the track's synced cues exactly `values` ([`Cue`] values): rows of other values

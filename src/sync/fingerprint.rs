@@ -2,7 +2,7 @@
 //! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
 //! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip and the
 //! remote-tracking git-annex branches' tips, git-annex's
-//! journal (each entry by stat), the configuration and the git-mixxx version; and for the
+//! journal (each entry by stat), the configuration and the git-mixxx version and cache format; and for the
 //! index, by stat when it is unchanged, else by a digest of its entries at the paths of the
 //! library's tracks (a commit, or `git add` of other files, rewrites the index without changing
 //! which key a Mixxx track's path has). Those paths are kept, hashed, in `<uuid>.paths`.
@@ -153,7 +153,7 @@ impl Fingerprint {
         let journal = journal(ctx, now);
         let mut base = format!(
             "{}\n{}\n{:?}\n{}\n{:?}\n{}",
-            env!("CARGO_PKG_VERSION"),
+            crate::state::CACHE_HEADER,
             ctx.db.display(),
             ctx.prefixes,
             ctx.annex.tip().ok()?,

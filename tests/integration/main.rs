@@ -5,6 +5,7 @@ mod cues;
 mod database;
 mod errors;
 mod faults;
+mod grid;
 mod hooks;
 mod laptops;
 mod month;

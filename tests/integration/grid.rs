@@ -1,0 +1,254 @@
+//! The beat grid travels byte for byte with its version, sub-version and lock, and stays tied to
+//! `bpm`: a BPM pulled alone moves a beat grid (and clears a beat map), a grid pulled alone sets
+//! the BPM, and a grid on the branch that Mixxx could not load is reported, never written.
+
+use crate::laptops::*;
+use crate::util::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use std::path::Path;
+
+/// A protobuf varint.
+fn varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// A `BeatGrid-2.0` blob as Mixxx writes it: `BeatGrid { bpm { bpm }, first_beat {
+/// frame_position } }`.
+fn beat_grid(bpm: f64, first: u64) -> Vec<u8> {
+    let mut out = vec![0x0A, 9, 0x09];
+    out.extend_from_slice(&bpm.to_le_bytes());
+    let mut beat = vec![0x08];
+    varint(first, &mut beat);
+    out.extend([0x12, beat.len() as u8]);
+    out.extend(beat);
+    out
+}
+
+/// A `BeatMap-1.0` blob: one `Beat { frame_position }` per position.
+fn beat_map(positions: &[u64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in positions {
+        let mut beat = vec![0x08];
+        varint(*p, &mut beat);
+        out.extend([0x0A, beat.len() as u8]);
+        out.extend(beat);
+    }
+    out
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// Gives a track a grid (sub-version `NULL` when `None`) and the BPM Mixxx derives from it.
+fn set_grid(db: &Path, location: &str, blob: &[u8], version: &str, sub: Option<&str>, bpm: f64) {
+    let sub = sub.map_or("NULL".to_owned(), |s| format!("'{s}'"));
+    db_exec(
+        db,
+        &format!(
+            "UPDATE library SET beats = X'{}', beats_version = '{version}', \
+             beats_sub_version = {sub}, bpm_lock = {}, bpm = {bpm:?} WHERE id = {}",
+            hex(blob),
+            i32::from(version == "BeatGrid-2.0"),
+            track(location)
+        ),
+    );
+}
+
+/// A track's grid columns and BPM, exactly (blob in hex, each with its SQLite type).
+fn grid_columns(db: &Path, location: &str) -> String {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    conn.query_row(
+        &format!(
+            "SELECT quote(beats) || '|' || quote(beats_version) || '|' || \
+             quote(beats_sub_version) || '|' || quote(bpm_lock) || '|' || quote(bpm) \
+             FROM library WHERE id = {}",
+            track(location)
+        ),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+// Laptop A sets a locked beat grid on one track and a beat map on another; after a sync, `git
+// annex sync` and a sync on B, B's grid columns and BPM equal A's exactly. Then a BPM set on
+// the branch alone (`git annex metadata -s bpm=130`) moves B's beat grid to 130 keeping its
+// first beat and clears the beat map; A gets the same, and the next run on each writes nothing.
+#[test]
+fn grids_travel_exactly_and_a_pulled_bpm_moves_them() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["4"])])),
+    ]);
+    let grid = beat_grid(128.0, 1234);
+    let map = beat_map(&[0, 21_000, 42_100, 63_050]);
+    set_grid(
+        &l.db_a,
+        &loc(&l.a, A),
+        &grid,
+        "BeatGrid-2.0",
+        Some("mixxx-queenmarydf 2.0"),
+        128.0,
+    );
+    set_grid(&l.db_a, &loc(&l.a, B), &map, "BeatMap-1.0", None, 125.7);
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pushed_fields"]["grid"], 2, "{report}");
+    assert_eq!(
+        l.env.metadata(&l.a, A)["grid"],
+        set_of(&[&format!(
+            "BeatGrid-2.0 1 {} mixxx-queenmarydf 2.0",
+            B64.encode(&grid)
+        )])
+    );
+    assert_eq!(
+        l.env.metadata(&l.a, B)["grid"],
+        set_of(&[&format!("BeatMap-1.0 0 {}", B64.encode(&map))])
+    );
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    for file in [A, B] {
+        let at_a = grid_columns(&l.db_a, &loc(&l.a, file));
+        assert_eq!(grid_columns(&l.db_b, &loc(&l.b, file)), at_a, "{file}");
+    }
+    assert_eq!(
+        grid_columns(&l.db_b, &loc(&l.b, A)),
+        format!(
+            "X'{}'|'BeatGrid-2.0'|'mixxx-queenmarydf 2.0'|1|128.0",
+            hex(&grid)
+        )
+    );
+    l.exchange(&[&l.b, &l.a]);
+
+    // A BPM alone on the branch, as a git-annex user sets it.
+    l.env
+        .git(&l.a, &["annex", "metadata", "-q", "-s", "bpm=130", A]);
+    l.env
+        .git(&l.a, &["annex", "metadata", "-q", "-s", "bpm=126.5", B]);
+    l.exchange(&[&l.a, &l.b]);
+    let report = l.sync_b(&[]);
+    assert_eq!(report["pulled_fields"]["grid"], 2, "{report}");
+    assert_eq!(report["pushed_fields"]["grid"], 2, "{report}");
+    assert_eq!(
+        grid_columns(&l.db_b, &loc(&l.b, A)),
+        format!(
+            "X'{}'|'BeatGrid-2.0'|'mixxx-queenmarydf 2.0'|1|130.0",
+            hex(&beat_grid(130.0, 1234))
+        )
+    );
+    assert_eq!(
+        grid_columns(&l.db_b, &loc(&l.b, B)),
+        "NULL|NULL|NULL|0|126.5"
+    );
+    l.exchange(&[&l.b, &l.a]);
+    l.sync_a(&[]);
+    for file in [A, B] {
+        let at_b = grid_columns(&l.db_b, &loc(&l.b, file));
+        assert_eq!(grid_columns(&l.db_a, &loc(&l.a, file)), at_b, "{file}");
+    }
+    assert_settled(&l.env, &l.a, &l.db_a);
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
+// A grid set on the branch alone sets the BPM from it (pushed too); a grid on the branch that
+// Mixxx could not load (not base64, an unknown version) is reported with its track and field,
+// exit status 1, never written, and the track's other fields still sync.
+#[test]
+fn a_pulled_grid_sets_the_bpm_and_a_hostile_grid_is_reported() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("3");
+    let location = loc(&repo, "a.flac");
+    set_grid(
+        &db,
+        &location,
+        &beat_grid(128.0, 0),
+        "BeatGrid-2.0",
+        None,
+        128.0,
+    );
+    env.sync(&repo, &db, &[]);
+    let pulled = beat_grid(124.456, 500);
+    let value = format!("BeatGrid-2.0 0 {}", B64.encode(&pulled));
+    env.git(
+        &repo,
+        &[
+            "annex",
+            "metadata",
+            "-q",
+            "-s",
+            &format!("grid={value}"),
+            "a.flac",
+        ],
+    );
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pushed_fields"]["bpm"], 1, "{report}");
+    assert_eq!(
+        grid_columns(&db, &location),
+        format!("X'{}'|'BeatGrid-2.0'|NULL|0|124.46", hex(&pulled))
+    );
+    assert_eq!(env.metadata(&repo, "a.flac")["bpm"], set_of(&["124.46"]));
+    assert_settled(&env, &repo, &db);
+
+    let before = grid_columns(&db, &location);
+    let hostile = [
+        "BeatGrid-2.0 0 %%%not-base64%%%".to_owned(),
+        format!("BeatGrid-9.9 0 {}", B64.encode(&pulled)),
+    ];
+    for (value, rating) in hostile.iter().zip(["5", "2"]) {
+        env.git(
+            &repo,
+            &[
+                "annex",
+                "metadata",
+                "-q",
+                "-s",
+                &format!("grid={value}"),
+                "-s",
+                &format!("rating={rating}"),
+                "a.flac",
+            ],
+        );
+        let out = env.mixxx(&repo, &["sync", "--json", "--db", db.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let failed = report["failed"].as_array().unwrap();
+        assert_eq!(failed.len(), 1, "{report}");
+        assert_eq!(
+            (&failed[0]["path"], &failed[0]["field"]),
+            (&"a.flac".into(), &"grid".into())
+        );
+        assert_eq!(grid_columns(&db, &location), before, "never written");
+        assert_eq!(values_of(&db, &location)["rating"], set_of(&[rating]));
+        assert_eq!(env.metadata(&repo, "a.flac")["grid"], set_of(&[value]));
+    }
+}
+
+// Editing only the grid (no other column) is a change; the run after it has nothing to do.
+#[test]
+fn a_grid_edit_alone_is_synced_and_then_nothing_is_left_to_do() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("3");
+    env.sync(&repo, &db, &[]);
+    assert_settled(&env, &repo, &db);
+    let grid = beat_grid(128.0, 77);
+    db_exec(
+        &db,
+        &format!(
+            "UPDATE library SET beats = X'{}', beats_version = 'BeatGrid-2.0', \
+             beats_sub_version = 'a b', bpm_lock = 1",
+            hex(&grid)
+        ),
+    );
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pushed"], 1, "{report}");
+    assert_eq!(
+        env.metadata(&repo, "a.flac")["grid"],
+        set_of(&[&format!("BeatGrid-2.0 1 {} a b", B64.encode(&grid))])
+    );
+    assert_settled(&env, &repo, &db);
+}
