@@ -3,7 +3,7 @@
 //! of N tracks with `git_mixxx::demo::sample_values`, written by git-mixxx's own code
 //! (`git_mixxx::demo::create_library`, through `support::create_db`).
 
-use crate::support::{Env, create_db, db_tracks, loc};
+use crate::support::{Env, beat_grid, create_db, db_tracks, loc};
 use git_mixxx::annex::logmet::Values;
 use md5::{Digest, Md5};
 use std::fmt::Write as _;
@@ -103,7 +103,7 @@ impl Library {
     }
 }
 
-pub fn generate(env: &Env, root: &Path, n: usize, cues: usize) -> Library {
+pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Library {
     let start = Instant::now();
     let base = root.join(format!("n{n}"));
     if base.exists() {
@@ -189,6 +189,9 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize) -> Library {
     let written = db_start.elapsed().as_secs_f64();
     check_db(&db, &tracks);
     add_cues(&db, cues);
+    if grid {
+        add_grids(&db);
+    }
     eprintln!(
         "N={n}: Mixxx database written in {written:.2} s, read back and checked in {:.2} s",
         db_start.elapsed().as_secs_f64() - written
@@ -220,6 +223,29 @@ fn add_cues(db: &Path, cues: usize) {
         )
         .expect("insert cues");
     }
+}
+
+/// Gives every track with a BPM a beat grid at that BPM (first beat at frame 1000), as Mixxx's
+/// analyser stores it.
+fn add_grids(db: &Path) {
+    let mut conn = rusqlite::Connection::open(db).expect("open the generated database");
+    let tx = conn.transaction().expect("begin");
+    let tracks: Vec<(i64, f64)> = tx
+        .prepare("SELECT id, bpm FROM library WHERE bpm > 0")
+        .expect("prepare")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("read bpm");
+    for (id, bpm) in tracks {
+        tx.execute(
+            "UPDATE library SET beats = ?1, beats_version = 'BeatGrid-2.0', \
+             beats_sub_version = 'mixxx-queenmarydf 2.0', bpm_lock = 0 WHERE id = ?2",
+            rusqlite::params![beat_grid(bpm, 1000), id],
+        )
+        .expect("set a grid");
+    }
+    tx.commit().expect("commit grids");
 }
 
 /// The generated database reads back, through git-mixxx's own reader, as the sample values,

@@ -47,10 +47,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::Env;
 
-const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--runs R] [--keep DIR] [--batch-compare N] [--cues C]
+const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--runs R] [--keep DIR] [--batch-compare N] [--cues C] [--grid]
 
   --tracks N,...       library sizes (default 1000,10000)
   --cues C             hot cues per track in the generated library (default 0)
+  --grid               a beat grid (BeatGrid-2.0 at the track's BPM) on every track with a BPM
   --runs R             runs per measurement, medians are reported (default 3)
   --keep DIR           generate in DIR and keep the repositories (default: a temporary directory)
   --batch-compare N    tracks for the `git annex metadata --batch` comparison (default 10000; 0: off)";
@@ -61,6 +62,7 @@ struct Args {
     keep: Option<PathBuf>,
     batch_compare: usize,
     cues: usize,
+    grid: bool,
 }
 
 fn parse_args() -> Args {
@@ -70,6 +72,7 @@ fn parse_args() -> Args {
         keep: None,
         batch_compare: 10_000,
         cues: 0,
+        grid: false,
     };
     let fail = |msg: String| -> ! {
         eprintln!("sync bench: {msg}\n{USAGE}");
@@ -105,6 +108,7 @@ fn parse_args() -> Args {
             "--keep" => args.keep = Some(PathBuf::from(value())),
             "--batch-compare" => args.batch_compare = number(value()),
             "--cues" => args.cues = number(value()),
+            "--grid" => args.grid = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -273,7 +277,7 @@ fn main() {
     let mut comparisons: Vec<(usize, Comparison)> = Vec::new();
     for &n in &args.tracks {
         eprintln!("N={n}: generating");
-        let lib = generate(&env, &root, n, args.cues);
+        let lib = generate(&env, &root, n, args.cues, args.grid);
         eprintln!("N={n}: generated in {}", time(lib.secs));
         let mut samples = Samples::new();
         samples.insert(
@@ -300,9 +304,11 @@ fn main() {
     println!(
         "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / peak RSS MB / .git/objects growth MB",
         args.runs,
-        match args.cues {
-            0 => String::new(),
-            c => format!(", {c} hot cues per track"),
+        match (args.cues, args.grid) {
+            (0, false) => String::new(),
+            (0, true) => ", a beat grid per track".to_owned(),
+            (c, false) => format!(", {c} hot cues per track"),
+            (c, true) => format!(", {c} hot cues and a beat grid per track"),
         }
     );
     println!(

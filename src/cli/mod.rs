@@ -32,8 +32,22 @@ const SIMULATED_CRASH: i32 = 99;
     name = "git-mixxx",
     version,
     about = "Sync the Mixxx DJ library with git-annex metadata",
-    long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists, beat grid, hot cues, loops, main cue, intro and outro) with \
+    long_about = "Sync the Mixxx DJ library (ratings, BPM, key, colour, tags, crates, playlists and their order, beat grid, hot cues, loops, main cue, intro and outro) with \
 git-annex metadata on the git-annex branch, so that it travels between clones with `git annex sync`.\n\n\
+Fields on the git-annex branch (`git annex metadata FILE` shows them):\n  \
+rating        1 to 5\n  \
+bpm           two decimals, 128.00\n  \
+key           one notation: C Db D Eb E F F# G Ab A Bb B, Cm C#m Dm Ebm Em Fm F#m Gm G#m Am Bbm Bm\n  \
+color         #RRGGBB\n  \
+artist, title, album, albumartist, genre, year, tracknumber, comment, composer, grouping: text\n  \
+crate, playlist  one value per crate or user playlist the track is in\n  \
+cue           one value per cue: KIND SLOT POSITION LENGTH COLOR [LABEL], KIND one of hotcue, maincue, \
+loop, jump, intro, outro; SLOT 1..37 or -; positions in Mixxx's engine samples as stored \
+(e.g. hotcue 1 5443200 0 #FF0000 Drop)\n  \
+grid          the beat grid: VERSION LOCK BASE64 [SUB-VERSION] (BeatGrid-2.0, BeatGrid-1.0 or \
+BeatMap-1.0; the blob byte for byte), kept consistent with bpm\n\
+Playlist order is kept in mixxx/playlists/<id>.log on the branch, one line per order written; \
+the newest is the order.\n\n\
 Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \
 locations that exists: on Linux ~/.mixxx, then Flatpak's ~/.var/app/org.mixxx.Mixxx/.mixxx; `git mixxx status` \

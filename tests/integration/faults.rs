@@ -544,6 +544,22 @@ fn hot_cue(rating: &str) -> String {
     format!("hotcue 1 {rating}000 0 #FF0000")
 }
 
+/// The beat grid the crash test gives every track along with rating `rating`: its blob, and
+/// its value on the branch.
+fn crash_grid(rating: &str) -> (Vec<u8>, String) {
+    use rusqlite::types::ValueRef;
+    let bpm = 100.0 + rating.parse::<f64>().unwrap();
+    let blob = beat_grid(bpm, 1000);
+    let grid = git_mixxx::fields::grid::Grid::from_columns([
+        ValueRef::Blob(&blob),
+        ValueRef::Text(b"BeatGrid-2.0"),
+        ValueRef::Null,
+        ValueRef::Integer(0),
+    ])
+    .expect("a valid grid");
+    (blob, grid.to_string())
+}
+
 /// The run after a killed one finishes the job: every track rated `rating` with its
 /// [`hot_cue`], in Mixxx and on the branch, and everything sound.
 fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &str, n: usize) {
@@ -580,6 +596,20 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     );
     let cue = format!("cue={}", hot_cue(rating));
     assert_eq!(env.find(repo, &cue).len(), n, "the cues on the branch");
+    let (blob, grid) = crash_grid(rating);
+    let gridded: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM library WHERE beats = ?1 AND beats_version = 'BeatGrid-2.0'",
+            [&blob],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(gridded as usize, n, "every track's grid in Mixxx");
+    assert_eq!(
+        env.find(repo, &format!("grid={grid}")).len(),
+        n,
+        "and on the branch"
+    );
     assert_order_synced(env, repo, db, n);
     env.git(repo, &["fsck", "--strict", "--no-progress"]);
     let objects = env.git(repo, &["count-objects", "-v"]);
@@ -588,8 +618,8 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     assert!(!journal.exists(), "no journal left");
 }
 
-// Syncs of 1,000 tracks (pushing every track's rating and hot cue and a reorder of a playlist
-// of them all, then pulling every track's rating and hot cue) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
+// Syncs of 1,000 tracks (pushing every track's rating, hot cue and beat grid and a reorder of a
+// playlist of them all, then pulling every track's rating, hot cue and grid) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
 // Mixxx and git agree and both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind
 // (default 4), `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
 #[test]
@@ -615,10 +645,14 @@ fn syncs_killed_at_random_moments_converge() {
         let delay = std::time::Duration::from_millis(k * full / kills.max(1));
         // A push of every track, and of a new order of a playlist of them all...
         let rating = (k % 5 + 1).to_string();
+        let (blob, _) = crash_grid(&rating);
+        let blob: String = blob.iter().map(|b| format!("{b:02X}")).collect();
         db_exec(
             &db,
             &format!(
-                "UPDATE library SET rating = {rating}; DELETE FROM cues;
+                "UPDATE library SET rating = {rating}, bpm = 10{rating}, beats = X'{blob}',
+                   beats_version = 'BeatGrid-2.0', beats_sub_version = NULL, bpm_lock = 0;
+                 DELETE FROM cues;
                  INSERT INTO cues (track_id, type, position, length, hotcue, label, color)
                    SELECT id, 1, {rating}000, 0, 0, '', 16711680 FROM library;
                  DELETE FROM PlaylistTracks;
@@ -642,6 +676,10 @@ fn syncs_killed_at_random_moments_converge() {
                 &format!("rating={other}"),
                 "--set",
                 &format!("cue={}", hot_cue(&other)),
+                "--set",
+                &format!("grid={}", crash_grid(&other).1),
+                "--set",
+                &format!("bpm=10{other}"),
             ],
         );
         sync_killed_after(&env, &repo, &db, delay);

@@ -8,27 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::path::Path;
 
-/// A protobuf varint.
-fn varint(mut n: u64, out: &mut Vec<u8>) {
-    while n >= 0x80 {
-        out.push((n as u8) | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
-
-/// A `BeatGrid-2.0` blob as Mixxx writes it: `BeatGrid { bpm { bpm }, first_beat {
-/// frame_position } }`.
-fn beat_grid(bpm: f64, first: u64) -> Vec<u8> {
-    let mut out = vec![0x0A, 9, 0x09];
-    out.extend_from_slice(&bpm.to_le_bytes());
-    let mut beat = vec![0x08];
-    varint(first, &mut beat);
-    out.extend([0x12, beat.len() as u8]);
-    out.extend(beat);
-    out
-}
-
 /// A `BeatMap-1.0` blob: one `Beat { frame_position }` per position.
 fn beat_map(positions: &[u64]) -> Vec<u8> {
     let mut out = Vec::new();

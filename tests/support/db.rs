@@ -47,3 +47,24 @@ pub fn db_exec(path: &Path, sql: &str) {
 pub fn loc(repo: &Path, file: &str) -> String {
     format!("{}/{file}", repo.display())
 }
+
+/// A protobuf varint.
+pub fn varint(mut n: u64, out: &mut Vec<u8>) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// A `BeatGrid-2.0` blob as Mixxx writes it: `BeatGrid { bpm { bpm }, first_beat {
+/// frame_position } }`.
+pub fn beat_grid(bpm: f64, first: u64) -> Vec<u8> {
+    let mut out = vec![0x0A, 9, 0x09];
+    out.extend_from_slice(&bpm.to_le_bytes());
+    let mut beat = vec![0x08];
+    varint(first, &mut beat);
+    out.extend([0x12, beat.len() as u8]);
+    out.extend(beat);
+    out
+}
