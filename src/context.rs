@@ -16,7 +16,7 @@ pub enum Error {
     )]
     NoRepo(String),
     #[error(
-        "no Mixxx database given and none found where Mixxx keeps it ({}); pass --db PATH or run `git config mixxx.db PATH`",
+        "Mixxx has no library database here yet ({}): start Mixxx once (then sync), or use `git mixxx launch`, which starts it and syncs; if it lives elsewhere, pass --db PATH or run `git config mixxx.db PATH`",
         looked_at(.0)
     )]
     NoDatabase(Vec<PathBuf>),
@@ -45,6 +45,9 @@ pub enum DbSource {
     Environment,
     /// `git config mixxx.db`.
     GitConfig,
+    /// The `--settingsPath DIR` of `git config mixxx.command` (the Mixxx `git mixxx launch`
+    /// starts): `DIR/mixxxdb.sqlite`.
+    MixxxCommand,
     /// The first of Mixxx's default locations that exists.
     #[serde(untagged)]
     Default(Location),
@@ -72,6 +75,9 @@ pub struct Context {
     pub prefixes: Vec<PathBuf>,
     /// Whether the clear guard is on (`git config mixxx.clearGuard`, default true).
     pub clear_guard: bool,
+    /// Whether a sync adds to Mixxx the files it lacks (`git config mixxx.import`, default
+    /// true).
+    pub import: bool,
 }
 
 /// A git config value of the repository, as a path (with `~/` expanded).
@@ -106,6 +112,14 @@ fn choose_db(option: Option<PathBuf>, repo: &gix::Repository) -> Option<(DbSourc
             config_path(repo, "mixxx.db")
                 .pop()
                 .map(|p| (DbSource::GitConfig, p))
+        })
+        .or_else(|| {
+            let command = crate::launch::command(repo).ok()?;
+            let settings = crate::launch::settings_path(&command)?;
+            Some((
+                DbSource::MixxxCommand,
+                expand_home(&settings).join("mixxxdb.sqlite"),
+            ))
         })
 }
 
@@ -142,7 +156,12 @@ impl Context {
             .config_snapshot()
             .boolean("mixxx.clearGuard")
             .unwrap_or(true);
+        let import = repo
+            .config_snapshot()
+            .boolean("mixxx.import")
+            .unwrap_or(true);
         Ok(Context {
+            import,
             annex: Annex::open(repo)?,
             db,
             db_source,

@@ -20,6 +20,7 @@ pub mod demo;
 pub mod error;
 pub mod fields;
 pub mod hooks;
+pub mod launch;
 pub mod mixxx;
 pub mod state;
 pub mod status;

@@ -125,6 +125,9 @@ pub enum Command {
         /// Let this run clear values beyond the clear guard's limits
         #[arg(long)]
         allow_clears: bool,
+        /// Add no files to Mixxx (by default a sync adds the annexed audio files whose content is here and that the branch has Mixxx metadata for; `git config mixxx.import false` turns it off for good)
+        #[arg(long)]
+        no_import: bool,
         #[command(flatten)]
         db: Db,
         #[command(flatten)]
@@ -135,6 +138,16 @@ pub enum Command {
         /// Acknowledge the conflicts listed now: they are not listed again
         #[arg(long)]
         ack: bool,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Sync, start Mixxx (git config mixxx.command, default `mixxx`), wait for it to exit, then sync again
+    Launch {
+        /// Arguments for Mixxx (after `--`)
+        #[arg(last = true)]
+        args: Vec<String>,
         #[command(flatten)]
         db: Db,
         #[command(flatten)]
@@ -188,6 +201,7 @@ impl Command {
         match self {
             Command::Sync { .. } => "sync",
             Command::Status { .. } => "status",
+            Command::Launch { .. } => "launch",
             Command::InstallHooks { .. } => "install-hooks",
             Command::UninstallHooks { .. } => "uninstall-hooks",
             Command::Hook { .. } => "hook",
@@ -202,6 +216,7 @@ impl Command {
         match self {
             Command::Sync { output, .. }
             | Command::Status { output, .. }
+            | Command::Launch { output, .. }
             | Command::InstallHooks { output }
             | Command::UninstallHooks { output } => Some(*output),
             _ => None,
@@ -325,6 +340,7 @@ fn run(command: &Command) -> Outcome {
             pull_only,
             prefer,
             allow_clears,
+            no_import,
             db,
             output,
         } => {
@@ -338,6 +354,7 @@ fn run(command: &Command) -> Outcome {
                 prefer: (*prefer).into(),
                 allow_clears: *allow_clears,
                 details: *dry_run || output.verbose > 0,
+                no_import: *no_import,
             };
             sync(command, *output, &ctx, &opts)
         }
@@ -383,6 +400,7 @@ fn run(command: &Command) -> Outcome {
             out(&completions(*shell))?;
             Ok(OK)
         }
+        Command::Launch { args, db, output } => launch(command, *output, db.db.clone(), args),
         Command::InstallMan { prefix } => {
             let prefix = match prefix {
                 Some(p) => p.clone(),
@@ -452,6 +470,77 @@ fn sync(command: &Command, output: Output, ctx: &Context, opts: &Options) -> Out
         out(&render::report(&report, output.verbose > 0, output.limit()))?;
     }
     Ok(if report.failed_any() { SOME_FAILED } else { OK })
+}
+
+/// What `launch` did: the sync before Mixxx (none when Mixxx had no database yet), Mixxx's
+/// exit status, and the sync after it.
+#[derive(serde::Serialize)]
+struct Launched {
+    before: Option<sync::Report>,
+    mixxx_exit_code: Option<i32>,
+    after: sync::Report,
+}
+
+fn launch(command: &Command, output: Output, db: Option<PathBuf>, args: &[String]) -> Outcome {
+    let opts = Options {
+        details: output.verbose > 0,
+        ..Options::default()
+    };
+    let quiet = output.quiet || output.json;
+    let run = |ctx: &Context| {
+        let mut observer = observer::Terminal::new(quiet);
+        let report = sync::run(ctx, &opts, &mut observer);
+        observer.finish();
+        report
+    };
+    let show = |title: &str, report: &sync::Report| -> std::io::Result<()> {
+        if !quiet {
+            let text = render::report(report, output.verbose > 0, output.limit());
+            out(&format!("{title}\n{text}"))?;
+        }
+        Ok(())
+    };
+    let repo = context::open_repo()?;
+    let mixxx = git_mixxx::launch::command(&repo)?;
+    let before = match Context::open(db.clone()) {
+        Ok(ctx) if ctx.db.exists() => {
+            let report = run(&ctx)?;
+            show("Before Mixxx:", &report)?;
+            Some((ctx.db.clone(), report))
+        }
+        // No database yet: Mixxx creates it at its first start.
+        Ok(_) | Err(context::Error::NoDatabase(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    if !quiet {
+        out(&format!("Starting Mixxx: {}\n", shell_words::join(&mixxx)))?;
+    }
+    let note_db = match &before {
+        Some((path, _)) => path.clone(),
+        None => Context::open(db.clone()).map(|c| c.db).unwrap_or_default(),
+    };
+    let status = git_mixxx::launch::run_mixxx(&mixxx, args, &note_db)?;
+    let ctx = Context::open(db)?;
+    let after = run(&ctx)?;
+    if !output.json {
+        if !quiet && !status.success() {
+            out(&format!("Mixxx exited with {status}.\n"))?;
+        }
+        show("After Mixxx:", &after)?;
+    } else {
+        let launched = Launched {
+            before: before.map(|(_, r)| r),
+            mixxx_exit_code: status.code(),
+            after,
+        };
+        json(command, &launched)?;
+        return Ok(if launched.after.failed_any() {
+            SOME_FAILED
+        } else {
+            OK
+        });
+    }
+    Ok(if after.failed_any() { SOME_FAILED } else { OK })
 }
 
 fn hooks_command(command: &Command, output: Output) -> Outcome {

@@ -19,7 +19,12 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         return refused(refusal, r.dry_run);
     }
     let mut out = String::new();
-    let nothing = r.pushed == 0 && r.pulled == 0 && r.held_back == 0 && r.conflicts.is_empty();
+    let nothing = r.pushed == 0
+        && r.pulled == 0
+        && r.held_back == 0
+        && r.conflicts.is_empty()
+        && r.imported.is_empty()
+        && r.imports_waiting.is_empty();
     if nothing && r.commit.is_none() {
         let _ = writeln!(
             out,
@@ -72,6 +77,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         );
     }
     relinks(&mut out, r, limit);
+    imports(&mut out, r, limit);
     if let Some(why) = &r.pull_pending {
         let _ = writeln!(out, "  {} wait, NOT written to Mixxx: {why}.", waiting(r));
     }
@@ -242,14 +248,43 @@ fn relinks(out: &mut String, r: &Report, limit: usize) {
     }
 }
 
-/// What waits for Mixxx to close: pulls, relinks or both.
-fn waiting(r: &Report) -> String {
-    let pulls = format!("changes from the branch for {}", tracks(r.held_back));
-    match r.relinks_waiting.len() {
-        0 => pulls,
-        n if r.held_back == 0 => format!("{} to relink", tracks(n)),
-        n => format!("{pulls} and {} to relink", tracks(n)),
+/// The files added to Mixxx (or, in a dry run, to add), and those waiting.
+fn imports(out: &mut String, r: &Report, limit: usize) {
+    let added = if r.dry_run {
+        "would be added to Mixxx"
+    } else {
+        "added to Mixxx"
+    };
+    let lists = [
+        (&r.imported, added),
+        (&r.imports_waiting, "wait to be added to Mixxx"),
+    ];
+    for (list, what) in lists.into_iter().filter(|(l, _)| !l.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  {} {what}, with the branch's values, crates, playlists and cues:",
+            count(list.len(), "file")
+        );
+        capped(out, list.iter().cloned(), list.len(), limit);
     }
+}
+
+/// What waits for Mixxx to close: pulls, relinks, imports.
+fn waiting(r: &Report) -> String {
+    let mut parts = Vec::new();
+    if r.held_back > 0 || (r.relinks_waiting.is_empty() && r.imports_waiting.is_empty()) {
+        parts.push(format!(
+            "changes from the branch for {}",
+            tracks(r.held_back)
+        ));
+    }
+    if !r.relinks_waiting.is_empty() {
+        parts.push(format!("{} to relink", tracks(r.relinks_waiting.len())));
+    }
+    if !r.imports_waiting.is_empty() {
+        parts.push(format!("{} to add", count(r.imports_waiting.len(), "file")));
+    }
+    parts.join(" and ")
 }
 
 /// "1 track", "2 tracks".
@@ -357,6 +392,7 @@ pub fn status(status: &Status, limit: usize) -> String {
             unknown(&mut out, p, "");
             skipped(&mut out, p);
             relinks(&mut out, p, limit);
+            imports(&mut out, p, limit);
             changes(&mut out, &p.changes, true, limit);
         }
         (None, Some(e)) => {
@@ -402,6 +438,7 @@ fn source(source: DbSource) -> &'static str {
         DbSource::DbOption => "--db",
         DbSource::Environment => "GIT_MIXXX_DB",
         DbSource::GitConfig => "git config mixxx.db",
+        DbSource::MixxxCommand => "the --settingsPath of git config mixxx.command",
         DbSource::Default(Location::Linux | Location::Windows) => "Mixxx's default location",
         DbSource::Default(Location::Flatpak) => "Flatpak Mixxx's location",
         DbSource::Default(Location::MacosSandbox) => "Mixxx's default location (macOS sandbox)",
@@ -445,6 +482,13 @@ pub fn hook_line(name: &str, report: &Report) -> String {
     );
     if !report.relinked.is_empty() {
         let _ = write!(line, ", {} relinked", tracks(report.relinked.len()));
+    }
+    if !report.imported.is_empty() {
+        let _ = write!(
+            line,
+            ", {} added to Mixxx",
+            count(report.imported.len(), "file")
+        );
     }
     if !report.conflicts.is_empty() {
         let _ = write!(

@@ -14,6 +14,7 @@
 //! clones, and converge like a single-valued field.
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Hot cue slots accepted: Mixxx's `kMaxNumberOfHotcues` is 36 (indexes 0..35); one more is
@@ -108,23 +109,13 @@ impl Cue {
     /// The cue of a `cues` row (type, position, length, hotcue, label, color), if it is one
     /// git-mixxx syncs.
     pub fn from_row(columns: [ValueRef<'_>; 6]) -> Option<Cue> {
-        let [kind, position, length, slot, label, color] = columns;
-        let integer = |v: ValueRef<'_>| match v {
-            ValueRef::Integer(i) => Some(i),
-            _ => None,
-        };
-        let kind = integer(kind).filter(|k| KINDS.iter().any(|(t, _)| t == k))?;
-        let label = match label {
-            ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-            _ => String::new(),
-        };
-        Some(Cue {
-            kind,
-            slot: integer(slot).unwrap_or(-1),
-            position: Num::from_sql(position)?,
-            length: Num::from_sql(length).unwrap_or(Num::Int(0)),
-            color: integer(color).unwrap_or(0),
-            label,
+        CueRow::from_row(columns).map(|r| Cue {
+            kind: r.kind,
+            slot: r.slot,
+            position: r.position,
+            length: r.length,
+            color: r.color,
+            label: r.label.into_owned(),
         })
     }
 
@@ -186,14 +177,65 @@ impl Cue {
 
 impl fmt::Display for Cue {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        CueRow {
+            kind: self.kind,
+            slot: self.slot,
+            position: self.position,
+            length: self.length,
+            color: self.color,
+            label: Cow::Borrowed(&self.label),
+        }
+        .fmt(f)
+    }
+}
+
+/// A cue as read from a `cues` row, its label borrowed from SQLite where it can be: turned
+/// into its value without building a [`Cue`] (a library has hundreds of thousands).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CueRow<'a> {
+    kind: i64,
+    slot: i64,
+    position: Num,
+    length: Num,
+    color: i64,
+    label: Cow<'a, str>,
+}
+
+impl<'a> CueRow<'a> {
+    /// The cue of a `cues` row (type, position, length, hotcue, label, color), if it is one
+    /// git-mixxx syncs.
+    pub fn from_row(columns: [ValueRef<'a>; 6]) -> Option<CueRow<'a>> {
+        let [kind, position, length, slot, label, color] = columns;
+        let integer = |v: ValueRef<'_>| match v {
+            ValueRef::Integer(i) => Some(i),
+            _ => None,
+        };
+        let kind = integer(kind).filter(|k| KINDS.iter().any(|(t, _)| t == k))?;
+        let label = match label {
+            ValueRef::Text(t) => String::from_utf8_lossy(t),
+            _ => Cow::Borrowed(""),
+        };
+        Some(CueRow {
+            kind,
+            slot: integer(slot).unwrap_or(-1),
+            position: Num::from_sql(position)?,
+            length: Num::from_sql(length).unwrap_or(Num::Int(0)),
+            color: integer(color).unwrap_or(0),
+            label,
+        })
+    }
+}
+
+impl fmt::Display for CueRow<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = KINDS
             .iter()
             .find(|(t, _)| *t == self.kind)
             .map_or("cue", |(_, n)| n);
-        write!(f, "{kind} ")?;
+        f.write_str(kind)?;
         match self.slot {
-            -1 => write!(f, "-")?,
-            s => write!(f, "{}", s + 1)?,
+            -1 => f.write_str(" -")?,
+            s => write!(f, " {}", s + 1)?,
         }
         write!(f, " {} {} ", self.position, self.length)?;
         match self.color {
@@ -201,7 +243,8 @@ impl fmt::Display for Cue {
             c => write!(f, "0x{:08X}", c)?,
         }
         if !self.label.is_empty() {
-            write!(f, " {}", self.label)?;
+            f.write_str(" ")?;
+            f.write_str(&self.label)?;
         }
         Ok(())
     }

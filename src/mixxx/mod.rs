@@ -4,6 +4,7 @@
 //! detecting a running Mixxx in [`running`]; creating databases from the real Mixxx DDL (for
 //! the demo, tests and benchmarks) in [`schema`].
 
+pub mod import;
 pub mod location;
 pub mod marker;
 pub mod relink;
@@ -11,7 +12,7 @@ pub mod running;
 pub mod schema;
 pub mod write;
 
-use crate::fields::cue::{self, Cue};
+use crate::fields::cue::{self, Cue, CueRow};
 use crate::fields::grid::{self, Grid};
 use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
 use rusqlite::types::ValueRef;
@@ -19,6 +20,7 @@ use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,7 +32,9 @@ pub const MAX_REVISION: i64 = 41;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("the Mixxx database {0} does not exist; pass --db PATH or set `git config mixxx.db`")]
+    #[error(
+        "the Mixxx database {0} does not exist: start Mixxx once (then sync), or use `git mixxx launch`, which starts it and syncs; or pass the right --db PATH (`git config mixxx.db`)"
+    )]
     Missing(PathBuf),
     #[error(
         "{path} is not a Mixxx library database ({reason}); pass the right --db PATH or restore it from a backup"
@@ -349,18 +353,34 @@ impl Database {
 }
 
 impl Database {
-    /// Adds every track's cues that a user made ([`Cue`]).
+    /// Adds every track's cues that a user made ([`Cue`]), as their values (one scan: Mixxx's
+    /// schema has no index on `cues.track_id`; each value is written straight from the row).
     fn read_cues(
         &self,
         field: Field,
         index: &FxHashMap<i64, usize>,
         tracks: &mut [Track],
     ) -> rusqlite::Result<()> {
-        for_each_cue(&self.conn, |_, track, cue| {
-            if let Some(i) = index.get(&track) {
-                tracks[*i].row.add_member(field, cue.to_string());
+        let sql = format!(
+            "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+             WHERE type IN ({})",
+            cue::SYNCED_TYPES
+        );
+        let mut stmt = self.conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut text = String::with_capacity(64);
+        while let Some(row) = rows.next()? {
+            let Some(i) = row.get::<_, Option<i64>>(0)?.and_then(|t| index.get(&t)) else {
+                continue;
+            };
+            let [a, b, c, d, e, g] = [1, 2, 3, 4, 5, 6].map(|i| row.get_ref(i));
+            if let Some(cue) = CueRow::from_row([a?, b?, c?, d?, e?, g?]) {
+                text.clear();
+                let _ = write!(text, "{cue}");
+                tracks[*i].row.add_member(field, text.as_str().to_owned());
             }
-        })
+        }
+        Ok(())
     }
 }
 

@@ -2,6 +2,7 @@
 //! only while Mixxx is not running (it would write its cached rows back over ours).
 
 use super::error::{Error, crash_point};
+use super::import::Import;
 use super::options::Options;
 use super::plan::Plan;
 use super::relink::Relink;
@@ -9,7 +10,7 @@ use super::report::Failure;
 use super::snapshot::Keyed;
 use crate::fields::{Container, Field};
 use crate::mixxx::marker::Marker;
-use crate::mixxx::{Database, relink, running, write};
+use crate::mixxx::{Database, import, relink, running, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,28 @@ pub fn relink(db: &Path, relinks: &[Relink], opts: &Options) -> Result<Applied, 
     Ok(Applied::Written { backup, failures })
 }
 
+/// Adds the files of `imports` to Mixxx in one transaction after a backup, unless Mixxx runs
+/// or `--push-only` was given.
+pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, Error> {
+    if let Some(why) = held(db, opts) {
+        return Ok(Applied::Held(why));
+    }
+    let mut db = Database::open_for_writing(db)?;
+    let (writer, backup) = db.begin_write()?;
+    let tx = writer.transaction();
+    if let Some(folder) = super::import::library_folder(imports) {
+        import::ensure_library_folder(tx, &folder).map_err(write::Error::from)?;
+    }
+    for file in imports {
+        let track = super::import::read_track(file);
+        import::insert(tx, &track).map_err(write::Error::from)?;
+    }
+    crash_point("before-import-commit")?;
+    writer.commit()?;
+    let failures = Vec::new();
+    Ok(Applied::Written { backup, failures })
+}
+
 /// Why this run must not write to Mixxx, if it must not.
 fn held(db: &Path, opts: &Options) -> Option<String> {
     if opts.push_only {
@@ -55,6 +78,12 @@ fn held(db: &Path, opts: &Options) -> Option<String> {
 /// Why pulls must wait, when Mixxx has the database at `db` open.
 pub fn mixxx_running(db: &Path) -> Option<String> {
     let holder = running::holder(db)?;
+    if crate::launch::launched(db) {
+        return Some(format!(
+            "Mixxx is running ({holder} {}); it was started by `git mixxx launch`, which applies them when Mixxx exits",
+            running::HOLDS
+        ));
+    }
     Some(format!(
         "Mixxx is running ({holder} {}); close Mixxx and sync again to apply them",
         running::HOLDS

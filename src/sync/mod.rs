@@ -24,6 +24,7 @@ mod commit;
 mod error;
 pub mod fingerprint;
 pub mod guard;
+pub mod import;
 pub mod observer;
 mod options;
 pub mod order;
@@ -98,6 +99,7 @@ pub fn run_keeping(
     let mut outcome = Err(Error::Contended);
     let marker_id = Marker::new_id(&ctx.annex.uuid);
     let mut relinked = None;
+    let mut imported = None;
     for _ in 0..ATTEMPTS {
         let mut keyed = Keyed::default();
         let run = Run {
@@ -105,6 +107,7 @@ pub fn run_keeping(
             opts,
             marker_id: &marker_id,
             relinked: &mut relinked,
+            imported: &mut imported,
         };
         let result = attempt(run, &mut cache, &mut keyed, &mut clock);
         leftovers.keep(keyed);
@@ -135,6 +138,8 @@ struct Run<'a> {
     marker_id: &'a str,
     /// The rows this run moved to their files' new paths, and the backup taken first.
     relinked: &'a mut Option<(Vec<Relink>, std::path::PathBuf)>,
+    /// The files this run added to Mixxx, and the backup taken first.
+    imported: &'a mut Option<(Vec<String>, std::path::PathBuf)>,
 }
 
 /// One attempt; `None` when the run must start over: the branch moved before the commit, or
@@ -150,6 +155,7 @@ fn attempt(
         opts,
         marker_id,
         relinked,
+        imported,
     } = run;
     let annex = &ctx.annex;
     let mut library = snapshot::read(&ctx.db, opts)?;
@@ -199,6 +205,36 @@ fn attempt(
                     }
                     Applied::Nothing => {}
                 }
+            }
+        }
+    }
+    if let Some((done, backup)) = imported.as_ref() {
+        report.imported.clone_from(done);
+        report.backup.get_or_insert_with(|| backup.clone());
+    } else if ctx.import && !opts.no_import && opts.paths.is_empty() && !opts.push_only {
+        let scope = import::Scope {
+            prefixes: &ctx.prefixes,
+            keyed,
+            synced: &base.digests,
+            db: &ctx.db,
+        };
+        let mut probe = Branch::open(annex, tip, None)?;
+        let imports = import::find(annex, &scope, &mut probe, cache)?;
+        let paths: Vec<String> = imports.iter().map(|i| i.path.clone()).collect();
+        if opts.dry_run {
+            report.imported = paths;
+        } else if !imports.is_empty() {
+            match apply::import(&ctx.db, &imports, opts)? {
+                Applied::Written { backup, .. } => {
+                    *imported = Some((paths, backup));
+                    keep_base(cache, base);
+                    return Ok(None);
+                }
+                Applied::Held(why) => {
+                    report.imports_waiting = paths;
+                    report.pull_pending.get_or_insert(why);
+                }
+                Applied::Nothing => {}
             }
         }
     }

@@ -34,6 +34,8 @@ pub struct Options {
     pub allow_clears: bool,
     /// List every field that changes, track by track, in the report (`Report::changes`).
     pub details: bool,
+    /// Add no files to Mixxx ([`super::import`]).
+    pub no_import: bool,
 }
 
 impl Options {

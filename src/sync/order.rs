@@ -18,8 +18,9 @@ use crate::fields::Field;
 use crate::mixxx::Playlist;
 use crate::state::Conflict;
 use md5::{Digest as _, Md5};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The folder of the order files on the branch.
 pub const DIR: &str = "mixxx/playlists";
@@ -81,7 +82,7 @@ struct Sides<'a> {
 
 /// The playlists' final members (per key) after the plan's pulls, among this Mixxx's keys.
 fn final_members<'k>(keyed: &'k Keyed, plan: &'k Plan<'_>) -> HashMap<&'k str, Vec<&'k str>> {
-    let mut pulled: HashMap<&str, &BTreeSet<String>> = HashMap::new();
+    let mut pulled: HashMap<&str, &BTreeSet<String>> = HashMap::default();
     for track in &plan.tracks {
         for (field, values) in &track.pull {
             if *field == Field::Playlist {
@@ -89,7 +90,7 @@ fn final_members<'k>(keyed: &'k Keyed, plan: &'k Plan<'_>) -> HashMap<&'k str, V
             }
         }
     }
-    let mut out: HashMap<&str, Vec<&str>> = HashMap::new();
+    let mut out: HashMap<&str, Vec<&str>> = HashMap::default();
     for key in &keyed.order {
         let names: Vec<&str> = match pulled.get(key.as_str()) {
             Some(values) => values.iter().map(String::as_str).collect(),
@@ -165,7 +166,7 @@ pub fn plan(
             (p.name.clone(), keys.collect())
         })
         .collect();
-    let mut files: HashMap<String, (Order, Line)> = HashMap::new();
+    let mut files: HashMap<String, (Order, Line)> = HashMap::default();
     for path in branch.files_now(DIR)? {
         if let Some(found) = newest(&branch.file_now(&path)?) {
             names.entry(found.1.name.clone()).or_default();
@@ -175,7 +176,7 @@ pub fn plan(
     for name in members.keys() {
         names.entry((*name).to_owned()).or_default();
     }
-    let held: HashSet<&str> = keyed.items.keys().map(String::as_str).collect();
+    let held = |k: &str| keyed.items.contains_key(k);
     let mut out = Vec::new();
     for (name, mixxx) in names {
         let path = file_path(&name);
@@ -199,8 +200,8 @@ pub fn plan(
 }
 
 /// `v` without the keys not in `keep` (duplicates kept).
-fn only<'a>(v: &[&'a str], keep: &HashSet<&str>) -> Vec<&'a str> {
-    v.iter().copied().filter(|k| keep.contains(k)).collect()
+fn only<'a>(v: &[&'a str], keep: impl Fn(&str) -> bool) -> Vec<&'a str> {
+    v.iter().copied().filter(|k| keep(k)).collect()
 }
 
 /// Plans one playlist.
@@ -208,7 +209,7 @@ fn plan_playlist(
     name: &str,
     sides: Sides<'_>,
     members: &[&str],
-    held: &HashSet<&str>,
+    held: &dyn Fn(&str) -> bool,
     keyed: &Keyed,
     cx: &Context<'_>,
 ) -> PlaylistPlan {
@@ -225,7 +226,7 @@ fn plan_playlist(
                 .as_ref()
                 .map(|(_, l)| l.tracks.iter().map(String::as_str).collect())
                 .unwrap_or_default();
-            only(&base, &in_mixxx) != sides.mixxx
+            only(&base, |k| in_mixxx.contains(k)) != sides.mixxx
         }
         None => sides.now.is_none() && !sides.mixxx.is_empty(),
     };
@@ -233,7 +234,7 @@ fn plan_playlist(
         Some(base) => base.as_ref().map(|b| &b.0) != sides.now.as_ref().map(|n| &n.0),
         None => sides.now.is_some(),
     };
-    let differs = only(&branch, &in_mixxx) != sides.mixxx;
+    let differs = only(&branch, |k| in_mixxx.contains(k)) != sides.mixxx;
     let conflict = mixxx_changed && branch_changed && differs && !cx.opts.all;
     let mixxx_wins = cx.opts.all
         || (mixxx_changed && (!conflict || cx.opts.prefer == Prefer::Mixxx))
@@ -309,12 +310,16 @@ fn arrange<'a>(chosen: &[&'a str], members: &[&'a str], mixxx: &[&'a str]) -> Ve
 /// `local` (this clone's order of the keys it holds) with the keys of `branch` it does not
 /// hold put back where they were: each after the held entry that preceded it on the branch
 /// (by key and occurrence), or at the start; those whose anchor is gone at the end.
-fn keep_absent<'a>(local: &[&'a str], branch: &[&'a str], held: &HashSet<&str>) -> Vec<&'a str> {
+fn keep_absent<'a>(
+    local: &[&'a str],
+    branch: &[&'a str],
+    held: &dyn Fn(&str) -> bool,
+) -> Vec<&'a str> {
     let mut groups: BTreeMap<Option<(&str, usize)>, Vec<&str>> = BTreeMap::new();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::default();
     let mut anchor = None;
     for k in branch {
-        if held.contains(k) {
+        if held(k) {
             let n = seen.entry(k).or_insert(0);
             anchor = Some((*k, *n));
             *n += 1;
@@ -323,7 +328,7 @@ fn keep_absent<'a>(local: &[&'a str], branch: &[&'a str], held: &HashSet<&str>) 
         }
     }
     let mut out: Vec<&str> = groups.remove(&None).unwrap_or_default();
-    let mut seen: HashMap<&str, usize> = HashMap::new();
+    let mut seen: HashMap<&str, usize> = HashMap::default();
     for k in local {
         out.push(k);
         let n = seen.entry(k).or_insert(0);
@@ -338,8 +343,8 @@ fn keep_absent<'a>(local: &[&'a str], branch: &[&'a str], held: &HashSet<&str>) 
 mod tests {
     use super::*;
 
-    fn held(keys: &[&'static str]) -> HashSet<&'static str> {
-        keys.iter().copied().collect()
+    fn held(keys: &'static [&'static str]) -> impl Fn(&str) -> bool {
+        move |k| keys.contains(&k)
     }
 
     #[test]

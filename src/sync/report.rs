@@ -89,6 +89,11 @@ pub struct Report {
     pub relinked: Vec<Relink>,
     /// Rows that would move but wait, for the reason in `pull_pending`.
     pub relinks_waiting: Vec<Relink>,
+    /// Files added to this Mixxx from the branch ([`super::import`]), or with `dry_run` that
+    /// would be: their paths in the work tree.
+    pub imported: Vec<String>,
+    /// Files that would be added but wait, for the reason in `pull_pending`.
+    pub imports_waiting: Vec<String>,
     pub backup: Option<PathBuf>,
     pub commit: Option<String>,
     /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
@@ -103,6 +108,7 @@ impl Report {
             && self.backup.is_none()
             && self.pull_pending.is_none()
             && self.relinked.is_empty()
+            && self.imported.is_empty()
             && self.refused.is_none()
             && self.failed.is_empty()
             && self.conflicts.is_empty()

@@ -13,7 +13,7 @@ fn age(path: &Path) {
 }
 
 /// Waits until background hook runs (started while git-annex held its lock) are over.
-fn wait_background(repo: &Path) {
+pub fn wait_background(repo: &Path) {
     let dir = repo.join(".git/mixxx");
     for _ in 0..1200 {
         let pending = std::fs::read_dir(&dir)

@@ -156,8 +156,15 @@ fn odd_values_round_trip_exactly() {
     let db2 = env.root.join("mixxx2/mixxxdb.sqlite");
     create_db(&db2, 32, &[(loc(&repo, "b.flac"), Default::default())]);
     let report = env.sync(&repo, &db2, &[]);
-    assert_eq!(report["pulled"], 1, "{report}");
+    // a.flac, which that Mixxx lacked, is added with its values (the import).
+    assert_eq!(
+        report["imported"],
+        serde_json::json!(["a.flac"]),
+        "{report}"
+    );
+    assert_eq!(report["pulled"], 2, "{report}");
     assert_eq!(db_values(&db2)[&loc(&repo, "b.flac")], odd);
+    assert_eq!(db_values(&db2)[&loc(&repo, "a.flac")], odd);
 }
 
 #[test]

@@ -65,7 +65,7 @@ fn docs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/schema")
 }
 
-fn assert_valid(schema_name: &str, doc: &Value) {
+pub fn assert_valid(schema_name: &str, doc: &Value) {
     let validator = schema(schema_name);
     let errors: Vec<String> = validator
         .iter_errors(doc)
