@@ -15,6 +15,7 @@ use crate::annex::{self, Annex, TreeReader};
 use crate::fields::Digest;
 use gix::ObjectId;
 use md5::{Digest as _, Md5};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -250,11 +251,11 @@ pub fn find_base_commit(
 /// cache only costs time.
 #[derive(Debug, Default)]
 pub struct Cache {
-    base: Option<(ObjectId, HashMap<String, Synced>)>,
+    base: Option<(ObjectId, FxHashMap<String, Synced>)>,
     pub keys_by_blob: HashMap<ObjectId, String>,
 }
 
-pub(crate) const CACHE_HEADER: &str = concat!("git-mixxx cache 8 ", env!("CARGO_PKG_VERSION"));
+pub(crate) const CACHE_HEADER: &str = concat!("git-mixxx cache 9 ", env!("CARGO_PKG_VERSION"));
 
 /// `$GIT_DIR/mixxx/`: git-mixxx's local files (the cache, the no-change fingerprint, the hook
 /// lock and log), shared by all work trees of the repository.
@@ -354,7 +355,7 @@ impl Cache {
             let commit = lines
                 .next()
                 .and_then(|l| ObjectId::from_hex(l.as_bytes()).ok());
-            let mut digests = HashMap::new();
+            let mut digests = FxHashMap::default();
             for line in lines {
                 match parse_base_line(line) {
                     Some((key, synced)) => {
@@ -375,7 +376,7 @@ impl Cache {
 
     /// Takes the base digests out of the cache if they describe `commit` (put them back with
     /// [`Cache::set_base`]).
-    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<HashMap<String, Synced>> {
+    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<FxHashMap<String, Synced>> {
         match self.base.take() {
             Some((c, digests)) if c == commit => Some(digests),
             other => {
@@ -385,7 +386,7 @@ impl Cache {
         }
     }
 
-    pub fn set_base(&mut self, commit: ObjectId, digests: HashMap<String, Synced>) {
+    pub fn set_base(&mut self, commit: ObjectId, digests: FxHashMap<String, Synced>) {
         self.base = Some((commit, digests));
     }
 
@@ -428,7 +429,7 @@ mod tests {
             digest: 7u128 << 100 | 5,
             row: Some(42),
         };
-        cache.set_base(commit, HashMap::from([("K1".to_owned(), synced)]));
+        cache.set_base(commit, FxHashMap::from_iter([("K1".to_owned(), synced)]));
         cache.save(&path, true).unwrap();
 
         let mut loaded = Cache::load(&path);

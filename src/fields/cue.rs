@@ -83,7 +83,9 @@ impl Num {
 impl fmt::Display for Num {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Num::Int(i) => write!(f, "{i}"),
+            // Most positions are integers: written without the formatting machinery (a
+            // library holds hundreds of thousands of them).
+            Num::Int(i) => f.write_str(itoa::Buffer::new().format(*i)),
             // The shortest text that reads back as the same number, always with a `.` or an
             // exponent so that it reads back as a real.
             Num::Real(r) => write!(f, "{r:?}"),
@@ -235,11 +237,21 @@ impl fmt::Display for CueRow<'_> {
         f.write_str(kind)?;
         match self.slot {
             -1 => f.write_str(" -")?,
-            s => write!(f, " {}", s + 1)?,
+            s => {
+                f.write_str(" ")?;
+                f.write_str(itoa::Buffer::new().format(s + 1))?;
+            }
         }
-        write!(f, " {} {} ", self.position, self.length)?;
+        f.write_str(" ")?;
+        self.position.fmt(f)?;
+        f.write_str(" ")?;
+        self.length.fmt(f)?;
+        f.write_str(" ")?;
         match self.color {
-            0..=0xFF_FFFF => write!(f, "#{:06X}", self.color)?,
+            0..=0xFF_FFFF => {
+                let hex = hex_color(self.color);
+                f.write_str(std::str::from_utf8(&hex).map_err(|_| fmt::Error)?)?;
+            }
             c => write!(f, "0x{:08X}", c)?,
         }
         if !self.label.is_empty() {
@@ -248,6 +260,16 @@ impl fmt::Display for CueRow<'_> {
         }
         Ok(())
     }
+}
+
+/// `#RRGGBB` of a colour within 24 bits, upper-case, as ASCII bytes.
+fn hex_color(color: i64) -> [u8; 7] {
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = [b'#'; 7];
+    for (i, byte) in out[1..].iter_mut().enumerate() {
+        *byte = DIGITS[((color >> ((5 - i) * 4)) & 0xF) as usize];
+    }
+    out
 }
 
 /// `#RRGGBB` or `0xAARRGGBB` (upper-case hex, as written).

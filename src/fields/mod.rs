@@ -16,7 +16,6 @@ pub mod key;
 
 pub use codec::Codec;
 
-use md5::{Digest as _, Md5};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A field git-mixxx owns on the branch. The order is the order of the table and of the
@@ -335,7 +334,8 @@ impl Row {
     }
 }
 
-/// A stable fingerprint of a track's values (MD5: the same on every machine and build).
+/// A stable fingerprint of a track's values (XXH3-128: the same on every machine and build;
+/// kept only in the local cache, whose format number changes with it).
 pub type Digest = u128;
 
 /// The digest of (field, value) pairs, fields in table order and values sorted.
@@ -349,7 +349,7 @@ fn digest_of<'b>(pairs: impl Iterator<Item = (Field, &'b str)>) -> Digest {
         bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
         bytes.extend_from_slice(v.as_bytes());
     }
-    u128::from_le_bytes(Md5::digest(&bytes).into())
+    xxhash_rust::xxh3::xxh3_128(&bytes)
 }
 
 /// The digest of `values`.

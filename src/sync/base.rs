@@ -11,13 +11,14 @@ use crate::fields::Values;
 use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache, HeldValue, Synced};
 use gix::ObjectId;
+use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
 
 pub struct Base {
     /// This clone's newest finished sync commit; `None` before its first sync.
     pub commit: Option<ObjectId>,
     /// Each synced key's digest of values at `commit`, and the row they were synced with.
-    pub digests: HashMap<String, Synced>,
+    pub digests: FxHashMap<String, Synced>,
     /// The marker the database held after that sync, if it recorded one.
     pub marker: Option<String>,
     /// Fields held at the base (a value Mixxx could not hold), with what Mixxx kept.
@@ -32,7 +33,7 @@ impl Base {
     pub fn none() -> Base {
         Base {
             commit: None,
-            digests: HashMap::new(),
+            digests: FxHashMap::default(),
             marker: None,
             held: HashMap::new(),
             carried: HashSet::new(),
@@ -41,7 +42,7 @@ impl Base {
 
     /// Keys of this Mixxx without a base whose row was synced with another key that no row
     /// has now (a file re-tagged in place: new content, new key, same row), as (key, old key).
-    pub fn retagged(&self, items: &HashMap<String, Item>) -> Vec<(String, String)> {
+    pub fn retagged(&self, items: &FxHashMap<String, Item>) -> Vec<(String, String)> {
         let unbased: HashMap<i64, &String> = items
             .iter()
             .filter(|(k, _)| !self.digests.contains_key(*k))
@@ -67,7 +68,7 @@ impl Base {
 
     /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
     /// row for a moved file, a row replaced by a rescan): such a row has no base.
-    pub fn forget_other_rows(&mut self, items: &HashMap<String, Item>) {
+    pub fn forget_other_rows(&mut self, items: &FxHashMap<String, Item>) {
         self.digests.retain(|k, synced| {
             items
                 .get(k)
@@ -90,7 +91,7 @@ pub fn load(
     annex: &Annex,
     tip: ObjectId,
     cache: &mut Cache,
-    items: &HashMap<String, Item>,
+    items: &FxHashMap<String, Item>,
 ) -> annex::Result<(Base, bool)> {
     let Some((commit, record)) = state::find_base_commit(annex, tip)? else {
         return Ok((Base::none(), false));
@@ -109,7 +110,7 @@ pub fn load(
     let held = held_values(&record.held);
     let mut reader = annex.tree_reader(commit)?;
     let synced = state::synced_ids(&mut reader, &annex.uuid)?;
-    let mut digests = HashMap::new();
+    let mut digests = FxHashMap::default();
     for (k, item) in items {
         let Some(row) = synced.get(&state::synced_id(k)) else {
             continue;

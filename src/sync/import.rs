@@ -16,7 +16,8 @@ use crate::state::{Cache, Synced};
 use crate::worktree::Mapper;
 use lofty::file::{AudioFile as _, TaggedFileExt as _};
 use lofty::tag::{ItemKey, Tag};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// The extensions of the files Mixxx's scanner adds (its supported formats).
@@ -82,7 +83,7 @@ pub struct Scope<'a> {
     pub prefixes: &'a [PathBuf],
     pub keyed: &'a Keyed,
     /// Keys this database synced before.
-    pub synced: &'a HashMap<String, Synced>,
+    pub synced: &'a FxHashMap<String, Synced>,
     /// The Mixxx database, asked which files it knows in other rows (hidden, missing).
     pub db: &'a Path,
 }

@@ -12,6 +12,7 @@ use crate::fields::codec::Invalid;
 use crate::fields::grid::Grid;
 use crate::fields::{self, Codec, Digest, Field, FieldSet, Values, cue};
 use crate::state::Synced;
+use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -689,7 +690,7 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
 /// telling `progress` how many of how many keys are through.
 pub fn plan<'k>(
     keyed: &'k Keyed,
-    base: &HashMap<String, Synced>,
+    base: &FxHashMap<String, Synced>,
     held: &HashMap<String, Values>,
     logs: &mut impl Logs,
     opts: &Options,
@@ -1402,7 +1403,7 @@ mod tests {
     #[test]
     fn a_run_plans_only_what_changed() {
         let keyed = keyed(&[("K1", rated("3")), ("K2", rated("4")), ("K3", rated("5"))]);
-        let base: HashMap<String, Synced> = [("K1", "3"), ("K2", "1"), ("K3", "5")]
+        let base: FxHashMap<String, Synced> = [("K1", "3"), ("K2", "1"), ("K3", "5")]
             .into_iter()
             .map(|(k, r)| {
                 let synced = Synced {
@@ -1460,7 +1461,7 @@ mod tests {
         };
         let plan = plan(
             &keyed,
-            &HashMap::new(),
+            &FxHashMap::default(),
             &HashMap::new(),
             &mut logs,
             &Options::default(),

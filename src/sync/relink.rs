@@ -10,6 +10,7 @@ use crate::annex::{self, Annex, TreeReader, key};
 use crate::mixxx::relink::Move;
 use crate::state::{Cache, Synced};
 use crate::worktree::Mapper;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -36,7 +37,7 @@ pub fn find(
     annex: &Annex,
     prefixes: &[PathBuf],
     keyed: &Keyed,
-    digests: &HashMap<String, Synced>,
+    digests: &FxHashMap<String, Synced>,
     cache: &mut Cache,
 ) -> annex::Result<Vec<Relink>> {
     let mut lost: HashMap<i64, &Lost> = keyed.lost.iter().map(|l| (l.id, l)).collect();

@@ -7,7 +7,8 @@ use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
 use crate::worktree::{Mapper, Skip, path_hash};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Reads the library, checking first that this run may write to the database if it will.
@@ -59,7 +60,7 @@ impl Item {
 /// This Mixxx's keys in library order and their items, and what became of the other tracks.
 #[derive(Default)]
 pub struct Keyed {
-    pub items: HashMap<String, Item>,
+    pub items: FxHashMap<String, Item>,
     pub order: Vec<String>,
     /// Tracks not synced, by reason (only for a run over the whole library).
     pub skipped: BTreeMap<Skip, usize>,
