@@ -300,6 +300,45 @@ impl<'a> Writer<'a> {
         }
         let sql = format!("UPDATE library SET \"{column}\" = ?1 WHERE id = ?2");
         self.tx.execute(&sql, params![sql_value, id])?;
+        if field == Field::Bpm {
+            self.bpm_from_grid(id)?;
+        }
+        Ok(())
+    }
+
+    /// Gives `bpm` the track's beat grid's exact BPM where it is that BPM to the two decimals
+    /// the branch carries, as Mixxx keeps the column (the grid's BPM, whole): a grid and its
+    /// BPM pulled from another clone then arrive exactly as that clone's Mixxx wrote them, and
+    /// read back as the same branch value.
+    fn bpm_from_grid(&mut self, id: i64) -> Result<(), Error> {
+        let sql = format!(
+            "SELECT bpm, {} FROM library WHERE id = ?1",
+            crate::fields::grid::COLUMNS.join(", ")
+        );
+        let found = self.tx.query_row(&sql, params![id], |r| {
+            let bpm = match r.get_ref(0)? {
+                rusqlite::types::ValueRef::Real(x) => Some(x),
+                rusqlite::types::ValueRef::Integer(i) => Some(i as f64),
+                _ => None,
+            };
+            let grid =
+                Grid::from_columns([r.get_ref(1)?, r.get_ref(2)?, r.get_ref(3)?, r.get_ref(4)?]);
+            Ok((bpm, grid.and_then(|g| g.bpm())))
+        });
+        let (Some(bpm), Some(exact)) = found? else {
+            return Ok(());
+        };
+        let text = |x: f64| {
+            Codec::Bpm
+                .from_mixxx(rusqlite::types::ValueRef::Real(x), None)
+                .map(|t| t.into_owned())
+        };
+        if bpm != exact && text(bpm).is_some() && text(bpm) == text(exact) {
+            self.tx.execute(
+                "UPDATE library SET bpm = ?1 WHERE id = ?2",
+                params![exact, id],
+            )?;
+        }
         Ok(())
     }
 
@@ -343,6 +382,9 @@ impl<'a> Writer<'a> {
              bpm_lock = COALESCE(?4, bpm_lock) WHERE id = ?5",
             params![beats, version, sub_version, lock, id],
         )?;
+        if grid.is_some() {
+            self.bpm_from_grid(id)?;
+        }
         Ok(())
     }
 

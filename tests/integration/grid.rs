@@ -134,9 +134,10 @@ fn grids_travel_exactly_and_a_pulled_bpm_moves_them() {
     assert_settled(&l.env, &l.b, &l.db_b);
 }
 
-// A grid set on the branch alone sets the BPM from it (pushed too); a grid on the branch that
-// Mixxx could not load (not base64, an unknown version) is reported with its track and field,
-// exit status 1, never written, and the track's other fields still sync.
+// A grid set on the branch alone sets the BPM from it (its exact BPM in Mixxx, two decimals
+// pushed); a grid on the branch that Mixxx could not load (not base64, an unknown version) is
+// reported with its track and field, exit status 1, never written, and the track's other
+// fields still sync.
 #[test]
 fn a_pulled_grid_sets_the_bpm_and_a_hostile_grid_is_reported() {
     let env = Env::new();
@@ -168,7 +169,7 @@ fn a_pulled_grid_sets_the_bpm_and_a_hostile_grid_is_reported() {
     assert_eq!(report["pushed_fields"]["bpm"], 1, "{report}");
     assert_eq!(
         grid_columns(&db, &location),
-        format!("X'{}'|'BeatGrid-2.0'|NULL|0|124.46", hex(&pulled))
+        format!("X'{}'|'BeatGrid-2.0'|NULL|0|124.456", hex(&pulled))
     );
     assert_eq!(env.metadata(&repo, "a.flac")["bpm"], set_of(&["124.46"]));
     assert_settled(&env, &repo, &db);
