@@ -14,6 +14,7 @@ mod month;
 mod oracle;
 mod playlists;
 mod push;
+mod real_mixxx;
 mod revision41;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
