@@ -390,3 +390,128 @@ fn a_library_the_real_mixxx_wrote_round_trips_unchanged() {
         start.elapsed().as_secs_f64()
     );
 }
+
+// A new laptop: the real Mixxx 2.3.3 creates an empty database; `git mixxx sync` fills it with
+// the two tracks whose content is here and A's values; then the real Mixxx opens it and
+// rescans its library folders: each track is there once, with the values git-mixxx wrote, and
+// the next sync has nothing to push. `git mixxx launch` starts the real Mixxx (headless, via
+// `mixxx.command`) and syncs around it.
+#[test]
+fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
+    if !enabled() {
+        eprintln!("skipped: set GIT_MIXXX_REAL_MIXXX=1 to run the real Mixxx 2.3.3");
+        return;
+    }
+    let env = Env::new();
+    let nas = env.nas();
+    let a = env.laptop(&nas, "laptop-a");
+    let files = ["music/Warm up.flac", "music/Peak/b.flac"];
+    for (i, f) in files.iter().enumerate() {
+        std::fs::create_dir_all(a.join(f).parent().unwrap()).unwrap();
+        click_track(&env, &a.join(f), 0.5 - 0.05 * i as f64, 20, 0.5, 0.5);
+    }
+    env.git(&a, &["annex", "add", "-q", "--", files[0], files[1]]);
+    env.git(&a, &["commit", "-q", "-m", "add music"]);
+    env.git(&a, &["annex", "copy", "-q", "--to", "origin", "."]);
+    let db_a = env.root.join("mixxx-a/mixxxdb.sqlite");
+    let tracks: Vec<(String, _)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let values = vals(&[
+                ("rating", &[["4", "5"][i]]),
+                ("crate", &["Tonight"]),
+                ("title", &[["Warm up (edit)", "Peak"][i]]),
+            ]);
+            (loc(&a, f), values)
+        })
+        .collect();
+    create_db(&db_a, 32, &tracks);
+    env.sync(&a, &db_a, &[]);
+    env.annex_sync(&a);
+    let b = env.laptop(&nas, "laptop-b");
+    env.annex_sync(&b);
+    env.git(&b, &["annex", "get", "-q", "."]);
+
+    let settings = env.root.join("mixxx-b");
+    run_mixxx(&env, &settings, &["start"]);
+    let db_b = settings.join("mixxxdb.sqlite");
+    assert_eq!(rows(&db_b, "SELECT count(*) FROM library"), ["integer 0"]);
+    let report = env.sync(&b, &db_b, &[]);
+    assert_eq!(report["imported"].as_array().unwrap().len(), 2, "{report}");
+    let values = db_values(&db_b);
+    let filled = |values: &std::collections::BTreeMap<String, git_mixxx::annex::logmet::Values>| {
+        files
+            .iter()
+            .map(|f| values[&loc(&b, f)].clone())
+            .collect::<Vec<_>>()
+    };
+    let written = filled(&values);
+    assert_eq!(written[0]["title"], set_of(&["Warm up (edit)"]));
+
+    // Mixxx opens the filled database and rescans its library folders.
+    let cfg = settings.join("mixxx.cfg");
+    let mut config = std::fs::read_to_string(&cfg).expect("mixxx.cfg");
+    config.push_str("\n[Library]\nRescanOnStartup 1\n");
+    std::fs::write(&cfg, config).expect("write mixxx.cfg");
+    run_mixxx(&env, &settings, &["scan"]);
+    assert_eq!(
+        rows(&db_b, "SELECT count(*) FROM library"),
+        ["integer 2"],
+        "each track once"
+    );
+    assert_eq!(
+        rows(&db_b, "SELECT count(*) FROM track_locations"),
+        ["integer 2"]
+    );
+    assert_eq!(
+        rows(&db_b, "SELECT DISTINCT header_parsed FROM library"),
+        ["integer 1"]
+    );
+    assert_eq!(
+        filled(&db_values(&db_b)),
+        written,
+        "Mixxx kept the values git-mixxx wrote"
+    );
+    let report = env.sync(&b, &db_b, &[]);
+    assert_eq!(report["pushed"], 0, "{report}");
+    assert_eq!(report["conflicts"], serde_json::json!([]), "{report}");
+
+    // `git mixxx launch` with the real Mixxx (headless: the driver starts it and quits).
+    let driver = env.root.join("driver.sh");
+    std::fs::write(&driver, DRIVER).unwrap();
+    let command = shell_words_join(&[
+        "timeout",
+        "120",
+        "xvfb-run",
+        "-a",
+        "sh",
+        driver.to_str().unwrap(),
+        settings.to_str().unwrap(),
+        "start",
+    ]);
+    env.git(&b, &["config", "mixxx.command", &command]);
+    let out = env
+        .command(
+            &b,
+            "git",
+            &["mixxx", "launch", "--json", "--db", db_b.to_str().unwrap()],
+        )
+        .env("QT_QPA_PLATFORM", "xcb")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["mixxx_exit_code"], 0, "{doc}");
+    assert_eq!(doc["after"]["pushed"], 0, "{doc}");
+    assert_eq!(rows(&db_b, "SELECT count(*) FROM library"), ["integer 2"]);
+}
+
+/// Words joined into one command line a shell (and shell-words) splits back into them.
+fn shell_words_join(words: &[&str]) -> String {
+    words
+        .iter()
+        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
