@@ -21,6 +21,10 @@ use std::path::{Path, PathBuf};
 
 pub const TRAILER_CLONE: &str = "git-mixxx-clone:";
 pub const TRAILER_FINISHED: &str = "git-mixxx-finished: yes";
+/// The trailer that names a commit's run by its short id ([`RunRecord::run_id`]).
+pub const TRAILER_RUN: &str = "git-mixxx-run:";
+/// The trailer of an undo's commit: the id of the run it reverted.
+pub const TRAILER_UNDO: &str = "git-mixxx-undo:";
 
 /// A conflict: both sides changed a field differently since the base.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,6 +93,13 @@ pub struct RunRecord {
     /// those fields for the next run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<HeldValue>,
+    /// The run's short id ([`run_id`]); empty in records older than it, whose id is derived
+    /// the same way ([`RunRecord::run_id`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The id of the run this one reverted (`git mixxx undo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undid: Option<String>,
 }
 
 /// A field held back by a run: the key, the field and what Mixxx kept.
@@ -121,7 +132,23 @@ pub fn synced_shard(uuid: &str, id: &str) -> String {
     format!("mixxx/{uuid}/synced/{}", &id[..2])
 }
 
+/// A run's short id: the first 8 hex digits of the MD5 of its clone and time, so that a record
+/// older than the id gets the same one whenever it is read.
+pub fn run_id(uuid: &str, time: &str) -> String {
+    let digest = Md5::digest(format!("{uuid} {time}").as_bytes());
+    faster_hex::hex_string(&digest[..4])
+}
+
 impl RunRecord {
+    /// The run's short id, as recorded or (in older records) derived ([`run_id`]).
+    pub fn run_id(&self) -> String {
+        if self.id.is_empty() {
+            run_id(&self.uuid, &self.time)
+        } else {
+            self.id.clone()
+        }
+    }
+
     pub fn to_line(&self) -> String {
         let json = serde_json::to_string(self).expect("a run record always serializes");
         format!("{} {json}", self.time)

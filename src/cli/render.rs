@@ -292,7 +292,8 @@ pub fn status(status: &Status, limit: usize) -> String {
         };
         let _ = writeln!(
             out,
-            "Last sync of {who}{desc}: {} on {} ({}, {} pushed, {} pulled{}{})",
+            "Last sync of {who}{desc}: run {} at {} on {} ({}, {} pushed, {} pulled{}{})",
+            r.id,
             r.time,
             r.host,
             count(r.tracks, "track"),
@@ -303,10 +304,10 @@ pub fn status(status: &Status, limit: usize) -> String {
             } else {
                 String::new()
             },
-            if r.finished {
-                ""
-            } else {
-                ", changes from the branch still to apply"
+            match (&r.undid, r.finished) {
+                (Some(undid), _) => format!(", an undo of run {undid}"),
+                (None, true) => String::new(),
+                (None, false) => ", changes from the branch still to apply".to_owned(),
             },
         );
     }
