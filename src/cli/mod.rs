@@ -11,7 +11,7 @@ use clap_complete::Shell;
 use git_mixxx::context::{self, Context};
 use git_mixxx::hooks::{self, HookRun};
 use git_mixxx::sync::{self, Options, Prefer};
-use git_mixxx::{demo, status};
+use git_mixxx::{demo, history, status};
 use std::error::Error;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -140,6 +140,70 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The history of the Mixxx metadata: when, which clone and run, field, old → new
+    #[command(
+        long_about = "The history of the Mixxx metadata on the git-annex branch, run by run, newest first: when, which clone \
+(its description in git-annex and its host) and which run (its id, for `git mixxx undo`), and for each track the field, its old \
+and its new value. Values written by `git annex metadata` (or another program) show as such, with the commit's author.\n\n\
+With PATHs, the whole history of those files (folders: every file in them); without, the whole library's, best \
+narrowed with --since or -n."
+    )]
+    Log {
+        /// Files or folders (default: the whole library)
+        paths: Vec<PathBuf>,
+        /// Only runs since WHEN: a date (2026-12-01), a time (2026-12-01T20:00:00Z) or an age (3.days, 12.hours, 90.minutes, 2.weeks)
+        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        since: Option<i64>,
+        /// At most N runs, the newest
+        #[arg(short = 'n', long = "max-count", value_name = "N")]
+        max_count: Option<usize>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revert one run's changes, on the branch (as new values) and in this Mixxx
+    #[command(
+        long_about = "Revert the values one run wrote on the git-annex branch: each field it changed gets back its value from \
+before the run, as new metadata (so the revert reaches the other clones with `git annex sync`, and `git mixxx log` shows it), \
+then a sync brings it into this Mixxx (while Mixxx is closed; else it waits, as any sync's changes).\n\n\
+RUN is a run's id (`git mixxx log` and `git mixxx status` show them), or its first digits; by default this clone's last run \
+that changed the branch (a run that only pulled has nothing of its own to undo). Another clone's run is undone by naming it. \
+A value changed again after that run is listed and left alone, unless --force. The undo is a run too: it can be undone."
+    )]
+    Undo {
+        /// The run to undo (default: this clone's last run that changed the branch)
+        run: Option<String>,
+        /// Show what would be reverted; write nothing
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+        /// Also revert values changed again after that run
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the Mixxx database's backups, or put one back
+    #[command(
+        long_about = "List the backups git-mixxx took of this Mixxx database (in git-mixxx-backups/ beside it), newest first: \
+the name to give `restore`, when it was taken and the run that took it before writing Mixxx. With BACKUP, put that one back: \
+Mixxx must be closed, and the database as it is is backed up first. The next sync treats the restored database as one \
+without a base: the branch's values win wherever it has history, so nothing newer from another clone is lost; edits made \
+in Mixxx before that sync lose to the branch where it has history for the field, so sync right after restoring.\n\n\
+Backups are kept by age: all of the last hour (at most 10), the newest of each hour for a day, the newest of each day for \
+30 days, nothing older except the newest of all."
+    )]
+    Restore {
+        /// List the backups (what `restore` without BACKUP does too)
+        #[arg(long, conflicts_with = "backup")]
+        list: bool,
+        /// The backup to put back: its name as listed, or the start of it
+        backup: Option<String>,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Add git-mixxx to this repository's hooks (keeping git-annex's and your own lines)
     InstallHooks {
         #[command(flatten)]
@@ -188,6 +252,9 @@ impl Command {
         match self {
             Command::Sync { .. } => "sync",
             Command::Status { .. } => "status",
+            Command::Log { .. } => "log",
+            Command::Undo { .. } => "undo",
+            Command::Restore { .. } => "restore",
             Command::InstallHooks { .. } => "install-hooks",
             Command::UninstallHooks { .. } => "uninstall-hooks",
             Command::Hook { .. } => "hook",
@@ -202,6 +269,9 @@ impl Command {
         match self {
             Command::Sync { output, .. }
             | Command::Status { output, .. }
+            | Command::Log { output, .. }
+            | Command::Undo { output, .. }
+            | Command::Restore { output, .. }
             | Command::InstallHooks { output }
             | Command::UninstallHooks { output } => Some(*output),
             _ => None,
@@ -355,6 +425,83 @@ fn run(command: &Command) -> Outcome {
             }
             Ok(OK)
         }
+        Command::Log {
+            paths,
+            since,
+            max_count,
+            output,
+        } => {
+            let repo = context::open_repo()?;
+            let opts = history::log::Options {
+                paths: context::repo_paths(&repo, paths)?,
+                since: *since,
+                max_runs: *max_count,
+            };
+            let log = history::log::log(&git_mixxx::annex::Annex::open(repo)?, &opts)?;
+            if output.json {
+                return json(command, &log);
+            }
+            if !output.quiet {
+                out(&render::log(&log))?;
+            }
+            Ok(OK)
+        }
+        Command::Undo {
+            run,
+            dry_run,
+            force,
+            db,
+            output,
+        } => {
+            let ctx = Context::open(db.db.clone())?;
+            let opts = history::undo::Options {
+                run: run.clone(),
+                dry_run: *dry_run,
+                force: *force,
+            };
+            let mut observer = observer::Terminal::new(output.quiet || output.json);
+            let undo = history::undo::undo(&ctx, &opts, &mut observer);
+            observer.finish();
+            let undo = undo?;
+            if output.json {
+                json(command, &undo)?;
+            } else if !output.quiet {
+                out(&render::undo(&undo, output.limit()))?;
+            }
+            Ok(match &undo.sync {
+                Some(report) if report.failed_any() => SOME_FAILED,
+                _ => OK,
+            })
+        }
+        Command::Restore {
+            list: _,
+            backup,
+            db,
+            output,
+        } => {
+            let ctx = Context::open(db.db.clone())?;
+            match backup {
+                None => {
+                    let backups = history::restore::list(&ctx)?;
+                    if output.json {
+                        return json(command, &serde_json::json!({ "backups": backups }));
+                    }
+                    if !output.quiet {
+                        out(&render::backups(&backups, &ctx.db))?;
+                    }
+                }
+                Some(name) => {
+                    let restored = history::restore::restore(&ctx, name)?;
+                    if output.json {
+                        return json(command, &restored);
+                    }
+                    if !output.quiet {
+                        out(&render::restored(&restored))?;
+                    }
+                }
+            }
+            Ok(OK)
+        }
         Command::InstallHooks { output } | Command::UninstallHooks { output } => {
             hooks_command(command, *output)
         }
@@ -394,6 +541,41 @@ fn run(command: &Command) -> Outcome {
             Ok(OK)
         }
     }
+}
+
+/// `--since WHEN`: a date (`2026-12-01`, midnight UTC), a time (RFC 3339) or an age
+/// (`3.days`, `12 hours ago`), as seconds since the epoch.
+fn parse_since(text: &str) -> Result<i64, String> {
+    let now = chrono::Utc::now();
+    parse_since_at(text, now).ok_or_else(|| {
+        format!(
+            "{text:?} is not a date (2026-12-01), a time (2026-12-01T20:00:00Z) or an age (3.days, 12.hours, 90.minutes, 2.weeks)"
+        )
+    })
+}
+
+fn parse_since_at(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
+    let text = text.trim();
+    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(time.timestamp());
+    }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp());
+    }
+    let text = text.strip_suffix("ago").unwrap_or(text).trim();
+    let split = text.find(|c: char| !c.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let unit = unit.trim_start_matches(['.', ' ']).trim_end_matches('s');
+    let seconds = match unit {
+        "second" | "sec" => 1,
+        "minute" | "min" => 60,
+        "hour" => 3600,
+        "day" => 86_400,
+        "week" => 7 * 86_400,
+        _ => return None,
+    };
+    Some(now.timestamp() - number.checked_mul(seconds)?)
 }
 
 /// The prefix this git-mixxx is installed under: the folder above its `bin/`.
@@ -518,5 +700,27 @@ fn run_hook(name: &str, quiet: bool, db: Option<PathBuf>, background_marker: Opt
             );
             OK
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_dates_times_and_ages() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z")
+            .unwrap()
+            .to_utc();
+        let at = |t: &str| parse_since_at(t, now);
+        let day = 86_400;
+        assert_eq!(at("2026-12-04"), Some(now.timestamp() - day / 2));
+        assert_eq!(at("2026-12-04T11:00:00Z"), Some(now.timestamp() - 3600));
+        assert_eq!(at("3.days"), Some(now.timestamp() - 3 * day));
+        assert_eq!(at("1 hour ago"), Some(now.timestamp() - 3600));
+        assert_eq!(at("90.minutes"), Some(now.timestamp() - 5400));
+        assert_eq!(at("2.weeks"), Some(now.timestamp() - 14 * day));
+        assert_eq!(at("yesterday"), None);
+        assert_eq!(at("3.fortnights"), None);
     }
 }

@@ -95,12 +95,28 @@ impl Database {
 /// prunes the folder by age ([`super::backups::keep`]); returns the backup's path. The caller
 /// makes sure nobody writes the database meanwhile (holding its write lock, or Mixxx closed).
 pub fn back_up(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
-    let now = chrono::Utc::now();
-    let backup = super::backups::path_for(path, now);
-    take_backup(path, &backup, wal)?;
-    let dir = backup_dir(path);
-    super::backups::prune(&dir, now).map_err(|source| DbError::Backup { path: dir, source })?;
+    let backup = back_up_unpruned(path, wal)?;
+    prune_backups(path)?;
     Ok(backup)
+}
+
+/// [`back_up`] without pruning (when the caller still needs an older backup).
+pub fn back_up_unpruned(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
+    let backup = super::backups::path_for(path, chrono::Utc::now());
+    take_backup(path, &backup, wal)?;
+    Ok(backup)
+}
+
+/// Prunes the backups of the database at `path` by age ([`super::backups::keep`]).
+pub fn prune_backups(path: &Path) -> Result<(), DbError> {
+    let dir = backup_dir(path);
+    super::backups::prune(&dir, chrono::Utc::now())
+        .map_err(|source| DbError::Backup { path: dir, source })
+}
+
+/// SQLite's `quick_check` on a database file: `Err` with what it found when it fails.
+pub fn check(path: &Path) -> std::io::Result<()> {
+    verify(path)
 }
 
 /// Copies the database at `path` to `backup` (through `backup.partial`, renamed once SQLite's
