@@ -188,11 +188,7 @@ impl<'a> Branch<'a> {
     /// What `commit` wrote to the file at `path`: the changes none of its parents has, with
     /// the file's text in `commit`; `None` when it wrote none. Changes, not lines: git-annex
     /// rewrites a log when it adds to it (compacting it), so a line can change its form.
-    pub fn new_changes(
-        &mut self,
-        commit: &Commit,
-        path: &str,
-    ) -> Result<Option<Written>, Error> {
+    pub fn new_changes(&mut self, commit: &Commit, path: &str) -> Result<Option<Written>, Error> {
         let Some(blob) = self.blob(commit.id, path)? else {
             return Ok(None);
         };

@@ -118,10 +118,10 @@ pub fn restore(ctx: &Context, name: &str) -> Result<Restored> {
         .map_err(sqlite)?;
     let saved = write::back_up_unpruned(db, mode.eq_ignore_ascii_case("wal"))?;
     kill_point("restore-after-backup");
-    let failed = |source| Error::Restore {
-        backup: source_path(&chosen),
+    let failed = |error| Error::Restore {
+        backup: source.clone(),
         saved: saved.clone(),
-        source,
+        source: error,
     };
     conn.restore(
         rusqlite::MAIN_DB,
@@ -140,8 +140,4 @@ pub fn restore(ctx: &Context, name: &str) -> Result<Restored> {
         backup: saved.display().to_string(),
         db: db.display().to_string(),
     })
-}
-
-fn source_path(b: &BackupInfo) -> std::path::PathBuf {
-    std::path::PathBuf::from(&b.path)
 }
