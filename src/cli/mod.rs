@@ -2,6 +2,7 @@
 //! commands, rendering their results (text, `--json`, progress) and mapping outcomes to exit
 //! codes. The library below it prints nothing and never exits.
 
+mod history;
 mod man;
 mod observer;
 mod render;
@@ -11,7 +12,7 @@ use clap_complete::Shell;
 use git_mixxx::context::{self, Context};
 use git_mixxx::hooks::{self, HookRun};
 use git_mixxx::sync::{self, Options, Prefer};
-use git_mixxx::{demo, history, status};
+use git_mixxx::{demo, status};
 use std::error::Error;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -152,7 +153,7 @@ narrowed with --since or -n."
         /// Files or folders (default: the whole library)
         paths: Vec<PathBuf>,
         /// Only runs since WHEN: a date (2026-12-01), a time (2026-12-01T20:00:00Z) or an age (3.days, 12.hours, 90.minutes, 2.weeks)
-        #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+        #[arg(long, value_name = "WHEN", value_parser = history::parse_since)]
         since: Option<i64>,
         /// At most N runs, the newest
         #[arg(short = 'n', long = "max-count", value_name = "N")]
@@ -430,78 +431,20 @@ fn run(command: &Command) -> Outcome {
             since,
             max_count,
             output,
-        } => {
-            let repo = context::open_repo()?;
-            let opts = history::log::Options {
-                paths: context::repo_paths(&repo, paths)?,
-                since: *since,
-                max_runs: *max_count,
-            };
-            let log = history::log::log(&git_mixxx::annex::Annex::open(repo)?, &opts)?;
-            if output.json {
-                return json(command, &log);
-            }
-            if !output.quiet {
-                out(&render::log(&log))?;
-            }
-            Ok(OK)
-        }
+        } => history::log(command, paths, *since, *max_count, *output),
         Command::Undo {
             run,
             dry_run,
             force,
             db,
             output,
-        } => {
-            let ctx = Context::open(db.db.clone())?;
-            let opts = history::undo::Options {
-                run: run.clone(),
-                dry_run: *dry_run,
-                force: *force,
-            };
-            let mut observer = observer::Terminal::new(output.quiet || output.json);
-            let undo = history::undo::undo(&ctx, &opts, &mut observer);
-            observer.finish();
-            let undo = undo?;
-            if output.json {
-                json(command, &undo)?;
-            } else if !output.quiet {
-                out(&render::undo(&undo, output.limit()))?;
-            }
-            Ok(match &undo.sync {
-                Some(report) if report.failed_any() => SOME_FAILED,
-                _ => OK,
-            })
-        }
+        } => history::undo(command, run.clone(), *dry_run, *force, db, *output),
         Command::Restore {
             list: _,
             backup,
             db,
             output,
-        } => {
-            let ctx = Context::open(db.db.clone())?;
-            match backup {
-                None => {
-                    let backups = history::restore::list(&ctx)?;
-                    if output.json {
-                        return json(command, &serde_json::json!({ "backups": backups }));
-                    }
-                    if !output.quiet {
-                        out(&render::backups(&backups, &ctx.db))?;
-                    }
-                }
-                Some(name) => {
-                    let restored = history::restore::restore(&ctx, name)?;
-                    if output.json {
-                        return json(command, &restored);
-                    }
-                    if !output.quiet {
-                        out(&render::restored(&restored))?;
-                    }
-                }
-            }
-            Ok(OK)
-        }
+        } => history::restore(command, backup.as_deref(), db, *output),
         Command::InstallHooks { output } | Command::UninstallHooks { output } => {
             hooks_command(command, *output)
         }
@@ -541,41 +484,6 @@ fn run(command: &Command) -> Outcome {
             Ok(OK)
         }
     }
-}
-
-/// `--since WHEN`: a date (`2026-12-01`, midnight UTC), a time (RFC 3339) or an age
-/// (`3.days`, `12 hours ago`), as seconds since the epoch.
-fn parse_since(text: &str) -> Result<i64, String> {
-    let now = chrono::Utc::now();
-    parse_since_at(text, now).ok_or_else(|| {
-        format!(
-            "{text:?} is not a date (2026-12-01), a time (2026-12-01T20:00:00Z) or an age (3.days, 12.hours, 90.minutes, 2.weeks)"
-        )
-    })
-}
-
-fn parse_since_at(text: &str, now: chrono::DateTime<chrono::Utc>) -> Option<i64> {
-    let text = text.trim();
-    if let Ok(time) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Some(time.timestamp());
-    }
-    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp());
-    }
-    let text = text.strip_suffix("ago").unwrap_or(text).trim();
-    let split = text.find(|c: char| !c.is_ascii_digit())?;
-    let (number, unit) = text.split_at(split);
-    let number: i64 = number.parse().ok()?;
-    let unit = unit.trim_start_matches(['.', ' ']).trim_end_matches('s');
-    let seconds = match unit {
-        "second" | "sec" => 1,
-        "minute" | "min" => 60,
-        "hour" => 3600,
-        "day" => 86_400,
-        "week" => 7 * 86_400,
-        _ => return None,
-    };
-    Some(now.timestamp() - number.checked_mul(seconds)?)
 }
 
 /// The prefix this git-mixxx is installed under: the folder above its `bin/`.
@@ -700,27 +608,5 @@ fn run_hook(name: &str, quiet: bool, db: Option<PathBuf>, background_marker: Opt
             );
             OK
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn since_takes_dates_times_and_ages() {
-        let now = chrono::DateTime::parse_from_rfc3339("2026-12-04T12:00:00Z")
-            .unwrap()
-            .to_utc();
-        let at = |t: &str| parse_since_at(t, now);
-        let day = 86_400;
-        assert_eq!(at("2026-12-04"), Some(now.timestamp() - day / 2));
-        assert_eq!(at("2026-12-04T11:00:00Z"), Some(now.timestamp() - 3600));
-        assert_eq!(at("3.days"), Some(now.timestamp() - 3 * day));
-        assert_eq!(at("1 hour ago"), Some(now.timestamp() - 3600));
-        assert_eq!(at("90.minutes"), Some(now.timestamp() - 5400));
-        assert_eq!(at("2.weeks"), Some(now.timestamp() - 14 * day));
-        assert_eq!(at("yesterday"), None);
-        assert_eq!(at("3.fortnights"), None);
     }
 }
