@@ -631,8 +631,15 @@ pub fn backups(list: &[BackupInfo], db: &std::path::Path) -> String {
 
 /// `restore BACKUP`: what was put back, where the database as it was went, what to do next.
 pub fn restored(r: &Restored) -> String {
+    let previous = match (&r.backup, r.damaged) {
+        (Some(b), false) => format!("The database as it was is backed up in {b}."),
+        (Some(b), true) => {
+            format!("The database as it was failed SQLite's check; it is set aside in {b}.")
+        }
+        (None, _) => "There was no database there.".to_owned(),
+    };
     format!(
-        "Restored {} from {}.\n  The database as it was is backed up in {}.\n  Run `git mixxx sync` now: the branch's values win wherever it has history for them.\n",
-        r.db, r.restored.name, r.backup
+        "Restored {} from {}.\n  {previous}\n  Run `git mixxx sync` now: the branch's values win wherever it has history for them.\n",
+        r.db, r.restored.name
     )
 }

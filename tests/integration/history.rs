@@ -291,6 +291,26 @@ fn restore_puts_a_backup_back_and_the_next_sync_loses_nothing_newer() {
     assert_eq!(env.metadata(&l.a, A)["rating"], set_of(&["4"]));
     assert_eq!(env.metadata(&l.a, B)["rating"], set_of(&["5"]));
     assert_settled(env, &l.a, &l.db_a);
+
+    // A damaged database (what Mixxx's error about it advises) is set aside, then replaced;
+    // a missing one is put back.
+    std::fs::write(&l.db_a, b"this is no longer a database").unwrap();
+    let restored = json_of(env, &l.a, &["restore", &name, "--db", db_a]);
+    assert_eq!(restored["damaged"], true, "{restored:#}");
+    let aside = restored["backup"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read(aside).unwrap(),
+        b"this is no longer a database"
+    );
+    std::fs::remove_file(&l.db_a).unwrap();
+    let restored = json_of(env, &l.a, &["restore", &name, "--db", db_a]);
+    assert_eq!(restored["backup"], Value::Null, "{restored:#}");
+    l.sync_a(&[]);
+    assert_eq!(
+        values_of(&l.db_a, &loc(&l.a, A)),
+        vals(&[("rating", &["4"])])
+    );
+    assert_settled(env, &l.a, &l.db_a);
 }
 
 fn text_of(out: &std::process::Output) -> String {
