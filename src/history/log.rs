@@ -117,14 +117,18 @@ impl<'a> Branch<'a> {
         })
     }
 
-    /// The commits reachable from `tip`, newest first by commit time, down to `since`.
-    pub fn commits(&self, tip: ObjectId, since: Option<i64>) -> crate::annex::Result<Vec<Commit>> {
+    /// The commits reachable from `tips`, newest first by commit time, down to `since`.
+    pub fn commits(
+        &self,
+        tips: &[ObjectId],
+        since: Option<i64>,
+    ) -> crate::annex::Result<Vec<Commit>> {
         use gix::revision::walk::Sorting;
         use gix::traverse::commit::simple::CommitTimeOrder;
         let walk = self
             .annex
             .repo
-            .rev_walk([tip])
+            .rev_walk(tips.iter().copied())
             .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
             .all()?;
         let mut out = Vec::new();
@@ -307,6 +311,21 @@ pub(crate) fn line_changes(
     out
 }
 
+/// The run record of a git-mixxx commit: the one its run trailer names, or (commits older
+/// than run ids) its clone's record of a run on the commit's parent.
+pub(crate) fn record_of<'r>(commit: &Commit, records: &'r [RunRecord]) -> Option<&'r RunRecord> {
+    let uuid = commit.trailer(state::TRAILER_CLONE)?;
+    let run = commit.trailer(state::TRAILER_RUN);
+    let parent = commit.parents.first().map(|p| p.to_string());
+    records.iter().find(|r| {
+        r.uuid == uuid
+            && match run {
+                Some(id) => r.run_id() == id,
+                None => Some(&r.reconciled) == parent.as_ref(),
+            }
+    })
+}
+
 /// Who wrote a commit: its writer, run, clone, host and the run undone, from its trailers and
 /// the run records.
 fn describe(
@@ -315,17 +334,8 @@ fn describe(
     descriptions: &[(String, String)],
 ) -> RunChanges {
     let clone = commit.trailer(state::TRAILER_CLONE).map(str::to_owned);
-    let parent = commit.parents.first().map(|p| p.to_string());
     let run = commit.trailer(state::TRAILER_RUN).map(str::to_owned);
-    let record = clone.as_deref().and_then(|uuid| {
-        records.iter().find(|r| {
-            r.uuid == uuid
-                && match &run {
-                    Some(id) => r.run_id() == *id,
-                    None => Some(&r.reconciled) == parent.as_ref(),
-                }
-        })
-    });
+    let record = record_of(commit, records);
     let description = clone.as_deref().map(|uuid| {
         descriptions
             .iter()
@@ -354,15 +364,35 @@ fn describe(
     }
 }
 
+/// The branch as git-annex sees it: its tip and the remote-tracking git-annex branches not
+/// merged yet; and every run record they hold.
+pub(crate) fn tips_and_records(annex: &Annex) -> Result<(Vec<ObjectId>, Vec<RunRecord>), Error> {
+    let tip = annex.tip()?;
+    let mut tips = vec![tip];
+    tips.extend(annex.unmerged_remotes(tip)?);
+    let mut records: Vec<RunRecord> = Vec::new();
+    for t in &tips {
+        for record in state::all_runs(&mut annex.tree_reader(*t)?)?
+            .into_iter()
+            .flatten()
+        {
+            if !records
+                .iter()
+                .any(|r| r.uuid == record.uuid && r.time == record.time)
+            {
+                records.push(record);
+            }
+        }
+    }
+    Ok((tips, records))
+}
+
 /// The history as `opts` asks.
 pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
-    let tip = annex.tip()?;
+    let (tips, records) = tips_and_records(annex)?;
+    let tip = tips[0];
     let mut branch = Branch::new(annex, tip)?;
     let mut reader = annex.tree_reader(tip)?;
-    let records: Vec<RunRecord> = state::all_runs(&mut reader)?
-        .into_iter()
-        .flatten()
-        .collect();
     let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
@@ -371,39 +401,67 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     for (path, key) in files {
         paths_of.entry(key).or_default().push(path);
     }
-    let mut found: Vec<(usize, String, Rc<String>, HashSet<Atom>)> = Vec::new();
-    let commits;
-    if opts.paths.is_empty() {
-        // The whole library: each commit's own changes, newest first, while more are wanted.
-        commits = branch.commits(tip, opts.since)?;
-        let mut runs = 0;
+    let commits = branch.commits(&tips, None)?;
+    // Oldest first: a change two commits both hold as new (a sync that read another clone's
+    // unmerged branch carries its changes too) belongs to the older. Runs in one second are
+    // ordered by their records' times (a sync records after the run it read).
+    let when: Vec<i128> = commits
+        .iter()
+        .map(|c| {
+            record_of(c, &records)
+                .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.time).ok())
+                .and_then(|t| t.timestamp_nanos_opt())
+                .map_or(i128::from(c.time) * 1_000_000_000, i128::from)
+        })
+        .collect();
+    let mut oldest_first: Vec<usize> = (0..commits.len()).collect();
+    oldest_first.sort_by_key(|&i| (commits[i].time, when[i]));
+    let (log_paths, wanted) = if opts.paths.is_empty() {
+        // The whole library: the commits that changed logs (merges only carry what others
+        // wrote), newest first, while more are wanted (twice as many: a sync that read
+        // another clone's unmerged branch may hold none of its own); their changes are then
+        // attributed as a file's are, among the commits since a day before the oldest.
+        let mut wanted = HashSet::new();
+        let mut log_paths = std::collections::BTreeSet::new();
         for (i, commit) in commits.iter().enumerate() {
-            if opts.max_runs.is_some_and(|n| runs >= n) {
+            if opts.since.is_some_and(|s| commit.time < s)
+                || opts.max_runs.is_some_and(|n| wanted.len() >= 2 * n)
+            {
                 break;
             }
-            let before = found.len();
-            for log_path in branch.changed_logs(commit)? {
-                if let Some((text, new)) = branch.new_changes(commit, &log_path)? {
-                    found.push((i, log_path, text, new));
-                }
+            if commit.parents.len() > 1 {
+                continue;
             }
-            runs += usize::from(found.len() > before);
+            let changed = branch.changed_logs(commit)?;
+            if !changed.is_empty() {
+                wanted.insert(i);
+                log_paths.extend(changed);
+            }
         }
+        let from = wanted
+            .iter()
+            .map(|&i| commits[i].time)
+            .min()
+            .unwrap_or(i64::MAX);
+        oldest_first.retain(|&i| commits[i].time >= from.saturating_sub(86_400));
+        (log_paths.into_iter().collect(), Some(wanted))
     } else {
-        // A few files: every commit, as a line is attributed to the oldest that wrote it.
-        commits = branch.commits(tip, None)?;
         let mut keys: Vec<&String> = paths_of.keys().collect();
         keys.sort();
-        for key in keys {
-            let log_path = key::metadata_log_path(key);
-            let mut seen: HashSet<Atom> = HashSet::new();
-            // Oldest first: a line two commits both wrote belongs to the older.
-            for (i, commit) in commits.iter().enumerate().rev() {
-                if let Some((text, mut new)) = branch.new_changes(commit, &log_path)? {
-                    new.retain(|a| seen.insert(a.clone()));
-                    if !new.is_empty() {
-                        found.push((i, log_path.clone(), text, new));
-                    }
+        let log_paths: Vec<String> = keys
+            .into_iter()
+            .map(|k| key::metadata_log_path(k))
+            .collect();
+        (log_paths, None)
+    };
+    let mut found: Vec<(usize, String, Rc<String>, HashSet<Atom>)> = Vec::new();
+    for log_path in log_paths {
+        let mut seen: HashSet<Atom> = HashSet::new();
+        for &i in &oldest_first {
+            if let Some((text, mut new)) = branch.new_changes(&commits[i], &log_path)? {
+                new.retain(|a| seen.insert(a.clone()));
+                if !new.is_empty() && wanted.as_ref().is_none_or(|w| w.contains(&i)) {
+                    found.push((i, log_path.clone(), text, new));
                 }
             }
         }

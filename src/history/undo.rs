@@ -130,12 +130,9 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
         true => None,
         false => Some(annex.lock_journal()?),
     };
-    let tip = annex.tip()?;
+    let (tips, records) = super::log::tips_and_records(annex)?;
+    let tip = tips[0];
     let mut reader = annex.tree_reader(tip)?;
-    let records: Vec<RunRecord> = state::all_runs(&mut reader)?
-        .into_iter()
-        .flatten()
-        .collect();
     let target = choose(&records, opts.run.as_deref(), &annex.uuid)?.clone();
     let id = target.run_id();
     let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
@@ -144,7 +141,7 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
         .ok()
         .map(|t| t.timestamp() - 86_400);
     let mut branch = Branch::new(annex, tip)?;
-    let commits = branch.commits(tip, since)?;
+    let commits = branch.commits(&tips, since)?;
     let commit = commit_of(&commits, &target).ok_or_else(|| Error::RunCommitMissing(id.clone()))?;
 
     let mut mapper =

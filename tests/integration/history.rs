@@ -144,6 +144,44 @@ fn log_tells_each_change_of_a_file_by_whom_and_in_order() {
     );
     let log = json_of(env, &t.c, &["log", "--since", "2000-01-01", B]);
     assert_eq!(log["runs"].as_array().unwrap().len(), 1, "{log:#}");
+
+    // B syncs while A's branch is fetched but not merged: B's commit carries A's change
+    // too, which stays A's, in the file's history and in the library's.
+    edit(&t.l.db_a, &loc(&t.l.a, B), "rating = 1");
+    t.l.sync_a(&[]);
+    let third_a = last_run(env, &t.l.a, &t.l.db_a);
+    env.annex_sync(&t.l.a);
+    env.git(&t.l.b, &["fetch", "-q", "origin"]);
+    edit(&t.l.db_b, &loc(&t.l.b, B), "color = 255");
+    t.l.sync_b(&[]);
+    let second_b = last_run(env, &t.l.b, &t.l.db_b);
+    for args in [&["log", B][..], &["log", "-n", "2"][..]] {
+        let log = json_of(env, &t.l.b, args);
+        let runs: Vec<_> = log["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(summary)
+            .collect();
+        assert_eq!(
+            runs[..2],
+            [
+                (
+                    "git_mixxx".to_owned(),
+                    json!(second_b),
+                    json!("laptop-b"),
+                    vec![("color".to_owned(), json!([]), json!(["#0000FF"]))]
+                ),
+                (
+                    "git_mixxx".to_owned(),
+                    json!(third_a),
+                    json!("laptop-a"),
+                    vec![("rating".to_owned(), json!(["2"]), json!(["1"]))]
+                ),
+            ],
+            "{args:?}: {log:#}"
+        );
+    }
 }
 
 #[test]
