@@ -529,8 +529,8 @@ pub fn undo(u: &Undo, limit: usize) -> String {
         &u.run.description
     };
     let verb = match (u.dry_run, u.reverted.is_empty()) {
-        (true, _) => "would be reverted",
-        (false, true) => "nothing reverted",
+        (_, true) => "nothing to revert",
+        (true, false) => "would be reverted",
         (false, false) => "reverted",
     };
     let tracks: std::collections::BTreeSet<&str> =

@@ -364,6 +364,45 @@ fn describe(
     }
 }
 
+/// The indices of `commits`, oldest first: by commit time, then (runs in one second) by their
+/// records' times, as a sync records after the runs it read.
+pub(crate) fn oldest_first(commits: &[Commit], records: &[RunRecord]) -> Vec<usize> {
+    let when: Vec<i128> = commits
+        .iter()
+        .map(|c| {
+            record_of(c, records)
+                .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.time).ok())
+                .and_then(|t| t.timestamp_nanos_opt())
+                .map_or(i128::from(c.time) * 1_000_000_000, i128::from)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..commits.len()).collect();
+    order.sort_by_key(|&i| (commits[i].time, when[i]));
+    order
+}
+
+/// What each commit (`order`: indices into `commits`, oldest first) wrote to the log at
+/// `log_path`: a change two commits both hold as new (a sync that read another clone's
+/// unmerged branch carries that clone's changes too) belongs to the older.
+pub(crate) fn attributed(
+    branch: &mut Branch<'_>,
+    commits: &[Commit],
+    order: &[usize],
+    log_path: &str,
+) -> Result<Vec<(usize, Written)>, Error> {
+    let mut seen: HashSet<Atom> = HashSet::new();
+    let mut out = Vec::new();
+    for &i in order {
+        if let Some((text, mut new)) = branch.new_changes(&commits[i], log_path)? {
+            new.retain(|a| seen.insert(a.clone()));
+            if !new.is_empty() {
+                out.push((i, (text, new)));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The branch as git-annex sees it: its tip and the remote-tracking git-annex branches not
 /// merged yet; and every run record they hold.
 pub(crate) fn tips_and_records(annex: &Annex) -> Result<(Vec<ObjectId>, Vec<RunRecord>), Error> {
@@ -402,20 +441,7 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
         paths_of.entry(key).or_default().push(path);
     }
     let commits = branch.commits(&tips, None)?;
-    // Oldest first: a change two commits both hold as new (a sync that read another clone's
-    // unmerged branch carries its changes too) belongs to the older. Runs in one second are
-    // ordered by their records' times (a sync records after the run it read).
-    let when: Vec<i128> = commits
-        .iter()
-        .map(|c| {
-            record_of(c, &records)
-                .and_then(|r| chrono::DateTime::parse_from_rfc3339(&r.time).ok())
-                .and_then(|t| t.timestamp_nanos_opt())
-                .map_or(i128::from(c.time) * 1_000_000_000, i128::from)
-        })
-        .collect();
-    let mut oldest_first: Vec<usize> = (0..commits.len()).collect();
-    oldest_first.sort_by_key(|&i| (commits[i].time, when[i]));
+    let mut oldest_first = oldest_first(&commits, &records);
     let (log_paths, wanted) = if opts.paths.is_empty() {
         // The whole library: the commits that changed logs (merges only carry what others
         // wrote), newest first, while more are wanted (twice as many: a sync that read
@@ -456,13 +482,9 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     };
     let mut found: Vec<(usize, String, Rc<String>, HashSet<Atom>)> = Vec::new();
     for log_path in log_paths {
-        let mut seen: HashSet<Atom> = HashSet::new();
-        for &i in &oldest_first {
-            if let Some((text, mut new)) = branch.new_changes(&commits[i], &log_path)? {
-                new.retain(|a| seen.insert(a.clone()));
-                if !new.is_empty() && wanted.as_ref().is_none_or(|w| w.contains(&i)) {
-                    found.push((i, log_path.clone(), text, new));
-                }
+        for (i, (text, new)) in attributed(&mut branch, &commits, &oldest_first, &log_path)? {
+            if wanted.as_ref().is_none_or(|w| w.contains(&i)) {
+                found.push((i, log_path.clone(), text, new));
             }
         }
     }

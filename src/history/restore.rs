@@ -55,21 +55,21 @@ pub fn list(ctx: &Context) -> Result<Vec<BackupInfo>> {
         .map(|t| state::parse_runs(&t))
         .unwrap_or_default();
     let db = ctx.db.display().to_string();
-    let runs: Vec<(i64, &RunRecord)> = runs
+    let runs: Vec<(chrono::DateTime<chrono::Utc>, &RunRecord)> = runs
         .iter()
         .filter(|r| r.db == db)
         .filter_map(|r| {
             let time = chrono::DateTime::parse_from_rfc3339(&r.time).ok()?;
-            Some((time.timestamp(), r))
+            Some((time.to_utc(), r))
         })
         .collect();
     Ok(found
         .into_iter()
         .map(|b| {
-            let taken = b.time.timestamp();
+            let taken = b.time;
             let run = runs
                 .iter()
-                .filter(|(t, _)| *t >= taken && *t - taken <= RUN_AFTER_BACKUP)
+                .filter(|(t, _)| *t >= taken && (*t - taken).num_seconds() <= RUN_AFTER_BACKUP)
                 .min_by_key(|(t, _)| *t)
                 .map(|(_, r)| r.run_id());
             BackupInfo {

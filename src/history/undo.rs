@@ -7,7 +7,7 @@
 //! an id, and undoable in turn. Its commit is not a finished sync, so this clone's base stays
 //! where it was and the sync that follows pulls the reverted values.
 
-use super::log::{Branch, Commit};
+use super::log::{Atom, Branch, Commit};
 use super::{Error, Result};
 use crate::annex::key;
 use crate::annex::logmet::{self, Current, MetLog, Order, Timestamp};
@@ -18,7 +18,7 @@ use crate::sync::commit::{self, Files};
 use crate::sync::observer::Observer;
 use crate::sync::{self, Report};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// What to undo, and how.
 #[derive(Clone, Debug, Default)]
@@ -116,6 +116,17 @@ fn commit_of<'c>(commits: &'c [Commit], record: &RunRecord) -> Option<&'c Commit
         })
 }
 
+/// The log `text` without the changes `atoms`.
+fn without(text: &str, atoms: &HashSet<Atom>) -> MetLog {
+    let mut log = MetLog::parse(text);
+    for line in &mut log.lines {
+        let time = line.order.to_string();
+        line.changes
+            .retain(|c| !atoms.contains(&(time.clone(), c.field.clone(), c.set, c.value.clone())));
+    }
+    log
+}
+
 fn values(current: &Current, field: &str) -> Vec<String> {
     current
         .get(field)
@@ -143,6 +154,11 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
     let mut branch = Branch::new(annex, tip)?;
     let commits = branch.commits(&tips, since)?;
     let commit = commit_of(&commits, &target).ok_or_else(|| Error::RunCommitMissing(id.clone()))?;
+    let target_index = commits
+        .iter()
+        .position(|c| c.id == commit.id)
+        .ok_or_else(|| Error::RunCommitMissing(id.clone()))?;
+    let order = super::log::oldest_first(&commits, &records);
 
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
@@ -156,18 +172,18 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
     let mut files = Files::default();
     let mut tracks = 0;
     for log_path in branch.changed_logs(commit)? {
-        let Some((text, new)) = branch.new_changes(commit, &log_path)? else {
+        let own = super::log::attributed(&mut branch, &commits, &order, &log_path)?
+            .into_iter()
+            .find(|(i, _)| *i == target_index);
+        let Some((_, (text, new))) = own else {
             continue;
         };
         let Some(key) = key::key_of_metadata_log_path(&log_path) else {
             continue;
         };
-        let fields: BTreeSet<String> = new.into_iter().map(|(_, field, _, _)| field).collect();
-        let parent = match commit.parents.first() {
-            Some(p) => branch.read(*p, &log_path)?,
-            None => None,
-        };
-        let before = MetLog::parse(parent.as_deref().map_or("", String::as_str)).current();
+        let fields: BTreeSet<String> = new.iter().map(|(_, field, _, _)| field.clone()).collect();
+        // The run's version of the log without what the run wrote, and with it.
+        let before = without(&text, &new).current();
         let after = MetLog::parse(&text).current();
         let journal = annex.journal_entry(&log_path)?;
         let current = match &journal {

@@ -182,6 +182,16 @@ fn log_tells_each_change_of_a_file_by_whom_and_in_order() {
             "{args:?}: {log:#}"
         );
     }
+    // Undoing B's run reverts B's colour, not A's rating it carried.
+    let db_b = t.l.db_b.to_str().unwrap();
+    let undo = json_of(env, &t.l.b, &["undo", "--dry-run", "--db", db_b]);
+    let fields: Vec<&str> = undo["reverted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["color"], "{undo:#}");
 }
 
 #[test]
