@@ -442,6 +442,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn records_older_than_run_ids_get_a_stable_derived_one() {
+        let old = r#"2026-01-01T10:00:00Z {"time":"2026-01-01T10:00:00Z","uuid":"u1","host":"h","db":"d","version":"0.1.0","tracks":1,"pushed":1,"pulled":0,"reconciled":"c","finished":true,"conflict_count":0,"conflicts":[]}"#;
+        let record = RunRecord::parse_line(old).expect("an old record parses");
+        assert!(record.id.is_empty() && record.undid.is_none());
+        let id = record.run_id();
+        assert_eq!(id.len(), 8);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(id, run_id("u1", "2026-01-01T10:00:00Z"));
+        assert_ne!(id, run_id("u2", "2026-01-01T10:00:00Z"));
+        // A record that has one keeps it, and writes it.
+        let mut new = record.clone();
+        new.id = "0123abcd".to_owned();
+        new.undid = Some(id.clone());
+        let back = RunRecord::parse_line(&new.to_line()).unwrap();
+        assert_eq!(
+            (back.run_id(), back.undid),
+            ("0123abcd".to_owned(), Some(id))
+        );
+    }
+
+    #[test]
     fn cache_round_trips_and_a_damaged_file_only_loses_its_part() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("mixxx").join("uuid");
