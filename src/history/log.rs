@@ -234,7 +234,7 @@ impl<'a> Branch<'a> {
 }
 
 /// The lines of a log's text, as git-annex splits them.
-fn lines(text: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn lines(text: &str) -> impl Iterator<Item = &str> {
     text.split(['\n', '\r']).filter(|l| !l.is_empty())
 }
 

@@ -186,13 +186,29 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
         let before = without(&text, &new).current();
         let after = MetLog::parse(&text).current();
         let journal = annex.journal_entry(&log_path)?;
-        let current = match &journal {
+        let mut current = match &journal {
             Some(entry) => entry.clone(),
             None => branch
                 .read(tip, &log_path)?
                 .map(|t| t.as_str().to_owned())
                 .unwrap_or_default(),
         };
+        // With the lines of the remote branches not merged yet, as git-annex will merge them.
+        for remote in &tips[1..] {
+            if let Some(text) = branch.read(*remote, &log_path)? {
+                let have: HashSet<&str> = super::log::lines(&current).collect();
+                let missing: Vec<&str> = super::log::lines(&text)
+                    .filter(|l| !have.contains(l))
+                    .collect();
+                for l in missing {
+                    if !current.is_empty() && !current.ends_with('\n') {
+                        current.push('\n');
+                    }
+                    current.push_str(l);
+                    current.push('\n');
+                }
+            }
+        }
         let now_log = MetLog::parse(&current);
         let now = now_log.current();
         let mut line: Vec<(String, bool, String)> = Vec::new();
