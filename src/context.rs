@@ -173,64 +173,69 @@ impl Context {
     /// Turns PATH arguments (relative to the current directory) into repo-relative paths;
     /// an empty list means the whole work tree.
     pub fn repo_paths(&self, args: &[PathBuf]) -> Result<Vec<String>, Error> {
-        let Some(workdir) = self.annex.repo.workdir() else {
-            return Ok(Vec::new());
-        };
-        let roots: Vec<PathBuf> = [
-            std::path::absolute(workdir).ok(),
-            std::fs::canonicalize(workdir).ok(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        let mut out = Vec::new();
-        for arg in args {
-            let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
-            let candidates = [Some(abs.clone()), std::fs::canonicalize(&abs).ok()];
-            let rel = candidates
-                .iter()
-                .flatten()
-                .find_map(|c| {
-                    roots
-                        .iter()
-                        .find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf))
-                })
-                .ok_or_else(|| Error::PathOutside(arg.clone(), workdir.to_owned()))?;
-            let rel = rel.to_string_lossy().replace('\\', "/");
-            let rel = rel.trim_end_matches('/');
-            if rel.is_empty() {
-                return Ok(Vec::new());
-            }
-            out.push(rel.to_owned());
-        }
-        if let Some(unmatched) = self.unmatched(&out)? {
-            return Err(Error::NoMatch(args[unmatched].clone()));
-        }
-        Ok(out)
+        repo_paths(&self.annex.repo, args)
     }
+}
 
-    /// The first of `paths` (repository-relative) that is neither a file git tracks nor a
-    /// folder holding one.
-    fn unmatched(&self, paths: &[String]) -> Result<Option<usize>, Error> {
-        if paths.is_empty() {
-            return Ok(None);
+/// Turns PATH arguments (relative to the current directory) into paths of `repo`'s work
+/// tree, each a file git tracks or a folder holding one; an empty list means the whole work
+/// tree.
+pub fn repo_paths(repo: &gix::Repository, args: &[PathBuf]) -> Result<Vec<String>, Error> {
+    let Some(workdir) = repo.workdir() else {
+        return Ok(Vec::new());
+    };
+    let roots: Vec<PathBuf> = [
+        std::path::absolute(workdir).ok(),
+        std::fs::canonicalize(workdir).ok(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut out = Vec::new();
+    for arg in args {
+        let abs = std::path::absolute(arg).unwrap_or_else(|_| arg.clone());
+        let candidates = [Some(abs.clone()), std::fs::canonicalize(&abs).ok()];
+        let rel = candidates
+            .iter()
+            .flatten()
+            .find_map(|c| {
+                roots
+                    .iter()
+                    .find_map(|r| c.strip_prefix(r).ok().map(Path::to_path_buf))
+            })
+            .ok_or_else(|| Error::PathOutside(arg.clone(), workdir.to_owned()))?;
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        let rel = rel.trim_end_matches('/');
+        if rel.is_empty() {
+            return Ok(Vec::new());
         }
-        let index = self
-            .annex
-            .repo
-            .index_or_empty()
-            .map_err(|e| Error::Index(e.to_string()))?;
-        let mut matched = vec![false; paths.len()];
-        for entry in index.entries() {
-            let path = entry.path(&index);
-            for (i, p) in paths.iter().enumerate() {
-                let p = p.as_bytes();
-                matched[i] |= path.starts_with(p)
-                    && (path.len() == p.len() || path.get(p.len()) == Some(&b'/'));
-            }
-        }
-        Ok(matched.iter().position(|m| !m))
+        out.push(rel.to_owned());
     }
+    if let Some(unmatched) = unmatched(repo, &out)? {
+        return Err(Error::NoMatch(args[unmatched].clone()));
+    }
+    Ok(out)
+}
+
+/// The first of `paths` (repository-relative) that is neither a file git tracks nor a
+/// folder holding one.
+fn unmatched(repo: &gix::Repository, paths: &[String]) -> Result<Option<usize>, Error> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let index = repo
+        .index_or_empty()
+        .map_err(|e| Error::Index(e.to_string()))?;
+    let mut matched = vec![false; paths.len()];
+    for entry in index.entries() {
+        let path = entry.path(&index);
+        for (i, p) in paths.iter().enumerate() {
+            let p = p.as_bytes();
+            matched[i] |=
+                path.starts_with(p) && (path.len() == p.len() || path.get(p.len()) == Some(&b'/'));
+        }
+    }
+    Ok(matched.iter().position(|m| !m))
 }
 
 #[cfg(test)]

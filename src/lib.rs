@@ -11,6 +11,7 @@
 //! - [`sync`]: the engine, in stages (snapshot, base, plan, apply, commit) and its no-change
 //!   fingerprint; [`state`]: sync state on the branch and the local cache; [`status`].
 //! - [`context`]: where a run happens (repository, database, prefixes).
+//! - [`history`]: `log`, `undo` and `restore`: every change explained and reversible.
 //! - [`hooks`]: installing and running the git hooks.
 //! - [`demo`]: the self-contained demonstration; [`error`]: the shared file-system error.
 
@@ -19,6 +20,7 @@ pub mod context;
 pub mod demo;
 pub mod error;
 pub mod fields;
+pub mod history;
 pub mod hooks;
 pub mod launch;
 pub mod mixxx;

@@ -22,6 +22,10 @@ use std::path::{Path, PathBuf};
 
 pub const TRAILER_CLONE: &str = "git-mixxx-clone:";
 pub const TRAILER_FINISHED: &str = "git-mixxx-finished: yes";
+/// The trailer that names a commit's run by its short id ([`RunRecord::run_id`]).
+pub const TRAILER_RUN: &str = "git-mixxx-run:";
+/// The trailer of an undo's commit: the id of the run it reverted.
+pub const TRAILER_UNDO: &str = "git-mixxx-undo:";
 
 /// A conflict: both sides changed a field differently since the base.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +94,13 @@ pub struct RunRecord {
     /// those fields for the next run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held: Vec<HeldValue>,
+    /// The run's short id ([`run_id`]); empty in records older than it, whose id is derived
+    /// the same way ([`RunRecord::run_id`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub id: String,
+    /// The id of the run this one reverted (`git mixxx undo`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub undid: Option<String>,
 }
 
 /// A field held back by a run: the key, the field and what Mixxx kept.
@@ -122,7 +133,23 @@ pub fn synced_shard(uuid: &str, id: &str) -> String {
     format!("mixxx/{uuid}/synced/{}", &id[..2])
 }
 
+/// A run's short id: the first 8 hex digits of the MD5 of its clone and time, so that a record
+/// older than the id gets the same one whenever it is read.
+pub fn run_id(uuid: &str, time: &str) -> String {
+    let digest = Md5::digest(format!("{uuid} {time}").as_bytes());
+    faster_hex::hex_string(&digest[..4])
+}
+
 impl RunRecord {
+    /// The run's short id, as recorded or (in older records) derived ([`run_id`]).
+    pub fn run_id(&self) -> String {
+        if self.id.is_empty() {
+            run_id(&self.uuid, &self.time)
+        } else {
+            self.id.clone()
+        }
+    }
+
     pub fn to_line(&self) -> String {
         let json = serde_json::to_string(self).expect("a run record always serializes");
         format!("{} {json}", self.time)
@@ -414,6 +441,27 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn records_older_than_run_ids_get_a_stable_derived_one() {
+        let old = r#"2026-01-01T10:00:00Z {"time":"2026-01-01T10:00:00Z","uuid":"u1","host":"h","db":"d","version":"0.1.0","tracks":1,"pushed":1,"pulled":0,"reconciled":"c","finished":true,"conflict_count":0,"conflicts":[]}"#;
+        let record = RunRecord::parse_line(old).expect("an old record parses");
+        assert!(record.id.is_empty() && record.undid.is_none());
+        let id = record.run_id();
+        assert_eq!(id.len(), 8);
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(id, run_id("u1", "2026-01-01T10:00:00Z"));
+        assert_ne!(id, run_id("u2", "2026-01-01T10:00:00Z"));
+        // A record that has one keeps it, and writes it.
+        let mut new = record.clone();
+        new.id = "0123abcd".to_owned();
+        new.undid = Some(id.clone());
+        let back = RunRecord::parse_line(&new.to_line()).unwrap();
+        assert_eq!(
+            (back.run_id(), back.undid),
+            ("0123abcd".to_owned(), Some(id))
+        );
+    }
 
     #[test]
     fn cache_round_trips_and_a_damaged_file_only_loses_its_part() {

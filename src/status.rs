@@ -85,7 +85,7 @@ pub struct Status {
 }
 
 /// Descriptions of clones from `uuid.log` (`UUID description timestamp=T`, newest wins).
-fn descriptions(text: &str) -> Vec<(String, String)> {
+pub(crate) fn descriptions(text: &str) -> Vec<(String, String)> {
     let mut lines: Vec<(&str, &str, &str)> = text
         .lines()
         .filter_map(|l| {
@@ -121,10 +121,14 @@ pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
     let mut clones: Vec<CloneStatus> = runs
         .into_iter()
         .filter_map(|mut runs| runs.pop())
-        .map(|record| CloneStatus {
-            this_clone: record.uuid == annex.uuid,
-            description: describe(&record.uuid),
-            last_sync: record,
+        .map(|mut record| {
+            // Records older than run ids get theirs, as `log` and `undo` name them.
+            record.id = record.run_id();
+            CloneStatus {
+                this_clone: record.uuid == annex.uuid,
+                description: describe(&record.uuid),
+                last_sync: record,
+            }
         })
         .collect();
     clones.sort_by(|a, b| {

@@ -189,7 +189,20 @@ impl<'r> Mapper<'r> {
 
     /// Every annexed file of the index: its path in the work tree and its key.
     pub fn annexed(&mut self) -> Vec<(String, String)> {
-        // The first prefix is the work tree's, when there is one.
+        self.annexed_at(&[])
+    }
+
+    /// The annexed files of the index at `paths` (repository paths of files or folders; all
+    /// of them when empty): their path in the work tree and their key.
+    pub fn annexed_at(&mut self, paths: &[String]) -> Vec<(String, String)> {
+        let under = |path: &[u8]| {
+            paths.is_empty()
+                || paths.iter().any(|p| {
+                    let p = p.as_bytes();
+                    path.starts_with(p)
+                        && (path.len() == p.len() || path.get(p.len()) == Some(&b'/'))
+                })
+        };
         let Some(workdir) = self
             .prefixes
             .first()
@@ -202,7 +215,7 @@ impl<'r> Mapper<'r> {
             .index
             .entries()
             .iter()
-            .filter(|e| e.stage_raw() == 0)
+            .filter(|e| e.stage_raw() == 0 && under(e.path(&self.index)))
             .filter_map(|e| Some(format!("{workdir}{}", e.path(&self.index).to_str().ok()?)))
             .collect();
         let locations: Vec<&str> = locations.iter().map(String::as_str).collect();

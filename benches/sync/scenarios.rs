@@ -1,7 +1,7 @@
 //! The sync scenarios, each measured on the same fresh copy of the generated library in turn:
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
-//! and after `git add` of another file), a sync after 1% changed in Mixxx, and one pulling 1%
-//! changed on the branch.
+//! and after `git add` of another file), a sync after 1% changed in Mixxx, one pulling 1%
+//! changed on the branch, and `git mixxx log FILE` once the branch holds 20 syncs.
 
 use crate::batch::{batch_line, commit_journal, write_batch};
 use crate::checks::{check_repo, expect_report, report};
@@ -57,11 +57,12 @@ pub enum Scenario {
     HookIndexChanged,
     Incremental,
     Pull,
+    Log,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
@@ -70,6 +71,7 @@ impl Scenario {
         Scenario::HookIndexChanged,
         Scenario::Incremental,
         Scenario::Pull,
+        Scenario::Log,
     ];
 
     pub fn label(self) -> &'static str {
@@ -82,6 +84,7 @@ impl Scenario {
             Scenario::HookIndexChanged => "hook pre-commit after `git add` of a text file",
             Scenario::Incremental => "sync after 1% changed in Mixxx",
             Scenario::Pull => "sync pulling 1% changed on branch",
+            Scenario::Log => "`git mixxx log FILE` after 20 syncs",
         }
     }
 }
@@ -205,6 +208,35 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
     let pull = measure(env, &repo, me, &sync, None);
     expect_report(&report(&pull), n, 0, pulled.len());
     add(Scenario::Pull, pull.sample);
+
+    // Up to 20 syncs (three so far), each rating one file and a few others anew: its history
+    // has a run per sync, and reading it must not walk the other tracks.
+    const SYNCS: usize = 20;
+    let file = 5;
+    let others: Vec<String> = (0..10)
+        .map(|k| (file + 1 + k * n / 10 % n).to_string())
+        .collect();
+    for _ in 3..SYNCS {
+        db_exec(
+            &db,
+            &format!(
+                "UPDATE library SET rating = rating % 5 + 1 WHERE id IN ({}, {})",
+                file + 1,
+                others.join(",")
+            ),
+        );
+        let r = report(&measure(env, &repo, me, &sync, None));
+        assert!(
+            !r["commit"].is_null(),
+            "a sync of a changed rating committed: {r:#}"
+        );
+    }
+    for _ in 0..REPEATS {
+        let log = measure(env, &repo, me, &["log", "--json", &lib.files[file]], None);
+        let runs = report(&log)["runs"].as_array().map_or(0, Vec::len);
+        assert!(runs >= SYNCS - 2, "log lists {runs} runs");
+        add(Scenario::Log, log.sample);
+    }
     if run == 0 {
         let i = pulled[pulled.len() / 2];
         let got = &db_values(&db)[&loc(&repo, &lib.files[i])];

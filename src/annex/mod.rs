@@ -460,6 +460,12 @@ impl<'r> TreeReader<'r> {
         }
     }
 
+    /// Reads another tree from now on (of another commit), keeping the directories decoded so
+    /// far: commits share most of them.
+    pub fn set_root(&mut self, root: ObjectId) {
+        self.root = root;
+    }
+
     /// The entries of the tree `id`; an error when it cannot be read (a tree the branch refers
     /// to must exist).
     fn dir(&mut self, id: ObjectId) -> Result<&HashMap<BString, (bool, ObjectId)>> {

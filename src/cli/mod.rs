@@ -2,6 +2,7 @@
 //! commands, rendering their results (text, `--json`, progress) and mapping outcomes to exit
 //! codes. The library below it prints nothing and never exits.
 
+mod history;
 mod man;
 mod observer;
 mod render;
@@ -153,6 +154,70 @@ pub enum Command {
         #[command(flatten)]
         output: Output,
     },
+    /// The history of the Mixxx metadata: when, which clone and run, field, old → new
+    #[command(
+        long_about = "The history of the Mixxx metadata on the git-annex branch, run by run, newest first: when, which clone \
+(its description in git-annex and its host) and which run (its id, for `git mixxx undo`), and for each track the field, its old \
+and its new value. Values written by `git annex metadata` (or another program) show as such, with the commit's author.\n\n\
+With PATHs, the whole history of those files (folders: every file in them); without, the whole library's, best \
+narrowed with --since or -n."
+    )]
+    Log {
+        /// Files or folders (default: the whole library)
+        paths: Vec<PathBuf>,
+        /// Only runs since WHEN: a date (2026-12-01), a time (2026-12-01T20:00:00Z) or an age (3.days, 12.hours, 90.minutes, 2.weeks)
+        #[arg(long, value_name = "WHEN", value_parser = history::parse_since)]
+        since: Option<i64>,
+        /// At most N runs, the newest
+        #[arg(short = 'n', long = "max-count", value_name = "N")]
+        max_count: Option<usize>,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// Revert one run's changes, on the branch (as new values) and in this Mixxx
+    #[command(
+        long_about = "Revert the values one run wrote on the git-annex branch: each field it changed gets back its value from \
+before the run, as new metadata (so the revert reaches the other clones with `git annex sync`, and `git mixxx log` shows it), \
+then a sync brings it into this Mixxx (while Mixxx is closed; else it waits, as any sync's changes).\n\n\
+RUN is a run's id (`git mixxx log` and `git mixxx status` show them), or its first digits; by default this clone's last run \
+that changed the branch (a run that only pulled has nothing of its own to undo). Another clone's run is undone by naming it. \
+A value changed again after that run is listed and left alone, unless --force. The undo is a run too: it can be undone."
+    )]
+    Undo {
+        /// The run to undo (default: this clone's last run that changed the branch)
+        run: Option<String>,
+        /// Show what would be reverted; write nothing
+        #[arg(short = 'n', long)]
+        dry_run: bool,
+        /// Also revert values changed again after that run
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
+    /// List the Mixxx database's backups, or put one back
+    #[command(
+        long_about = "List the backups git-mixxx took of this Mixxx database (in git-mixxx-backups/ beside it), newest first: \
+the name to give `restore`, when it was taken and the run that took it before writing Mixxx. With BACKUP, put that one back: \
+Mixxx must be closed, and the database as it is is backed up first. The next sync treats the restored database as one \
+without a base: the branch's values win wherever it has history, so nothing newer from another clone is lost; edits made \
+in Mixxx before that sync lose to the branch where it has history for the field, so sync right after restoring.\n\n\
+Backups are kept by age: all of the last hour (at most 10), the newest of each hour for a day, the newest of each day for \
+30 days, nothing older except the newest of all."
+    )]
+    Restore {
+        /// List the backups (what `restore` without BACKUP does too)
+        #[arg(long, conflicts_with = "backup")]
+        list: bool,
+        /// The backup to put back: its name as listed, or the start of it
+        backup: Option<String>,
+        #[command(flatten)]
+        db: Db,
+        #[command(flatten)]
+        output: Output,
+    },
     /// Add git-mixxx to this repository's hooks (keeping git-annex's and your own lines)
     InstallHooks {
         #[command(flatten)]
@@ -202,6 +267,9 @@ impl Command {
             Command::Sync { .. } => "sync",
             Command::Status { .. } => "status",
             Command::Launch { .. } => "launch",
+            Command::Log { .. } => "log",
+            Command::Undo { .. } => "undo",
+            Command::Restore { .. } => "restore",
             Command::InstallHooks { .. } => "install-hooks",
             Command::UninstallHooks { .. } => "uninstall-hooks",
             Command::Hook { .. } => "hook",
@@ -217,6 +285,9 @@ impl Command {
             Command::Sync { output, .. }
             | Command::Status { output, .. }
             | Command::Launch { output, .. }
+            | Command::Log { output, .. }
+            | Command::Undo { output, .. }
+            | Command::Restore { output, .. }
             | Command::InstallHooks { output }
             | Command::UninstallHooks { output } => Some(*output),
             _ => None,
@@ -372,6 +443,25 @@ fn run(command: &Command) -> Outcome {
             }
             Ok(OK)
         }
+        Command::Log {
+            paths,
+            since,
+            max_count,
+            output,
+        } => history::log(command, paths, *since, *max_count, *output),
+        Command::Undo {
+            run,
+            dry_run,
+            force,
+            db,
+            output,
+        } => history::undo(command, run.clone(), *dry_run, *force, db, *output),
+        Command::Restore {
+            list: _,
+            backup,
+            db,
+            output,
+        } => history::restore(command, backup.as_deref(), db, *output),
         Command::InstallHooks { output } | Command::UninstallHooks { output } => {
             hooks_command(command, *output)
         }

@@ -3,6 +3,9 @@
 //! say how many more there are.
 
 use git_mixxx::context::DbSource;
+use git_mixxx::history::log::{Log, RunChanges, Writer};
+use git_mixxx::history::restore::{BackupInfo, Restored};
+use git_mixxx::history::undo::{Revert, Undo};
 use git_mixxx::mixxx::location::Location;
 use git_mixxx::mixxx::running;
 use git_mixxx::state::Conflict;
@@ -327,7 +330,8 @@ pub fn status(status: &Status, limit: usize) -> String {
         };
         let _ = writeln!(
             out,
-            "Last sync of {who}{desc}: {} on {} ({}, {} pushed, {} pulled{}{})",
+            "Last sync of {who}{desc}: run {} at {} on {} ({}, {} pushed, {} pulled{}{})",
+            r.id,
             r.time,
             r.host,
             count(r.tracks, "track"),
@@ -338,10 +342,10 @@ pub fn status(status: &Status, limit: usize) -> String {
             } else {
                 String::new()
             },
-            if r.finished {
-                ""
-            } else {
-                ", changes from the branch still to apply"
+            match (&r.undid, r.finished) {
+                (Some(undid), _) => format!(", an undo of run {undid}"),
+                (None, true) => String::new(),
+                (None, false) => ", changes from the branch still to apply".to_owned(),
             },
         );
     }
@@ -508,4 +512,178 @@ pub fn hook_line(name: &str, report: &Report) -> String {
         );
     }
     line
+}
+
+/// A run's heading in `log`: who wrote it (run, clone, host, or the author of a commit
+/// git-mixxx did not make), when, and its commit.
+fn run_heading(r: &RunChanges) -> String {
+    let commit = &r.commit[..r.commit.len().min(12)];
+    let who = match r.writer {
+        Writer::GitMixxx => {
+            let mut who = format!("run {}", r.run.as_deref().unwrap_or("?"));
+            let clone = match r.description.as_deref() {
+                Some(d) if !d.is_empty() => d.to_owned(),
+                _ => r.clone.clone().unwrap_or_default(),
+            };
+            let _ = write!(who, " of {clone}");
+            if let Some(host) = &r.host {
+                let _ = write!(who, " on {host}");
+            }
+            if let Some(undid) = &r.undid {
+                let _ = write!(who, ", undoing run {undid}");
+            }
+            who
+        }
+        Writer::GitAnnex => format!("git annex metadata, by {}", r.author),
+    };
+    format!("{who}  {}  commit {commit}", r.time)
+}
+
+/// `log`: each run's heading, then its changes, one per line: `path  field  old → new`.
+pub fn log(log: &Log) -> String {
+    let mut out = String::new();
+    if log.runs.is_empty() {
+        out.push_str("No changes of Mixxx metadata on the git-annex branch.\n");
+    }
+    for (i, run) in log.runs.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{}", run_heading(run));
+        for c in &run.changes {
+            let _ = writeln!(
+                out,
+                "    {}  {}  {} → {}",
+                c.path.as_deref().unwrap_or(&c.key),
+                c.field,
+                shown(&c.old),
+                shown(&c.new)
+            );
+        }
+    }
+    out
+}
+
+/// `undo`: the run, what was (or would be) reverted, what was left alone, and the sync.
+pub fn undo(u: &Undo, limit: usize) -> String {
+    let mut out = String::new();
+    let clone = if u.run.description.is_empty() {
+        &u.run.clone
+    } else {
+        &u.run.description
+    };
+    let verb = match (u.dry_run, u.reverted.is_empty()) {
+        (_, true) => "nothing to revert",
+        (true, false) => "would be reverted",
+        (false, false) => "reverted",
+    };
+    let tracks: std::collections::BTreeSet<&str> =
+        u.reverted.iter().map(|r| r.key.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "{}Run {} of {clone} on {} ({}): {}{}.",
+        if u.dry_run {
+            "Dry run (nothing written). "
+        } else {
+            ""
+        },
+        u.run.id,
+        u.run.host,
+        u.run.time,
+        if u.reverted.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "{} ({}) ",
+                count(u.reverted.len(), "value"),
+                count(tracks.len(), "track")
+            )
+        },
+        verb
+    );
+    let line = |r: &Revert| {
+        format!(
+            "{}: {} {} → {}",
+            r.path.as_deref().unwrap_or(&r.key),
+            r.field,
+            shown(&r.now),
+            shown(&r.before)
+        )
+    };
+    capped(
+        &mut out,
+        u.reverted.iter().map(line),
+        u.reverted.len(),
+        limit,
+    );
+    if !u.changed_since.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {} changed again after that run, {}:",
+            count(u.changed_since.len(), "value"),
+            if u.force {
+                "reverted anyway (--force)"
+            } else {
+                "left alone (--force reverts them too)"
+            }
+        );
+        let lines = u.changed_since.iter().map(|r| {
+            format!(
+                "{}: {} the run wrote {}, now {}",
+                r.path.as_deref().unwrap_or(&r.key),
+                r.field,
+                shown(&r.after),
+                shown(&r.now)
+            )
+        });
+        capped(&mut out, lines, u.changed_since.len(), limit);
+    }
+    if let (Some(id), Some(commit)) = (&u.undo_run, &u.commit) {
+        let _ = writeln!(
+            out,
+            "  committed {} on the git-annex branch as run {id} (`git mixxx undo {id}` undoes it)",
+            &commit[..commit.len().min(12)]
+        );
+    }
+    if let Some(sync) = &u.sync {
+        out.push_str(&report(sync, false, limit));
+    }
+    out
+}
+
+/// `restore --list`: one backup a line, the name `restore` takes first.
+pub fn backups(list: &[BackupInfo], db: &std::path::Path) -> String {
+    let mut out = String::new();
+    if list.is_empty() {
+        let _ = writeln!(out, "No backups of {} yet.", db.display());
+    }
+    for b in list {
+        let run = match &b.run {
+            Some(id) => format!("before run {id}"),
+            None => "-".to_owned(),
+        };
+        let _ = writeln!(
+            out,
+            "{}  {}  {:.1} MB  {run}",
+            b.name,
+            b.time,
+            b.bytes as f64 / 1e6
+        );
+    }
+    out
+}
+
+/// `restore BACKUP`: what was put back, where the database as it was went, what to do next.
+pub fn restored(r: &Restored) -> String {
+    let previous = match (&r.backup, r.damaged) {
+        (Some(b), false) => format!("The database as it was is backed up in {b}."),
+        (Some(b), true) => {
+            format!("The database as it was failed SQLite's check; it is set aside in {b}.")
+        }
+        (None, _) => "There was no database there.".to_owned(),
+    };
+    format!(
+        "Restored {} from {}.\n  {previous}\n  Run `git mixxx sync` now: the branch's values win wherever it has history for them.\n",
+        r.db, r.restored.name
+    )
 }

@@ -4,6 +4,7 @@
 //! detecting a running Mixxx in [`running`]; creating databases from the real Mixxx DDL (for
 //! the demo, tests and benchmarks) in [`schema`].
 
+pub mod backups;
 pub mod import;
 pub mod location;
 pub mod marker;

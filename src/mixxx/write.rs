@@ -14,9 +14,6 @@ use rusqlite::{OpenFlags, Transaction, TransactionBehavior, params};
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-/// How many backups are kept per database.
-pub const BACKUPS_KEPT: usize = 5;
-
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("`{field}` value {value:?} cannot be stored in Mixxx: it is not {expected}")]
@@ -48,10 +45,7 @@ impl From<rusqlite::Error> for Error {
 
 /// The backup folder for a database: `git-mixxx-backups/` beside it.
 pub fn backup_dir(db_path: &Path) -> PathBuf {
-    db_path
-        .parent()
-        .unwrap_or(Path::new("."))
-        .join("git-mixxx-backups")
+    super::backups::dir(db_path)
 }
 
 impl Database {
@@ -77,20 +71,7 @@ impl Database {
             .map_err(sqlite)?;
         let tx =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
-        let dir = backup_dir(&path);
-        let name = format!(
-            "{}-{}.sqlite",
-            path.file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("mixxxdb"),
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ")
-        );
-        let backup = dir.join(name);
-        take_backup(&path, &backup, wal.eq_ignore_ascii_case("wal"))?;
-        prune_backups(&dir, BACKUPS_KEPT).map_err(|source| DbError::Backup {
-            path: dir.clone(),
-            source,
-        })?;
+        let backup = back_up(&path, wal.eq_ignore_ascii_case("wal"))?;
         let mut writer = Writer::new(tx);
         writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
         Ok((writer, backup))
@@ -108,6 +89,34 @@ impl Database {
         super::marker::write(&tx, marker).map_err(sqlite)?;
         tx.commit().map_err(sqlite)
     }
+}
+
+/// Backs up the database at `path` (in WAL mode when `wal`) into its backup folder, then
+/// prunes the folder by age ([`super::backups::keep`]); returns the backup's path. The caller
+/// makes sure nobody writes the database meanwhile (holding its write lock, or Mixxx closed).
+pub fn back_up(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
+    let backup = back_up_unpruned(path, wal)?;
+    prune_backups(path)?;
+    Ok(backup)
+}
+
+/// [`back_up`] without pruning (when the caller still needs an older backup).
+pub fn back_up_unpruned(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
+    let backup = super::backups::path_for(path, chrono::Utc::now());
+    take_backup(path, &backup, wal)?;
+    Ok(backup)
+}
+
+/// Prunes the backups of the database at `path` by age ([`super::backups::keep`]).
+pub fn prune_backups(path: &Path) -> Result<(), DbError> {
+    let dir = backup_dir(path);
+    super::backups::prune(&dir, chrono::Utc::now())
+        .map_err(|source| DbError::Backup { path: dir, source })
+}
+
+/// SQLite's `quick_check` on a database file: `Err` with what it found when it fails.
+pub fn check(path: &Path) -> std::io::Result<()> {
+    verify(path)
 }
 
 /// Copies the database at `path` to `backup` (through `backup.partial`, renamed once SQLite's
@@ -160,30 +169,6 @@ fn verify(copy: &Path) -> std::io::Result<()> {
             "the copy fails SQLite's check: {check}"
         )))
     }
-}
-
-/// Deletes all but the newest `keep` backups (names sort by time), and copies a killed run
-/// left unfinished.
-fn prune_backups(dir: &Path, keep: usize) -> std::io::Result<()> {
-    let paths: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    for partial in paths
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "partial"))
-    {
-        std::fs::remove_file(partial)?;
-    }
-    let mut names: Vec<&PathBuf> = paths
-        .iter()
-        .filter(|p| p.extension().is_some_and(|e| e == "sqlite"))
-        .collect();
-    names.sort();
-    let excess = names.len().saturating_sub(keep);
-    for old in &names[..excess] {
-        std::fs::remove_file(old)?;
-    }
-    Ok(())
 }
 
 /// The write transaction, with crate and playlist ids looked up once.

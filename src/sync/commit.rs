@@ -131,7 +131,18 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
             field_counts(&report.pulled_fields)
         ));
     }
-    msg.push_str(&format!("\n{} {}\n", state::TRAILER_CLONE, record.uuid));
+    msg.push_str(&trailers(record));
+    msg
+}
+
+/// The trailers that mark a run's commit: its clone, its run id, the run an undo reverted,
+/// and whether it finished (then it is the clone's next base).
+pub fn trailers(record: &RunRecord) -> String {
+    let mut msg = format!("\n{} {}\n", state::TRAILER_CLONE, record.uuid);
+    msg.push_str(&format!("{} {}\n", state::TRAILER_RUN, record.run_id()));
+    if let Some(undid) = &record.undid {
+        msg.push_str(&format!("{} {undid}\n", state::TRAILER_UNDO));
+    }
     if record.finished {
         msg.push_str(state::TRAILER_FINISHED);
         msg.push('\n');

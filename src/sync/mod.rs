@@ -20,7 +20,7 @@
 pub mod apply;
 mod base;
 pub mod branch;
-mod commit;
+pub(crate) mod commit;
 mod error;
 pub mod fingerprint;
 pub mod guard;
@@ -340,15 +340,18 @@ fn attempt(
 }
 
 /// The record of this run for the branch.
-fn run_record(
+pub(crate) fn run_record(
     ctx: &Context,
     report: &Report,
     tip: gix::ObjectId,
     pulled: usize,
     finished: bool,
 ) -> RunRecord {
+    let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
     RunRecord {
-        time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        id: state::run_id(&ctx.annex.uuid, &time),
+        undid: None,
+        time,
         uuid: ctx.annex.uuid.clone(),
         host: gethostname::gethostname().to_string_lossy().into_owned(),
         db: ctx.db.display().to_string(),

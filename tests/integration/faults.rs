@@ -852,3 +852,72 @@ fn a_read_only_git_directory_says_what_to_do() {
     let report = l.sync_a(&[]);
     assert_eq!(report["pushed"], 1, "{report}");
 }
+
+/// `git mixxx ARGS` on laptop A killed at `point`; it must have failed.
+fn killed(l: &Laptops, args: &[&str], point: &str) {
+    let mut all = vec!["mixxx"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--db", l.db_a.to_str().unwrap()]);
+    let out = l
+        .env
+        .command(&l.a, "git", &all)
+        .env("GIT_MIXXX_TEST_KILL", point)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "killed at {point}: {}", text(&out));
+}
+
+fn assert_sound(db: &std::path::Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+// An undo killed after its commit: the next sync (a hook's, say) brings the revert into Mixxx.
+// A restore killed after backing up the database as it was, or after copying the backup in:
+// the database is sound, and the next sync ends with the branch's values and nothing to do.
+#[test]
+fn undo_and_restore_killed_midway_are_finished_or_left_sound() {
+    let tracks = [
+        (A, vals(&[("rating", &["3"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ];
+    let l = Laptops::synced(&tracks);
+    edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    l.sync_a(&[]);
+    killed(&l, &["undo"], "undo-after-branch-commit");
+    assert_eq!(l.env.metadata(&l.a, A)["rating"], set_of(&["3"]));
+    let report = l.sync_a(&[]);
+    assert_eq!(report["pulled"], 1, "{report}");
+    assert_eq!(
+        values_of(&l.db_a, &loc(&l.a, A)),
+        vals(&[("rating", &["3"])])
+    );
+    assert_settled(&l.env, &l.a, &l.db_a);
+
+    // B rates b.flac; A pulls it (and backs up first).
+    edit(&l.db_b, &loc(&l.b, B), "rating = 4");
+    l.sync_b(&[]);
+    l.exchange(&[&l.b, &l.a]);
+    let backup = l.sync_a(&[])["backup"].as_str().unwrap().to_owned();
+    let name = std::path::Path::new(&backup)
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for point in ["restore-after-backup", "restore-after-copy"] {
+        killed(&l, &["restore", &name], point);
+        assert_sound(&l.db_a);
+        l.sync_a(&[]);
+        assert_eq!(
+            values_of(&l.db_a, &loc(&l.a, B)),
+            vals(&[("rating", &["4"])]),
+            "killed at {point}"
+        );
+        assert_eq!(l.env.metadata(&l.a, B)["rating"], set_of(&["4"]));
+        assert_settled(&l.env, &l.a, &l.db_a);
+    }
+}

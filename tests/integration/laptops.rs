@@ -266,3 +266,49 @@ pub fn rescan_after_rename(db: &Path, old: &str, new: &str) {
     )
     .unwrap();
 }
+
+/// A NAS and three laptops: the two of [`Laptops::synced`], then laptop C cloned, with a
+/// Mixxx (schema 32) that starts empty and pulls the values; every clone has the others' state.
+pub struct Trio {
+    pub l: Laptops,
+    pub c: PathBuf,
+    pub db_c: PathBuf,
+}
+
+impl Trio {
+    pub fn synced(tracks: &[(&str, Values)]) -> Trio {
+        let l = Laptops::synced(tracks);
+        let c = l.env.laptop(&l.env.root.join("nas.git"), "laptop-c");
+        l.env.annex_sync(&c);
+        let db_c = l.env.root.join("mixxx-c/mixxxdb.sqlite");
+        let empty: Vec<(String, Values)> = tracks
+            .iter()
+            .map(|(f, _)| (loc(&c, f), Values::new()))
+            .collect();
+        create_db(&db_c, 32, &empty);
+        let trio = Trio { l, c, db_c };
+        let report = trio.sync_c(&[]);
+        assert_eq!(report["pulled"], tracks.len(), "{report}");
+        trio.exchange_all();
+        trio
+    }
+
+    pub fn sync_c(&self, args: &[&str]) -> Value {
+        self.l.env.sync(&self.c, &self.db_c, args)
+    }
+
+    /// `git annex sync` on A, B and C, then A and B again: every clone has every commit.
+    pub fn exchange_all(&self) {
+        self.l
+            .exchange(&[&self.l.a, &self.l.b, &self.c, &self.l.a, &self.l.b]);
+    }
+
+    /// Each laptop's (repository, database).
+    pub fn clones(&self) -> [(&Path, &Path); 3] {
+        [
+            (&self.l.a, &self.l.db_a),
+            (&self.l.b, &self.l.db_b),
+            (&self.c, &self.db_c),
+        ]
+    }
+}

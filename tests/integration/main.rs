@@ -6,6 +6,7 @@ mod database;
 mod errors;
 mod faults;
 mod grid;
+mod history;
 mod hooks;
 mod import;
 mod laptops;

@@ -132,6 +132,27 @@ fn json_documents_match_their_schemas() {
     let hooks: Value = serde_json::from_str(&env.mixxx_ok(&repo, &["install-hooks", "--json"]))
         .expect("hooks as JSON");
     assert_valid("hooks.json", &hooks);
+    let json_of = |args: &[&str]| -> Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&env.mixxx_ok(&repo, &all)).expect("JSON")
+    };
+    for doc in [json_of(&["log"]), json_of(&["log", "t00.flac", "-n", "1"])] {
+        assert_valid("log.json", &doc);
+        assert!(!doc["runs"].as_array().unwrap().is_empty(), "{doc:#}");
+    }
+    let undo = json_of(&["undo", "--dry-run"]);
+    assert_valid("undo.json", &undo);
+    let undo = json_of(&["undo"]);
+    assert_valid("undo.json", &undo);
+    assert!(undo["sync"].is_object(), "{undo:#}");
+    let list = json_of(&["restore", "--list"]);
+    assert_valid("restore.json", &list);
+    let name = list["backups"][0]["name"].as_str().unwrap().to_owned();
+    assert_valid("restore.json", &json_of(&["restore", &name]));
+    let out = env.mixxx(&repo, &["undo", "--json", "ffffffff"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert_valid("error.json", &serde_json::from_slice(&out.stdout).unwrap());
 }
 
 // 25 conflicts: the summary and `status` list 20 and say how many more (`-vv` lists all); a

@@ -1,0 +1,71 @@
+//! Every change explainable and reversible: [`log`] (which run of which clone changed which
+//! value, from the branch's metadata logs and commits), [`undo`] (a run's changes reverted as
+//! new log lines, then synced into this Mixxx) and [`restore`] (the database backups, and
+//! putting one back).
+
+pub mod log;
+pub mod restore;
+pub mod undo;
+
+use crate::mixxx::running;
+use crate::{annex, mixxx, sync};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Annex(#[from] annex::Error),
+    #[error(transparent)]
+    Mixxx(#[from] mixxx::Error),
+    #[error(transparent)]
+    Sync(#[from] sync::Error),
+    #[error(
+        "the undo is on the git-annex branch, but syncing it into this Mixxx failed; `git mixxx sync` applies it"
+    )]
+    SyncAfterUndo(#[source] sync::Error),
+    #[error(
+        "no run {0:?} on the git-annex branch: `git mixxx log` and `git mixxx status` show runs' ids"
+    )]
+    NoRun(String),
+    #[error("{0:?} names several runs ({1}): give more of the id")]
+    AmbiguousRun(String, String),
+    #[error(
+        "this clone has no run that changed the git-annex branch: name the run to undo (`git mixxx log` shows runs' ids)"
+    )]
+    NothingToUndo,
+    #[error(
+        "the commit of run {0} is not on this git-annex branch (not merged yet, or forgotten): `git annex sync` and try again"
+    )]
+    RunCommitMissing(String),
+    #[error("no backup named {name:?} in {}: `git mixxx restore --list` lists them", dir.display())]
+    NoBackup { name: String, dir: PathBuf },
+    #[error(
+        "{0:?} names several backups: give the whole name (`git mixxx restore --list` lists them)"
+    )]
+    AmbiguousBackup(String),
+    #[error(
+        "Mixxx is running ({holder} {}): close Mixxx and restore again; nothing was changed",
+        running::HOLDS
+    )]
+    MixxxRunning { holder: String },
+    #[error(
+        "the backup {} fails SQLite's check ({reason}): choose another (`git mixxx restore --list`); nothing was changed",
+        path.display()
+    )]
+    BadBackup { path: PathBuf, reason: String },
+    #[error(
+        "putting {} back failed ({source}); the database is as it was (SQLite rolls an unfinished restore back), and it is also backed up in {}",
+        backup.display(),
+        saved.display()
+    )]
+    Restore {
+        backup: PathBuf,
+        saved: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] crate::error::PathError),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
