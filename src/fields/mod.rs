@@ -296,6 +296,20 @@ impl Row {
         }
     }
 
+    /// Makes a set field hold `values` (sorted and de-duplicated here; ignored for column
+    /// fields).
+    pub fn set_members(&mut self, field: Field, mut values: Vec<String>) {
+        let Some(set) = (field as usize)
+            .checked_sub(SINGLE_COUNT)
+            .and_then(|i| self.sets.get_mut(i))
+        else {
+            return;
+        };
+        values.sort();
+        values.dedup();
+        *set = values;
+    }
+
     /// The values of a set field, sorted (none for column fields).
     pub fn set(&self, field: Field) -> &[String] {
         (field as usize)

@@ -225,13 +225,33 @@ impl Database {
         let err = |e| sqlite_error(&self.path, e);
         // A deferred transaction holds one SQLite read snapshot for all the queries below.
         self.conn.execute_batch("BEGIN").map_err(err)?;
-        let result = self.read_in_transaction();
+        let result = self.read_snapshot();
         // Ending a read transaction cannot lose anything; its error is not interesting.
         let _ = self.conn.execute_batch("COMMIT");
         result.map_err(err)
     }
 
-    fn read_in_transaction(&self) -> rusqlite::Result<Library> {
+    /// Reads the library in the open read transaction. Outside WAL mode, the `cues` table (the
+    /// largest, read whole) is read meanwhile on a second connection: this transaction's
+    /// shared lock, taken first, keeps any writer from committing until both reads are done,
+    /// so both see the same database. If that read fails (a writer waiting for the lock makes
+    /// new readers wait), the cues are read here after all.
+    fn read_snapshot(&self) -> rusqlite::Result<Library> {
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+        if wal_mode(&self.path) {
+            return self.read_in_transaction(None);
+        }
+        let path = self.path.as_path();
+        std::thread::scope(|scope| {
+            let cues = scope.spawn(move || cues_by_track(path));
+            self.read_in_transaction(Some(cues))
+        })
+    }
+
+    fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
         // The single-valued fields' columns, then `key_id` for the key's codec.
         let mut columns: Vec<String> = Vec::new();
         for field in Field::singles() {
@@ -282,12 +302,22 @@ impl Database {
             index.insert(id, tracks.len());
             tracks.push(Track { id, location, row });
         }
+        let mut cues = cues;
         for field in Field::ALL {
             match field.source() {
                 Source::Member(container) => {
                     self.read_members(container, field, &index, &mut tracks)?;
                 }
-                Source::Cues => self.read_cues(field, &index, &mut tracks)?,
+                Source::Cues => match cues.take().map(|c| c.join()) {
+                    Some(Ok(Ok(mut by_track))) => {
+                        for track in &mut tracks {
+                            if let Some(values) = by_track.remove(&track.id) {
+                                track.row.set_members(field, values);
+                            }
+                        }
+                    }
+                    _ => self.read_cues(field, &index, &mut tracks)?,
+                },
                 Source::Column(_) | Source::Grid => {}
             }
         }
@@ -383,6 +413,40 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// The thread reading the cues on a second connection ([`cues_by_track`]).
+type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<CuesByTrack>>;
+
+/// Each track's cue values, by track id.
+type CuesByTrack = FxHashMap<i64, Vec<String>>;
+
+/// Every track's cues that a user made, as their values, read on a connection of its own.
+fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_millis(200))?;
+    let sql = format!(
+        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+         WHERE type IN ({})",
+        cue::SYNCED_TYPES
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = CuesByTrack::default();
+    let mut text = String::with_capacity(64);
+    while let Some(row) = rows.next()? {
+        let Some(track) = row.get::<_, Option<i64>>(0)? else {
+            continue;
+        };
+        let [a, b, c, d, e, g] = [1, 2, 3, 4, 5, 6].map(|i| row.get_ref(i));
+        if let Some(cue) = CueRow::from_row([a?, b?, c?, d?, e?, g?]) {
+            text.clear();
+            let _ = write!(text, "{cue}");
+            out.entry(track).or_default().push(text.as_str().to_owned());
+        }
+    }
+    Ok(out)
 }
 
 /// Calls `f` with (row id, track id, cue) for every row of `cues` git-mixxx syncs (one scan:
