@@ -285,10 +285,7 @@ impl Row {
 
     /// Adds a member to a membership field (ignored for column fields).
     pub fn add_member(&mut self, field: Field, name: String) {
-        let Some(set) = (field as usize)
-            .checked_sub(SINGLE_COUNT)
-            .and_then(|i| self.sets.get_mut(i))
-        else {
+        let Some(set) = self.set_mut(field) else {
             return;
         };
         if let Err(at) = set.binary_search(&name) {
@@ -299,15 +296,19 @@ impl Row {
     /// Makes a set field hold `values` (sorted and de-duplicated here; ignored for column
     /// fields).
     pub fn set_members(&mut self, field: Field, mut values: Vec<String>) {
-        let Some(set) = (field as usize)
-            .checked_sub(SINGLE_COUNT)
-            .and_then(|i| self.sets.get_mut(i))
-        else {
+        let Some(set) = self.set_mut(field) else {
             return;
         };
         values.sort();
         values.dedup();
         *set = values;
+    }
+
+    /// The list of a set field (none for column fields).
+    fn set_mut(&mut self, field: Field) -> Option<&mut Vec<String>> {
+        (field as usize)
+            .checked_sub(SINGLE_COUNT)
+            .and_then(|i| self.sets.get_mut(i))
     }
 
     /// The values of a set field, sorted (none for column fields).

@@ -308,16 +308,17 @@ impl Database {
                 Source::Member(container) => {
                     self.read_members(container, field, &index, &mut tracks)?;
                 }
-                Source::Cues => match cues.take().map(|c| c.join()) {
-                    Some(Ok(Ok(mut by_track))) => {
-                        for track in &mut tracks {
-                            if let Some(values) = by_track.remove(&track.id) {
-                                track.row.set_members(field, values);
-                            }
+                Source::Cues => {
+                    let mut by_track = match cues.take().map(|c| c.join()) {
+                        Some(Ok(Ok(by_track))) => by_track,
+                        _ => cue_values(&self.conn)?,
+                    };
+                    for track in &mut tracks {
+                        if let Some(values) = by_track.remove(&track.id) {
+                            track.row.set_members(field, values);
                         }
                     }
-                    _ => self.read_cues(field, &index, &mut tracks)?,
-                },
+                }
                 Source::Column(_) | Source::Grid => {}
             }
         }
@@ -383,37 +384,7 @@ impl Database {
     }
 }
 
-impl Database {
-    /// Adds every track's cues that a user made ([`Cue`]), as their values (one scan: Mixxx's
-    /// schema has no index on `cues.track_id`; each value is written straight from the row).
-    fn read_cues(
-        &self,
-        field: Field,
-        index: &FxHashMap<i64, usize>,
-        tracks: &mut [Track],
-    ) -> rusqlite::Result<()> {
-        let sql = format!(
-            "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-             WHERE type IN ({})",
-            cue::SYNCED_TYPES
-        );
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        let mut text = String::with_capacity(64);
-        while let Some(row) = rows.next()? {
-            let Some(i) = row.get::<_, Option<i64>>(0)?.and_then(|t| index.get(&t)) else {
-                continue;
-            };
-            let [a, b, c, d, e, g] = [1, 2, 3, 4, 5, 6].map(|i| row.get_ref(i));
-            if let Some(cue) = CueRow::from_row([a?, b?, c?, d?, e?, g?]) {
-                text.clear();
-                let _ = write!(text, "{cue}");
-                tracks[*i].row.add_member(field, text.as_str().to_owned());
-            }
-        }
-        Ok(())
-    }
-}
+impl Database {}
 
 /// The thread reading the cues on a second connection ([`cues_by_track`]).
 type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<CuesByTrack>>;
@@ -426,6 +397,13 @@ fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_millis(200))?;
+    cue_values(&conn)
+}
+
+/// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
+/// Mixxx's schema has no index on `cues.track_id`; each value is written straight from the
+/// row).
+fn cue_values(conn: &Connection) -> rusqlite::Result<CuesByTrack> {
     let sql = format!(
         "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
          WHERE type IN ({})",

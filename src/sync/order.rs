@@ -10,6 +10,7 @@
 //! never imported) keeps them in the order it writes, where they were, so it never shortens
 //! the playlist for the clones that have them.
 
+use super::branch::Branch;
 use super::options::{Options, Prefer};
 use super::plan::Plan;
 use super::snapshot::Keyed;
@@ -108,25 +109,6 @@ fn final_members<'k>(keyed: &'k Keyed, plan: &'k Plan<'_>) -> HashMap<&'k str, V
     out
 }
 
-/// Reads what the order plan needs from the branch.
-pub trait Source {
-    fn file_now(&mut self, path: &str) -> crate::annex::Result<String>;
-    fn files_now(&mut self, dir: &str) -> crate::annex::Result<BTreeSet<String>>;
-    fn file_at_base(&mut self, path: &str) -> crate::annex::Result<Option<String>>;
-}
-
-impl Source for super::branch::Branch<'_> {
-    fn file_now(&mut self, path: &str) -> crate::annex::Result<String> {
-        super::branch::Branch::file_now(self, path)
-    }
-    fn files_now(&mut self, dir: &str) -> crate::annex::Result<BTreeSet<String>> {
-        super::branch::Branch::files_now(self, dir)
-    }
-    fn file_at_base(&mut self, path: &str) -> crate::annex::Result<Option<String>> {
-        super::branch::Branch::file_at_base(self, path)
-    }
-}
-
 /// What this run writes for the playlists' order in this Mixxx and on the branch.
 pub struct Context<'a> {
     pub uuid: &'a str,
@@ -141,7 +123,7 @@ pub fn plan(
     playlists: &[Playlist],
     keyed: &Keyed,
     plan: &Plan<'_>,
-    branch: &mut impl Source,
+    branch: &mut Branch<'_>,
     cx: &Context<'_>,
 ) -> crate::annex::Result<Vec<PlaylistPlan>> {
     if !cx.opts.paths.is_empty() {
