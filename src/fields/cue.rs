@@ -158,11 +158,12 @@ impl Cue {
         cue.is_sane().then_some(cue)
     }
 
-    /// Whether Mixxx can hold it: a slot in Mixxx's range, a position and length within a
-    /// track, a label of sensible size, and a value that was not empty.
+    /// Whether Mixxx can hold it: a slot in Mixxx's range (a hot cue always has one; a loop
+    /// or jump may have none: Mixxx 2.4 and later keep the track's last loop so, `hotcue`
+    /// -1), a position and length within a track, a label of sensible size, and a value that
+    /// was not empty.
     fn is_sane(&self) -> bool {
-        let hot = matches!(self.kind, 1 | 4 | 5);
-        let slot_ok = (0..HOTCUE_SLOTS).contains(&self.slot) || (!hot && self.slot == -1);
+        let slot_ok = (0..HOTCUE_SLOTS).contains(&self.slot) || (self.kind != 1 && self.slot == -1);
         let position = self.position.value();
         let length = self.length.value();
         slot_ok
@@ -331,6 +332,15 @@ mod tests {
             (
                 row(4, ValueRef::Integer(1), 2, " two  spaces "),
                 "loop 3 1 0 #FF0000  two  spaces ",
+            ),
+            // The loop Mixxx keeps without a hot cue slot, and a jump cue so.
+            (
+                row(4, ValueRef::Integer(1411200), -1, ""),
+                "loop - 1411200 0 #FF0000",
+            ),
+            (
+                row(5, ValueRef::Integer(7), -1, "x"),
+                "jump - 7 0 #FF0000 x",
             ),
         ];
         for (cue, text) in cases {

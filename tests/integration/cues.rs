@@ -230,3 +230,33 @@ fn cues_mixxx_cannot_hold_are_reported_and_the_others_sync() {
         "left on the branch"
     );
 }
+
+// Mixxx 2.4 and later keep the track's last loop without a hot cue slot (type 4, `hotcue` -1),
+// and jump cues may have none either. Laptop A pushes them as `loop -` and `jump -`; laptop B
+// reads them back and writes them exactly (its syncs succeed), and nothing is left to do.
+#[test]
+fn cues_without_a_slot_travel_and_read_back() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+    let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+    add_cue(&l.db_a, &at_a, "4, -1, 1411200, 352800, 16711680, ''");
+    add_cue(&l.db_a, &at_a, "5, -1, 88200.5, 0, 255, 'Back'");
+    add_cue(&l.db_a, &at_a, "1, 0, 44100, 0, 16711680, 'Drop'");
+    l.sync_a(&[]);
+    assert!(
+        l.env.metadata(&l.a, A)["cue"].contains("loop - 1411200 352800 #FF0000"),
+        "{:?}",
+        l.env.metadata(&l.a, A)
+    );
+    l.exchange(&[&l.a, &l.b]);
+    let report = l.sync_b(&[]);
+    assert!(
+        report["failed"].as_array().is_none_or(|f| f.is_empty()),
+        "{report}"
+    );
+    assert_eq!(cues(&l.db_b, &at_b), cues(&l.db_a, &at_a));
+    assert!(
+        cues(&l.db_b, &at_b).contains(&"4|-1|1411200|integer|352800|integer|16711680|".to_owned())
+    );
+    assert_settled(&l.env, &l.b, &l.db_b);
+    assert_settled(&l.env, &l.a, &l.db_a);
+}
