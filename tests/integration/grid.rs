@@ -232,3 +232,58 @@ fn a_grid_edit_alone_is_synced_and_then_nothing_is_left_to_do() {
     );
     assert_settled(&env, &repo, &db);
 }
+
+// A typo on the branch, `git annex metadata -s bpm=1000` (Mixxx's BPM goes up to 500), is held:
+// the sync says so and exits 1, Mixxx keeps its BPM, and the beat grid stays in Mixxx and on
+// the branch (it is not moved to 1000 nor deleted). Fixing the typo (`bpm=100`) moves the grid
+// to 100 keeping its first beat, on the branch too.
+#[test]
+fn a_bpm_beyond_what_mixxx_accepts_is_held_and_leaves_the_grid_alone() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("3");
+    let at = loc(&repo, "a.flac");
+    set_grid(
+        &db,
+        &at,
+        &beat_grid(128.0, 1000),
+        "BeatGrid-2.0",
+        None,
+        128.0,
+    );
+    env.sync(&repo, &db, &[]);
+    let grid_before = env.metadata(&repo, "a.flac")["grid"].clone();
+    let columns_before = grid_columns(&db, &at);
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "bpm=1000", "a.flac"],
+    );
+    let out = env.mixxx(&repo, &["sync", "--json", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["failed"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["field"] == "bpm")),
+        "{report}"
+    );
+    assert_eq!(grid_columns(&db, &at), columns_before);
+    assert_eq!(env.metadata(&repo, "a.flac")["grid"], grid_before);
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "bpm=100", "a.flac"],
+    );
+    env.sync(&repo, &db, &[]);
+    let moved = format!("X'{}'", hex(&beat_grid(100.0, 1000)));
+    assert!(
+        grid_columns(&db, &at).starts_with(&moved),
+        "{}",
+        grid_columns(&db, &at)
+    );
+    assert_eq!(
+        env.metadata(&repo, "a.flac")["grid"],
+        set_of(&[&format!(
+            "BeatGrid-2.0 1 {}",
+            B64.encode(beat_grid(100.0, 1000))
+        )])
+    );
+}
