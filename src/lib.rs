@@ -7,7 +7,8 @@
 //! - [`mixxx`]: the Mixxx database (reading, writing, schema, running detection).
 //! - [`annex`]: the git-annex branch, its log format, keys and journal.
 //! - [`worktree`]: Mixxx paths to git-annex keys.
-//! - [`fields`]: the field mapping between the two.
+//! - [`fields`]: the field mapping between the two; [`merge`]: the three-way merges by the
+//!   shape of a value (single value, set, cue, sequence).
 //! - [`sync`]: the engine, in stages (snapshot, base, plan, apply, commit) and its no-change
 //!   fingerprint; [`state`]: sync state on the branch and the local cache; [`status`].
 //! - [`context`]: where a run happens (repository, database, prefixes).
@@ -23,6 +24,7 @@ pub mod fields;
 pub mod history;
 pub mod hooks;
 pub mod launch;
+pub mod merge;
 pub mod mixxx;
 pub mod state;
 pub mod status;

@@ -466,6 +466,29 @@ impl MetLog {
         self.lines.iter().map(|l| &l.order).max()
     }
 
+    /// The values of `field` that the newest line setting `value` unset: what that edit
+    /// replaced (a cue's earlier version, say).
+    pub fn replaced(&self, field: &str, value: &str) -> Vec<String> {
+        let sets = |l: &&Line| {
+            l.changes
+                .iter()
+                .any(|c| c.set && c.field == field && c.value == value)
+        };
+        let Some(line) = self
+            .lines
+            .iter()
+            .filter(sets)
+            .max_by(|a, b| a.order.cmp(&b.order))
+        else {
+            return Vec::new();
+        };
+        line.changes
+            .iter()
+            .filter(|c| !c.set && c.field == field)
+            .map(|c| c.value.clone())
+            .collect()
+    }
+
     /// The current values, computed as git-annex does: lines in timestamp order, and for every
     /// (field, value) pair the newest line mentioning it decides.
     pub fn current(&self) -> Current {

@@ -31,6 +31,7 @@ pub mod order;
 pub mod plan;
 pub mod relink;
 mod report;
+mod rows;
 pub mod snapshot;
 
 pub use error::{Error, Result};
@@ -49,7 +50,6 @@ use error::crash_point;
 use fingerprint::Fingerprint;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
-use relink::Relink;
 use snapshot::Keyed;
 
 /// How often the whole run is redone when the branch moves under it.
@@ -98,16 +98,14 @@ pub fn run_keeping(
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
     let marker_id = Marker::new_id(&ctx.annex.uuid);
-    let mut relinked = None;
-    let mut imported = None;
+    let mut changed = rows::Changed::default();
     for _ in 0..ATTEMPTS {
         let mut keyed = Keyed::default();
         let run = Run {
             ctx,
             opts,
             marker_id: &marker_id,
-            relinked: &mut relinked,
-            imported: &mut imported,
+            changed: &mut changed,
         };
         let result = attempt(run, &mut cache, &mut keyed, &mut clock);
         leftovers.keep(keyed);
@@ -136,108 +134,142 @@ struct Run<'a> {
     opts: &'a Options,
     /// One new database marker for the run, whichever attempt writes it.
     marker_id: &'a str,
-    /// The rows this run moved to their files' new paths, and the backup taken first.
-    relinked: &'a mut Option<(Vec<Relink>, std::path::PathBuf)>,
-    /// The files this run added to Mixxx, and the backup taken first.
-    imported: &'a mut Option<(Vec<String>, std::path::PathBuf)>,
+    /// What the run changed in Mixxx's rows before planning ([`rows`]).
+    changed: &'a mut rows::Changed,
 }
 
-/// One attempt; `None` when the run must start over: the branch moved before the commit, or
-/// rows were relinked and the library is read again.
+/// What reading this Mixxx found besides its tracks.
+struct Read {
+    /// The database's marker ([`crate::mixxx::marker`]).
+    marker: Option<Marker>,
+    playlists: Vec<crate::mixxx::Playlist>,
+    /// Whether mapping tracks to keys learned keys the cache did not have.
+    keys_learned: bool,
+}
+
+/// One attempt, stage by stage; `None` when the run must start over: rows were relinked or
+/// files imported (the library is read again), or the branch moved before the commit.
 fn attempt(
-    run: Run<'_>,
+    mut run: Run<'_>,
     cache: &mut LoadingCache,
     keyed: &mut Keyed,
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
-    let Run {
+    let (ctx, opts) = (run.ctx, run.opts);
+    let (read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    let cache = cache.get_mut();
+    let tip = ctx.annex.tip()?;
+    let (mut base, rebuilt) = load_base(ctx, tip, cache, keyed, &read, &mut report)?;
+    if rows::change_rows(&mut run, &base, keyed, cache, tip, &mut report)? {
+        keep_base(cache, base);
+        return Ok(None);
+    }
+    let (mut plan, mut branch) = make_plan(&run, tip, &mut base, keyed, &read, &mut report, clock)?;
+    clock.done(Stage::Planning);
+    report.tally(&plan, opts.details);
+    if ctx.clear_guard && !opts.allow_clears {
+        report.refused = guard::check(&plan, keyed.items.len());
+    }
+    if opts.dry_run || report.refused.is_some() {
+        return Ok(Some(report));
+    }
+    let written = write_mixxx(&run, tip, keyed, &base, &plan, read.marker, &mut report)?;
+    clock.done(Stage::WritingMixxx);
+    let Some(ToCommit { record, new_keys }) = written else {
+        keep_base(cache, base);
+        if read.keys_learned || rebuilt {
+            save_cache(cache, &ctx.annex, read.keys_learned, clock);
+        }
+        return Ok(Some(report));
+    };
+    let commit = commit_run(
         ctx,
-        opts,
-        marker_id,
-        relinked,
-        imported,
-    } = run;
-    let annex = &ctx.annex;
+        tip,
+        &mut plan,
+        &mut branch,
+        &record,
+        &new_keys,
+        &report,
+    )?;
+    clock.done(Stage::Committing);
+    let Some(commit) = commit else {
+        // The branch moved: the next attempt starts over with the same base.
+        keep_base(cache, base);
+        return Ok(None);
+    };
+    report.commit = Some(commit.to_string());
+    crash_point("after-branch-commit")?;
+    match record.finished {
+        true => settle_base(cache, base, commit, keyed, plan),
+        false => keep_base(cache, base),
+    }
+    save_cache(cache, &ctx.annex, read.keys_learned, clock);
+    Ok(Some(report))
+}
+
+/// Reads this Mixxx and groups its tracks by key: the report starts with what it found.
+fn read_mixxx(
+    ctx: &Context,
+    opts: &Options,
+    cache: &mut LoadingCache,
+    keyed: &mut Keyed,
+    clock: &mut Clock<'_>,
+) -> Result<(Read, Report)> {
     let mut library = snapshot::read(&ctx.db, opts)?;
-    let db_marker = library.marker.take();
+    let marker = library.marker.take();
     let playlists = std::mem::take(&mut library.playlists);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
-    let mut report = Report {
+    let keys_learned = snapshot::key_tracks(&ctx.annex, &ctx.prefixes, library, cache, opts, keyed)
+        .map_err(annex::Error::from)?;
+    let report = Report {
         dry_run: opts.dry_run,
+        tracks: keyed.tracks(),
+        skipped: std::mem::take(&mut keyed.skipped),
+        library_paths: std::mem::take(&mut keyed.library_paths),
         ..Report::default()
     };
-    let keys_learned = snapshot::key_tracks(annex, &ctx.prefixes, library, cache, opts, keyed)
-        .map_err(annex::Error::from)?;
-    report.tracks = keyed.tracks();
-    report.skipped = std::mem::take(&mut keyed.skipped);
-    report.library_paths = std::mem::take(&mut keyed.library_paths);
     clock.done(Stage::MappingTracks);
+    let read = Read {
+        marker,
+        playlists,
+        keys_learned,
+    };
+    Ok((read, report))
+}
 
-    let tip = annex.tip()?;
-    let (mut base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
-    if base.belongs_elsewhere(db_marker.as_ref()) {
+/// This clone's base for this database (none for a database it does not belong to); the
+/// second value says it was rebuilt from the branch (and should be saved).
+fn load_base(
+    ctx: &Context,
+    tip: gix::ObjectId,
+    cache: &mut Cache,
+    keyed: &Keyed,
+    read: &Read,
+    report: &mut Report,
+) -> Result<(Base, bool)> {
+    let (mut base, rebuilt) = base::load(&ctx.annex, tip, cache, &keyed.items)?;
+    if base.belongs_elsewhere(read.marker.as_ref()) {
         // Its rows have no base: the branch is the truth wherever it has history.
         report.database_replaced = true;
         base = Base::none();
     }
-    if let Some((moved, backup)) = relinked.as_ref() {
-        report.relinked.clone_from(moved);
-        report.backup = Some(backup.clone());
-    } else if !keyed.lost.is_empty() {
-        let relinks = relink::find(annex, &ctx.prefixes, keyed, &base.digests, cache)?;
-        if !relinks.is_empty() {
-            if opts.dry_run {
-                // Their rows are planned by the sync after the relink, not as they are now.
-                keyed.forget(relinks.iter().map(|r| r.key.as_str()));
-                report.relinked = relinks;
-            } else {
-                match apply::relink(&ctx.db, &relinks, opts)? {
-                    Applied::Written { backup, .. } => {
-                        *relinked = Some((relinks, backup));
-                        keep_base(cache, base);
-                        return Ok(None);
-                    }
-                    Applied::Held(why) => {
-                        report.relinks_waiting = relinks;
-                        report.pull_pending = Some(why);
-                    }
-                    Applied::Nothing => {}
-                }
-            }
-        }
-    }
-    if let Some((done, backup)) = imported.as_ref() {
-        report.imported.clone_from(done);
-        report.backup.get_or_insert_with(|| backup.clone());
-    } else if ctx.import && !opts.no_import && opts.paths.is_empty() && !opts.push_only {
-        let scope = import::Scope {
-            prefixes: &ctx.prefixes,
-            keyed,
-            synced: &base.digests,
-            db: &ctx.db,
-        };
-        let mut probe = Branch::open(annex, tip, None)?;
-        let imports = import::find(annex, &scope, &mut probe, cache)?;
-        let paths: Vec<String> = imports.iter().map(|i| i.path.clone()).collect();
-        if opts.dry_run {
-            report.imported = paths;
-        } else if !imports.is_empty() {
-            match apply::import(&ctx.db, &imports, opts)? {
-                Applied::Written { backup, .. } => {
-                    *imported = Some((paths, backup));
-                    keep_base(cache, base);
-                    return Ok(None);
-                }
-                Applied::Held(why) => {
-                    report.imports_waiting = paths;
-                    report.pull_pending.get_or_insert(why);
-                }
-                Applied::Nothing => {}
-            }
-        }
-    }
+    Ok((base, rebuilt))
+}
+
+/// The plan of every key and playlist against the branch; the branch as it read it.
+fn make_plan<'k, 'a>(
+    run: &Run<'a>,
+    tip: gix::ObjectId,
+    base: &mut Base,
+    keyed: &'k Keyed,
+    read: &Read,
+    report: &mut Report,
+    clock: &mut Clock<'_>,
+) -> Result<(Plan<'k>, Branch<'a>)> {
+    let (ctx, opts) = (run.ctx, run.opts);
+    let annex = &ctx.annex;
     base.forget_other_rows(&keyed.items);
     report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
@@ -250,7 +282,6 @@ fn attempt(
     }
     report.unknown_tracks = branch.unknown_keys(keyed);
     clock.done(Stage::LoadingBase);
-
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let mut plan = plan::plan(
         keyed,
@@ -267,16 +298,35 @@ fn attempt(
         opts,
         has_base: base.commit.is_some(),
     };
-    plan.orders = order::plan(&playlists, keyed, &plan, &mut branch, &cx)?;
-    clock.done(Stage::Planning);
-    report.tally(&plan, opts.details);
-    if ctx.clear_guard && !opts.allow_clears {
-        report.refused = guard::check(&plan, keyed.items.len());
-    }
-    if opts.dry_run || report.refused.is_some() {
-        return Ok(Some(report));
-    }
+    plan.orders = order::plan(&read.playlists, keyed, &plan, &mut branch, &cx)?;
+    Ok((plan, branch))
+}
 
+/// What a run commits besides its pushed logs: its record, and the keys it synced first
+/// (with their rows).
+struct ToCommit<'k> {
+    record: RunRecord,
+    new_keys: Vec<(&'k String, i64)>,
+}
+
+/// Writes the plan's pulls to Mixxx, with a new marker where the run may finish; the run's
+/// record and the keys newly synced when the run commits (`None` when it has nothing to
+/// commit).
+fn write_mixxx<'k>(
+    run: &Run<'_>,
+    tip: gix::ObjectId,
+    keyed: &'k Keyed,
+    base: &Base,
+    plan: &Plan<'_>,
+    db_marker: Option<Marker>,
+    report: &mut Report,
+) -> Result<Option<ToCommit<'k>>> {
+    let Run {
+        ctx,
+        opts,
+        marker_id,
+        ..
+    } = run;
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
         .order
@@ -290,7 +340,7 @@ fn attempt(
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
-    let (applied, marked) = apply::apply(&ctx.db, &plan, keyed, opts, marker.as_ref())?;
+    let (applied, marked) = apply::apply(&ctx.db, plan, keyed, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
     let needs_commit = records || matches!(applied, Applied::Written { .. });
     let pulled = match applied {
@@ -306,37 +356,31 @@ fn attempt(
         }
     };
     if !needs_commit {
-        keep_base(cache, base);
-        if keys_learned || rebuilt {
-            save_cache(cache, annex, keys_learned, clock);
-        }
-        return Ok(Some(report));
+        return Ok(None);
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
-    let mut record = run_record(ctx, &report, tip, pulled, finished);
+    let mut record = run_record(ctx, report, tip, pulled, finished);
     record.marker = db_marker.map(|m| m.current);
-    record.held = held_values(&plan);
+    record.held = held_values(plan);
+    Ok(Some(ToCommit { record, new_keys }))
+}
 
-    let mut files = commit::Files::pushed(&mut plan);
-    files.add_synced(&mut branch.reader, &annex.uuid, &new_keys)?;
-    files.add_record(&mut branch.reader, &record)?;
-    clock.done(Stage::WritingMixxx);
-    let message = commit::message(&report, &record);
-    let Some(commit) = files.commit(annex, tip, &message)? else {
-        // The branch moved: the next attempt starts over with the same base.
-        keep_base(cache, base);
-        return Ok(None);
-    };
-    report.commit = Some(commit.to_string());
-    clock.done(Stage::Committing);
-    crash_point("after-branch-commit")?;
-    if finished {
-        settle_base(cache, base, commit, keyed, plan);
-    } else {
-        keep_base(cache, base);
-    }
-    save_cache(cache, annex, keys_learned, clock);
-    Ok(Some(report))
+/// Commits the pushed logs, the newly synced keys and the run record on top of `tip`; `None`
+/// when the branch moved meanwhile.
+fn commit_run(
+    ctx: &Context,
+    tip: gix::ObjectId,
+    plan: &mut Plan<'_>,
+    branch: &mut Branch<'_>,
+    record: &RunRecord,
+    new_keys: &[(&String, i64)],
+    report: &Report,
+) -> Result<Option<gix::ObjectId>> {
+    let mut files = commit::Files::pushed(plan);
+    files.add_synced(&mut branch.reader, &ctx.annex.uuid, new_keys)?;
+    files.add_record(&mut branch.reader, record)?;
+    let message = commit::message(report, record);
+    Ok(files.commit(&ctx.annex, tip, &message)?)
 }
 
 /// The record of this run for the branch.
