@@ -249,6 +249,19 @@ fn relinks(out: &mut String, r: &Report, limit: usize) {
         let lines = list.iter().map(|m| format!("{} → {}", m.from, m.to));
         capped(out, lines, list.len(), limit);
     }
+    // Never capped: what became of cues the DJ set on the row Mixxx's rescan made.
+    for m in &r.relinked {
+        for cue in &m.cues_moved {
+            let _ = writeln!(out, "    {}: cue moved, its pad was taken: {cue}", m.to);
+        }
+        for cue in &m.cues_dropped {
+            let _ = writeln!(
+                out,
+                "    {}: cue not kept, the row already has its own: {cue}",
+                m.to
+            );
+        }
+    }
 }
 
 /// The files added to Mixxx (or, in a dry run, to add), and those waiting.

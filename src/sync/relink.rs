@@ -7,7 +7,7 @@
 
 use super::snapshot::{Keyed, Lost};
 use crate::annex::{self, Annex, TreeReader, key};
-use crate::mixxx::relink::Move;
+use crate::mixxx::relink::{Adopted, Move};
 use crate::state::{Cache, Synced};
 use crate::worktree::Mapper;
 use rustc_hash::FxHashMap;
@@ -20,11 +20,29 @@ use std::path::{Path, PathBuf};
 pub struct Relink {
     pub from: String,
     pub to: String,
+    /// Cues of the row Mixxx's rescan made for the new path that went to another pad, as
+    /// `VALUE → pad N` (the old row uses their pad).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues_moved: Vec<String>,
+    /// Cues of that row not kept (the old row has its own of that kind, or no pad is free):
+    /// their values, for the DJ to set again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues_dropped: Vec<String>,
     /// The file's key.
     #[serde(skip)]
     pub(crate) key: String,
     #[serde(skip)]
     pub(crate) change: Option<Move>,
+}
+
+impl Relink {
+    /// Notes what became of the rescanned row's cues that could not simply move.
+    pub(crate) fn note(&mut self, adopted: Adopted) {
+        let pad = |(value, slot): (String, i64)| format!("{value} → pad {}", slot + 1);
+        self.cues_moved
+            .extend(adopted.reslotted.into_iter().map(pad));
+        self.cues_dropped.extend(adopted.dropped);
+    }
 }
 
 /// How many commits of `HEAD`'s first-parent history are searched for the key a lost row's
@@ -166,6 +184,8 @@ fn relink(key: String, rows: &[&Lost], to: String, workdir: Option<&Path>) -> Re
     Relink {
         from: row.path.clone(),
         to,
+        cues_moved: Vec::new(),
+        cues_dropped: Vec::new(),
         key,
         change: Some(change),
     }

@@ -43,19 +43,19 @@ fn change<T: Clone>(
     done: &mut Option<(Vec<T>, PathBuf)>,
     dry_run: bool,
     find: impl FnOnce() -> Result<Vec<T>>,
-    make: impl FnOnce(&[T]) -> Result<Applied>,
+    make: impl FnOnce(&mut [T]) -> Result<Applied>,
 ) -> Result<Outcome<T>> {
     if let Some((made, backup)) = done {
         return Ok(Outcome::Done(made.clone(), backup.clone()));
     }
-    let found = find()?;
+    let mut found = find()?;
     if found.is_empty() {
         return Ok(Outcome::Nothing);
     }
     if dry_run {
         return Ok(Outcome::Planned(found));
     }
-    Ok(match make(&found)? {
+    Ok(match make(&mut found)? {
         Applied::Written { backup, .. } => {
             *done = Some((found, backup));
             Outcome::Made
@@ -98,7 +98,7 @@ fn relink_rows(
             cache,
         )?),
     };
-    let make = |found: &[Relink]| apply::relink(&ctx.db, found, opts);
+    let make = |found: &mut [Relink]| apply::relink(&ctx.db, found, opts);
     match change(&mut run.changed.relinked, opts.dry_run, find, make)? {
         Outcome::Nothing => {}
         Outcome::Made => return Ok(true),
@@ -141,7 +141,7 @@ fn import_files(
         let mut probe = Branch::open(&ctx.annex, tip, None)?;
         import::find(&ctx.annex, &scope, &mut probe, cache)
     };
-    let make = |found: &[Import]| apply::import(&ctx.db, found, opts);
+    let make = |found: &mut [Import]| apply::import(&ctx.db, found, opts);
     let paths = |imports: Vec<Import>| imports.into_iter().map(|i| i.path).collect();
     match change(&mut run.changed.imported, opts.dry_run, find, make)? {
         Outcome::Nothing => {}
