@@ -49,7 +49,7 @@ impl Codec {
             Codec::Color => "a colour written #RRGGBB",
             Codec::Key => "a musical key such as Am, C#m, 8A or 1m",
             Codec::Cue => {
-                "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 and a position within a track"
+                "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 (- for a main cue, intro or outro, and a loop or jump without a pad) and a position within a day"
             }
             Codec::Grid => super::grid::reason::SPELLING,
         }

@@ -8,18 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::path::Path;
 
-/// A `BeatMap-1.0` blob: one `Beat { frame_position }` per position.
-fn beat_map(positions: &[u64]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in positions {
-        let mut beat = vec![0x08];
-        varint(*p, &mut beat);
-        out.extend([0x0A, beat.len() as u8]);
-        out.extend(beat);
-    }
-    out
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }

@@ -17,6 +17,7 @@ mod playlists;
 mod push;
 mod real_mixxx;
 mod revision41;
+mod roundtrip;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
