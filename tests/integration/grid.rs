@@ -275,3 +275,82 @@ fn a_bpm_beyond_what_mixxx_accepts_is_held_and_leaves_the_grid_alone() {
         )])
     );
 }
+
+// Offline, laptop A re-analyses a track (a new beat grid at 126, the BPM with it) while laptop
+// B types a BPM of 130 (Mixxx moves B's grid to 130, keeping its first beat). Whichever syncs
+// first, both end with one consistent pair (the BPM is the grid's), and the side that lost is
+// recorded as a conflict that `status` lists.
+#[test]
+fn a_reanalysis_and_a_typed_bpm_settle_on_one_pair_and_record_the_loser() {
+    for a_first in [true, false] {
+        let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+        let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+        set_grid(
+            &l.db_a,
+            &at_a,
+            &beat_grid(128.0, 1000),
+            "BeatGrid-2.0",
+            None,
+            128.0,
+        );
+        l.sync_a(&[]);
+        l.exchange(&[&l.a, &l.b]);
+        l.sync_b(&[]);
+        set_grid(
+            &l.db_a,
+            &at_a,
+            &beat_grid(126.0, 2000),
+            "BeatGrid-2.0",
+            None,
+            126.0,
+        );
+        set_grid(
+            &l.db_b,
+            &at_b,
+            &beat_grid(130.0, 1000),
+            "BeatGrid-2.0",
+            None,
+            130.0,
+        );
+        l.sync_a(&[]);
+        l.sync_b(&[]);
+        let order: [&Path; 2] = match a_first {
+            true => [&l.a, &l.b],
+            false => [&l.b, &l.a],
+        };
+        l.exchange(&order);
+        let mut reports = vec![];
+        for _ in 0..2 {
+            reports.push(l.sync_a(&[]));
+            reports.push(l.sync_b(&[]));
+            l.exchange(&[order[1], order[0]]);
+        }
+        let (a, b) = (grid_columns(&l.db_a, &at_a), grid_columns(&l.db_b, &at_b));
+        assert_eq!(a, b, "A first: {a_first}");
+        let pairs = [(126.0, 2000), (130.0, 1000)];
+        assert!(
+            pairs.iter().any(|(bpm, first)| a
+                .starts_with(&format!("X'{}'", hex(&beat_grid(*bpm, *first))))
+                && a.ends_with(&format!("|{bpm:?}"))),
+            "one consistent pair: {a}"
+        );
+        let conflicts: Vec<&serde_json::Value> = reports
+            .iter()
+            .flat_map(|r| r["conflicts"].as_array().into_iter().flatten())
+            .collect();
+        assert!(
+            conflicts
+                .iter()
+                .any(|c| c["field"] == "grid" || c["field"] == "bpm"),
+            "the losing side is recorded: {conflicts:?}"
+        );
+        let listed = status(&l.env, &l.a, &l.db_a);
+        assert!(
+            !clones_with_conflict(&listed, "grid").is_empty()
+                || !clones_with_conflict(&listed, "bpm").is_empty(),
+            "{listed}"
+        );
+        assert_settled(&l.env, &l.a, &l.db_a);
+        assert_settled(&l.env, &l.b, &l.db_b);
+    }
+}
