@@ -107,6 +107,21 @@ struct Laptop {
 }
 
 impl Laptop {
+    /// Laptop `x` (`a` or `b`) of the demo in `root`, its repository at `dir` and its Mixxx
+    /// database in `mixxx-x/` (the folder is made).
+    fn new(root: &Path, dir: PathBuf, x: &'static str) -> Result<Laptop, Error> {
+        let repo = gix::open(&dir).map_err(|e| Error::Open(dir.clone(), e))?;
+        let db = root.join(format!("mixxx-{x}/mixxxdb.sqlite"));
+        std::fs::create_dir_all(db.parent().unwrap_or(root))?;
+        let name = if x == "a" { "laptop-a" } else { "laptop-b" };
+        Ok(Laptop {
+            dir,
+            name,
+            repo,
+            db,
+        })
+    }
+
     /// The Mixxx location of track `name` on this laptop.
     fn location(&self, name: &str) -> String {
         format!("{}/{name}", self.dir.display())
@@ -335,17 +350,10 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
         return Err(Error::NoAnnex);
     }
     let root = root_dir(dir)?;
-    let open = |dir: &Path| gix::open(dir).map_err(|e| Error::Open(dir.to_owned(), e));
     sh.say(&format!(
         "git-mixxx demo in {}: a NAS and two laptops, each laptop with its own Mixxx.",
         root.display()
     ));
-
-    sh.say(
-        "\n1. Laptop A: 12 annexed tracks, rated, keyed and crated in its Mixxx (2.3). First sync:",
-    );
-    let nas = sh.repo(&root, "nas.git", None, "nas")?;
-    let nas = nas.to_str().unwrap_or("nas.git").to_owned();
     let names: Vec<String> = (0..12)
         .map(|i| {
             format!(
@@ -355,8 +363,31 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
             )
         })
         .collect();
-    let file = |i: usize| names[i].rsplit('/').next().unwrap_or(&names[i]).to_owned();
-    let dir_a = sh.repo(&root, "laptop-a", Some(&nas), "laptop A")?;
+    let (nas, a) = first_laptop(&mut sh, &root, &names)?;
+    let b = second_laptop(&mut sh, &root, &nas, &names, &a)?;
+    an_edit_travels(&mut sh, &a, &b, &names)?;
+    a_conflict(&mut sh, &a, &b, &names)?;
+    try_it(&mut sh, &b);
+    Ok(root)
+}
+
+/// The file name of a demo track's path.
+fn file_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_owned()
+}
+
+/// Step 1: the NAS, and laptop A with its music and Mixxx, synced once: (NAS, laptop A).
+fn first_laptop(
+    sh: &mut Shell<'_>,
+    root: &Path,
+    names: &[String],
+) -> Result<(String, Laptop), Error> {
+    sh.say(
+        "\n1. Laptop A: 12 annexed tracks, rated, keyed and crated in its Mixxx (2.3). First sync:",
+    );
+    let nas = sh.repo(root, "nas.git", None, "nas")?;
+    let nas = nas.to_str().unwrap_or("nas.git").to_owned();
+    let dir_a = sh.repo(root, "laptop-a", Some(&nas), "laptop A")?;
     for (i, name) in names.iter().enumerate() {
         let path = dir_a.join(name);
         std::fs::create_dir_all(path.parent().unwrap_or(&dir_a))?;
@@ -364,13 +395,7 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     }
     sh.git(&dir_a, &["annex", "add", "-q", "music"])?;
     sh.git(&dir_a, &["commit", "-q", "-m", "Add music"])?;
-    let a = Laptop {
-        repo: open(&dir_a)?,
-        db: root.join("mixxx-a/mixxxdb.sqlite"),
-        dir: dir_a,
-        name: "laptop-a",
-    };
-    std::fs::create_dir_all(a.db.parent().unwrap_or(&root))?;
+    let a = Laptop::new(root, dir_a, "a")?;
     let tracks: Vec<(String, Values)> = names
         .iter()
         .enumerate()
@@ -380,24 +405,29 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     sh.git(&a.dir, &["config", "mixxx.db", &a.db.to_string_lossy()])?;
     sh.show(&a, &["mixxx", "sync"])?;
     sh.show(&a, &["annex", "find", "--metadata", "rating=5"])?;
+    Ok((nas, a))
+}
 
+/// Step 2: laptop B clones the NAS; both get the hooks; `git annex sync` on each fills B's
+/// Mixxx.
+fn second_laptop(
+    sh: &mut Shell<'_>,
+    root: &Path,
+    nas: &str,
+    names: &[String],
+    a: &Laptop,
+) -> Result<Laptop, Error> {
     sh.say("\n2. Laptop B clones the NAS; its Mixxx (2.4) has the files, not the metadata.");
     sh.say("   Both laptops get the hooks, then `git annex sync` on A, then on B:");
-    let dir_b = sh.repo(&root, "laptop-b", Some(&nas), "laptop B")?;
-    let b = Laptop {
-        repo: open(&dir_b)?,
-        db: root.join("mixxx-b/mixxxdb.sqlite"),
-        dir: dir_b,
-        name: "laptop-b",
-    };
-    std::fs::create_dir_all(b.db.parent().unwrap_or(&root))?;
+    let dir_b = sh.repo(root, "laptop-b", Some(nas), "laptop B")?;
+    let b = Laptop::new(root, dir_b, "b")?;
     let bare: Vec<(String, Values)> = names
         .iter()
         .map(|n| (b.location(n), Values::new()))
         .collect();
     create_library(&b.db, 39, &bare)?;
     sh.git(&b.dir, &["config", "mixxx.db", &b.db.to_string_lossy()])?;
-    for laptop in [&a, &b] {
+    for laptop in [a, &b] {
         let changes = crate::hooks::install(&laptop.repo, &sh.exe)?;
         let hooks: Vec<String> = changes
             .iter()
@@ -407,7 +437,7 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
         sh.say(&format!("{}$ git mixxx install-hooks", laptop.name));
         sh.say(&format!("hooks: {}", hooks.join(", ")));
     }
-    sh.annex_sync(&a)?;
+    sh.annex_sync(a)?;
     sh.annex_sync(&b)?;
     let (rated_a, rated_b) = (rated(&a.db)?, rated(&b.db)?);
     check(rated_b == rated_a && rated_a > 0, || {
@@ -419,14 +449,23 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     for row in first_rows(&b.db, 3)? {
         sh.say(&format!("  {row}"));
     }
+    Ok(b)
+}
 
-    let track = file(0);
+/// Step 3: a rating set in A's Mixxx reaches B's through the hooks alone.
+fn an_edit_travels(
+    sh: &mut Shell<'_>,
+    a: &Laptop,
+    b: &Laptop,
+    names: &[String],
+) -> Result<(), Error> {
+    let track = file_name(&names[0]);
     sh.say(&format!(
         "\n3. On laptop A the DJ rates \"{track}\" 5 in Mixxx. No `git mixxx` command is typed, the hooks do it:"
     ));
     rate(&a.db, &a.location(&names[0]), 5)?;
-    sh.annex_sync(&a)?;
-    sh.annex_sync(&b)?;
+    sh.annex_sync(a)?;
+    sh.annex_sync(b)?;
     let now = rating(&b.db, &b.location(&names[0]))?;
     check(now == 5, || {
         format!("laptop B's Mixxx rates \"{track}\" {now}, not 5")
@@ -434,18 +473,23 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     sh.say(&format!(
         "Laptop B's Mixxx now rates \"{track}\" {now}: laptop A's edit reached it through the hooks."
     ));
+    Ok(())
+}
 
-    let track = file(2);
+/// Step 4: one track rated differently on both laptops offline: a conflict, settled alike on
+/// both and kept by `status`.
+fn a_conflict(sh: &mut Shell<'_>, a: &Laptop, b: &Laptop, names: &[String]) -> Result<(), Error> {
+    let track = file_name(&names[2]);
     let (stars_a, stars_b) = (1, 4);
     sh.say(&format!(
         "\n4. A conflict: offline, laptop A rates \"{track}\" {stars_a} and laptop B rates it {stars_b}; then each syncs (A, B, A):"
     ));
     rate(&a.db, &a.location(&names[2]), stars_a)?;
     rate(&b.db, &b.location(&names[2]), stars_b)?;
-    sh.annex_sync(&a)?;
-    sh.annex_sync(&b)?;
-    sh.annex_sync(&a)?;
-    let status = sh.show(&b, &["mixxx", "status"])?;
+    sh.annex_sync(a)?;
+    sh.annex_sync(b)?;
+    sh.annex_sync(a)?;
+    let status = sh.show(b, &["mixxx", "status"])?;
     let (now_a, now_b) = (
         rating(&a.db, &a.location(&names[2]))?,
         rating(&b.db, &b.location(&names[2]))?,
@@ -461,7 +505,11 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     sh.say(&format!(
         "Both laptops' Mixxx now rate \"{track}\" {now_b}: the newer edit (laptop B's) won on both laptops, and `git mixxx status` keeps the conflict."
     ));
+    Ok(())
+}
 
+/// What to try next, in laptop B.
+fn try_it(sh: &mut Shell<'_>, b: &Laptop) {
     sh.say("\nTry it yourself:");
     if !on_user_path() {
         sh.say(
@@ -472,5 +520,4 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
     sh.say("  git annex find --metadata rating=5");
     sh.say("  git annex view 'crate=*'          # a branch of folders by crate; git annex vpop goes back");
     sh.say("  git mixxx status");
-    Ok(root)
 }
