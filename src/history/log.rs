@@ -181,14 +181,6 @@ impl<'a> Branch<'a> {
         Ok(text)
     }
 
-    /// The text at `path` in `commit`, if any.
-    pub fn read(&mut self, commit: ObjectId, path: &str) -> Result<Option<Rc<String>>, Error> {
-        match self.blob(commit, path)? {
-            Some(blob) => Ok(Some(self.text(blob)?)),
-            None => Ok(None),
-        }
-    }
-
     /// What `commit` wrote to the file at `path`: the changes none of its parents has, with
     /// the file's text in `commit`; `None` when it wrote none. Changes, not lines: git-annex
     /// rewrites a log when it adds to it (compacting it), so a line can change its form.
@@ -212,6 +204,15 @@ impl<'a> Branch<'a> {
 
     /// The metadata logs `commit` changed against every parent (a merge's own changes).
     pub fn changed_logs(&mut self, commit: &Commit) -> Result<Vec<String>, Error> {
+        self.changed_files(commit, |p| p.ends_with(".log.met"))
+    }
+
+    /// The files `commit` changed against every parent (a merge's own changes) that `wanted`.
+    pub fn changed_files(
+        &mut self,
+        commit: &Commit,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, Error> {
         let tree = self.tree(commit.id)?;
         let mut common: Option<HashSet<String>> = None;
         for parent in &commit.parents {
@@ -220,7 +221,7 @@ impl<'a> Branch<'a> {
                 .annex
                 .changed_paths(parent_tree, tree)?
                 .into_iter()
-                .filter(|p| p.ends_with(".log.met"))
+                .filter(|p| wanted(p))
                 .collect();
             common = Some(match common {
                 None => changed,

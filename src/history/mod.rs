@@ -5,6 +5,7 @@
 
 pub mod log;
 pub mod restore;
+mod revert;
 pub mod undo;
 
 use crate::mixxx::running;
