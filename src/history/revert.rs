@@ -31,8 +31,9 @@ pub struct Revert {
 }
 
 /// The kinds of branch files a run writes that undo puts back. Playlist orders
-/// (`mixxx/playlists/*.log`) are not among them yet; they would be one more kind, with their
-/// own reading of what the run wrote and their own revert beside [`metadata`].
+/// (`mixxx/playlists/*.log`) are not among them yet: they would be one more kind, found by
+/// [`Kind::of`], with their own reading of what the run wrote and their own revert in
+/// [`Sources::revert`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// A key's metadata log (`.log.met`).
@@ -355,7 +356,7 @@ mod tests {
     }
 
     #[test]
-    fn a_cue_reverts_by_kind_and_slot_and_others_cues_stay() {
+    fn a_cue_reverts_by_kind_and_slot_and_other_cues_stay() {
         let drop = "hotcue 1 44100 0 #FF0000 Drop";
         let moved = "hotcue 1 99999 0 #FF0000 Drop";
         let moved_again = "hotcue 1 77777 0 #FF0000 Drop";

@@ -3,7 +3,7 @@
 //! a value those changes touched (a field's single value, one crate or playlist membership, one
 //! cue), the value before the run is written back as a new log line (so the revert travels
 //! with `git annex sync` and shows in `log`), then the normal sync brings it into this Mixxx
-//! (only while Mixxx is closed, as any sync). [`super::revert`] says what is put back, per kind
+//! (only while Mixxx is closed, as any sync). `revert.rs` says what is put back, per kind
 //! of change; the branch now is read as a sync reads it ([`crate::sync::branch`]). A part
 //! changed again since the run is listed and left alone, unless forced; other clones' parts are
 //! never touched. The undo is a run of its own: recorded, with an id, and undoable in turn. Its
