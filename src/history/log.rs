@@ -181,14 +181,6 @@ impl<'a> Branch<'a> {
         Ok(text)
     }
 
-    /// The text at `path` in `commit`, if any.
-    pub fn read(&mut self, commit: ObjectId, path: &str) -> Result<Option<Rc<String>>, Error> {
-        match self.blob(commit, path)? {
-            Some(blob) => Ok(Some(self.text(blob)?)),
-            None => Ok(None),
-        }
-    }
-
     /// What `commit` wrote to the file at `path`: the changes none of its parents has, with
     /// the file's text in `commit`; `None` when it wrote none. Changes, not lines: git-annex
     /// rewrites a log when it adds to it (compacting it), so a line can change its form.
@@ -212,6 +204,15 @@ impl<'a> Branch<'a> {
 
     /// The metadata logs `commit` changed against every parent (a merge's own changes).
     pub fn changed_logs(&mut self, commit: &Commit) -> Result<Vec<String>, Error> {
+        self.changed_files(commit, |p| p.ends_with(".log.met"))
+    }
+
+    /// The files `commit` changed against every parent (a merge's own changes) that `wanted`.
+    pub fn changed_files(
+        &mut self,
+        commit: &Commit,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, Error> {
         let tree = self.tree(commit.id)?;
         let mut common: Option<HashSet<String>> = None;
         for parent in &commit.parents {
@@ -220,7 +221,7 @@ impl<'a> Branch<'a> {
                 .annex
                 .changed_paths(parent_tree, tree)?
                 .into_iter()
-                .filter(|p| p.ends_with(".log.met"))
+                .filter(|p| wanted(p))
                 .collect();
             common = Some(match common {
                 None => changed,
@@ -435,75 +436,35 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
-    let files = mapper.annexed_at(&opts.paths);
     let mut paths_of: HashMap<String, Vec<String>> = HashMap::new();
-    for (path, key) in files {
+    for (path, key) in mapper.annexed_at(&opts.paths) {
         paths_of.entry(key).or_default().push(path);
     }
     let commits = branch.commits(&tips, None)?;
     let mut oldest_first = oldest_first(&commits, &records);
     let (log_paths, wanted) = if opts.paths.is_empty() {
-        // The whole library: the commits that changed logs (merges only carry what others
-        // wrote), newest first, while more are wanted (twice as many: a sync that read
-        // another clone's unmerged branch may hold none of its own); their changes are then
-        // attributed as a file's are, among the commits since a day before the oldest.
-        let mut wanted = HashSet::new();
-        let mut log_paths = std::collections::BTreeSet::new();
-        for (i, commit) in commits.iter().enumerate() {
-            if opts.since.is_some_and(|s| commit.time < s)
-                || opts.max_runs.is_some_and(|n| wanted.len() >= 2 * n)
-            {
-                break;
-            }
-            if commit.parents.len() > 1 {
-                continue;
-            }
-            let changed = branch.changed_logs(commit)?;
-            if !changed.is_empty() {
-                wanted.insert(i);
-                log_paths.extend(changed);
-            }
-        }
+        let (log_paths, wanted) = library_logs(&mut branch, &commits, opts)?;
+        // Attributed among the commits since a day before the oldest wanted.
         let from = wanted
             .iter()
             .map(|&i| commits[i].time)
             .min()
             .unwrap_or(i64::MAX);
         oldest_first.retain(|&i| commits[i].time >= from.saturating_sub(86_400));
-        (log_paths.into_iter().collect(), Some(wanted))
+        (log_paths, Some(wanted))
     } else {
         let mut keys: Vec<&String> = paths_of.keys().collect();
         keys.sort();
-        let log_paths: Vec<String> = keys
-            .into_iter()
-            .map(|k| key::metadata_log_path(k))
-            .collect();
-        (log_paths, None)
+        let log_paths = keys.into_iter().map(|k| key::metadata_log_path(k));
+        (log_paths.collect(), None)
     };
-    let mut found: Vec<(usize, String, Rc<String>, HashSet<Atom>)> = Vec::new();
-    for log_path in log_paths {
-        for (i, (text, new)) in attributed(&mut branch, &commits, &oldest_first, &log_path)? {
-            if wanted.as_ref().is_none_or(|w| w.contains(&i)) {
-                found.push((i, log_path.clone(), text, new));
-            }
-        }
-    }
     let mut by_commit: BTreeMap<usize, Vec<FieldChange>> = BTreeMap::new();
-    for (i, log_path, text, new) in found {
-        let Some(key) = key::key_of_metadata_log_path(&log_path) else {
-            continue;
-        };
-        let path = paths_of.get(&key).and_then(|p| p.first()).cloned();
-        let changes = by_commit.entry(i).or_default();
-        for (field, old, new, order) in line_changes(&text, &new) {
-            changes.push(FieldChange {
-                path: path.clone(),
-                key: key.clone(),
-                field,
-                old,
-                new,
-                time: shown_time(&order),
-            });
+    for log_path in log_paths {
+        for (i, written) in attributed(&mut branch, &commits, &oldest_first, &log_path)? {
+            if wanted.as_ref().is_none_or(|w| w.contains(&i)) {
+                let changes = by_commit.entry(i).or_default();
+                changes.extend(field_changes(&log_path, &written, &paths_of));
+            }
         }
     }
     let mut runs = Vec::new();
@@ -523,6 +484,58 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
         }
     }
     Ok(Log { runs })
+}
+
+/// The whole library's history: the commits that changed logs (merges only carry what others
+/// wrote), newest first, while more are wanted (twice as many: a sync that read another
+/// clone's unmerged branch may hold none of its own), and the logs they changed.
+fn library_logs(
+    branch: &mut Branch<'_>,
+    commits: &[Commit],
+    opts: &Options,
+) -> Result<(Vec<String>, HashSet<usize>), Error> {
+    let mut wanted = HashSet::new();
+    let mut log_paths = std::collections::BTreeSet::new();
+    for (i, commit) in commits.iter().enumerate() {
+        if opts.since.is_some_and(|s| commit.time < s)
+            || opts.max_runs.is_some_and(|n| wanted.len() >= 2 * n)
+        {
+            break;
+        }
+        if commit.parents.len() > 1 {
+            continue;
+        }
+        let changed = branch.changed_logs(commit)?;
+        if !changed.is_empty() {
+            wanted.insert(i);
+            log_paths.extend(changed);
+        }
+    }
+    Ok((log_paths.into_iter().collect(), wanted))
+}
+
+/// The changes a commit wrote to the log at `log_path`, field by field, with the file's
+/// work-tree path (from `paths_of`, by key).
+fn field_changes(
+    log_path: &str,
+    (text, new): &Written,
+    paths_of: &HashMap<String, Vec<String>>,
+) -> Vec<FieldChange> {
+    let Some(key) = key::key_of_metadata_log_path(log_path) else {
+        return Vec::new();
+    };
+    let path = paths_of.get(&key).and_then(|p| p.first()).cloned();
+    line_changes(text, new)
+        .into_iter()
+        .map(|(field, old, new, order)| FieldChange {
+            path: path.clone(),
+            key: key.clone(),
+            field,
+            old,
+            new,
+            time: shown_time(&order),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -128,7 +128,7 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> Error {
         },
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
             path: path.to_owned(),
-            backups: write::backup_dir(path),
+            backups: backups::dir(path),
         },
         Some(ErrorCode::NotADatabase) => Error::NotMixxx {
             path: path.to_owned(),

@@ -24,10 +24,7 @@ impl Files {
         for track in &mut plan.tracks {
             if let Some(push) = track.push.take().or_else(|| track.combined.take()) {
                 let path = std::mem::take(&mut track.log_path);
-                if push.in_journal {
-                    out.journal.push((path.clone(), push.content.clone()));
-                }
-                out.files.push((path, logmet::bytes_of(&push.content)));
+                out.add_log(path, push.content, push.in_journal);
             }
         }
         for order in &mut plan.orders {
@@ -37,6 +34,16 @@ impl Files {
             }
         }
         out
+    }
+
+    /// A key's metadata log with its new `content` (in git-annex's journal too when the journal
+    /// holds the file).
+    pub fn add_log(&mut self, path: String, content: String, in_journal: bool) {
+        let bytes = logmet::bytes_of(&content);
+        if in_journal {
+            self.journal.push((path.clone(), content));
+        }
+        self.files.push((path, bytes));
     }
 
     /// Records `keys` as synced by this clone with their Mixxx rows, in their shard files.
