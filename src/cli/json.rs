@@ -2,7 +2,7 @@
 //! document's `version` and the `command`, then the command's fields, exactly as the library
 //! holds them (no quoting: JSON escapes what it must); errors are documents too.
 
-use super::{ENVIRONMENT, OK, Outcome};
+use super::exit::{ENVIRONMENT, OK, Outcome};
 use std::io::Write as _;
 
 /// The version of the JSON documents (docs/json.md): raised when a key changes meaning or

@@ -11,6 +11,7 @@
 mod args;
 mod commands;
 mod dates;
+mod exit;
 mod io;
 mod json;
 mod man;
@@ -22,21 +23,9 @@ mod table;
 
 use args::{Cli, Command};
 use clap::{CommandFactory, FromArgMatches};
+use exit::{ENVIRONMENT, INTERNAL, OK, SIMULATED_CRASH, describe};
 use quote::{e, text};
 use std::error::Error;
-
-/// Exit status: success.
-const OK: i32 = 0;
-/// Exit status: some tracks failed (the rest were synced).
-const SOME_FAILED: i32 = 1;
-/// Exit status: usage, configuration or environment error (clap uses it for usage errors).
-const ENVIRONMENT: i32 = 2;
-/// Exit status: an internal error (a bug in git-mixxx).
-const INTERNAL: i32 = 70;
-/// Exit status of a fault injected by the tests (`GIT_MIXXX_TEST_CRASH`).
-const SIMULATED_CRASH: i32 = 99;
-
-type Outcome = Result<i32, Box<dyn Error>>;
 
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
@@ -81,20 +70,4 @@ fn failed(command: &Command, error: &(dyn Error + 'static)) -> i32 {
     }
     io::err(&text!("error: {}", e(&message)));
     ENVIRONMENT
-}
-
-/// An error and its causes in one line, each said once (a cause already in a message, as
-/// some errors include their source, is not repeated).
-fn describe(e: &(dyn Error + 'static)) -> String {
-    let mut message = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !message.contains(&text) {
-            message.push_str(": ");
-            message.push_str(&text);
-        }
-        source = cause.source();
-    }
-    message
 }

@@ -378,3 +378,37 @@ fn a_folder_or_another_file_as_the_database_is_an_error_everywhere() {
         text(&out)
     );
 }
+
+// `log --since` and `--until` take what git takes, and `--date` shows dates as git's does.
+#[test]
+fn log_takes_gits_dates() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+    let env = &l.env;
+    let log = |args: &[&str]| {
+        let mut all = vec!["log"];
+        all.extend_from_slice(args);
+        env.mixxx_ok(&l.a, &all)
+    };
+    let all = log(&[]);
+    assert!(all.contains("rating  (none) → 3"), "{all}");
+    for since in ["yesterday", "2.weeks.ago", "3 days ago", "2000-01-01"] {
+        assert_eq!(log(&["--since", since]), all, "--since {since}");
+    }
+    let none = "No changes of Mixxx metadata on the git-annex branch.\n";
+    assert_eq!(log(&["--until", "yesterday"]), none);
+    assert_eq!(log(&["--since", "2099-01-01"]), none);
+    let iso = regex::Regex::new(r"  \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}  commit ").unwrap();
+    assert!(
+        iso.is_match(&log(&["--date", "iso"])),
+        "{}",
+        log(&["--date", "iso"])
+    );
+    assert!(log(&["--date=relative"]).contains(" seconds ago  commit "));
+    let out = env.mixxx(&l.a, &["log", "--since", "the day after the party"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.starts_with("error: ") && said.contains("is not a date git takes"),
+        "{said}"
+    );
+}

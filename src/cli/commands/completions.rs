@@ -2,7 +2,7 @@
 //! function git's own completion calls for `git mixxx`.
 
 use crate::cli::args::Cli;
-use crate::cli::{OK, Outcome};
+use crate::cli::exit::{OK, Outcome};
 use clap::CommandFactory;
 use clap_complete::Shell;
 use std::io::Write as _;

@@ -1,8 +1,9 @@
 //! `git mixxx demo`: the library's demonstration ([`git_mixxx::demo`]), narrated line by line.
 
 use crate::cli::args::DemoArgs;
+use crate::cli::exit::{OK, Outcome};
+use crate::cli::io;
 use crate::cli::quote::{e, text};
-use crate::cli::{OK, Outcome, io};
 
 pub fn run(args: &DemoArgs) -> Outcome {
     let mut narrate = |said: &str| {

@@ -2,10 +2,11 @@
 //! run): their handlers and the one line a hook says on the git command's terminal.
 
 use crate::cli::args::{HookArgs, HooksArgs};
+use crate::cli::exit::{OK, Outcome, SOME_FAILED, describe};
 use crate::cli::quote::{Text, e, path, say, text};
 use crate::cli::report::waiting;
 use crate::cli::table::{count, tracks};
-use crate::cli::{OK, Outcome, SOME_FAILED, describe, io, json, observer};
+use crate::cli::{io, json, observer};
 use git_mixxx::context;
 use git_mixxx::hooks::{self, HookRun};
 use git_mixxx::sync::Report;

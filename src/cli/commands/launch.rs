@@ -3,8 +3,9 @@
 
 use super::sync::report_text;
 use crate::cli::args::{LaunchArgs, Output};
+use crate::cli::exit::{OK, Outcome, SOME_FAILED};
 use crate::cli::quote::{e, text};
-use crate::cli::{OK, Outcome, SOME_FAILED, io, json, observer};
+use crate::cli::{io, json, observer};
 use git_mixxx::context::{self, Context};
 use git_mixxx::sync::{self, Options, Report};
 use std::path::PathBuf;

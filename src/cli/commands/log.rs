@@ -4,11 +4,12 @@
 
 use crate::cli::args::LogArgs;
 use crate::cli::dates::{Style, shown};
+use crate::cli::exit::{OK, Outcome};
+use crate::cli::json;
 use crate::cli::pager::Paged;
 use crate::cli::quote::{Text, q, say, text};
 use crate::cli::report::short;
 use crate::cli::table::{join, tracks, values};
-use crate::cli::{OK, Outcome, json};
 use git_mixxx::context;
 use git_mixxx::history::log::{self, Log, RunChanges, Source, Writer};
 

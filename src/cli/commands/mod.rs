@@ -10,8 +10,8 @@ mod status;
 pub mod sync;
 mod undo;
 
-use super::Outcome;
 use super::args::Command;
+use super::exit::Outcome;
 
 /// Runs `command` and returns its exit status.
 pub fn run(command: &Command) -> Outcome {

@@ -3,8 +3,9 @@
 
 use crate::cli::args::RestoreArgs;
 use crate::cli::dates::when;
+use crate::cli::exit::{OK, Outcome};
 use crate::cli::quote::{Text, path, q, say};
-use crate::cli::{OK, Outcome, io, json};
+use crate::cli::{io, json};
 use git_mixxx::context::Context;
 use git_mixxx::history::restore::{self, BackupInfo, Restored};
 

@@ -4,10 +4,11 @@
 
 use crate::cli::args::StatusArgs;
 use crate::cli::dates::when;
+use crate::cli::exit::{OK, Outcome};
 use crate::cli::quote::{Text, e, q, say, text};
 use crate::cli::report::{changes, conflict_line, imports, relinks, skipped, unknown};
 use crate::cli::table::{capped, count, tracks};
-use crate::cli::{OK, Outcome, io, json};
+use crate::cli::{io, json};
 use git_mixxx::context::{Context, DbSource};
 use git_mixxx::mixxx::location::Location;
 use git_mixxx::mixxx::running;

@@ -3,12 +3,13 @@
 //! the conditional for a dry run. `launch`, `undo` and the hooks print a sync's text too.
 
 use crate::cli::args::{Output, Side, SyncArgs};
+use crate::cli::exit::{OK, Outcome, SOME_FAILED};
 use crate::cli::quote::{Text, e, path, q, say, text};
 use crate::cli::report::{
     changes, conflict_line, imports, relinks, short, skipped, unknown, waiting,
 };
 use crate::cli::table::{capped, count, tracks};
-use crate::cli::{OK, Outcome, SOME_FAILED, io, json, observer};
+use crate::cli::{io, json, observer};
 use git_mixxx::context::Context;
 use git_mixxx::sync::guard::Refusal;
 use git_mixxx::sync::{self, Options, Prefer, Report};

@@ -4,10 +4,11 @@
 use super::sync::report_text;
 use crate::cli::args::{Output, UndoArgs};
 use crate::cli::dates::when;
+use crate::cli::exit::{OK, Outcome, SOME_FAILED};
 use crate::cli::quote::{Text, q, say, text};
 use crate::cli::report::short;
 use crate::cli::table::{capped, count, values};
-use crate::cli::{OK, Outcome, SOME_FAILED, io, json, observer};
+use crate::cli::{io, json, observer};
 use git_mixxx::context::Context;
 use git_mixxx::history::undo::{self, Revert, Undo};
 

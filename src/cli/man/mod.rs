@@ -9,8 +9,9 @@ mod markdown;
 mod sections;
 
 use super::args::Cli;
+use super::exit::{OK, Outcome};
+use super::io;
 use super::quote::{Text, path, say};
-use super::{OK, Outcome, io};
 use clap::{ArgAction, CommandFactory};
 use roff::{Roff, bold, italic, roman};
 use std::path::{Path, PathBuf};
