@@ -203,8 +203,14 @@ fn mixxx_running(out: &mut Text, status: &Status) {
     let mut parts = Vec::new();
     if let Some(p) = &status.pending {
         let values: usize = p.pulled_fields.values().chain(p.held_fields.values()).sum();
-        if values > 0 {
-            parts.push(text!("{} from the branch", count(values, "value")));
+        match (values, p.pulled + p.held_back) {
+            (0, _) => {}
+            (_, 0) => parts.push(text!("{} from the branch", count(values, "value"))),
+            (_, n) => parts.push(text!(
+                "{} from the branch for {}",
+                count(values, "value"),
+                tracks(n)
+            )),
         }
         if !p.imported.is_empty() {
             parts.push(text!("{} to add", count(p.imported.len(), "file")));
