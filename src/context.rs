@@ -21,6 +21,11 @@ pub enum Error {
     )]
     NoDatabase(Vec<PathBuf>),
     #[error(
+        "{} is a folder, not a Mixxx database: give the database file (Mixxx keeps it as mixxxdb.sqlite in its settings folder) with --db PATH, GIT_MIXXX_DB or `git config mixxx.db PATH`",
+        .0.display()
+    )]
+    DbIsFolder(PathBuf),
+    #[error(
         "{0} is outside the work tree {1}: give files or folders of the repository (or none, for the whole library)"
     )]
     PathOutside(PathBuf, PathBuf),
@@ -151,6 +156,9 @@ impl Context {
                     })?
             }
         };
+        if db.is_dir() {
+            return Err(Error::DbIsFolder(db));
+        }
         let prefixes = config_path(&repo, "mixxx.prefix");
         let clear_guard = repo
             .config_snapshot()

@@ -53,6 +53,8 @@ pub enum Error {
     Annex(#[from] annex::Error),
     #[error(transparent)]
     Io(#[from] crate::error::PathError),
+    #[error(transparent)]
+    Mixxx(#[from] crate::mixxx::Error),
 }
 
 /// The Mixxx database a run uses, and what chose it.
@@ -65,6 +67,9 @@ pub struct Database {
 #[derive(Debug, Serialize)]
 pub struct Status {
     pub uuid: String,
+    /// This clone's description in git-annex (`uuid.log`), and this machine's host name.
+    pub description: String,
+    pub host: String,
     pub db: String,
     pub database: Database,
     /// Whether this clone has synced before.
@@ -143,10 +148,14 @@ pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
     };
     let (pending, pending_error) = match sync::run(ctx, &opts, &mut Silent) {
         Ok(report) => (Some(report), None),
+        // A file that is no Mixxx database is a mistake to say, not a state to show.
+        Err(sync::Error::Mixxx(e @ crate::mixxx::Error::NotMixxx { .. })) => return Err(e.into()),
         Err(e) => (None, Some(e.to_string())),
     };
     Ok(Status {
         uuid: annex.uuid.clone(),
+        description: describe(&annex.uuid),
+        host: gethostname::gethostname().to_string_lossy().into_owned(),
         db: ctx.db.display().to_string(),
         database: Database {
             path: ctx.db.display().to_string(),

@@ -41,13 +41,11 @@ pub enum Error {
         "{path} is not a Mixxx library database ({reason}); pass the right --db PATH or restore it from a backup"
     )]
     NotMixxx { path: PathBuf, reason: String },
-    #[error(
-        "the Mixxx database {path} has schema revision {revision}, which git-mixxx {what}; it supports {MIN_REVISION} (Mixxx 2.3) to {MAX_REVISION} (Mixxx development): upgrade git-mixxx"
-    )]
+    #[error("the Mixxx database {path} has schema revision {revision}, {what}")]
     UnsupportedSchema {
         path: PathBuf,
         revision: i64,
-        what: &'static str,
+        what: String,
     },
     #[error(
         "the Mixxx database {path} is damaged (SQLite: database disk image is malformed); restore it from a backup (git-mixxx keeps its last ones in {backups}) or let Mixxx build a new one"
@@ -197,7 +195,9 @@ impl Database {
             return Err(Error::UnsupportedSchema {
                 path: path.to_owned(),
                 revision,
-                what: "cannot read (too old: start it once in Mixxx 2.3 or newer to upgrade it)",
+                what: format!(
+                    "older than Mixxx 2.3's ({MIN_REVISION}), the oldest git-mixxx reads: open it once in Mixxx 2.3 or newer, which upgrades it, then sync again"
+                ),
             });
         }
         Ok(Database {
@@ -213,7 +213,9 @@ impl Database {
             return Err(Error::UnsupportedSchema {
                 path: self.path.clone(),
                 revision: self.revision,
-                what: "does not know and will not write to",
+                what: format!(
+                    "newer than git-mixxx knows (it writes {MIN_REVISION} to {MAX_REVISION}): `git mixxx sync --push-only` still pushes its values to the branch; to write it too, upgrade git-mixxx"
+                ),
             });
         }
         Ok(())

@@ -70,6 +70,9 @@ pub struct Report {
     pub pulled: usize,
     /// Tracks whose changes from the branch wait (see `pull_pending`) instead of being pulled.
     pub held_back: usize,
+    /// The fields of those changes, counted as `pulled_fields` counts them.
+    #[serde(default)]
+    pub held_fields: BTreeMap<String, usize>,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
@@ -123,7 +126,7 @@ impl Report {
     pub(crate) fn hold_back(&mut self, why: String) {
         self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
-        self.pulled_fields.clear();
+        self.held_fields = std::mem::take(&mut self.pulled_fields);
     }
 
     /// Counts the plan's decisions; with `details`, lists each field that changes.

@@ -69,7 +69,12 @@ fn unknown_schema_revisions() {
         &db,
         "UPDATE settings SET value = '31' WHERE name = 'mixxx.schema.version'",
     );
-    fails_with(&env, &repo, &["sync", "--db", dbs], "schema revision 31");
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", dbs],
+        "schema revision 31, older than Mixxx 2.3's (32), the oldest git-mixxx reads: open it once in Mixxx 2.3 or newer",
+    );
     db_exec(
         &db,
         "UPDATE settings SET value = '42' WHERE name = 'mixxx.schema.version'",
@@ -78,8 +83,8 @@ fn unknown_schema_revisions() {
         &env,
         &repo,
         &["sync", "--db", dbs],
-        "has schema revision 42, which git-mixxx does not know and will not write to; \
-         it supports 32 (Mixxx 2.3) to 41 (Mixxx development): upgrade git-mixxx",
+        "has schema revision 42, newer than git-mixxx knows (it writes 32 to 41): \
+         `git mixxx sync --push-only` still pushes its values to the branch; to write it too, upgrade git-mixxx",
     );
     assert_eq!(env.branch_tip(&repo), tip);
     // Reading a newer schema is fine: it can still be pushed.

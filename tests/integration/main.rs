@@ -19,9 +19,11 @@ mod real_mixxx;
 mod revision41;
 mod roundtrip;
 mod safety;
+mod screens;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
 mod support;
 mod surface;
+mod terminal;
 mod two_way;
 mod util;
