@@ -83,10 +83,14 @@ pub fn changes(out: &mut Text, changes: &[TrackChange], dry_run: bool, limit: us
 /// A conflict in one line: both values, the one kept and where it came from:
 /// `track rating: Mixxx 4, branch 1: kept 4 (Mixxx)`.
 pub fn conflict_line(c: &Conflict, dry_run: bool) -> Text {
-    let side = if c.winner == "mixxx" {
-        "Mixxx"
-    } else {
-        "branch"
+    let left = c.left();
+    // Where the kept value came from: one side's whole value, or a merge of both (cues merge
+    // per attribute) where the winner's part won what both changed.
+    let side = match (left == c.mixxx.as_slice(), left == c.branch.as_slice()) {
+        (true, _) => "Mixxx",
+        (false, true) => "branch",
+        (false, false) if c.winner == "mixxx" => "merged, Mixxx's where both changed",
+        (false, false) => "merged, the branch's where both changed",
     };
     text!(
         "{} {}: Mixxx {}, branch {}: {} {} ({})",
@@ -126,7 +130,12 @@ pub fn relinks(out: &mut Text, r: &Report, limit: usize) {
     // Never capped: what became of cues the DJ set on the row Mixxx's rescan made.
     for m in &r.relinked {
         for cue in &m.cues_moved {
-            say!(out, "    {}: cue moved, its pad was taken: {}", q(&m.to), e(cue));
+            say!(
+                out,
+                "    {}: cue moved, its pad was taken: {}",
+                q(&m.to),
+                e(cue)
+            );
         }
         for cue in &m.cues_dropped {
             say!(
