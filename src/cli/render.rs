@@ -349,6 +349,8 @@ pub fn status(status: &Status, limit: usize) -> String {
             },
         );
     }
+    bases(&mut out, status);
+    untrusted(&mut out, status, limit);
     hooks(&mut out, status);
     if status.acknowledged > 0 {
         let _ = writeln!(
@@ -395,6 +397,15 @@ pub fn status(status: &Status, limit: usize) -> String {
             );
             unknown(&mut out, p, "");
             skipped(&mut out, p);
+            if !p.future_dated.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {} dated more than a day ahead of this machine's clock on the branch (a value set with `git annex metadata` cannot win over it until then):",
+                    count(p.future_dated.len(), "track")
+                );
+                let lines = p.future_dated.iter().cloned();
+                capped(&mut out, lines, p.future_dated.len(), limit);
+            }
             relinks(&mut out, p, limit);
             imports(&mut out, p, limit);
             changes(&mut out, &p.changes, true, limit);
@@ -414,6 +425,60 @@ pub fn status(status: &Status, limit: usize) -> String {
         );
     }
     out
+}
+
+/// This clone's bases, one per Mixxx database it syncs.
+fn bases(out: &mut String, status: &Status) {
+    if status.bases.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "Bases of this clone (one per Mixxx database):");
+    for b in &status.bases {
+        let _ = writeln!(
+            out,
+            "  {}{}: run {} at {}",
+            b.db,
+            if b.this_database {
+                " (this database)"
+            } else {
+                ""
+            },
+            b.run,
+            b.time
+        );
+    }
+}
+
+/// What on the branch is not trusted: records dated in the future, records under this
+/// clone's UUID it did not write, entries beyond the limits.
+fn untrusted(out: &mut String, status: &Status, limit: usize) {
+    if !status.future_records.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} dated more than a day ahead of this machine's clock (not taken as any clone's last sync):",
+            count(status.future_records.len(), "run record")
+        );
+        let lines = status
+            .future_records
+            .iter()
+            .map(|r| format!("run {} of clone {} at {}", r.run, r.clone, r.time));
+        capped(out, lines, status.future_records.len(), limit);
+    }
+    if !status.foreign_records.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} under this clone's UUID that this clone did not write (another clone's; ignored):",
+            count(status.foreign_records.len(), "run record")
+        );
+        let lines = status
+            .foreign_records
+            .iter()
+            .map(|r| format!("run {} at {}", r.run, r.time));
+        capped(out, lines, status.foreign_records.len(), limit);
+    }
+    for skipped in &status.skipped {
+        let _ = writeln!(out, "Skipped on the git-annex branch: {skipped}");
+    }
 }
 
 /// The hooks: installed or not, and when each last ran.

@@ -13,7 +13,8 @@ use crate::annex::key;
 use crate::annex::logmet::{self, Current, MetLog, Order, Timestamp};
 use crate::context::Context;
 use crate::error::kill_point;
-use crate::state::{self, RunRecord};
+use crate::state::local::OwnRun;
+use crate::state::{self, RunRecord, vouch};
 use crate::sync::commit::{self, Files};
 use crate::sync::observer::Observer;
 use crate::sync::{self, Report};
@@ -71,30 +72,61 @@ pub struct Undo {
     pub sync: Option<Report>,
 }
 
-/// The run `wanted` names (an id or the start of one, at least 4 digits), else this clone's
-/// last run that wrote values on the branch.
-fn choose<'r>(records: &'r [RunRecord], wanted: Option<&str>, uuid: &str) -> Result<&'r RunRecord> {
+/// The run to undo, and its commit when it is one of this clone's own (which this clone knows
+/// itself, whatever trailers other commits carry).
+struct Target {
+    record: RunRecord,
+    commit: Option<gix::ObjectId>,
+}
+
+impl Target {
+    fn own(run: &OwnRun) -> Target {
+        Target {
+            record: run.record.clone(),
+            commit: gix::ObjectId::from_hex(run.commit.as_bytes()).ok(),
+        }
+    }
+}
+
+/// The run `wanted` names (an id or the start of one, at least 4 digits; this clone's own
+/// runs, `own`, or another clone's `records`), else this clone's last run that wrote values on
+/// the branch, as this clone kept it: no record on the branch can stand in for it.
+fn choose(own: &[OwnRun], records: &[RunRecord], wanted: Option<&str>) -> Result<Target> {
     let Some(wanted) = wanted else {
-        return records
+        return own
             .iter()
-            .filter(|r| r.uuid == uuid && r.pushed > 0)
-            .max_by(|a, b| a.time.cmp(&b.time))
+            .rev()
+            .find(|r| r.record.pushed > 0)
+            .map(Target::own)
             .ok_or(Error::NothingToUndo);
     };
     let wanted = wanted.to_ascii_lowercase();
-    let mut matching: Vec<&RunRecord> = records
+    let named = |r: &RunRecord| wanted.len() >= 4 && r.run_id().starts_with(&wanted);
+    let mut matching: Vec<Target> = own
         .iter()
-        .filter(|r| wanted.len() >= 4 && r.run_id().starts_with(&wanted))
+        .filter(|r| named(&r.record))
+        .map(Target::own)
         .collect();
-    matching.sort_by_key(|r| r.run_id());
-    matching.dedup_by_key(|r| r.run_id());
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::NoRun(wanted)),
-        many => Err(Error::AmbiguousRun(
+    for record in records.iter().filter(|r| named(r)) {
+        if matching
+            .iter()
+            .all(|t| t.record.run_id() != record.run_id())
+        {
+            matching.push(Target {
+                record: record.clone(),
+                commit: None,
+            });
+        }
+    }
+    matching.sort_by_key(|t| t.record.run_id());
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(Error::NoRun(wanted)),
+        _ => Err(Error::AmbiguousRun(
             wanted,
-            many.iter()
-                .map(|r| r.run_id())
+            matching
+                .iter()
+                .map(|t| t.record.run_id())
                 .collect::<Vec<_>>()
                 .join(", "),
         )),
@@ -144,7 +176,11 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
     let (tips, records) = super::log::tips_and_records(annex)?;
     let tip = tips[0];
     let mut reader = annex.tree_reader(tip)?;
-    let target = choose(&records, opts.run.as_deref(), &annex.uuid)?.clone();
+    let own = vouch::own_runs(annex)?;
+    let Target {
+        record: target,
+        commit: own_commit,
+    } = choose(&own, &records, opts.run.as_deref())?;
     let id = target.run_id();
     let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     // Its commit is at most a day older than its record (clocks may be a little off).
@@ -153,7 +189,11 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
         .map(|t| t.timestamp() - 86_400);
     let mut branch = Branch::new(annex, tip)?;
     let commits = branch.commits(&tips, since)?;
-    let commit = commit_of(&commits, &target).ok_or_else(|| Error::RunCommitMissing(id.clone()))?;
+    let commit = match own_commit {
+        Some(own) => commits.iter().find(|c| c.id == own),
+        None => commit_of(&commits, &target),
+    }
+    .ok_or_else(|| Error::RunCommitMissing(id.clone()))?;
     let target_index = commits
         .iter()
         .position(|c| c.id == commit.id)
@@ -286,12 +326,8 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
     if opts.dry_run || files.files.is_empty() {
         return Ok(undo);
     }
-    let last = records
-        .iter()
-        .filter(|r| r.uuid == annex.uuid)
-        .max_by(|a, b| a.time.cmp(&b.time));
     let report = Report {
-        tracks: last.map_or(0, |r| r.tracks),
+        tracks: own.last().map_or(0, |r| r.record.tracks),
         pushed: tracks,
         ..Report::default()
     };

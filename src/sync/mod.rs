@@ -2,20 +2,25 @@
 //!
 //! 1. [`snapshot`]: read this Mixxx (one read transaction) and group its tracks by git-annex
 //!    key ([`snapshot::Keyed`]);
-//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge; then
+//! 2. [`base`]: this clone's last finished sync of this database, the base of the three-way
+//!    merge (kept locally, per database); then
 //!    [`relink`]: rows whose file moved move to its new path (in Mixxx, before anything else
 //!    is written), and the attempt starts over;
 //! 3. [`plan`]: every decision per key and field ([`plan::Plan`]), against the branch as
 //!    [`branch`] reads it; nothing is written before it is complete;
 //! 4. [`apply`]: the pulls, written to Mixxx (one transaction, after a backup, only while
 //!    Mixxx is not running);
-//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch.
+//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch; then this
+//!    clone's own state (the new base, the run) is kept locally.
 //!
 //! That order makes every interruption safe: if the run stops after the Mixxx transaction, the
 //! base has not moved, Mixxx now equals the branch for the pulled fields, and the next run
-//! pushes what is left. If it stops before, nothing happened. [`fingerprint`] skips the whole
-//! run when nothing it reads changed since the last run that found nothing to do; the engine
-//! reports what it does to an [`observer::Observer`] and prints nothing.
+//! pushes what is left. If it stops before, nothing happened. If it stops after the commit,
+//! the old base still holds (Mixxx equals the branch for all the run changed), and the next
+//! run takes the run back from this clone's reflog ([`crate::state::vouch`]).
+//! [`fingerprint`] skips the whole run when nothing it reads changed since the last run that
+//! found nothing to do; the engine reports what it does to an [`observer::Observer`] and
+//! prints nothing.
 
 pub mod apply;
 mod base;
@@ -41,9 +46,10 @@ use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, RunRecord, Synced};
+use crate::state::local::{Local, OwnRun};
+use crate::state::{self, Cache, RunRecord, Synced, vouch};
 use apply::Applied;
-use base::{Base, LoadingCache};
+use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
@@ -93,28 +99,35 @@ pub fn run_keeping(
     let _lock = if opts.dry_run {
         None
     } else {
-        Some(ctx.annex.lock_journal()?)
+        let lock = ctx.annex.lock_journal()?;
+        Local::new(&ctx.annex.repo, &ctx.annex.uuid).remove_temporary_files();
+        Some(lock)
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
     let marker_id = Marker::new_id(&ctx.annex.uuid);
     let mut relinked = None;
     let mut imported = None;
-    for _ in 0..ATTEMPTS {
-        let mut keyed = Keyed::default();
-        let run = Run {
-            ctx,
-            opts,
-            marker_id: &marker_id,
-            relinked: &mut relinked,
-            imported: &mut imported,
-        };
-        let result = attempt(run, &mut cache, &mut keyed, &mut clock);
-        leftovers.keep(keyed);
-        if let Some(report) = result.transpose() {
-            outcome = report;
-            break;
+    let ((), skipped) = crate::bounds::collect(|| {
+        for _ in 0..ATTEMPTS {
+            let mut keyed = Keyed::default();
+            let run = Run {
+                ctx,
+                opts,
+                marker_id: &marker_id,
+                relinked: &mut relinked,
+                imported: &mut imported,
+            };
+            let result = attempt(run, &mut cache, &mut keyed, &mut clock);
+            leftovers.keep(keyed);
+            if let Some(report) = result.transpose() {
+                outcome = report;
+                break;
+            }
         }
+    });
+    for skipped in skipped {
+        clock.observer.warning(Warning::Skipped(skipped));
     }
     leftovers.keep(cache.get());
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
@@ -176,12 +189,10 @@ fn attempt(
     clock.done(Stage::MappingTracks);
 
     let tip = annex.tip()?;
-    let (mut base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
-    if base.belongs_elsewhere(db_marker.as_ref()) {
-        // Its rows have no base: the branch is the truth wherever it has history.
-        report.database_replaced = true;
-        base = Base::none();
-    }
+    // Without a base of its own, a database's rows have none: the branch is the truth
+    // wherever it has history.
+    let (mut base, found) = base::load(annex, cache, &keyed.items, db_marker.as_ref(), &ctx.db)?;
+    report.database_replaced = found == Found::OtherDatabase;
     if let Some((moved, backup)) = relinked.as_ref() {
         report.relinked.clone_from(moved);
         report.backup = Some(backup.clone());
@@ -268,6 +279,11 @@ fn attempt(
         has_base: base.commit.is_some(),
     };
     plan.orders = order::plan(&playlists, keyed, &plan, &mut branch, &cx)?;
+    let future = base::future_dated(annex, &base, &branch.future)?;
+    report.future_dated = future
+        .iter()
+        .filter_map(|(k, _)| keyed.items.get(k).map(|i| i.path.clone()))
+        .collect();
     clock.done(Stage::Planning);
     report.tally(&plan, opts.details);
     if ctx.clear_guard && !opts.allow_clears {
@@ -306,15 +322,22 @@ fn attempt(
         }
     };
     if !needs_commit {
-        keep_base(cache, base);
-        if keys_learned || rebuilt {
-            save_cache(cache, annex, keys_learned, clock);
+        if found == Found::Rebuilt {
+            keep_state(ctx, cache, base, db_marker.as_ref(), None, clock);
+        } else {
+            keep_base(cache, base);
+        }
+        if keys_learned {
+            save_keys(cache, annex, clock);
         }
         return Ok(Some(report));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
     let mut record = run_record(ctx, &report, tip, pulled, finished);
-    record.marker = db_marker.map(|m| m.current);
+    record.marker = db_marker.as_ref().map(|m| m.current.clone());
+    record.previous = db_marker
+        .as_ref()
+        .map(|m| m.previous.clone().unwrap_or_default());
     record.held = held_values(&plan);
 
     let mut files = commit::Files::pushed(&mut plan);
@@ -330,12 +353,18 @@ fn attempt(
     report.commit = Some(commit.to_string());
     clock.done(Stage::Committing);
     crash_point("after-branch-commit")?;
-    if finished {
-        settle_base(cache, base, commit, keyed, plan);
-    } else {
-        keep_base(cache, base);
+    let base = match finished {
+        true => settle_base(base, commit, keyed, plan, &record, future),
+        false => base,
+    };
+    let run = OwnRun {
+        commit: commit.to_string(),
+        record,
+    };
+    keep_state(ctx, cache, base, db_marker.as_ref(), Some(run), clock);
+    if keys_learned {
+        save_keys(cache, annex, clock);
     }
-    save_cache(cache, annex, keys_learned, clock);
     Ok(Some(report))
 }
 
@@ -369,6 +398,7 @@ pub(crate) fn run_record(
             .cloned()
             .collect(),
         marker: None,
+        previous: None,
         held: Vec::new(),
     }
 }
@@ -387,22 +417,24 @@ fn held_values(plan: &Plan<'_>) -> Vec<state::HeldValue> {
         .collect()
 }
 
-/// Puts the base back in the cache unchanged.
-fn keep_base(cache: &mut Cache, base: Base) {
-    if let Some(commit) = base.commit {
-        cache.set_base(commit, base.digests);
+/// Puts the base back in the cache unchanged, for the next attempt.
+fn keep_base(cache: &mut Cache, mut base: Base) {
+    if let Some(tag) = base.tag.take() {
+        cache.put_base(base.into_stored(tag));
     }
 }
 
 /// The new base after a finished run: the commit, with every key of this Mixxx synced (keys
-/// not planned kept their base values).
+/// not planned kept their base values), the run's held fields and the keys dated in the
+/// future.
 fn settle_base(
-    cache: &mut Cache,
     mut base: Base,
     commit: gix::ObjectId,
     keyed: &Keyed,
     plan: Plan<'_>,
-) {
+    record: &RunRecord,
+    future: Vec<(String, String)>,
+) -> Base {
     if plan.in_base != base.digests.len() {
         base.digests.retain(|k, _| keyed.items.contains_key(k));
     }
@@ -414,13 +446,55 @@ fn settle_base(
             .copied();
         base.digests.insert(k.clone(), Synced { digest, row });
     }
-    cache.set_base(commit, base.digests);
+    base.commit = Some(commit);
+    base.info.commit = commit.to_string();
+    base.info.run = record.run_id();
+    base.info.time.clone_from(&record.time);
+    base.info.marker.clone_from(&record.marker);
+    base.info.held.clone_from(&record.held);
+    base.info.future = future;
+    base
 }
 
-/// Saves the local cache; failing only costs speed next time, so it is a warning.
-fn save_cache(cache: &Cache, annex: &Annex, keys_changed: bool, clock: &mut Clock<'_>) {
-    if let Err(e) = cache.save(&state::cache_path(annex), keys_changed) {
-        clock.observer.warning(Warning::CacheNotSaved(e));
+/// Keeps this clone's own state: the base of the database that holds `marker` now (moved
+/// there from the file it came from), then the run (with any run of its own commits the
+/// local state lacks). Failing leaves the state before, which still holds: a warning.
+fn keep_state(
+    ctx: &Context,
+    cache: &mut Cache,
+    base: Base,
+    marker: Option<&Marker>,
+    run: Option<OwnRun>,
+    clock: &mut Clock<'_>,
+) {
+    let annex = &ctx.annex;
+    let mut saved = match base.commit {
+        Some(_) => base::save(annex, base, marker, &ctx.db).map(|stored| cache.put_base(stored)),
+        None => Ok(()),
+    };
+    if let Some(mut run) = run {
+        // The local copy names this machine and database, whatever the branch's leaves out.
+        let (host, db) = (gethostname::gethostname(), ctx.db.display());
+        run.record.host = host.to_string_lossy().into_owned();
+        run.record.db = db.to_string();
+        let local = Local::new(&annex.repo, &annex.uuid);
+        saved = saved.and_then(|()| {
+            let mut runs =
+                vouch::unrecorded(annex, &local.runs()).map_err(std::io::Error::other)?;
+            runs.retain(|r| r.commit != run.commit);
+            runs.push(run);
+            local.append_runs(runs)
+        });
+    }
+    if let Err(e) = saved {
+        clock.observer.warning(Warning::StateNotSaved(e));
     }
     clock.done(Stage::SavingCache);
+}
+
+/// Saves the keys cache; failing only costs speed next time, so it is a warning.
+fn save_keys(cache: &Cache, annex: &Annex, clock: &mut Clock<'_>) {
+    if let Err(e) = cache.save_keys(&state::keys_path(annex)) {
+        clock.observer.warning(Warning::CacheNotSaved(e));
+    }
 }

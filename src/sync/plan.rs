@@ -802,10 +802,15 @@ fn plan_one<'k>(
         }
         None => (logs.now(k)?, None),
     };
+    if now_log.skipped {
+        // Beyond the limits: left alone (reported where it was read).
+        return Ok(None);
+    }
     let Log {
         text,
         in_journal,
         combined,
+        ..
     } = now_log;
     // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
     // written straight from the row.
