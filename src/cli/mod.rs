@@ -56,7 +56,9 @@ says which is used)\n  \
 mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
-mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)",
+mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)\n  \
+mixxx.private true: run records on the branch leave out this machine's host name and database path \
+(default: false)",
     after_long_help = "Exit status: 0 success; 1 some values could not be synced, or the clear guard \
 refused the run; 2 a usage, configuration or environment error; 70 a bug in git-mixxx.\n\n\
 JSON output (--json) is documented in docs/json.md."

@@ -362,8 +362,8 @@ fn message(record: &RunRecord, undo: &Undo, description: &str) -> String {
     }
     let fields: Vec<String> = by_field.iter().map(|(f, n)| format!("{f} {n}")).collect();
     format!(
-        "git-mixxx undo on {}: run {} of {who} reverted, {} track{}\n\nreverted: {}\n{}",
-        record.host,
+        "git-mixxx undo{}: run {} of {who} reverted, {} track{}\n\nreverted: {}\n{}",
+        commit::on_host(record),
         undo.run.id,
         record.pushed,
         plural(record.pushed),

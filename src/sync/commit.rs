@@ -118,8 +118,8 @@ impl Files {
 pub fn message(report: &Report, record: &RunRecord) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut msg = format!(
-        "git-mixxx sync on {}: {} track{} pushed, {} pulled",
-        record.host,
+        "git-mixxx sync{}: {} track{} pushed, {} pulled",
+        on_host(record),
         record.pushed,
         plural(record.pushed),
         record.pulled
@@ -143,6 +143,14 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
     }
     msg.push_str(&trailers(record));
     msg
+}
+
+/// ` on HOST`, or nothing for a record that leaves its host out (`mixxx.private`).
+pub fn on_host(record: &RunRecord) -> String {
+    match record.host.is_empty() {
+        true => String::new(),
+        false => format!(" on {}", record.host),
+    }
 }
 
 /// The trailers that mark a run's commit: its clone, its run id, the run an undo reverted,

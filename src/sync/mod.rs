@@ -377,13 +377,20 @@ pub(crate) fn run_record(
     finished: bool,
 ) -> RunRecord {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let (host, db) = match ctx.private {
+        true => (String::new(), String::new()),
+        false => (
+            gethostname::gethostname().to_string_lossy().into_owned(),
+            ctx.db.display().to_string(),
+        ),
+    };
     RunRecord {
         id: state::run_id(&ctx.annex.uuid, &time),
         undid: None,
         time,
         uuid: ctx.annex.uuid.clone(),
-        host: gethostname::gethostname().to_string_lossy().into_owned(),
-        db: ctx.db.display().to_string(),
+        host,
+        db,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         tracks: report.tracks,
         pushed: report.pushed,
