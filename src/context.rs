@@ -83,6 +83,9 @@ pub struct Context {
     /// Whether a sync adds to Mixxx the files it lacks (`git config mixxx.import`, default
     /// true).
     pub import: bool,
+    /// Whether run records on the branch leave out this machine's host name and database path
+    /// (`git config mixxx.private`, default false).
+    pub private: bool,
 }
 
 /// A git config value of the repository, as a path (with `~/` expanded).
@@ -168,8 +171,13 @@ impl Context {
             .config_snapshot()
             .boolean("mixxx.import")
             .unwrap_or(true);
+        let private = repo
+            .config_snapshot()
+            .boolean("mixxx.private")
+            .unwrap_or(false);
         Ok(Context {
             import,
+            private,
             annex: Annex::open(repo)?,
             db,
             db_source,

@@ -127,7 +127,7 @@ fn commit_of(info: &gix::revision::walk::Info<'_>) -> crate::annex::Result<Commi
         id: info.id,
         parents: info.parent_ids.iter().copied().collect(),
         time: commit.time()?.seconds,
-        message: String::from_utf8_lossy(commit.message_raw()?).into_owned(),
+        message: crate::annex::message_of(&commit)?,
         author,
     })
 }
@@ -215,12 +215,13 @@ impl<'a> Branch<'a> {
         Ok(self.reader.blob_id(path)?)
     }
 
-    /// The text of a blob.
-    pub fn text(&mut self, blob: ObjectId) -> Result<Rc<String>, Error> {
+    /// The text of a blob, the file at `path` (empty when beyond the file limit).
+    pub fn text(&mut self, blob: ObjectId, path: &str) -> Result<Rc<String>, Error> {
         if let Some(text) = self.texts.get(&blob) {
             return Ok(Rc::clone(text));
         }
-        let text = Rc::new(crate::annex::read_blob(&self.annex.repo, blob)?);
+        let text = crate::annex::read_blob(&self.annex.repo, blob, path)?;
+        let text = Rc::new(text.unwrap_or_default());
         self.texts.insert(blob, Rc::clone(&text));
         Ok(text)
     }
@@ -236,11 +237,11 @@ impl<'a> Branch<'a> {
         for parent in &commit.parents {
             match self.blob(*parent, path)? {
                 Some(b) if b == blob => return Ok(None),
-                Some(b) => before.push(self.text(b)?),
+                Some(b) => before.push(self.text(b, path)?),
                 None => {}
             }
         }
-        let text = self.text(blob)?;
+        let text = self.text(blob, path)?;
         let old: HashSet<Atom> = before.iter().flat_map(|t| atoms(t)).collect();
         let new: HashSet<Atom> = atoms(&text).filter(|a| !old.contains(a)).collect();
         Ok((!new.is_empty()).then_some((text, new)))
@@ -501,16 +502,23 @@ pub(crate) fn attributed(
 }
 
 /// The branch as git-annex sees it: its tip and the remote-tracking git-annex branches not
-/// merged yet; and every run record they hold.
+/// merged yet; and every run record they hold, except those under this clone's UUID that are
+/// not its own runs ([`state::vouch`]): a record any clone can write does not speak for this
+/// one.
 pub(crate) fn tips_and_records(annex: &Annex) -> Result<(Vec<ObjectId>, Vec<RunRecord>), Error> {
     let tip = annex.tip()?;
     let mut tips = vec![tip];
     tips.extend(annex.unmerged_remotes(tip)?);
+    let own: HashSet<String> = state::vouch::own_runs(annex)?
+        .iter()
+        .map(|r| r.record.run_id())
+        .collect();
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &tips {
         for record in state::all_runs(&mut annex.tree_reader(*t)?)?
             .into_iter()
             .flatten()
+            .filter(|r| r.uuid != annex.uuid || own.contains(&r.run_id()))
         {
             if !records
                 .iter()

@@ -338,6 +338,11 @@ impl Database {
         })
     }
 
+    /// git-mixxx's marker in this database, if it has one.
+    pub fn marker(&self) -> rusqlite::Result<Option<marker::Marker>> {
+        marker::read(&self.conn)
+    }
+
     /// The locations of the secondary files of tracks that are not hidden
     /// ([`Library::secondary`]). A location row that is some track's `library.location` is that
     /// track's primary file, whatever its `track_id` says.

@@ -33,7 +33,7 @@ impl Stage {
             Stage::Planning => "planning",
             Stage::WritingMixxx => "writing Mixxx and preparing the commit",
             Stage::Committing => "committing",
-            Stage::SavingCache => "saving the cache",
+            Stage::SavingCache => "saving this clone's state",
             Stage::RecordingShortcut => "recording the no-change shortcut",
         }
     }
@@ -44,6 +44,12 @@ impl Stage {
 pub enum Warning {
     #[error("could not save the local cache ({0}); the next run rebuilds it from the branch")]
     CacheNotSaved(std::io::Error),
+    #[error(
+        "could not save this clone's sync state in .git/mixxx ({0}); the next run syncs from the state before this run, which still holds: free space or make .git writable"
+    )]
+    StateNotSaved(std::io::Error),
+    #[error("skipped on the git-annex branch: {0}")]
+    Skipped(crate::bounds::Skipped),
 }
 
 /// Receives a run's events; every method does nothing unless overridden.

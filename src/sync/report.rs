@@ -84,6 +84,11 @@ pub struct Report {
     pub changes: Vec<TrackChange>,
     /// Tracks changed on the branch since the base that this Mixxx does not have.
     pub unknown_tracks: usize,
+    /// Tracks whose newest metadata line is dated in the future (more than a day past this
+    /// machine's clock): a value set without git-mixxx (`git annex metadata`) cannot win over
+    /// it until then. Their paths.
+    #[serde(default)]
+    pub future_dated: Vec<String>,
     /// Why changes from the branch were not written to Mixxx, when they were not.
     pub pull_pending: Option<String>,
     /// Set when the clear guard refused the run: nothing was written.

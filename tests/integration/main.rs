@@ -1,13 +1,16 @@
 //! The integration tests: one binary, real git, git-annex and SQLite, a fresh environment per
 //! test (see `util`, on top of `tests/support`, which the benchmark shares).
 
+mod bases;
 mod cues;
 mod database;
 mod errors;
 mod faults;
+mod forge;
 mod grid;
 mod history;
 mod hooks;
+mod hostile;
 mod import;
 mod laptops;
 mod launch;
@@ -25,5 +28,6 @@ mod screens;
 mod support;
 mod surface;
 mod terminal;
+mod trust;
 mod two_way;
 mod util;

@@ -8,6 +8,7 @@ mod log;
 mod restore;
 mod status;
 pub mod sync;
+mod trust;
 mod undo;
 
 use super::args::Command;

@@ -2,6 +2,7 @@
 //! one block a function: this clone and its database, every clone's last sync, the hooks, the
 //! conflicts that stand, what a sync would do now, and what waits for Mixxx to close.
 
+use super::trust;
 use crate::cli::args::StatusArgs;
 use crate::cli::dates::when;
 use crate::cli::exit::{OK, Outcome};
@@ -35,6 +36,8 @@ pub fn status_text(status: &Status, limit: usize) -> Text {
     for clone in &status.clones {
         out.push(&last_sync(clone));
     }
+    trust::bases(&mut out, status);
+    trust::untrusted(&mut out, status, limit);
     hooks(&mut out, status);
     conflicts(&mut out, status, limit);
     pending(&mut out, status, limit);
@@ -186,6 +189,7 @@ fn pending(out: &mut Text, status: &Status, limit: usize) {
             );
             unknown(out, p, "");
             skipped(out, p);
+            trust::future_dated(out, p, limit);
             relinks(out, p, limit);
             imports(out, p, limit);
             changes(out, &p.changes, true, limit);

@@ -70,6 +70,10 @@ const CONFIGURATION: List = &[
         "mixxx.clearGuard",
         "false: no limit on how many values one sync may clear on the branch (default true: a sync that would clear many refuses, see --allow-clears).",
     ),
+    (
+        "mixxx.private",
+        "true: the run records and commit messages this clone writes on the branch leave out this machine's host name and the Mixxx database's path (default false).",
+    ),
 ];
 
 const FILES: List = &[
@@ -83,7 +87,7 @@ const FILES: List = &[
     ),
     (
         "$GIT_DIR/mixxx/",
-        "git-mixxx's local files: the cache of the last sync's values, the no-change fingerprint, acknowledged conflicts, the hooks' lock, log and last runs. All of it can be rebuilt from the branch.",
+        "git-mixxx's local files: this clone's own sync state in <uuid>/ (its runs, and one base per Mixxx database it syncs: authoritative, the branch's copy is read back only when it is missing, and only for runs this repository's reflog vouches for), the keys of the work tree's files, the no-change fingerprint, acknowledged conflicts, the hooks' lock, log and last runs.",
     ),
     (
         "mixxx/ on the git-annex branch",
