@@ -60,6 +60,8 @@ pub enum Error {
 pub struct Database {
     pub path: String,
     pub source: DbSource,
+    /// Its schema revision, when it can be read.
+    pub schema_revision: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -151,6 +153,9 @@ pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
         database: Database {
             path: ctx.db.display().to_string(),
             source: ctx.db_source,
+            schema_revision: crate::mixxx::Database::open_read_only(&ctx.db)
+                .ok()
+                .map(|db| db.revision),
         },
         synced_before: clones.iter().any(|c| c.this_clone),
         clones,

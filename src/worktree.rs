@@ -15,8 +15,7 @@ pub fn path_hash(path: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(path)
 }
 
-/// Why a track is not synced (in JSON: `outside_repo`, `not_tracked`, `not_annexed`,
-/// `secondary_location`).
+/// Why a track is not synced (in JSON: `outside_repo`, `not_tracked`, `not_annexed`).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
@@ -28,10 +27,6 @@ pub enum Skip {
     NotTracked,
     /// Tracked, but not an annexed file.
     NotAnnexed,
-    /// An annexed file that is a secondary file of a Mixxx track (schema revision 41: another
-    /// encoding of it, whose cue positions are shifted by an offset): the track's metadata
-    /// travels with its primary file only.
-    SecondaryLocation,
 }
 
 impl Skip {
@@ -40,9 +35,6 @@ impl Skip {
             Skip::OutsideRepo => "outside the repository",
             Skip::NotTracked => "not tracked by git (missing or not added)",
             Skip::NotAnnexed => "not annexed",
-            Skip::SecondaryLocation => {
-                "at a secondary location of a track (its metadata travels with the primary file)"
-            }
         }
     }
 }

@@ -57,7 +57,9 @@ mixxx.prefix  another absolute path under which Mixxx sees this work tree (may b
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
 mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)",
-    after_long_help = "Exit status: 0 success; 1 some values could not be synced, or the clear guard \
+    after_long_help = "Mixxx databases of schema revision 32 (Mixxx 2.3) to 40 (Mixxx 2.6; 39 is Mixxx 2.4 \
+and 2.5) are read and written; a newer one is read only (sync --push-only).\n\n\
+Exit status: 0 success; 1 some values could not be synced, or the clear guard \
 refused the run; 2 a usage, configuration or environment error; 70 a bug in git-mixxx.\n\n\
 JSON output (--json) is documented in docs/json.md."
 )]
@@ -114,7 +116,7 @@ pub enum Command {
         /// Ignore change detection: write every Mixxx value that differs from the branch
         #[arg(long)]
         all: bool,
-        /// Only write Mixxx's changes to the branch
+        /// Only write Mixxx's changes to the branch (the way to sync a Mixxx database newer than schema revision 40, Mixxx 2.6, which git-mixxx reads but never writes)
         #[arg(long, conflicts_with = "pull_only")]
         push_only: bool,
         /// Only write the branch's changes to Mixxx

@@ -310,6 +310,10 @@ pub fn status(status: &Status, limit: usize) -> String {
         status.database.path,
         source(status.database.source)
     );
+    if let Some(revision) = status.database.schema_revision {
+        let mixxx = git_mixxx::mixxx::releases(revision);
+        let _ = writeln!(out, "  Schema revision {revision} ({mixxx})");
+    }
     if !status.synced_before {
         let _ = writeln!(
             out,

@@ -3,12 +3,6 @@
 //! A row Mixxx's rescan created for the new path is removed in the same transaction, after
 //! what the DJ gave it (cues, crate and playlist entries, plays, rating, colour) moved onto the
 //! old row.
-//!
-//! From schema revision 41 on, each location row names its track (`track_id`) and a track may
-//! have secondary locations (other files of it): the row's location keeps naming it, a
-//! location row taken over from a removed row is re-pointed, and a removed row's secondary
-//! locations pass to the row that absorbs it. Only the moved row's own old location row is
-//! deleted, never a secondary location.
 
 use rusqlite::{OptionalExtension, Transaction, params};
 
@@ -27,7 +21,6 @@ pub struct Move {
 
 /// Moves `m.row` to `m.location` inside `tx`.
 pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
-    let track_ids = super::has_track_ids(tx)?;
     for other in &m.absorbed {
         let location: Option<i64> = tx
             .query_row("SELECT location FROM library WHERE id = ?1", [other], |r| {
@@ -35,7 +28,7 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
             })
             .optional()?
             .flatten();
-        adopt(tx, m.row, *other, track_ids)?;
+        adopt(tx, m.row, *other)?;
         if let Some(location) = location {
             tx.execute(
                 "DELETE FROM track_locations WHERE id = ?1 AND NOT EXISTS \
@@ -58,14 +51,14 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
         )
         .optional()?;
     let missing = i64::from(!m.present);
-    let location = match (taken, old_location) {
+    match (taken, old_location) {
         (Some(new), old) if Some(new) != old => {
             let rescanned: Vec<i64> = tx
                 .prepare("SELECT id FROM library WHERE location = ?1 AND id != ?2")?
                 .query_map(params![new, m.row], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for other in rescanned {
-                adopt(tx, m.row, other, track_ids)?;
+                adopt(tx, m.row, other)?;
             }
             tx.execute(
                 "UPDATE library SET location = ?1 WHERE id = ?2",
@@ -78,7 +71,6 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
                 "UPDATE track_locations SET fs_deleted = ?1, needs_verification = 0 WHERE id = ?2",
                 params![missing, new],
             )?;
-            new
         }
         (_, Some(old)) => {
             let (directory, filename) = m.location.rsplit_once('/').unwrap_or(("", &m.location));
@@ -87,31 +79,17 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<()> {
                  fs_deleted = ?4, needs_verification = 0 WHERE id = ?5",
                 params![m.location, filename, directory, missing, old],
             )?;
-            old
         }
         // The row has no location: nothing to move.
-        (_, None) => return Ok(()),
-    };
-    if track_ids {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE id = ?2",
-            params![m.row, location],
-        )?;
+        (_, None) => {}
     }
     Ok(())
 }
 
 /// Moves what the DJ gave row `other` onto `row`, then deletes `other`. A cue moves unless
 /// `row` has one of the same type and hot-cue slot; plays add up; a rating or colour set on
-/// `other` (newer than `row`'s) replaces `row`'s; with `track_ids` (revision 41), the location
-/// rows naming `other` name `row`.
-fn adopt(tx: &Transaction<'_>, row: i64, other: i64, track_ids: bool) -> rusqlite::Result<()> {
-    if track_ids {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE track_id = ?2",
-            params![row, other],
-        )?;
-    }
+/// `other` (newer than `row`'s) replaces `row`'s.
+fn adopt(tx: &Transaction<'_>, row: i64, other: i64) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE cues SET track_id = ?1 WHERE track_id = ?2 AND NOT EXISTS \
          (SELECT 1 FROM cues c WHERE c.track_id = ?1 AND c.type IS cues.type AND c.hotcue IS cues.hotcue)",

@@ -4,9 +4,10 @@
 //! base commit, and which logs changed since the base. [`Logs`] is what the planner needs;
 //! [`Branch`] reads a repository, tests use a map.
 
-use super::snapshot::Keyed;
+use super::snapshot::Item;
 use crate::annex::{self, Annex, TreeReader, key};
 use gix::ObjectId;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A key's metadata log.
@@ -95,14 +96,11 @@ impl<'a> Branch<'a> {
         self.base_keys.insert(key.to_owned(), old.to_owned());
     }
 
-    /// How many keys changed on the branch since the base that this Mixxx does not have (a
-    /// file at a track's secondary location is not lacking: its track has its metadata).
-    pub fn unknown_keys(&self, keyed: &Keyed) -> usize {
-        self.changed.as_ref().map_or(0, |c| {
-            c.iter()
-                .filter(|k| !keyed.items.contains_key(*k) && !keyed.secondary.keys.contains(*k))
-                .count()
-        })
+    /// How many keys changed on the branch since the base that this Mixxx does not have.
+    pub fn unknown_keys(&self, items: &FxHashMap<String, Item>) -> usize {
+        self.changed
+            .as_ref()
+            .map_or(0, |c| c.iter().filter(|k| !items.contains_key(*k)).count())
     }
 }
 

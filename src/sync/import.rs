@@ -114,7 +114,6 @@ pub fn find(
         let wanted = is_audio(&path)
             && !scope.keyed.items.contains_key(&key)
             && !scope.synced.contains_key(&key)
-            && !scope.keyed.secondary.keys.contains(&key)
             && !seen.contains(&key);
         if !wanted || !content_present(&workdir.join(&path)) {
             continue;

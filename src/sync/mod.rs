@@ -248,7 +248,7 @@ fn attempt(
             base.carry(key, &old);
         }
     }
-    report.unknown_tracks = branch.unknown_keys(keyed);
+    report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
 
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);

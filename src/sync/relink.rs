@@ -71,9 +71,8 @@ pub fn find(
     let mut mapper = Mapper::new(&annex.repo, prefixes)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     let mut targets: HashMap<String, Vec<String>> = HashMap::new();
-    // A track's secondary location is that track's file: no other row moves there.
     for (path, key) in mapper.annexed() {
-        if wanted.contains_key(&key) && !keyed.secondary.paths.contains(&path) {
+        if wanted.contains_key(&key) {
             targets.entry(key).or_default().push(path);
         }
     }

@@ -16,7 +16,6 @@ mod oracle;
 mod playlists;
 mod push;
 mod real_mixxx;
-mod revision41;
 mod safety;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
