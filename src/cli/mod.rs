@@ -53,7 +53,8 @@ Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \
 locations that exists: on Linux ~/.mixxx, then Flatpak's ~/.var/app/org.mixxx.Mixxx/.mixxx; `git mixxx status` \
 says which is used)\n  \
-mixxx.prefix  another absolute path under which Mixxx sees this work tree (may be given several times)\n  \
+mixxx.prefix  another absolute path under which Mixxx sees this work tree, for a mount that resolving symlinks \
+cannot see (may be given several times)\n  \
 mixxx.hooks   false: the installed hooks do nothing (to disable them for a while)\n  \
 mixxx.strict  true: a failing pre-commit hook fails the commit (default: warn and go on)\n  \
 mixxx.clearGuard  false: no limit on how many values one sync may clear on the branch (default: true)",

@@ -144,6 +144,16 @@ pub fn ensure_library_folder(tx: &Transaction<'_>, folder: &str) -> rusqlite::Re
 }
 
 impl super::Database {
+    /// Mixxx's library folders (`directories`), as it names them.
+    pub fn library_folders(&self) -> super::Result<Vec<String>> {
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare("SELECT directory FROM directories")?;
+            let folders = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+            folders.filter_map(Result::transpose).collect()
+        };
+        read().map_err(|e| super::sqlite_error(&self.path, e))
+    }
+
     /// Those of `locations` that have a `track_locations` row: files this Mixxx knows (hidden
     /// or missing), which a sync never adds.
     pub fn known_locations<'a>(&self, locations: &[&'a str]) -> super::Result<Vec<&'a str>> {

@@ -112,6 +112,7 @@ pub fn key_tracks(
     keyed.items.reserve(library.tracks.len());
     keyed.order.reserve(library.tracks.len());
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
+    let mapped = mapper.keys(&locations);
     if opts.paths.is_empty() {
         keyed.library_paths = locations
             .iter()
@@ -119,7 +120,6 @@ pub fn key_tracks(
             .map(|p| path_hash(p.as_bytes()))
             .collect();
     }
-    let mapped = mapper.keys(&locations);
     drop(locations);
     for (track, found) in library.tracks.into_iter().zip(mapped) {
         let (path, key) = match found {
@@ -131,7 +131,7 @@ pub fn key_tracks(
                     if skip != Skip::OutsideRepo
                         && let Some(path) = mapper.relative(&track.location)
                     {
-                        let path = path.to_owned();
+                        let path = path.into_owned();
                         let (id, location) = (track.id, track.location);
                         keyed.lost.push(Lost { id, location, path });
                     }

@@ -21,5 +21,6 @@ mod safety;
 #[path = "../support/mod.rs"]
 mod support;
 mod surface;
+mod symlinks;
 mod two_way;
 mod util;
