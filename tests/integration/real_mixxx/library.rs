@@ -1,208 +1,27 @@
-//! A library the real Mixxx 2.3.3 wrote (Debian bookworm's `mixxx` package, headless under
-//! Xvfb) round-trips through push then pull into another clone: the cues and the analysis
-//! Mixxx itself wrote arrive unchanged.
-//!
-//! Runs only with `GIT_MIXXX_REAL_MIXXX=1` (CI sets it; it needs `mixxx`, `xvfb-run`, `xauth`,
-//! `xdotool` and `sox`). How Mixxx is driven: a track given on its command line is loaded into
-//! a deck, which runs the analysers (beats, key, silence: main cue, intro, outro and the
-//! audible-sound marker); the default keyboard mapping sets hot cues on deck 1 (`z`, `x`) and
-//! jumps by beats (`s`); `Ctrl+Q` quits, which saves every loaded track to the database. On a
-//! first start Mixxx asks for the music directory (dismissed, or given through its
-//! `directories` table) and, without a sound card, says it has no output device (continued).
+//! Each real Mixxx (2.3.3 and 2.5.0) writes a library that round-trips through push and pull
+//! into another clone unchanged, fills a new laptop's empty Mixxx in one sync that its own
+//! rescan keeps as it is, and still saves a hot cue pressed on a track git-mixxx filled.
 
+use super::*;
 use crate::laptops::*;
-use crate::util::*;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-/// The real Mixxx tests run only when this is `1`.
-pub fn enabled() -> bool {
-    std::env::var_os("GIT_MIXXX_REAL_MIXXX").is_some_and(|v| v == "1")
-}
-
-/// Runs inside `xvfb-run`: `SETTINGS analyse N FILE…` loads the files into decks, waits until
-/// the N tracks are analysed, presses hot cue and beat jump keys and quits; `SETTINGS scan`
-/// waits for the library scan Mixxx starts (`RescanOnStartup`) and quits; `SETTINGS start`
-/// quits as soon as Mixxx runs. Meanwhile it dismisses the dialogs of a first start without a
-/// sound card. Each step waits for a window or a line in `mixxx.log` (flushed at every
-/// message), bounded by the `timeout` around `xvfb-run`.
-const DRIVER: &str = r#"
-settings=$1; mode=$2; shift 2
-n=0
-if [ "$mode" = analyse ]; then n=$1; shift; fi
-log="$settings/mixxx.log"
-rm -f "$log"
-mixxx --settingsPath "$settings/" --logFlushLevel debug "$@" >"$settings/stdout.txt" 2>&1 &
-pid=$!
-visible() { xdotool search --onlyvisible --name "$1" 2>/dev/null | head -n 1; }
-ready() {
-  grep -q '^Debug \[Main\]: Running Mixxx' "$log" 2>/dev/null || return 1
-  case $mode in
-    analyse) [ "$(grep -c 'Key Histogram' "$log")" -ge "$n" ] ;;
-    scan) grep -q 'Scan finished cleanly' "$log" ;;
-  esac
-}
-until ready; do
-  kill -0 $pid 2>/dev/null || { echo "Mixxx exited before it was ready"; exit 1; }
-  w=$(visible 'Choose music library directory')
-  if [ -n "$w" ]; then xdotool key --window "$w" Escape; fi
-  w=$(visible 'No Output Devices')
-  if [ -n "$w" ]; then xdotool key --window "$w" Return; fi
-  sleep 0.3
-done
-sleep 2
-main=$(visible '^Mixxx$')
-xdotool windowfocus --sync "$main"
-if [ "$mode" = analyse ]; then
-  for key in z s x s s c m k comma; do xdotool key $key; sleep 1; done
-fi
-while kill -0 $pid 2>/dev/null; do
-  xdotool key ctrl+q
-  i=0
-  while [ $i -lt 50 ] && kill -0 $pid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
-done
-wait $pid
-"#;
-
-/// One real Mixxx at a time: two started at once race for an X display (`xvfb-run -a`), and
-/// one of them may exit before its window shows.
-static ONE_MIXXX: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Runs the real Mixxx with settings directory `settings` and driver arguments `args`; a
-/// Mixxx that exits before it is ready (nothing logged) is started again, twice at most.
-fn run_mixxx(env: &Env, settings: &Path, args: &[&str]) {
-    let _one = ONE_MIXXX.lock().unwrap_or_else(|e| e.into_inner());
-    std::fs::create_dir_all(settings).expect("settings directory");
-    let settings = settings.to_str().expect("utf-8 path");
-    let mut all = vec!["120", "xvfb-run", "-a", "sh", "-c", DRIVER, "sh", settings];
-    all.extend_from_slice(args);
-    let start = Instant::now();
-    let mut attempt = 0;
-    let out = loop {
-        attempt += 1;
-        let out = env
-            .command(&env.root, "timeout", &all)
-            .env("QT_QPA_PLATFORM", "xcb")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run xvfb-run (apt-get install mixxx xvfb xauth xdotool sox)");
-        let early = text(&out).contains("Mixxx exited before it was ready");
-        if out.status.success() || !early || attempt == 3 {
-            break out;
-        }
-        eprintln!("real Mixxx {args:?}: exited before it was ready, starting it again");
+/// The cues the key presses of [`Mixxx::cue_keys`] leave on the first file, as (type, slot):
+/// hot cues 1 and 2, hot cue 4 pressed while a loop is on (a plain hot cue in 2.3.3, a saved
+/// loop in 2.5.0), and the track's last loop (type 4, no slot).
+fn key_cues(mixxx: &Mixxx) -> Vec<String> {
+    let fourth = match mixxx.revision {
+        32 => "integer 1 | integer 3",
+        _ => "integer 4 | integer 3",
     };
-    let log = std::fs::read_to_string(Path::new(settings).join("mixxx.log")).unwrap_or_default();
-    let tail: Vec<&str> = log.lines().rev().take(30).collect();
-    assert!(
-        out.status.success(),
-        "real Mixxx {args:?}: {}\nmixxx.log ends:\n{}",
-        text(&out),
-        tail.into_iter().rev().collect::<Vec<_>>().join("\n")
-    );
-    eprintln!(
-        "real Mixxx {args:?}: {:.1} s",
-        start.elapsed().as_secs_f64()
-    );
+    let mut kinds = vec![
+        "integer 1 | integer 0",
+        "integer 1 | integer 1",
+        fourth,
+        "integer 4 | integer -1",
+    ];
+    kinds.sort();
+    kinds.into_iter().map(str::to_owned).collect()
 }
-
-/// A fresh database at `settings/mixxxdb.sqlite` in which the real Mixxx analysed `files`
-/// (absolute paths; at most four, one per deck). The hot cue keys pressed on deck 1 (`z`,
-/// beat jump `s`, `x`) usually set hot cues 1 and 2 on the first file, but Mixxx does not
-/// take every key press Xvfb delivers, so callers must not count on them.
-pub fn analysed(env: &Env, settings: &Path, files: &[PathBuf]) -> PathBuf {
-    assert!(!files.is_empty() && files.len() <= 4, "one file per deck");
-    let n = files.len().to_string();
-    let mut args = vec!["analyse", n.as_str()];
-    args.extend(files.iter().map(|f| f.to_str().expect("utf-8 path")));
-    run_mixxx(env, settings, &args);
-    settings.join("mixxxdb.sqlite")
-}
-
-/// A fresh database at `settings/mixxxdb.sqlite` in which the real Mixxx scanned `dir` (its
-/// music directory) and found its `files` tracks, analysing nothing: one start creates the
-/// database, then `dir` goes into its `directories` table and the next starts rescan. Mixxx
-/// sometimes runs an empty scan first and fails the next ("needed SqlQuerys have not been
-/// prepared"), so it is started again until its library holds the files (three times at most).
-pub fn scanned(env: &Env, settings: &Path, dir: &Path, files: usize) -> PathBuf {
-    run_mixxx(env, settings, &["start"]);
-    let db = settings.join("mixxxdb.sqlite");
-    db_exec(
-        &db,
-        &format!(
-            "INSERT INTO directories (directory) VALUES ('{}')",
-            dir.display()
-        ),
-    );
-    let cfg = settings.join("mixxx.cfg");
-    let mut text = std::fs::read_to_string(&cfg).expect("mixxx.cfg");
-    text.push_str("\n[Library]\nRescanOnStartup 1\n");
-    std::fs::write(&cfg, text).expect("write mixxx.cfg");
-    let found = || {
-        rows(
-            &db,
-            "SELECT location FROM track_locations WHERE fs_deleted = 0",
-        )
-        .len()
-    };
-    for _ in 0..3 {
-        run_mixxx(env, settings, &["scan"]);
-        if found() >= files {
-            break;
-        }
-    }
-    assert_eq!(found(), files, "Mixxx's scan of {}", dir.display());
-    db
-}
-
-/// The rows of `sql` on `db`, each column rendered with its SQLite type (a real with all its
-/// digits, a blob in hex), one line per row, sorted.
-fn rows(db: &Path, sql: &str) -> Vec<String> {
-    let conn =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .expect("open");
-    let mut stmt = conn.prepare(sql).expect("prepare");
-    let n = stmt.column_count();
-    let mut rows: Vec<String> = stmt
-        .query_map([], |r| {
-            (0..n)
-                .map(|i| {
-                    use rusqlite::types::ValueRef;
-                    Ok(match r.get_ref(i)? {
-                        ValueRef::Null => "null".to_owned(),
-                        ValueRef::Integer(v) => format!("integer {v}"),
-                        ValueRef::Real(v) => format!("real {v:?}"),
-                        ValueRef::Text(t) => format!("text {:?}", String::from_utf8_lossy(t)),
-                        ValueRef::Blob(b) => format!(
-                            "blob {}",
-                            b.iter().map(|x| format!("{x:02x}")).collect::<String>()
-                        ),
-                    })
-                })
-                .collect::<rusqlite::Result<Vec<_>>>()
-                .map(|v| v.join(" | "))
-        })
-        .expect("query")
-        .collect::<rusqlite::Result<_>>()
-        .expect("rows");
-    rows.sort();
-    rows
-}
-
-/// The cues of the track at `location` whose `type` is in `types`.
-fn cues(db: &Path, location: &str, types: &str) -> Vec<String> {
-    rows(
-        db,
-        &format!(
-            "SELECT type, hotcue, position, length, color, label FROM cues \
-             WHERE track_id = {} AND type IN ({types})",
-            track(location)
-        ),
-    )
-}
-
-/// The synced cue types: hot cue, main cue, loop, jump, intro, outro.
-const SYNCED: &str = "1, 2, 4, 5, 6, 7";
 
 /// The track's analysis columns: `columns` of `library`.
 fn analysis(db: &Path, location: &str, columns: &str) -> Vec<String> {
@@ -231,51 +50,48 @@ fn snapshot(db: &Path) -> Vec<String> {
     all
 }
 
-/// Writes a click track: `seconds` of a short 80 Hz burst every `period` seconds, after
-/// `lead` seconds of silence and before `tail` seconds of silence (so that the silence
-/// analyser places the main cue, intro and outro inside the track).
-fn click_track(env: &Env, path: &Path, period: f64, beats: u32, lead: f64, tail: f64) {
-    let beat = path.with_extension("beat.wav");
-    let (beat_s, path_s) = (beat.to_str().unwrap(), path.to_str().unwrap());
-    let rest = format!("{}", period - 0.05);
-    env.run(
-        &env.root,
-        "sox",
-        &[
-            "-n", "-r", "44100", "-c", "2", beat_s, "synth", "0.05", "sine", "80", "fade", "0",
-            "0.05", "0.04", "pad", "0", &rest,
-        ],
+/// What the real Mixxx wrote for `location`: its schema revision, a beat grid, key and BPM, the
+/// main cue, intro, outro and sound markers.
+fn assert_analysed(mixxx: &Mixxx, db: &Path, location: &str) {
+    assert_eq!(
+        rows(
+            db,
+            "SELECT value FROM settings WHERE name = 'mixxx.schema.version'"
+        ),
+        [format!("text \"{}\"", mixxx.revision)]
     );
-    let (repeat, lead, tail) = ((beats - 1).to_string(), lead.to_string(), tail.to_string());
-    env.run(
-        &env.root,
-        "sox",
-        &[beat_s, path_s, "repeat", &repeat, "pad", &lead, &tail],
+    let row = analysis(
+        db,
+        location,
+        "beats_version, typeof(beats), bpm > 0, key_id",
     );
-    std::fs::remove_file(&beat).expect("remove beat");
+    assert_eq!(row.len(), 1, "{location} in Mixxx {}", mixxx.version);
+    assert!(
+        row[0].starts_with("text \"BeatGrid-2.0\" | text \"blob\" | integer 1 | integer "),
+        "{row:?}"
+    );
+    let types = rows(
+        db,
+        &format!(
+            "SELECT DISTINCT type FROM cues WHERE track_id = {}",
+            track(location)
+        ),
+    );
+    for t in [2, 6, 7, 8] {
+        assert!(
+            types.contains(&format!("integer {t}")),
+            "{location}: {types:?}"
+        );
+    }
 }
 
-// Laptop A's Mixxx (the real Mixxx 2.3.3) analyses two click tracks (120 and 133⅓ BPM) and
-// takes hot cue key presses, and the DJ adds a hot cue and a loop as Mixxx's CueDAO writes
-// them; laptop B's Mixxx scanned the same files and knows nothing about them. After `git mixxx
-// sync` on A, `git annex sync` and `git mixxx sync` on B, B holds A's cues of every synced type
-// exactly (position and length with their SQLite types, colour, label), A's key, exact BPM
-// (133⅓ too) and beat grid byte for byte; the audible-sound markers (type 8) stay on A. The
-// push left A's database as Mixxx wrote it; a second sync on either laptop has nothing to do.
-#[test]
-fn a_library_the_real_mixxx_wrote_round_trips_unchanged() {
-    if !enabled() {
-        eprintln!("skipped: set GIT_MIXXX_REAL_MIXXX=1 to run the real Mixxx 2.3.3");
-        return;
-    }
-    let start = Instant::now();
+/// Laptops A and B of one NAS, A with two click tracks (120 and 133⅓ BPM) whose content B has
+/// too: (env, a, b, the files).
+fn two_click_tracks() -> (Env, PathBuf, PathBuf, [&'static str; 2]) {
     let env = Env::new();
     let nas = env.nas();
     let a = env.laptop(&nas, "laptop-a");
     let files = ["music/Four to the floor.flac", "music/Fast/b.flac"];
-    for f in files {
-        std::fs::create_dir_all(a.join(f).parent().unwrap()).unwrap();
-    }
     click_track(&env, &a.join(files[0]), 0.5, 60, 1.3, 2.0);
     click_track(&env, &a.join(files[1]), 0.45, 60, 0.7, 1.5);
     env.git(&a, &["annex", "add", "-q", "--", files[0], files[1]]);
@@ -285,53 +101,34 @@ fn a_library_the_real_mixxx_wrote_round_trips_unchanged() {
     let b = env.laptop(&nas, "laptop-b");
     env.annex_sync(&b);
     env.git(&b, &["annex", "get", "-q", "."]);
+    (env, a, b, files)
+}
 
+// Laptop A's real Mixxx analyses two click tracks and takes hot cue and loop key presses, and
+// the DJ adds a hot cue and a saved loop as Mixxx's CueDAO writes them; laptop B's Mixxx (the
+// same version) scanned the same files and knows nothing about them. After `git mixxx sync` on
+// A, `git annex sync` and `git mixxx sync` on B, B holds A's cues of every synced type exactly
+// (position and length with their SQLite types, colour, label; the last loop without a slot
+// too), A's key, exact BPM (133⅓ too) and beat grid byte for byte; the audible-sound markers
+// (type 8) stay on A. The push left A's database as Mixxx wrote it; a second sync on either
+// laptop has nothing to do.
+fn a_library_the_real_mixxx_wrote_round_trips_unchanged(mixxx: Mixxx) {
+    let start = Instant::now();
+    let (env, a, b, files) = two_click_tracks();
     let paths: Vec<PathBuf> = files.iter().map(|f| a.join(f)).collect();
-    let db_a = analysed(&env, &env.root.join("mixxx-a"), &paths);
-    let db_b = scanned(
-        &env,
-        &env.root.join("mixxx-b"),
-        &b.join("music"),
-        files.len(),
-    );
+    let db_a = mixxx.analysed(&env, &env.root.join("mixxx-a"), &paths);
+    let db_b = mixxx.scanned(&env, &env.root.join("mixxx-b"), &b.join("music"), 2);
     let (at_a, at_b): (Vec<String>, Vec<String>) =
         files.iter().map(|f| (loc(&a, f), loc(&b, f))).unzip();
-
-    // What the real Mixxx wrote: schema 32, a beat grid, key and BPM for every track, the
-    // main cue, intro, outro and sound markers (and, usually, the hot cues keyed on deck 1).
-    assert_eq!(
-        rows(
-            &db_a,
-            "SELECT value FROM settings WHERE name = 'mixxx.schema.version'"
-        ),
-        ["text \"32\""]
-    );
     for location in &at_a {
-        let row = analysis(
-            &db_a,
-            location,
-            "beats_version, typeof(beats), bpm > 0, key_id",
-        );
-        assert_eq!(row.len(), 1, "{location} in A's Mixxx");
-        assert!(
-            row[0].starts_with("text \"BeatGrid-2.0\" | text \"blob\" | integer 1 | integer "),
-            "{row:?}"
-        );
-        let types = rows(
-            &db_a,
-            &format!(
-                "SELECT DISTINCT type FROM cues WHERE track_id = {}",
-                track(location)
-            ),
-        );
-        for t in [2, 6, 7, 8] {
-            assert!(
-                types.contains(&format!("integer {t}")),
-                "{location}: {types:?}"
-            );
-        }
+        assert_analysed(&mixxx, &db_a, location);
     }
-    let mixxx_hot_cues = cues(&db_a, &at_a[0], "1").len();
+    assert_eq!(
+        cue_kinds(&db_a, &at_a[0], "1, 4"),
+        key_cues(&mixxx),
+        "the cues of the keys pressed: {:#?}",
+        cues(&db_a, &at_a[0], SYNCED)
+    );
     // The DJ's own preparation on the second track, written as Mixxx's CueDAO writes a cue
     // (`position` and `length` bound as doubles: a whole number is stored as an integer, a
     // fraction as a real): a labelled hot cue between two samples and a saved loop.
@@ -346,7 +143,8 @@ fn a_library_the_real_mixxx_wrote_round_trips_unchanged() {
     );
     for location in &at_a {
         eprintln!(
-            "A's Mixxx, {location}:\n  {:?}\n  {:#?}",
+            "A's Mixxx {}, {location}:\n  {:?}\n  {:#?}",
+            mixxx.version,
             analysis(&db_a, location, &format!("{KEY_BPM}, {GRID}")),
             cues(&db_a, location, "0, 1, 2, 3, 4, 5, 6, 7, 8")
         );
@@ -385,44 +183,52 @@ fn a_library_the_real_mixxx_wrote_round_trips_unchanged() {
             Vec::<String>::new(),
             "type 8 stays local"
         );
-        assert_eq!(
-            analysis(&db_b, at_b, KEY_BPM),
-            analysis(&db_a, at_a, KEY_BPM),
-            "{at_a}"
-        );
-        assert_eq!(
-            analysis(&db_b, at_b, GRID),
-            analysis(&db_a, at_a, GRID),
-            "{at_a}"
-        );
+        let (key_bpm, grid) = (analysis(&db_a, at_a, KEY_BPM), analysis(&db_a, at_a, GRID));
+        assert_eq!(analysis(&db_b, at_b, KEY_BPM), key_bpm, "{at_a}");
+        assert_eq!(analysis(&db_b, at_b, GRID), grid, "{at_a}");
     }
-    eprintln!("hot cues the real Mixxx set from key presses: {mixxx_hot_cues}");
     assert_settled(&env, &a, &db_a);
     assert_settled(&env, &b, &db_b);
     assert_eq!(snapshot(&db_a), before);
     eprintln!(
-        "real Mixxx round trip: {:.1} s",
+        "real Mixxx {} round trip: {:.1} s",
+        mixxx.version,
         start.elapsed().as_secs_f64()
     );
 }
 
-// A new laptop: the real Mixxx 2.3.3 creates an empty database; `git mixxx sync` fills it with
-// the two tracks whose content is here and A's values; then the real Mixxx opens it and
-// rescans its library folders: each track is there once, with the values git-mixxx wrote, and
-// the next sync has nothing to push. `git mixxx launch` starts the real Mixxx (headless, via
-// `mixxx.command`) and syncs around it.
 #[test]
-fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
-    if !enabled() {
-        eprintln!("skipped: set GIT_MIXXX_REAL_MIXXX=1 to run the real Mixxx 2.3.3");
-        return;
+fn a_library_the_real_mixxx_2_3_wrote_round_trips_unchanged() {
+    if let Some(mixxx) = Mixxx::v2_3() {
+        a_library_the_real_mixxx_wrote_round_trips_unchanged(mixxx);
     }
+}
+
+#[test]
+fn a_library_the_real_mixxx_2_5_wrote_round_trips_unchanged() {
+    if let Some(mixxx) = Mixxx::v2_5() {
+        a_library_the_real_mixxx_wrote_round_trips_unchanged(mixxx);
+    }
+}
+
+/// The values git-mixxx reads from B's Mixxx for `files`, in order.
+fn filled(db: &Path, b: &Path, files: &[&str]) -> Vec<git_mixxx::annex::logmet::Values> {
+    let values = db_values(db);
+    files.iter().map(|f| values[&loc(b, f)].clone()).collect()
+}
+
+// A new laptop: the real Mixxx creates an empty database; `git mixxx sync` fills it with the two
+// tracks whose content is here and A's values (a hot cue among them); then the real Mixxx opens
+// it and rescans its library folders: each track is there once, with the values git-mixxx
+// wrote, and the next sync has nothing to push. That Mixxx then loads a filled track, takes a
+// hot cue key press and saves it beside the pulled hot cue, and the next sync pushes it. `git
+// mixxx launch` starts the real Mixxx (headless, via `mixxx.command`) and syncs around it.
+fn the_real_mixxx_rescans_a_filled_database_without_duplicates(mixxx: Mixxx) {
     let env = Env::new();
     let nas = env.nas();
     let a = env.laptop(&nas, "laptop-a");
     let files = ["music/Warm up.flac", "music/Peak/b.flac"];
     for (i, f) in files.iter().enumerate() {
-        std::fs::create_dir_all(a.join(f).parent().unwrap()).unwrap();
         click_track(&env, &a.join(f), 0.5 - 0.05 * i as f64, 20, 0.5, 0.5);
     }
     env.git(&a, &["annex", "add", "-q", "--", files[0], files[1]]);
@@ -437,6 +243,7 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
                 ("rating", &[["4", "5"][i]]),
                 ("crate", &["Tonight"]),
                 ("title", &[["Warm up (edit)", "Peak"][i]]),
+                ("cue", &["hotcue 4 88200 0 #00FF00 Break"]),
             ]);
             (loc(&a, f), values)
         })
@@ -448,28 +255,19 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
     env.annex_sync(&b);
     env.git(&b, &["annex", "get", "-q", "."]);
 
+    // The DJ gives the new Mixxx an empty ~/Music as its library folder.
     let settings = env.root.join("mixxx-b");
-    run_mixxx(&env, &settings, &["start"]);
-    let db_b = settings.join("mixxxdb.sqlite");
+    let music = env.home().join("Music");
+    std::fs::create_dir_all(&music).unwrap();
+    let db_b = mixxx.start(&env, &settings, &music);
     assert_eq!(rows(&db_b, "SELECT count(*) FROM library"), ["integer 0"]);
     let report = env.sync(&b, &db_b, &[]);
     assert_eq!(report["imported"].as_array().unwrap().len(), 2, "{report}");
-    let values = db_values(&db_b);
-    let filled = |values: &std::collections::BTreeMap<String, git_mixxx::annex::logmet::Values>| {
-        files
-            .iter()
-            .map(|f| values[&loc(&b, f)].clone())
-            .collect::<Vec<_>>()
-    };
-    let written = filled(&values);
+    let written = filled(&db_b, &b, &files);
     assert_eq!(written[0]["title"], set_of(&["Warm up (edit)"]));
 
     // Mixxx opens the filled database and rescans its library folders.
-    let cfg = settings.join("mixxx.cfg");
-    let mut config = std::fs::read_to_string(&cfg).expect("mixxx.cfg");
-    config.push_str("\n[Library]\nRescanOnStartup 1\n");
-    std::fs::write(&cfg, config).expect("write mixxx.cfg");
-    run_mixxx(&env, &settings, &["scan"]);
+    mixxx.rescan(&env, &settings);
     assert_eq!(
         rows(&db_b, "SELECT count(*) FROM library"),
         ["integer 2"],
@@ -484,7 +282,7 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
         ["integer 1"]
     );
     assert_eq!(
-        filled(&db_values(&db_b)),
+        filled(&db_b, &b, &files),
         written,
         "Mixxx kept the values git-mixxx wrote"
     );
@@ -492,43 +290,61 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates() {
     assert_eq!(report["pushed"], 0, "{report}");
     assert_eq!(report["conflicts"], serde_json::json!([]), "{report}");
 
-    // `git mixxx launch` with the real Mixxx (headless: the driver starts it and quits).
+    // Mixxx loads the first track (analysing it) and saves a hot cue pressed on it.
+    let first = loc(&b, files[0]);
+    mixxx.press_hot_cue(&env, &settings, &[b.join(files[0])], true);
+    assert_eq!(
+        cue_kinds(&db_b, &first, "1"),
+        ["integer 1 | integer 0", "integer 1 | integer 3"],
+        "the new hot cue beside the pulled one: {:#?}",
+        cues(&db_b, &first, SYNCED)
+    );
+    let now = filled(&db_b, &b, &files);
+    for field in ["title", "rating", "crate"] {
+        assert_eq!(now[0][field], written[0][field], "{field}");
+    }
+    let report = env.sync(&b, &db_b, &[]);
+    assert_eq!(report["pushed_fields"]["cue"], 1, "{report}");
+    assert_eq!(rows(&db_b, "SELECT count(*) FROM library"), ["integer 2"]);
+    launch(&env, &mixxx, &b, &settings, &db_b);
+}
+
+/// `git mixxx launch` with the real Mixxx (headless: the driver starts it and quits): it syncs,
+/// runs Mixxx and syncs again, with nothing to push.
+fn launch(env: &Env, mixxx: &Mixxx, b: &Path, settings: &Path, db_b: &Path) {
     let driver = env.root.join("driver.sh");
     std::fs::write(&driver, DRIVER).unwrap();
-    let command = shell_words_join(&[
-        "timeout",
-        "120",
-        "xvfb-run",
-        "-a",
-        "sh",
-        driver.to_str().unwrap(),
-        settings.to_str().unwrap(),
-        "start",
-    ]);
-    env.git(&b, &["config", "mixxx.command", &command]);
-    let one = ONE_MIXXX.lock().unwrap_or_else(|e| e.into_inner());
+    let source = format!(". '{}'", driver.display());
+    let command = mixxx.command_line(&source, &[settings.to_str().unwrap(), "start"]);
+    env.git(b, &["config", "mixxx.command", &shell_words_join(&command)]);
+    let session = mixxx.session(env);
     let out = env
         .command(
-            &b,
+            b,
             "git",
             &["mixxx", "launch", "--json", "--db", db_b.to_str().unwrap()],
         )
         .env("QT_QPA_PLATFORM", "xcb")
         .output()
         .unwrap();
-    drop(one);
+    drop(session);
     assert!(out.status.success(), "{}", text(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["mixxx_exit_code"], 0, "{doc}");
     assert_eq!(doc["after"]["pushed"], 0, "{doc}");
-    assert_eq!(rows(&db_b, "SELECT count(*) FROM library"), ["integer 2"]);
+    assert_eq!(rows(db_b, "SELECT count(*) FROM library"), ["integer 2"]);
 }
 
-/// Words joined into one command line a shell (and shell-words) splits back into them.
-fn shell_words_join(words: &[&str]) -> String {
-    words
-        .iter()
-        .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
-        .collect::<Vec<_>>()
-        .join(" ")
+#[test]
+fn the_real_mixxx_2_3_rescans_a_filled_database_without_duplicates() {
+    if let Some(mixxx) = Mixxx::v2_3() {
+        the_real_mixxx_rescans_a_filled_database_without_duplicates(mixxx);
+    }
+}
+
+#[test]
+fn the_real_mixxx_2_5_rescans_a_filled_database_without_duplicates() {
+    if let Some(mixxx) = Mixxx::v2_5() {
+        the_real_mixxx_rescans_a_filled_database_without_duplicates(mixxx);
+    }
 }
