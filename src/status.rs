@@ -87,6 +87,8 @@ pub struct RecordRef {
 pub struct Database {
     pub path: String,
     pub source: DbSource,
+    /// Its schema revision, when it can be read.
+    pub schema_revision: Option<i64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,6 +239,9 @@ fn build(ctx: &Context, details: bool) -> Result<Status, Error> {
         database: Database {
             path: ctx.db.display().to_string(),
             source: ctx.db_source,
+            schema_revision: crate::mixxx::Database::open_read_only(&ctx.db)
+                .ok()
+                .map(|db| db.revision),
         },
         synced_before: !own.is_empty() || !bases.is_empty(),
         clones,

@@ -17,7 +17,9 @@ between clones with `git annex sync`, and every change can be traced (`git mixxx
 Tracks are known by their git-annex key, so their values follow them across renames and machines. Each clone syncs \
 its own Mixxx database: what Mixxx changed goes to the branch, what the branch changed goes to Mixxx, and where both \
 changed a value differently, the branch's value is kept (--prefer mixxx keeps Mixxx's) and the conflict is listed by \
-`git mixxx status`."
+`git mixxx status`.\n\n\
+Mixxx databases of schema revision 32 (Mixxx 2.3) to 40 (Mixxx 2.6; 39 is Mixxx 2.4 and 2.5) are read and written; a \
+newer one is read only (sync --push-only)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -95,7 +97,7 @@ pub struct SyncArgs {
     /// Ignore change detection: write every Mixxx value that differs from the branch
     #[arg(long)]
     pub all: bool,
-    /// Only write Mixxx's changes to the branch
+    /// Only write Mixxx's changes to the branch (the way to sync a Mixxx database newer than schema revision 40, Mixxx 2.6, which git-mixxx reads but never writes)
     #[arg(long, conflicts_with = "pull_only")]
     pub push_only: bool,
     /// Only write the branch's changes to Mixxx

@@ -6,11 +6,12 @@
 //! ([`crate::bounds`]): its key is left alone. The keys whose newest line is dated in the
 //! future are noted as their logs are read.
 
-use super::snapshot::Keyed;
+use super::snapshot::Item;
 use crate::annex::logmet::{MetLog, Order};
 use crate::annex::{self, Annex, TreeReader, key};
 use crate::bounds;
 use gix::ObjectId;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A key's metadata log.
@@ -108,14 +109,11 @@ impl<'a> Branch<'a> {
         self.base_keys.insert(key.to_owned(), old.to_owned());
     }
 
-    /// How many keys changed on the branch since the base that this Mixxx does not have (a
-    /// file at a track's secondary location is not lacking: its track has its metadata).
-    pub fn unknown_keys(&self, keyed: &Keyed) -> usize {
-        self.changed.as_ref().map_or(0, |c| {
-            c.iter()
-                .filter(|k| !keyed.items.contains_key(*k) && !keyed.secondary.keys.contains(*k))
-                .count()
-        })
+    /// How many keys changed on the branch since the base that this Mixxx does not have.
+    pub fn unknown_keys(&self, items: &FxHashMap<String, Item>) -> usize {
+        self.changed
+            .as_ref()
+            .map_or(0, |c| c.iter().filter(|k| !items.contains_key(*k)).count())
     }
 }
 

@@ -303,7 +303,7 @@ fn make_plan<'k, 'a>(
             base.carry(key, &old);
         }
     }
-    report.unknown_tracks = branch.unknown_keys(keyed);
+    report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let mut plan = plan::plan(

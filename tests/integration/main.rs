@@ -19,7 +19,6 @@ mod oracle;
 mod playlists;
 mod push;
 mod real_mixxx;
-mod revision41;
 mod roundtrip;
 mod safety;
 mod screens;
@@ -27,6 +26,7 @@ mod screens;
 #[path = "../support/mod.rs"]
 mod support;
 mod surface;
+mod symlinks;
 mod terminal;
 mod trust;
 mod two_way;

@@ -69,6 +69,10 @@ fn opening(status: &Status) -> Text {
         q(&status.database.path),
         source(status.database.source)
     );
+    if let Some(revision) = status.database.schema_revision {
+        let mixxx = git_mixxx::mixxx::releases(revision);
+        say!(out, "  Schema revision {} ({})", revision, mixxx);
+    }
     if !status.synced_before {
         say!(
             out,

@@ -56,7 +56,7 @@ const CONFIGURATION: List = &[
     ),
     (
         "mixxx.prefix",
-        "Another absolute path under which Mixxx sees this work tree, e.g. a NAS mount; may be given several times (git config --add).",
+        "Another absolute path under which Mixxx sees this work tree, for a mount that resolving symlinks cannot see (a NAS mounted at another path); may be given several times (git config --add). Paths reached through symlinks need none: they are compared with symlinks resolved.",
     ),
     (
         "mixxx.hooks",
