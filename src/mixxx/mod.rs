@@ -5,6 +5,7 @@
 //! the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
+pub mod disk;
 pub mod import;
 pub mod location;
 pub mod marker;
@@ -109,6 +110,9 @@ pub struct Library {
     pub marker: Option<marker::Marker>,
     /// The user playlists (not `hidden`) with their entries in order.
     pub playlists: Vec<Playlist>,
+    /// The state of the database's files when it was read, if no commit happened while it was
+    /// read ([`disk::State`]).
+    pub disk: Option<disk::State>,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear
@@ -183,6 +187,7 @@ impl Database {
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| sqlite_error(path, e))?;
         no_foreign_keys(&conn).map_err(|e| sqlite_error(path, e))?;
+        no_checkpoint_on_close(&conn).map_err(|e| sqlite_error(path, e))?;
         let revision = schema_revision(&conn).map_err(|e| match e {
             Error::Sqlite { source, .. } => sqlite_error(path, source),
             Error::NotMixxx { reason, .. } => Error::NotMixxx {
@@ -227,12 +232,17 @@ impl Database {
     /// playlists, in bulk, inside one read transaction.
     pub fn read_library(&self) -> Result<Library> {
         let err = |e| sqlite_error(&self.path, e);
+        let before = disk::State::read(&self.path);
         // A deferred transaction holds one SQLite read snapshot for all the queries below.
         self.conn.execute_batch("BEGIN").map_err(err)?;
         let result = self.read_snapshot();
+        crate::error::pause_point("reading-mixxx");
         // Ending a read transaction cannot lose anything; its error is not interesting.
         let _ = self.conn.execute_batch("COMMIT");
-        result.map_err(err)
+        let mut library = result.map_err(err)?;
+        // The same state before and after: the read saw exactly that state's content.
+        library.disk = Some(before).filter(|b| *b == disk::State::read(&self.path));
+        Ok(library)
     }
 
     /// Reads the library in the open read transaction. Outside WAL mode, the `cues` table (the
@@ -331,6 +341,7 @@ impl Database {
             tracks,
             marker: marker::read(&self.conn)?,
             playlists: read_playlists(&self.conn)?,
+            disk: None,
         })
     }
 
@@ -382,6 +393,7 @@ fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_millis(200))?;
+    no_checkpoint_on_close(&conn)?;
     cue_values(&conn)
 }
 
@@ -497,6 +509,15 @@ fn roll_back_hot_journal(path: &Path) -> Result<()> {
     })
     .map_err(sqlite)?;
     Ok(())
+}
+
+/// In WAL mode, the last connection to close copies the WAL into the database and removes it:
+/// git-mixxx's connections leave that to Mixxx, so that the files stay as git-mixxx's own
+/// last commit left them ([`disk`]).
+pub(crate) fn no_checkpoint_on_close(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map(drop)
 }
 
 /// Mixxx's declared foreign keys reference a table that no longer exists (`library_old`), so
