@@ -266,22 +266,7 @@ impl Database {
     }
 
     fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
-        // The single-valued fields' columns, then `key_id` for the key's codec.
-        let mut columns: Vec<String> = Vec::new();
-        for field in Field::singles() {
-            match field.source() {
-                Source::Column(c) => columns.push(format!("l.\"{c}\"")),
-                Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
-                Source::Member(_) | Source::Cues => {}
-            }
-        }
-        let sql = format!(
-            "SELECT l.id, tl.location, {}, l.key_id FROM library l \
-             JOIN track_locations tl ON tl.id = l.location \
-             WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
-            columns.join(", ")
-        );
-        let key_id_column = columns.len() + 2;
+        let (sql, key_id_column) = library_sql();
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
@@ -397,15 +382,46 @@ fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
     cue_values(&conn)
 }
 
+/// The query of the library's tracks: id, location, the single-valued fields' columns, then
+/// `key_id` (for the key's codec), at the returned column.
+fn library_sql() -> (String, usize) {
+    let mut columns: Vec<String> = Vec::new();
+    for field in Field::singles() {
+        match field.source() {
+            Source::Column(c) => columns.push(format!("l.\"{c}\"")),
+            Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
+            Source::Member(_) | Source::Cues => {}
+        }
+    }
+    let sql = format!(
+        "SELECT l.id, tl.location, {}, l.key_id FROM library l \
+         JOIN track_locations tl ON tl.id = l.location \
+         WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
+        columns.join(", ")
+    );
+    (sql, columns.len() + 2)
+}
+
+/// The query of the cues git-mixxx syncs, with their track.
+fn cues_sql() -> String {
+    format!(
+        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+         WHERE type IN ({})",
+        cue::SYNCED_TYPES
+    )
+}
+
+/// The queries of the library and cue columns a sync reads (the benchmark times them with the
+/// `sqlite3` program as the reference for reading the database).
+pub fn read_queries() -> [String; 2] {
+    [library_sql().0, cues_sql()]
+}
+
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
 /// Mixxx's schema has no index on `cues.track_id`; each value is written straight from the
 /// row).
 fn cue_values(conn: &Connection) -> rusqlite::Result<CuesByTrack> {
-    let sql = format!(
-        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-         WHERE type IN ({})",
-        cue::SYNCED_TYPES
-    );
+    let sql = cues_sql();
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     let mut out = CuesByTrack::default();
