@@ -2,7 +2,7 @@
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
 //! and after `git add` of another file), `status`, a sync after 1% changed in Mixxx, one
 //! pulling 1% changed on the branch, `git mixxx log FILE` once the branch holds 20 syncs, and
-//! `git annex sync` right after a sync without and with git-mixxx's hooks. Each figure has
+//! the hook that `git annex sync` fires right after a sync. Each figure has
 //! beside it the time to read the same library and cue rows with the `sqlite3` program,
 //! measured right after it.
 
@@ -62,13 +62,12 @@ pub enum Scenario {
     Incremental,
     Pull,
     Log,
-    AnnexSync,
-    AnnexSyncHooks,
+    HookAfterPush,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
@@ -79,8 +78,7 @@ impl Scenario {
         Scenario::Incremental,
         Scenario::Pull,
         Scenario::Log,
-        Scenario::AnnexSync,
-        Scenario::AnnexSyncHooks,
+        Scenario::HookAfterPush,
     ];
 
     pub fn label(self) -> &'static str {
@@ -95,8 +93,7 @@ impl Scenario {
             Scenario::Incremental => "sync after 1% changed in Mixxx",
             Scenario::Pull => "sync pulling 1% changed on branch",
             Scenario::Log => "`git mixxx log FILE` after 20 syncs",
-            Scenario::AnnexSync => "`git annex sync` right after a sync, no hooks",
-            Scenario::AnnexSyncHooks => "`git annex sync` right after a sync, with hooks",
+            Scenario::HookAfterPush => "hook after a sync and a push of the branch",
         }
     }
 }
@@ -126,57 +123,34 @@ fn read_with_sqlite(env: &Env, repo: &Path, db: &str) -> Sample {
     measure(env, repo, "sqlite3", &args, None).sample
 }
 
-/// Waits until the background hook runs (started while git-annex held its lock) are over.
-fn wait_background(repo: &Path) {
-    let dir = repo.join(".git/mixxx");
-    let start = std::time::Instant::now();
-    let running = || {
-        std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .any(|e| e.file_name().to_string_lossy().starts_with("background-"))
-    };
-    while running() {
-        assert!(
-            start.elapsed().as_secs() < 600,
-            "background hook runs never ended"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-/// `git annex sync --only-annex` (the git-annex branch alone: the work branch's N files would
-/// make the push the figure) right after a sync that pushed one edit, `REPEATS` times; with
-/// `hooks`, once git-mixxx's hooks are installed (their background runs are waited for, not
-/// timed).
-fn annex_sync_after_sync(env: &Env, repo: &Path, db: &str, me: &str, hooks: bool) -> Vec<Sample> {
-    let sync = ["sync", "--json", "--db", db];
-    if hooks {
-        env.run(repo, me, &["install-hooks"]);
-    }
+/// The hook that `git annex sync` fires when its push moves the remote-tracking git-annex
+/// branch (`reference-transaction`), right after a sync that pushed one edit and a push of the
+/// branch to the NAS (`git push`, which moves that branch as `git annex sync` does; git-annex
+/// itself is left out, as its own work at N files would hide the hook's): `REPEATS` times.
+/// This is what the hooks add to a `git annex sync` right after a sync.
+fn hook_after_push(env: &Env, repo: &Path, db: &str, me: &str) -> Vec<Sample> {
     (0..REPEATS)
         .map(|_| {
             db_exec(
                 Path::new(db),
                 "UPDATE library SET rating = rating % 5 + 1 WHERE id = 1",
             );
-            let r = report(&measure(env, repo, me, &sync, None));
-            assert_eq!(r["pushed"], 1, "the edit was pushed: {r:#}");
-            let annex = measure(
+            let r = report(&measure(
                 env,
                 repo,
-                "git",
-                &["annex", "sync", "--only-annex", "-q"],
+                me,
+                &["sync", "--json", "--db", db],
                 None,
-            );
+            ));
+            assert_eq!(r["pushed"], 1, "the edit was pushed: {r:#}");
+            env.git(repo, &["push", "-q", "nas", "git-annex"]);
+            let hook = measure(env, repo, me, &["hook", "reference-transaction"], None);
             assert!(
-                annex.stderr.trim().is_empty(),
-                "`git annex sync` said something: {}",
-                annex.stderr
+                hook.stderr.trim().is_empty(),
+                "the hook said something: {}",
+                hook.stderr
             );
-            wait_background(repo);
-            annex.sample
+            hook.sample
         })
         .collect()
 }
@@ -336,15 +310,8 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
         &["init", "-q", "--bare", nas.to_str().expect("utf-8 path")],
     );
     env.git(&repo, &["remote", "add", "nas", "../nas.git"]);
-    env.git(&repo, &["annex", "sync", "--only-annex", "-q"]);
-    for hooks in [false, true] {
-        let scenario = match hooks {
-            false => Scenario::AnnexSync,
-            true => Scenario::AnnexSyncHooks,
-        };
-        for sample in annex_sync_after_sync(env, &repo, db_arg, me, hooks) {
-            add(scenario, sample);
-        }
+    for sample in hook_after_push(env, &repo, db_arg, me) {
+        add(Scenario::HookAfterPush, sample);
     }
     if run == 0 {
         let i = pulled[pulled.len() / 2];
