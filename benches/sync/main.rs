@@ -162,9 +162,14 @@ fn cells(s: Scenario, figures: &[Figure]) -> [String; 2] {
         return [time(m.secs), String::new()];
     }
     let r = median_sample(&references);
+    let ratio = m.secs / r.secs;
+    let ratio = match ratio < 0.1 {
+        true => format!("{ratio:.3}x"),
+        false => format!("{ratio:.1}x"),
+    };
     [
         cell(&m),
-        format!("{} / {:.1}x", time(r.secs), m.secs / r.secs),
+        format!("{} / {} / {ratio}", time(r.secs), time(r.cpu)),
     ]
 }
 
@@ -326,7 +331,7 @@ fn main() {
     }
 
     println!(
-        "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / CPU time (user + system) / peak RSS MB / .git/objects growth MB; beside them, reading the same library and cue rows with the sqlite3 program right after (wall time) and the figure's wall time as a multiple of it",
+        "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / CPU time (user + system) / peak RSS MB / .git/objects growth MB; beside them, reading the same library and cue rows with the sqlite3 program right after (wall and CPU time) and the figure's wall time as a multiple of the sqlite3 wall time",
         args.runs,
         match (args.cues, args.grid) {
             (0, false) => String::new(),
@@ -342,7 +347,7 @@ fn main() {
     headers.extend(
         columns
             .iter()
-            .flat_map(|(n, _)| [format!("N={n}"), "sqlite3 / ratio".to_owned()]),
+            .flat_map(|(n, _)| [format!("N={n}"), "sqlite3 wall / CPU / ratio".to_owned()]),
     );
     let rows: Vec<(String, Vec<String>)> = Scenario::ALL
         .iter()
