@@ -156,9 +156,16 @@ impl State {
     /// Records this state as the one git-mixxx's own write left (errors only cost speed: the
     /// next run then reads everything).
     pub fn after_own_write(&self, dir: &Path, uuid: &str) {
-        let path = Self::own_path(dir, uuid);
-        let _ = std::fs::create_dir_all(dir)
-            .and_then(|()| crate::state::local::write_atomically(&path, self.text.as_bytes()));
+        use std::io::Write as _;
+        let write = || -> std::io::Result<()> {
+            std::fs::create_dir_all(dir)?;
+            let mut tmp = tempfile::Builder::new().prefix(".tmp").tempfile_in(dir)?;
+            tmp.write_all(self.text.as_bytes())?;
+            tmp.persist(Self::own_path(dir, uuid))
+                .map_err(|e| e.error)?;
+            Ok(())
+        };
+        let _ = write();
     }
 
     /// Forgets the state git-mixxx's own write left: a write it could not verify.
