@@ -94,7 +94,7 @@ pub fn create_library(db: &Path, revision: i64, tracks: &[(String, Values)]) -> 
     for (location, values) in tracks {
         schema::insert_track(&mut writer, location, values)?;
     }
-    writer.commit()?;
+    writer.commit(None)?;
     Ok(())
 }
 

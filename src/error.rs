@@ -68,3 +68,23 @@ pub(crate) fn kill_point(name: &str) {
         std::process::abort();
     }
 }
+
+/// Test hook: with `GIT_MIXXX_TEST_PAUSE` set to `name`, the process creates the file named by
+/// `GIT_MIXXX_TEST_PAUSE_FILE` here and waits until it is removed (at most a minute), so that a
+/// test can act (as Mixxx writing) at exactly this point of a run.
+pub(crate) fn pause_point(name: &str) {
+    if !std::env::var("GIT_MIXXX_TEST_PAUSE").is_ok_and(|v| v == name) {
+        return;
+    }
+    let Some(file) = std::env::var_os("GIT_MIXXX_TEST_PAUSE_FILE") else {
+        return;
+    };
+    let file = std::path::Path::new(&file);
+    if std::fs::write(file, name).is_err() {
+        return;
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

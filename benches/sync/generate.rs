@@ -103,19 +103,39 @@ impl Library {
     }
 }
 
+/// What a generation was made of, kept beside it: a kept generation (`--keep DIR`) made of the
+/// same is used again.
+fn recipe(n: usize, cues: usize, grid: bool) -> String {
+    format!("tracks {n}, cues {cues}, grid {grid}, revision {REVISION}\n")
+}
+
 pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Library {
     let start = Instant::now();
     let base = root.join(format!("n{n}"));
+    let gen_dir = base.join("gen");
+    let work_dir = base.join("work");
+    let files: Vec<String> = (0..n).map(file_name).collect();
+    let keys: Vec<String> = (0..n).map(fake_key).collect();
+    let recipe_path = base.join("recipe");
+    if std::fs::read_to_string(&recipe_path).is_ok_and(|r| r == recipe(n, cues, grid)) {
+        eprintln!(
+            "N={n}: using the library generated in {}",
+            gen_dir.display()
+        );
+        return Library {
+            n,
+            files,
+            keys,
+            gen_dir,
+            work_dir,
+            secs: 0.0,
+        };
+    }
     if base.exists() {
         std::fs::remove_dir_all(&base).expect("remove previous generation");
     }
-    let gen_dir = base.join("gen");
-    let work_dir = base.join("work");
     let repo = Library::repo(&gen_dir);
     std::fs::create_dir_all(&repo).expect("mkdir repo");
-
-    let files: Vec<String> = (0..n).map(file_name).collect();
-    let keys: Vec<String> = (0..n).map(fake_key).collect();
 
     // The work branch: one commit of N symlinks to content that is not there.
     env.git(&repo, &["init", "-q", "-b", "master"]);
@@ -197,6 +217,7 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
         db_start.elapsed().as_secs_f64() - written
     );
 
+    std::fs::write(&recipe_path, recipe(n, cues, grid)).expect("write the recipe");
     Library {
         n,
         files,

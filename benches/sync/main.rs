@@ -42,7 +42,7 @@ mod support;
 use compare::{Comparison, compare};
 use generate::generate;
 use measure::{MEASURE_CHILD, Sample, measure_child, median_sample};
-use scenarios::{REPEATS, Samples, Scenario, run_scenarios};
+use scenarios::{Figure, REPEATS, Samples, Scenario, run_scenarios};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use support::Env;
@@ -53,7 +53,8 @@ const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--ru
   --cues C             hot cues per track in the generated library (default 0)
   --grid               a beat grid (BeatGrid-2.0 at the track's BPM) on every track with a BPM
   --runs R             runs per measurement, medians are reported (default 3)
-  --keep DIR           generate in DIR and keep the repositories (default: a temporary directory)
+  --keep DIR           generate in DIR and keep the repositories, using again those generated
+                       there with the same --tracks, --cues and --grid (default: a temporary directory)
   --batch-compare N    tracks for the `git annex metadata --batch` comparison (default 10000; 0: off)";
 
 struct Args {
@@ -144,11 +145,32 @@ fn mb(bytes: f64) -> String {
 
 fn cell(s: &Sample) -> String {
     format!(
-        "{} / {} / {}",
+        "{} / {} / {} / {}",
         time(s.secs),
+        time(s.cpu),
         mb(s.rss_kb as f64 * 1024.0),
         mb(s.objects as f64)
     )
+}
+
+/// A scenario's medians: its cell, and the `sqlite3` reference beside it (its wall time, and
+/// the figure's wall time as a multiple of it).
+fn cells(s: Scenario, figures: &[Figure]) -> [String; 2] {
+    let m = median_sample(&figures.iter().map(|f| f.sample).collect::<Vec<_>>());
+    let references: Vec<Sample> = figures.iter().filter_map(|f| f.sqlite).collect();
+    if s == Scenario::Generate || references.is_empty() {
+        return [time(m.secs), String::new()];
+    }
+    let r = median_sample(&references);
+    let ratio = m.secs / r.secs;
+    let ratio = match ratio < 0.1 {
+        true => format!("{ratio:.3}x"),
+        false => format!("{ratio:.1}x"),
+    };
+    [
+        cell(&m),
+        format!("{} / {} / {ratio}", time(r.secs), time(r.cpu)),
+    ]
 }
 
 fn machine(env: &Env) -> String {
@@ -282,10 +304,14 @@ fn main() {
         let mut samples = Samples::new();
         samples.insert(
             Scenario::Generate,
-            vec![Sample {
-                secs: lib.secs,
-                rss_kb: 0,
-                objects: 0,
+            vec![Figure {
+                sample: Sample {
+                    secs: lib.secs,
+                    cpu: 0.0,
+                    rss_kb: 0,
+                    objects: 0,
+                },
+                sqlite: None,
             }],
         );
         for run in 0..args.runs {
@@ -294,7 +320,10 @@ fn main() {
         }
         if args.batch_compare > 0 {
             let m = n.min(args.batch_compare);
-            let firsts = samples[&Scenario::FirstSync].clone();
+            let firsts: Vec<Sample> = samples[&Scenario::FirstSync]
+                .iter()
+                .map(|f| f.sample)
+                .collect();
             comparisons.push((n, compare(&env, &lib, m, args.runs, &firsts)));
         }
         debug_assert_eq!(lib.keys.len(), n);
@@ -302,7 +331,7 @@ fn main() {
     }
 
     println!(
-        "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / peak RSS MB / .git/objects growth MB",
+        "\ngit-mixxx sync benchmark: median of {} run(s){}; cells: wall time / CPU time (user + system) / peak RSS MB / .git/objects growth MB; beside them, reading the same library and cue rows with the sqlite3 program right after (wall and CPU time) and the figure's wall time as a multiple of the sqlite3 wall time",
         args.runs,
         match (args.cues, args.grid) {
             (0, false) => String::new(),
@@ -315,20 +344,17 @@ fn main() {
         "(no-change rows: {REPEATS} consecutive runs per run; the hook after one warm-up run)\n"
     );
     let mut headers = vec!["scenario".to_owned()];
-    headers.extend(columns.iter().map(|(n, _)| format!("N={n}")));
+    headers.extend(
+        columns
+            .iter()
+            .flat_map(|(n, _)| [format!("N={n}"), "sqlite3 wall / CPU / ratio".to_owned()]),
+    );
     let rows: Vec<(String, Vec<String>)> = Scenario::ALL
         .iter()
         .map(|s| {
             let cells = columns
                 .iter()
-                .map(|(_, samples)| {
-                    let m = median_sample(&samples[s]);
-                    if *s == Scenario::Generate {
-                        time(m.secs)
-                    } else {
-                        cell(&m)
-                    }
-                })
+                .flat_map(|(_, samples)| cells(*s, &samples[s]))
                 .collect();
             (s.label().to_owned(), cells)
         })

@@ -11,6 +11,8 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug)]
 pub struct Sample {
     pub secs: f64,
+    /// CPU time (user + system) of the command and the processes it waited for.
+    pub cpu: f64,
     /// Peak RSS in KiB.
     pub rss_kb: u64,
     /// Growth of `.git/objects`, apparent size in bytes.
@@ -43,9 +45,9 @@ fn apparent_size(dir: &Path) -> u64 {
 pub const MEASURE_CHILD: &str = "--measure-child";
 
 /// The measuring process: a fresh, small process (the bench binary re-executed) that runs the
-/// command with its own stdio, environment and directory, waits, and writes `secs maxrss_kb` to
-/// RESULT from `getrusage(RUSAGE_CHILDREN)`, which then covers exactly that command and the
-/// processes it waited for. (Measured straight from the benchmark, a child's `ru_maxrss` would
+/// command with its own stdio, environment and directory, waits, and writes `secs maxrss_kb
+/// cpu_secs` to RESULT from `getrusage(RUSAGE_CHILDREN)`, which then covers exactly that
+/// command and the processes it waited for. (Measured straight from the benchmark, a child's `ru_maxrss` would
 /// include the benchmark's own memory, which the kernel counts for the child until it execs.)
 pub fn measure_child(args: &[String]) -> ! {
     let [result, dashes, program, rest @ ..] = args else {
@@ -64,7 +66,9 @@ pub fn measure_child(args: &[String]) -> ! {
     // SAFETY: a valid pointer to a local.
     let r = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
     assert_eq!(r, 0, "getrusage: {}", std::io::Error::last_os_error());
-    std::fs::write(result, format!("{secs} {}\n", usage.ru_maxrss)).expect("write result");
+    let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = cpu(usage.ru_utime) + cpu(usage.ru_stime);
+    std::fs::write(result, format!("{secs} {} {cpu}\n", usage.ru_maxrss)).expect("write result");
     std::process::exit(status.code().unwrap_or(128));
 }
 
@@ -114,10 +118,12 @@ pub fn measure(
     let mut fields = result.split_whitespace();
     let secs: f64 = fields.next().and_then(|v| v.parse().ok()).expect("secs");
     let rss_kb: u64 = fields.next().and_then(|v| v.parse().ok()).expect("maxrss");
+    let cpu: f64 = fields.next().and_then(|v| v.parse().ok()).expect("cpu");
     let after = apparent_size(&objects);
     Outcome {
         sample: Sample {
             secs,
+            cpu,
             rss_kb,
             objects: after as i64 - before as i64,
         },
@@ -142,6 +148,7 @@ fn median(mut xs: Vec<f64>) -> f64 {
 pub fn median_sample(samples: &[Sample]) -> Sample {
     Sample {
         secs: median(samples.iter().map(|s| s.secs).collect()),
+        cpu: median(samples.iter().map(|s| s.cpu).collect()),
         rss_kb: median(samples.iter().map(|s| s.rss_kb as f64).collect()) as u64,
         objects: median(samples.iter().map(|s| s.objects as f64).collect()) as i64,
     }

@@ -1,7 +1,10 @@
 //! The sync scenarios, each measured on the same fresh copy of the generated library in turn:
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
-//! and after `git add` of another file), a sync after 1% changed in Mixxx, one pulling 1%
-//! changed on the branch, and `git mixxx log FILE` once the branch holds 20 syncs.
+//! and after `git add` of another file), `status`, a sync after 1% changed in Mixxx, one
+//! pulling 1% changed on the branch, `git mixxx log FILE` once the branch holds 20 syncs, and
+//! the hook that `git annex sync` fires right after a sync. Each figure has
+//! beside it the time to read the same library and cue rows with the `sqlite3` program,
+//! measured right after it.
 
 use crate::batch::{batch_line, commit_journal, write_batch};
 use crate::checks::{check_repo, expect_report, report};
@@ -55,23 +58,27 @@ pub enum Scenario {
     NoChangeShortcut,
     Hook,
     HookIndexChanged,
+    Status,
     Incremental,
     Pull,
     Log,
+    HookAfterPush,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 11] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
         Scenario::NoChangeShortcut,
         Scenario::Hook,
         Scenario::HookIndexChanged,
+        Scenario::Status,
         Scenario::Incremental,
         Scenario::Pull,
         Scenario::Log,
+        Scenario::HookAfterPush,
     ];
 
     pub fn label(self) -> &'static str {
@@ -82,9 +89,11 @@ impl Scenario {
             Scenario::NoChangeShortcut => "no-change sync, stat shortcut",
             Scenario::Hook => "hook pre-commit, no change",
             Scenario::HookIndexChanged => "hook pre-commit after `git add` of a text file",
+            Scenario::Status => "`git mixxx status`, full check",
             Scenario::Incremental => "sync after 1% changed in Mixxx",
             Scenario::Pull => "sync pulling 1% changed on branch",
             Scenario::Log => "`git mixxx log FILE` after 20 syncs",
+            Scenario::HookAfterPush => "hook after a sync and a push of the branch",
         }
     }
 }
@@ -95,7 +104,56 @@ fn one_percent(n: usize, offset: usize) -> Vec<usize> {
     if picked.is_empty() { vec![0] } else { picked }
 }
 
-pub type Samples = BTreeMap<Scenario, Vec<Sample>>;
+/// A figure, and the reference measured right after it in the same run: reading the same
+/// library and cue rows with the `sqlite3` program (`None` for the generation).
+#[derive(Clone, Copy, Debug)]
+pub struct Figure {
+    pub sample: Sample,
+    pub sqlite: Option<Sample>,
+}
+
+pub type Samples = BTreeMap<Scenario, Vec<Figure>>;
+
+/// Reads the library and cue columns a sync reads ([`git_mixxx::mixxx::read_queries`]) from
+/// `db` with the `sqlite3` program, its output thrown away.
+fn read_with_sqlite(env: &Env, repo: &Path, db: &str) -> Sample {
+    let queries = git_mixxx::mixxx::read_queries();
+    let mut args = vec!["-batch", db, ".output /dev/null"];
+    args.extend(queries.iter().map(String::as_str));
+    measure(env, repo, "sqlite3", &args, None).sample
+}
+
+/// The hook that `git annex sync` fires when its push moves the remote-tracking git-annex
+/// branch (`reference-transaction`), right after a sync that pushed one edit and a push of the
+/// branch to the NAS (`git push`, which moves that branch as `git annex sync` does; git-annex
+/// itself is left out, as its own work at N files would hide the hook's): `REPEATS` times.
+/// This is what the hooks add to a `git annex sync` right after a sync.
+fn hook_after_push(env: &Env, repo: &Path, db: &str, me: &str) -> Vec<Sample> {
+    (0..REPEATS)
+        .map(|_| {
+            db_exec(
+                Path::new(db),
+                "UPDATE library SET rating = rating % 5 + 1 WHERE id = 1",
+            );
+            let r = report(&measure(
+                env,
+                repo,
+                me,
+                &["sync", "--json", "--db", db],
+                None,
+            ));
+            assert_eq!(r["pushed"], 1, "the edit was pushed: {r:#}");
+            env.git(repo, &["push", "-q", "nas", "git-annex"]);
+            let hook = measure(env, repo, me, &["hook", "reference-transaction"], None);
+            assert!(
+                hook.stderr.trim().is_empty(),
+                "the hook said something: {}",
+                hook.stderr
+            );
+            hook.sample
+        })
+        .collect()
+}
 
 /// One run of every sync scenario on a fresh copy.
 pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples) {
@@ -108,7 +166,13 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
     let bin = env.bin();
     let me = bin.to_str().expect("utf-8 binary path");
     let sync = ["sync", "--json", "--db", db_arg];
-    let mut add = |s: Scenario, sample: Sample| samples.entry(s).or_default().push(sample);
+    let mut add = |s: Scenario, sample: Sample| {
+        let sqlite = Some(read_with_sqlite(env, &repo, db_arg));
+        samples
+            .entry(s)
+            .or_default()
+            .push(Figure { sample, sqlite });
+    };
 
     let first = measure(env, &repo, me, &sync, None);
     expect_report(&report(&first), n, n, 0);
@@ -126,6 +190,9 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
         assert!(r["commit"].is_null(), "a no-change sync committed: {r:#}");
         add(Scenario::NoChange, again.sample);
     }
+    forget_shortcut(&repo);
+    let status = measure(env, &repo, me, &["status", "--json", "--db", db_arg], None);
+    add(Scenario::Status, status.sample);
     // The shortcut: once the database and index are older than git-mixxx's racy window, a
     // no-change run records a stat fingerprint and the next ones only compare it.
     age(&db);
@@ -236,6 +303,15 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
         let runs = report(&log)["runs"].as_array().map_or(0, Vec::len);
         assert!(runs >= SYNCS - 2, "log lists {runs} runs");
         add(Scenario::Log, log.sample);
+    }
+    let nas = dir.join("nas.git");
+    env.git(
+        dir,
+        &["init", "-q", "--bare", nas.to_str().expect("utf-8 path")],
+    );
+    env.git(&repo, &["remote", "add", "nas", "../nas.git"]);
+    for sample in hook_after_push(env, &repo, db_arg, me) {
+        add(Scenario::HookAfterPush, sample);
     }
     if run == 0 {
         let i = pulled[pulled.len() / 2];

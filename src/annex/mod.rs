@@ -127,8 +127,13 @@ impl Annex {
     /// The tips of the remote-tracking git-annex branches (`refs/remotes/*/git-annex`) that
     /// `tip` does not contain yet: what git-annex merges at its next command.
     pub fn unmerged_remotes(&self, tip: ObjectId) -> Result<Vec<ObjectId>> {
+        self.unmerged_among(tip, &self.remote_tips()?)
+    }
+
+    /// Those of the commits `remotes` that `tip` does not contain, each once.
+    pub fn unmerged_among(&self, tip: ObjectId, remotes: &[ObjectId]) -> Result<Vec<ObjectId>> {
         let mut out = Vec::new();
-        for remote in self.remote_tips()? {
+        for &remote in remotes {
             if remote == tip || out.contains(&remote) {
                 continue;
             }

@@ -5,6 +5,7 @@
 //! the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
+pub mod disk;
 pub mod import;
 pub mod location;
 pub mod marker;
@@ -109,6 +110,9 @@ pub struct Library {
     pub marker: Option<marker::Marker>,
     /// The user playlists (not `hidden`) with their entries in order.
     pub playlists: Vec<Playlist>,
+    /// The state of the database's files when it was read, if no commit happened while it was
+    /// read ([`disk::State`]).
+    pub disk: Option<disk::State>,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear
@@ -183,6 +187,7 @@ impl Database {
         conn.busy_timeout(Duration::from_secs(5))
             .map_err(|e| sqlite_error(path, e))?;
         no_foreign_keys(&conn).map_err(|e| sqlite_error(path, e))?;
+        no_checkpoint_on_close(&conn).map_err(|e| sqlite_error(path, e))?;
         let revision = schema_revision(&conn).map_err(|e| match e {
             Error::Sqlite { source, .. } => sqlite_error(path, source),
             Error::NotMixxx { reason, .. } => Error::NotMixxx {
@@ -227,12 +232,17 @@ impl Database {
     /// playlists, in bulk, inside one read transaction.
     pub fn read_library(&self) -> Result<Library> {
         let err = |e| sqlite_error(&self.path, e);
+        let before = disk::State::read(&self.path);
         // A deferred transaction holds one SQLite read snapshot for all the queries below.
         self.conn.execute_batch("BEGIN").map_err(err)?;
         let result = self.read_snapshot();
+        crate::error::pause_point("reading-mixxx");
         // Ending a read transaction cannot lose anything; its error is not interesting.
         let _ = self.conn.execute_batch("COMMIT");
-        result.map_err(err)
+        let mut library = result.map_err(err)?;
+        // The same state before and after: the read saw exactly that state's content.
+        library.disk = Some(before).filter(|b| *b == disk::State::read(&self.path));
+        Ok(library)
     }
 
     /// Reads the library in the open read transaction. Outside WAL mode, the `cues` table (the
@@ -256,22 +266,7 @@ impl Database {
     }
 
     fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
-        // The single-valued fields' columns, then `key_id` for the key's codec.
-        let mut columns: Vec<String> = Vec::new();
-        for field in Field::singles() {
-            match field.source() {
-                Source::Column(c) => columns.push(format!("l.\"{c}\"")),
-                Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
-                Source::Member(_) | Source::Cues => {}
-            }
-        }
-        let sql = format!(
-            "SELECT l.id, tl.location, {}, l.key_id FROM library l \
-             JOIN track_locations tl ON tl.id = l.location \
-             WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
-            columns.join(", ")
-        );
-        let key_id_column = columns.len() + 2;
+        let (sql, key_id_column) = library_sql();
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
@@ -331,6 +326,7 @@ impl Database {
             tracks,
             marker: marker::read(&self.conn)?,
             playlists: read_playlists(&self.conn)?,
+            disk: None,
         })
     }
 
@@ -382,18 +378,50 @@ fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_millis(200))?;
+    no_checkpoint_on_close(&conn)?;
     cue_values(&conn)
+}
+
+/// The query of the library's tracks: id, location, the single-valued fields' columns, then
+/// `key_id` (for the key's codec), at the returned column.
+fn library_sql() -> (String, usize) {
+    let mut columns: Vec<String> = Vec::new();
+    for field in Field::singles() {
+        match field.source() {
+            Source::Column(c) => columns.push(format!("l.\"{c}\"")),
+            Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
+            Source::Member(_) | Source::Cues => {}
+        }
+    }
+    let sql = format!(
+        "SELECT l.id, tl.location, {}, l.key_id FROM library l \
+         JOIN track_locations tl ON tl.id = l.location \
+         WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
+        columns.join(", ")
+    );
+    (sql, columns.len() + 2)
+}
+
+/// The query of the cues git-mixxx syncs, with their track.
+fn cues_sql() -> String {
+    format!(
+        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+         WHERE type IN ({})",
+        cue::SYNCED_TYPES
+    )
+}
+
+/// The queries of the library and cue columns a sync reads (the benchmark times them with the
+/// `sqlite3` program as the reference for reading the database).
+pub fn read_queries() -> [String; 2] {
+    [library_sql().0, cues_sql()]
 }
 
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
 /// Mixxx's schema has no index on `cues.track_id`; each value is written straight from the
 /// row).
 fn cue_values(conn: &Connection) -> rusqlite::Result<CuesByTrack> {
-    let sql = format!(
-        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-         WHERE type IN ({})",
-        cue::SYNCED_TYPES
-    );
+    let sql = cues_sql();
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     let mut out = CuesByTrack::default();
@@ -497,6 +525,15 @@ fn roll_back_hot_journal(path: &Path) -> Result<()> {
     })
     .map_err(sqlite)?;
     Ok(())
+}
+
+/// In WAL mode, the last connection to close copies the WAL into the database and removes it:
+/// git-mixxx's connections leave that to Mixxx, so that the files stay as git-mixxx's own
+/// last commit left them ([`disk`]).
+pub(crate) fn no_checkpoint_on_close(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map(drop)
 }
 
 /// Mixxx's declared foreign keys reference a table that no longer exists (`library_old`), so

@@ -3,6 +3,7 @@
 //! `library` columns with `key_id` kept consistent, and crate / user-playlist membership,
 //! creating crates and playlists that do not exist yet).
 
+use super::disk::{State, Watch};
 use super::marker::Marker;
 use super::{Database, Error as DbError};
 use crate::fields::cue::Cue;
@@ -71,18 +72,56 @@ impl Database {
         writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
         Ok((writer, backup))
     }
+
+    /// The state of the database's files that this connection's commit `committed` left,
+    /// when no other connection has committed since (SQLite's `data_version`, read before the
+    /// commit and after the state, moves with every other connection's commit).
+    pub fn after_commit(&self, committed: &Committed) -> Option<State> {
+        let state = State::read(&self.path);
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .ok()?;
+        (version == committed.data_version).then_some(state)
+    }
+}
+
+/// A commit of git-mixxx's: whether it was made on exactly what the run read (no other
+/// connection committed since the run's [`Watch`] started), and SQLite's `data_version` of its
+/// connection just before it.
+#[derive(Clone, Debug)]
+pub struct Committed {
+    pub on_read: bool,
+    data_version: i64,
+}
+
+/// [`Committed`] from inside the transaction `tx`, about to commit: under the write lock, so no
+/// other commit can come between `watch`'s answer and this commit.
+fn committing(tx: &Transaction<'_>, watch: Option<&Watch>) -> rusqlite::Result<Committed> {
+    let data_version = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+    Ok(Committed {
+        on_read: watch.is_some_and(Watch::unchanged),
+        data_version,
+    })
 }
 
 impl Database {
     /// Stores git-mixxx's marker alone, in its own short transaction: it is git-mixxx's own
-    /// row, not the DJ's data, so no backup is taken for it.
-    pub fn write_marker(&mut self, marker: &Marker) -> Result<(), DbError> {
+    /// row, not the DJ's data, so no backup is taken for it. `watch` started before the run
+    /// read the database, if it did.
+    pub fn write_marker(
+        &mut self,
+        marker: &Marker,
+        watch: Option<&Watch>,
+    ) -> Result<Committed, DbError> {
         let path = self.path.clone();
         let sqlite = |source| super::sqlite_error(&path, source);
         let tx =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
         super::marker::write(&tx, marker).map_err(sqlite)?;
-        tx.commit().map_err(sqlite)
+        let committed = committing(&tx, watch).map_err(sqlite)?;
+        tx.commit().map_err(sqlite)?;
+        Ok(committed)
     }
 }
 
@@ -152,7 +191,8 @@ impl<'a> Writer<'a> {
         Ok(super::marker::write(&self.tx, marker)?)
     }
 
-    pub fn commit(self) -> Result<(), Error> {
+    /// Commits; `watch` started before the run read the database, if it did.
+    pub fn commit(self, watch: Option<&Watch>) -> Result<Committed, Error> {
         // Mixxx expects playlist positions 1..n without gaps.
         for playlist in &self.gaps {
             self.tx.execute(
@@ -162,7 +202,9 @@ impl<'a> Writer<'a> {
                 params![playlist],
             )?;
         }
-        Ok(self.tx.commit()?)
+        let committed = committing(&self.tx, watch)?;
+        self.tx.commit()?;
+        Ok(committed)
     }
 
     /// Sets `field` of track `id` to exactly `values` (canonical values; empty = unset).

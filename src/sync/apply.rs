@@ -8,8 +8,11 @@ use super::plan::Plan;
 use super::relink::Relink;
 use super::report::Failure;
 use super::snapshot::Keyed;
+use crate::context::Context;
 use crate::fields::{Container, Field};
+use crate::mixxx::disk::{State, Watch};
 use crate::mixxx::marker::Marker;
+use crate::mixxx::write::Committed;
 use crate::mixxx::{Database, import, relink, running, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,13 +31,48 @@ pub enum Applied {
     },
 }
 
+/// One of git-mixxx's own writes to Mixxx: whether it was made on exactly what the run read,
+/// and the state of the files it left (`None` when another program committed right after it).
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub on_read: bool,
+    pub after: Option<State>,
+}
+
+/// What a run's write of its plan (and marker) did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub applied: Applied,
+    /// Whether the database holds the run's marker now.
+    pub marked: bool,
+    /// The write, if there was one.
+    pub written: Option<Written>,
+}
+
+/// Notes the state one of git-mixxx's own commits left, so that the next run tells that
+/// recent write from another program's ([`crate::mixxx::disk`]): kept when no other commit
+/// came after it, else forgotten.
+fn own_write(ctx: &Context, db: &Database, committed: &Committed) -> Result<Written, Error> {
+    let after = db.after_commit(committed);
+    let dir = crate::state::local_dir(&ctx.annex.repo);
+    match &after {
+        Some(state) => state.after_own_write(&dir, &ctx.annex.uuid),
+        None => State::forget_own_write(&dir, &ctx.annex.uuid),
+    }
+    crash_point("after-own-write")?;
+    Ok(Written {
+        on_read: committed.on_read,
+        after,
+    })
+}
+
 /// Moves the rows of `relinks` in one transaction after a backup, unless Mixxx runs or
 /// `--push-only` was given; notes in each what became of the cues that could not simply move.
-pub fn relink(db: &Path, relinks: &mut [Relink], opts: &Options) -> Result<Applied, Error> {
-    if let Some(why) = held(db, opts) {
+pub fn relink(ctx: &Context, relinks: &mut [Relink], opts: &Options) -> Result<Applied, Error> {
+    if let Some(why) = held(&ctx.db, opts) {
         return Ok(Applied::Held(why));
     }
-    let mut db = Database::open_for_writing(db)?;
+    let mut db = Database::open_for_writing(&ctx.db)?;
     let (writer, backup) = db.begin_write()?;
     for r in relinks.iter_mut() {
         if let Some(change) = &r.change {
@@ -44,18 +82,19 @@ pub fn relink(db: &Path, relinks: &mut [Relink], opts: &Options) -> Result<Appli
         }
     }
     crash_point("before-relink-commit")?;
-    writer.commit()?;
+    let committed = writer.commit(None)?;
+    own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
     Ok(Applied::Written { backup, failures })
 }
 
 /// Adds the files of `imports` to Mixxx in one transaction after a backup, unless Mixxx runs
 /// or `--push-only` was given.
-pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, Error> {
-    if let Some(why) = held(db, opts) {
+pub fn import(ctx: &Context, imports: &[Import], opts: &Options) -> Result<Applied, Error> {
+    if let Some(why) = held(&ctx.db, opts) {
         return Ok(Applied::Held(why));
     }
-    let mut db = Database::open_for_writing(db)?;
+    let mut db = Database::open_for_writing(&ctx.db)?;
     let (writer, backup) = db.begin_write()?;
     let tx = writer.transaction();
     let folders: BTreeSet<&str> = imports.iter().map(|i| i.folder.as_str()).collect();
@@ -67,7 +106,8 @@ pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, 
         import::insert(tx, &track).map_err(write::Error::from)?;
     }
     crash_point("before-import-commit")?;
-    writer.commit()?;
+    let committed = writer.commit(None)?;
+    own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
     Ok(Applied::Written { backup, failures })
 }
@@ -95,23 +135,35 @@ pub fn mixxx_running(db: &Path) -> Option<String> {
     ))
 }
 
-/// Writes the plan's pulls to the database at `db`, and `marker` with them (or alone, when
-/// nothing is pulled). The second value says whether the database holds `marker` now.
+/// Writes the plan's pulls to this Mixxx, and `marker` with them (or alone, when nothing is
+/// pulled); `watch` started before the run read the database.
 pub fn apply(
-    db: &Path,
+    ctx: &Context,
     plan: &Plan<'_>,
     keyed: &Keyed,
     opts: &Options,
     marker: Option<&Marker>,
-) -> Result<(Applied, bool), Error> {
+    watch: Option<&Watch>,
+) -> Result<Outcome, Error> {
     if !plan.pulls() {
-        let written = marker.is_some_and(|m| write_marker(db, m));
-        return Ok((Applied::Nothing, written));
+        let written = match marker {
+            Some(m) => write_marker(ctx, m, watch)?,
+            None => None,
+        };
+        return Ok(Outcome {
+            applied: Applied::Nothing,
+            marked: written.is_some(),
+            written,
+        });
     }
-    if let Some(why) = held(db, opts) {
-        return Ok((Applied::Held(why), false));
+    if let Some(why) = held(&ctx.db, opts) {
+        return Ok(Outcome {
+            applied: Applied::Held(why),
+            marked: false,
+            written: None,
+        });
     }
-    let mut db = Database::open_for_writing(db)?;
+    let mut db = Database::open_for_writing(&ctx.db)?;
     let (mut writer, backup) = db.begin_write()?;
     if let Some(marker) = marker {
         writer.set_marker(marker)?;
@@ -152,19 +204,34 @@ pub fn apply(
         }
     }
     crash_point("before-mixxx-commit")?;
-    writer.commit()?;
+    let committed = writer.commit(watch)?;
+    let written = own_write(ctx, &db, &committed)?;
     crash_point("after-mixxx-commit")?;
-    Ok((Applied::Written { backup, failures }, marker.is_some()))
+    Ok(Outcome {
+        applied: Applied::Written { backup, failures },
+        marked: marker.is_some(),
+        written: Some(written),
+    })
 }
 
-/// Writes the marker alone, when Mixxx is not running and the database may be written. A run
-/// that pulls nothing does not fail for it: a database it cannot write (read-only file, locked,
-/// newer schema) keeps its marker, which the run records as it is.
-fn write_marker(db: &Path, marker: &Marker) -> bool {
-    running::holder(db).is_none()
-        && Database::open_for_writing(db)
-            .and_then(|mut db| db.write_marker(marker))
-            .is_ok()
+/// Writes the marker alone, when Mixxx is not running and the database may be written; the
+/// write, if made. A run that pulls nothing does not fail for it: a database it cannot write
+/// (read-only file, locked, newer schema) keeps its marker, which the run records as it is.
+fn write_marker(
+    ctx: &Context,
+    marker: &Marker,
+    watch: Option<&Watch>,
+) -> Result<Option<Written>, Error> {
+    if running::holder(&ctx.db).is_some() {
+        return Ok(None);
+    }
+    let Ok(mut db) = Database::open_for_writing(&ctx.db) else {
+        return Ok(None);
+    };
+    let Ok(committed) = db.write_marker(marker, watch) else {
+        return Ok(None);
+    };
+    Ok(Some(own_write(ctx, &db, &committed)?))
 }
 
 /// The crates or playlists the plan's pulls rename: every track the plan takes out of `from`

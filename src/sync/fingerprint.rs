@@ -1,19 +1,27 @@
 //! The no-change fingerprint: a run can be skipped when nothing it reads has changed since the
-//! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: by stat for
-//! the Mixxx database (and its `-wal` / `-journal`), plus the git-annex branch tip and the
-//! remote-tracking git-annex branches' tips, git-annex's
-//! journal (each entry by stat), the configuration and the git-mixxx version and cache format; and for the
-//! index, by stat when it is unchanged, else by a digest of its entries at the paths of the
-//! library's tracks (a commit, or `git add` of other files, rewrites the index without changing
-//! which key a Mixxx track's path has). Those paths are kept, hashed, in `<uuid>.paths`.
+//! last run that found nothing to do. "Nothing it reads" is fingerprinted cheaply: the Mixxx
+//! database by the state of its files (the stat of the database, its `-wal` and `-journal`,
+//! with SQLite's file change counter and the WAL's header: [`crate::mixxx::disk`]), plus the
+//! git-annex branch tip and the remote-tracking git-annex branches it does not contain yet,
+//! git-annex's journal (each entry by stat), the configuration and the git-mixxx version and
+//! cache format; and for the index, by stat when it is unchanged, else by a digest of its
+//! entries at the paths of the library's tracks (a commit, or `git add` of other files,
+//! rewrites the index without changing which key a Mixxx track's path has). Those paths are
+//! kept, hashed, in `<uuid>.paths`.
 //!
 //! As git does for its index ("racily clean" entries), a file modified within
 //! [`RACY_SECONDS`] of taking the fingerprint is not trusted by its stat: a change in the same
-//! timestamp tick would go unseen on filesystems with coarse timestamps.
+//! timestamp tick would go unseen on filesystems with coarse timestamps. The database is the
+//! exception when its state is the one git-mixxx's own last write left: any later commit
+//! changes its version. So a run that commits records, with what it left, that the next run
+//! finds nothing to do ([`Fingerprint::save_settled`]), and that run takes the shortcut at
+//! once.
 
 use super::report::Report;
 use crate::context::Context;
+use crate::mixxx::disk::State;
 use crate::worktree::path_hash;
+use gix::ObjectId;
 use md5::{Digest as _, Md5};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -36,6 +44,8 @@ pub struct Fingerprint {
     index_digest: Option<String>,
     /// What the last no-change run saved, read once.
     saved: Option<Saved>,
+    /// The tips of the remote-tracking git-annex branches, as read.
+    remotes: Vec<ObjectId>,
 }
 
 /// What was saved after the last no-change run.
@@ -120,7 +130,8 @@ fn racy(mtime: Option<SystemTime>, now: SystemTime) -> bool {
     })
 }
 
-/// A file's size and modification time, and whether it was modified too recently to trust.
+/// A file's size and modification time, and whether it was modified too recently to trust
+/// (for the index).
 fn stat(path: &Path, now: SystemTime) -> (String, bool) {
     let Ok(meta) = std::fs::metadata(path) else {
         return ("absent".into(), false);
@@ -147,28 +158,43 @@ fn index_digest(index: &gix::index::File, paths: &[u64]) -> String {
     faster_hex::hex_string(&md5.finalize())
 }
 
+/// Whether the database's state can be trusted to show any later change: it is old enough, or
+/// git-mixxx's own last write left it.
+fn trusted(ctx: &Context, disk: &State, now: SystemTime) -> bool {
+    !disk.changed_within(Duration::from_secs(RACY_SECONDS), now)
+        || disk.is_own_write(&crate::state::local_dir(&ctx.annex.repo), &ctx.annex.uuid)
+}
+
+/// Everything of the fingerprint but the index: the branch at `tip` with the remote-tracking
+/// branches it lacks (`unmerged`), git-annex's `journal`, and the database's state.
+fn base_text(
+    ctx: &Context,
+    tip: ObjectId,
+    unmerged: &[ObjectId],
+    journal: &str,
+    disk: &State,
+) -> String {
+    let mut unmerged = unmerged.to_vec();
+    unmerged.sort_unstable();
+    format!(
+        "{}\n{}\n{:?}\n{tip}\n{unmerged:?}\n{journal}\n{}",
+        crate::state::CACHE_HEADER,
+        ctx.db.display(),
+        ctx.prefixes,
+        disk.as_str()
+    )
+}
+
 impl Fingerprint {
     pub fn take(ctx: &Context) -> Option<Fingerprint> {
         let now = SystemTime::now();
         let journal = journal(ctx, now);
-        let mut base = format!(
-            "{}\n{}\n{:?}\n{}\n{:?}\n{}",
-            crate::state::CACHE_HEADER,
-            ctx.db.display(),
-            ctx.prefixes,
-            ctx.annex.tip().ok()?,
-            ctx.annex.remote_tips().ok()?,
-            journal.0
-        );
-        let mut trustworthy = !journal.1;
-        for suffix in ["", "-wal", "-journal"] {
-            let mut p = ctx.db.clone().into_os_string();
-            p.push(suffix);
-            let (s, racy) = stat(Path::new(&p), now);
-            trustworthy &= !racy || s == "absent";
-            base.push('\n');
-            base.push_str(&s);
-        }
+        let tip = ctx.annex.tip().ok()?;
+        let remotes = ctx.annex.remote_tips().ok()?;
+        let unmerged = ctx.annex.unmerged_among(tip, &remotes).ok()?;
+        let disk = State::read(&ctx.db);
+        let base = base_text(ctx, tip, &unmerged, &journal.0, &disk);
+        let trustworthy = !journal.1 && trusted(ctx, &disk, now);
         let (index_stat, index_racy) = stat(&ctx.annex.repo.index_path(), now);
         let saved = load(ctx);
         let saved_stat_matches =
@@ -196,6 +222,7 @@ impl Fingerprint {
             index,
             index_digest,
             saved,
+            remotes,
         })
     }
 
@@ -213,12 +240,41 @@ impl Fingerprint {
     }
 
     /// Records that the run that took this fingerprint found nothing to do (when its files are
-    /// old enough to be trusted next time), with the library's paths in the work tree (hashed
+    /// old enough to be trusted next time; else forgets the last one), with the library's paths in the work tree (hashed
     /// by [`path_hash`]); errors only cost speed.
     pub fn save(&self, ctx: &Context, report: &Report, library_paths: &[u64]) {
-        if !self.trustworthy {
-            return;
+        match self.trustworthy {
+            true => self.write(ctx, &self.base, report, library_paths),
+            false => Fingerprint::clear(ctx),
         }
+    }
+
+    /// Records, after a run that committed `commit` and left Mixxx and the branch settled
+    /// (its report's [`Report::settled`]), that the next run finds nothing to do: the
+    /// fingerprint of what it left (the database as its own write left it, the branch at its
+    /// commit, the index as the run read it). Only when no remote-tracking branch is left to
+    /// merge and git-annex's journal is empty (the next run would read those); else the last
+    /// no-change run is forgotten.
+    pub fn save_settled(&self, ctx: &Context, settled: &Report, commit: ObjectId) {
+        let now = SystemTime::now();
+        let journal = journal(ctx, now);
+        let Some(disk) = settled.disk.as_ref() else {
+            return Fingerprint::clear(ctx);
+        };
+        let merged = ctx
+            .annex
+            .unmerged_among(commit, &self.remotes)
+            .is_ok_and(|u| u.is_empty());
+        if !merged || !ctx.annex.journal_is_empty() || !trusted(ctx, disk, now) {
+            return Fingerprint::clear(ctx);
+        }
+        let base = base_text(ctx, commit, &[], &journal.0, disk);
+        self.write(ctx, &base, settled, &settled.library_paths);
+    }
+
+    /// Writes the fingerprint `base`, with this fingerprint's index, and the `report` of the
+    /// run that finds nothing to do there.
+    fn write(&self, ctx: &Context, base: &str, report: &Report, library_paths: &[u64]) {
         let mut paths = library_paths.to_vec();
         paths.sort_unstable();
         paths.dedup();
@@ -250,8 +306,8 @@ impl Fingerprint {
         };
         let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
         let text = format!(
-            "{}\n{}\n{digest}\n{paths_digest}\n\n{json}",
-            self.base, self.index_stat
+            "{base}\n{}\n{digest}\n{paths_digest}\n\n{json}",
+            self.index_stat
         );
         if std::fs::write(paths_file(ctx), bytes).is_ok() {
             let _ = std::fs::write(path(ctx), text);

@@ -123,6 +123,7 @@ pub fn run_keeping(
             }
         }
     });
+    let all_read = skipped.is_empty();
     for skipped in skipped {
         clock.observer.warning(Warning::Skipped(skipped));
     }
@@ -130,14 +131,31 @@ pub fn run_keeping(
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
         && !opts.dry_run
     {
-        if report.is_quiet() {
-            f.save(ctx, report, &report.library_paths);
-        } else {
-            Fingerprint::clear(ctx);
-        }
+        record_shortcut(ctx, f, report, all_read)?;
         clock.done(Stage::RecordingShortcut);
     }
     outcome
+}
+
+/// Records what the next run may skip: after a run that found nothing to do, its fingerprint;
+/// after one that committed and left everything settled (and read everything), the
+/// fingerprint of what it left; else nothing.
+fn record_shortcut(ctx: &Context, f: &Fingerprint, report: &Report, all_read: bool) -> Result<()> {
+    if report.is_quiet() {
+        f.save(ctx, report, &report.library_paths);
+        return Ok(());
+    }
+    match (report.settled().filter(|_| all_read), &report.commit) {
+        (Some(settled), Some(commit)) => {
+            crash_point("before-settled-shortcut")?;
+            match gix::ObjectId::from_hex(commit.as_bytes()) {
+                Ok(commit) => f.save_settled(ctx, &settled, commit),
+                Err(_) => Fingerprint::clear(ctx),
+            }
+        }
+        _ => Fingerprint::clear(ctx),
+    }
+    Ok(())
 }
 
 /// What every attempt of a run shares.
@@ -157,6 +175,10 @@ struct Read {
     playlists: Vec<crate::mixxx::Playlist>,
     /// Whether mapping tracks to keys learned keys the cache did not have.
     keys_learned: bool,
+    /// The state of the database's files the read saw ([`crate::mixxx::disk`]).
+    disk: Option<crate::mixxx::disk::State>,
+    /// Started before the read: whether the run's write is made on what it read.
+    watch: Option<crate::mixxx::disk::Watch>,
 }
 
 /// One attempt, stage by stage; `None` when the run must start over: rows were relinked or
@@ -190,7 +212,7 @@ fn attempt(
     if opts.dry_run || report.refused.is_some() {
         return Ok(Some(report));
     }
-    let (written, marker) = write_mixxx(&run, tip, keyed, &base, &plan, read.marker, &mut report)?;
+    let (written, marker) = write_mixxx(&run, tip, keyed, &base, &plan, &read, &mut report)?;
     clock.done(Stage::WritingMixxx);
     let Some(ToCommit { record, new_keys }) = written else {
         match found {
@@ -242,8 +264,11 @@ fn read_mixxx(
     keyed: &mut Keyed,
     clock: &mut Clock<'_>,
 ) -> Result<(Read, Report)> {
+    let watch = crate::mixxx::disk::Watch::open(&ctx.db);
     let mut library = snapshot::read(&ctx.db, opts)?;
     let marker = library.marker.take();
+    let disk = library.disk.take();
+    crate::error::pause_point("after-reading-mixxx");
     let playlists = std::mem::take(&mut library.playlists);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
@@ -262,6 +287,8 @@ fn read_mixxx(
         marker,
         playlists,
         keys_learned,
+        disk,
+        watch,
     };
     Ok((read, report))
 }
@@ -341,7 +368,7 @@ fn write_mixxx<'k>(
     keyed: &'k Keyed,
     base: &Base,
     plan: &Plan<'_>,
-    db_marker: Option<Marker>,
+    read: &Read,
     report: &mut Report,
 ) -> Result<(Option<ToCommit<'k>>, Option<Marker>)> {
     let Run {
@@ -360,10 +387,20 @@ fn write_mixxx<'k>(
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
     let records = plan.writes_logs() || !report.conflicts.is_empty() || !new_keys.is_empty();
+    let db_marker = read.marker.clone();
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
-    let (applied, marked) = apply::apply(&ctx.db, plan, keyed, opts, marker.as_ref())?;
+    let apply::Outcome {
+        applied,
+        marked,
+        written,
+    } = apply::apply(ctx, plan, keyed, opts, marker.as_ref(), read.watch.as_ref())?;
+    report.disk = match written {
+        None => read.disk.clone(),
+        // Written on top of what the run read: the state it left is the run's outcome.
+        Some(w) => w.after.filter(|_| w.on_read && read.disk.is_some()),
+    };
     let db_marker = if marked { marker } else { db_marker };
     let needs_commit = records || matches!(applied, Applied::Written { .. });
     let pulled = match applied {

@@ -5,6 +5,7 @@ use super::guard::Refusal;
 use super::options::Prefer;
 use super::plan::{Plan, TrackPlan};
 use super::relink::Relink;
+use crate::mixxx::disk::State;
 use crate::state::Conflict;
 use crate::worktree::Skip;
 use serde::{Deserialize, Serialize};
@@ -107,6 +108,11 @@ pub struct Report {
     /// The work-tree paths of the library's tracks, hashed, for the no-change shortcut.
     #[serde(skip)]
     pub(crate) library_paths: Vec<u64>,
+    /// The state of the database's files that the run's outcome reflects (as read, or as the
+    /// run's own write left it), for the no-change shortcut; `None` when another program
+    /// wrote meanwhile.
+    #[serde(skip)]
+    pub(crate) disk: Option<State>,
 }
 
 impl Report {
@@ -120,6 +126,31 @@ impl Report {
             && self.refused.is_none()
             && self.failed.is_empty()
             && self.conflicts.is_empty()
+    }
+
+    /// The report of a run that finds nothing to do right after this one, when this run
+    /// committed and left Mixxx and the branch settled: it finished, nothing failed, waits or
+    /// conflicted, no row was relinked or added and no track is dated in the future.
+    pub(crate) fn settled(&self) -> Option<Report> {
+        let settled = self.commit.is_some()
+            && !self.dry_run
+            && self.pull_pending.is_none()
+            && self.refused.is_none()
+            && self.failed.is_empty()
+            && self.conflicts.is_empty()
+            && self.relinked.is_empty()
+            && self.relinks_waiting.is_empty()
+            && self.imported.is_empty()
+            && self.imports_waiting.is_empty()
+            && self.future_dated.is_empty();
+        settled.then(|| Report {
+            tracks: self.tracks,
+            unchanged: self.tracks,
+            skipped: self.skipped.clone(),
+            library_paths: self.library_paths.clone(),
+            disk: self.disk.clone(),
+            ..Report::default()
+        })
     }
 
     /// Whether the run counts as failed: values failed, or the guard refused it.

@@ -98,7 +98,7 @@ fn relink_rows(
             cache,
         )?),
     };
-    let make = |found: &mut [Relink]| apply::relink(&ctx.db, found, opts);
+    let make = |found: &mut [Relink]| apply::relink(ctx, found, opts);
     match change(&mut run.changed.relinked, opts.dry_run, find, make)? {
         Outcome::Nothing => {}
         Outcome::Made => return Ok(true),
@@ -141,7 +141,7 @@ fn import_files(
         let mut probe = Branch::open(&ctx.annex, tip, None)?;
         import::find(&ctx.annex, &scope, &mut probe, cache)
     };
-    let make = |found: &mut [Import]| apply::import(&ctx.db, found, opts);
+    let make = |found: &mut [Import]| apply::import(ctx, found, opts);
     let paths = |imports: Vec<Import>| imports.into_iter().map(|i| i.path).collect();
     match change(&mut run.changed.imported, opts.dry_run, find, make)? {
         Outcome::Nothing => {}

@@ -104,8 +104,10 @@ fn killed_sync_converges(point: &str) {
 fn a_sync_killed_at_any_point_is_finished_by_the_next() {
     for point in [
         "before-mixxx-commit",
+        "after-own-write",
         "after-mixxx-commit",
         "after-branch-commit",
+        "before-settled-shortcut",
     ] {
         killed_sync_converges(point);
     }

@@ -305,8 +305,13 @@ fn no_change_hook_run_is_quiet_and_takes_the_fast_path() {
     );
     let uuid = env.git(&repo, &["config", "annex.uuid"]);
     let quiet = repo.join(format!(".git/mixxx/{}.quiet", uuid.trim()));
-    // Files modified in the last seconds are not trusted to show later changes (as git's
-    // "racily clean" index entries): no shortcut is recorded yet.
+    // The run that pushed recorded that the next one has nothing to do: its own write to the
+    // database (its marker) is told from another program's.
+    assert!(quiet.exists());
+    // Another program's write in the last seconds (Mixxx noting the bit rate: nothing synced
+    // changes) is not trusted to show later changes (as git's "racily clean" index entries):
+    // the next run reads everything and records no shortcut.
+    db_exec(&db, "UPDATE library SET bitrate = bitrate + 1");
     let second = env.output(&repo, "git", &["mixxx", "hook", "pre-commit"]);
     assert!(second.stderr.is_empty(), "{}", text(&second));
     assert!(!quiet.exists());
@@ -501,6 +506,34 @@ fn rounds_behind(receive: &dyn Fn(&Env, &Path)) -> Vec<usize> {
         }
     }
     behind
+}
+
+// Right after a sync, the hooks that `git annex sync` fires (it pushes the branch to the NAS,
+// which moves the remote-tracking branch) take the shortcut: they read neither Mixxx nor the
+// branch.
+#[test]
+fn hooks_of_git_annex_sync_right_after_a_sync_take_the_shortcut() {
+    let env = Env::new();
+    let [(a, db_a), _] = hooked_laptops(&env);
+    env.annex_sync(&a);
+    wait_background(&a);
+    db_exec(&db_a, "UPDATE library SET rating = 4");
+    env.mixxx_ok(&a, &["sync"]);
+    let out = env
+        .command(&a, "git", &["annex", "sync", "-q"])
+        .env("GIT_MIXXX_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    wait_background(&a);
+    let log = std::fs::read_to_string(a.join(".git/mixxx/hook.log")).unwrap_or_default();
+    let said = format!("{}{log}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("fingerprint"), "a hook ran: {said}");
+    assert!(!said.contains("reading Mixxx"), "a hook read Mixxx: {said}");
+    assert_eq!(
+        env.metadata(&a, "a.flac")["rating"],
+        ["4".to_owned()].into()
+    );
 }
 
 #[test]

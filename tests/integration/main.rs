@@ -22,6 +22,7 @@ mod real_mixxx;
 mod roundtrip;
 mod safety;
 mod screens;
+mod shortcut;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
 mod support;

@@ -263,7 +263,7 @@ fn write(path: &Path, revision: i64, values: &[Values]) {
             writer.set_field(i as i64 + 1, field, &set).unwrap();
         }
     }
-    writer.commit().unwrap();
+    writer.commit(None).unwrap();
 }
 
 fn blank() -> Stored {
