@@ -558,6 +558,11 @@ impl<'r> TreeReader<'r> {
     }
 }
 
+/// A blob's size, from its header (without reading it): to check a limit before reading.
+pub fn blob_size(repo: &gix::Repository, id: ObjectId) -> Result<u64> {
+    Ok(repo.find_header(id)?.size())
+}
+
 pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
     let blob = repo.find_blob(id)?;
     Ok(logmet::text_of(&blob.data))

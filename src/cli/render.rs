@@ -3,7 +3,7 @@
 //! say how many more there are.
 
 use git_mixxx::context::DbSource;
-use git_mixxx::history::log::{Log, RunChanges, Writer};
+use git_mixxx::history::log::{Log, Played, RunChanges, Writer};
 use git_mixxx::history::restore::{BackupInfo, Restored};
 use git_mixxx::history::undo::{Revert, Undo};
 use git_mixxx::mixxx::location::Location;
@@ -81,6 +81,7 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
     }
     relinks(&mut out, r, limit);
     imports(&mut out, r, limit);
+    played(&mut out, r);
     if let Some(why) = &r.pull_pending {
         let _ = writeln!(out, "  {} wait, NOT written to Mixxx: {why}.", waiting(r));
     }
@@ -112,6 +113,32 @@ pub fn report(r: &Report, verbose: bool, limit: usize) -> String {
         );
     }
     out
+}
+
+/// What the run did with what was played: plays and sessions of this Mixxx pushed, other
+/// clones' sessions added.
+fn played(out: &mut String, r: &Report) {
+    let (push, add) = match r.dry_run {
+        true => ("would be pushed", "would be added"),
+        false => ("pushed", "added"),
+    };
+    let mut parts = Vec::new();
+    if r.plays > 0 {
+        parts.push(count(r.plays as usize, "play"));
+    }
+    if r.sessions_pushed > 0 {
+        parts.push(count(r.sessions_pushed, "history session"));
+    }
+    if !parts.is_empty() {
+        let _ = writeln!(out, "  {} of this Mixxx {push}", parts.join(" and "));
+    }
+    if r.sessions_added > 0 {
+        let sessions = count(r.sessions_added, "history session");
+        let _ = writeln!(
+            out,
+            "  {sessions} of other laptops {add} to Mixxx's History"
+        );
+    }
 }
 
 /// Tracks changed on the branch that this Mixxx does not have, then `advice`.
@@ -552,7 +579,26 @@ fn run_heading(r: &RunChanges) -> String {
     format!("{who}  {}  commit {commit}", r.time)
 }
 
-/// `log`: each run's heading, then its changes, one per line: `path  field  old → new`.
+/// What a run recorded of what was played, in one line: `12 plays, 1 session from gig
+/// laptop`.
+fn played_line(played: &Played, run: &RunChanges) -> String {
+    let mut parts = Vec::new();
+    if played.plays > 0 {
+        parts.push(count(played.plays as usize, "play"));
+    }
+    if played.sessions > 0 {
+        parts.push(count(played.sessions, "session"));
+    }
+    let from = match (run.description.as_deref(), run.clone.as_deref()) {
+        (Some(d), _) if !d.is_empty() => d,
+        (_, Some(clone)) => clone,
+        _ => run.author.as_str(),
+    };
+    format!("{} from {from}", parts.join(", "))
+}
+
+/// `log`: each run's heading, what it recorded of what was played, then its changes, one per
+/// line: `path  field  old → new`.
 pub fn log(log: &Log) -> String {
     let mut out = String::new();
     if log.runs.is_empty() {
@@ -563,6 +609,9 @@ pub fn log(log: &Log) -> String {
             out.push('\n');
         }
         let _ = writeln!(out, "{}", run_heading(run));
+        if let Some(played) = &run.played {
+            let _ = writeln!(out, "    {}", played_line(played, run));
+        }
         for c in &run.changes {
             let _ = writeln!(
                 out,

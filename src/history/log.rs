@@ -64,6 +64,17 @@ pub struct RunChanges {
     /// The run an undo reverted.
     pub undid: Option<String>,
     pub changes: Vec<FieldChange>,
+    /// What it recorded of what was played, when it recorded any: one summary, not the play
+    /// counts' values.
+    pub played: Option<Played>,
+}
+
+/// What a run recorded of what was played: the plays it added to its clone's play counts,
+/// and the history sessions it wrote that the branch did not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Played {
+    pub plays: u64,
+    pub sessions: usize,
 }
 
 /// One field of one track changed by one line.
@@ -362,6 +373,7 @@ fn describe(
         undid: commit.trailer(state::TRAILER_UNDO).map(str::to_owned),
         clone,
         changes: Vec::new(),
+        played: None,
     }
 }
 
@@ -458,19 +470,28 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
         let log_paths = keys.into_iter().map(|k| key::metadata_log_path(k));
         (log_paths.collect(), None)
     };
-    let mut by_commit: BTreeMap<usize, Vec<FieldChange>> = BTreeMap::new();
+    let mut by_commit: BTreeMap<usize, (Vec<FieldChange>, Played)> = BTreeMap::new();
     for log_path in log_paths {
         for (i, written) in attributed(&mut branch, &commits, &oldest_first, &log_path)? {
             if wanted.as_ref().is_none_or(|w| w.contains(&i)) {
-                let changes = by_commit.entry(i).or_default();
-                changes.extend(field_changes(&log_path, &written, &paths_of));
+                let (changes, played) = by_commit.entry(i).or_default();
+                played.plays += field_changes(&log_path, &written, &paths_of, changes);
+            }
+        }
+    }
+    if let Some(wanted) = &wanted {
+        for &i in wanted {
+            let sessions = new_sessions(&mut branch, &commits[i])?;
+            if sessions > 0 {
+                by_commit.entry(i).or_default().1.sessions = sessions;
             }
         }
     }
     let mut runs = Vec::new();
-    for (i, mut changes) in by_commit {
+    for (i, (mut changes, played)) in by_commit {
         let commit = &commits[i];
-        if changes.is_empty() || opts.since.is_some_and(|s| commit.time < s) {
+        let played = (played != Played::default()).then_some(played);
+        if (changes.is_empty() && played.is_none()) || opts.since.is_some_and(|s| commit.time < s) {
             continue;
         }
         changes.sort_by(|a, b| {
@@ -478,6 +499,7 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
         });
         let mut run = describe(commit, &records, &descriptions);
         run.changes = changes;
+        run.played = played;
         runs.push(run);
         if opts.max_runs.is_some_and(|n| runs.len() >= n) {
             break;
@@ -506,7 +528,7 @@ fn library_logs(
             continue;
         }
         let changed = branch.changed_logs(commit)?;
-        if !changed.is_empty() {
+        if !changed.is_empty() || !branch.changed_files(commit, is_history_file)?.is_empty() {
             wanted.insert(i);
             log_paths.extend(changed);
         }
@@ -515,27 +537,77 @@ fn library_logs(
 }
 
 /// The changes a commit wrote to the log at `log_path`, field by field, with the file's
-/// work-tree path (from `paths_of`, by key).
+/// work-tree path (from `paths_of`, by key), added to `out`; play counts and last played are
+/// not among them: returns the plays the commit added to clones' play counts instead.
 fn field_changes(
     log_path: &str,
     (text, new): &Written,
     paths_of: &HashMap<String, Vec<String>>,
-) -> Vec<FieldChange> {
+    out: &mut Vec<FieldChange>,
+) -> u64 {
     let Some(key) = key::key_of_metadata_log_path(log_path) else {
-        return Vec::new();
+        return 0;
     };
     let path = paths_of.get(&key).and_then(|p| p.first()).cloned();
-    line_changes(text, new)
-        .into_iter()
-        .map(|(field, old, new, order)| FieldChange {
+    let mut plays = 0;
+    for (field, old, new, order) in line_changes(text, new) {
+        if crate::fields::plays::is_play_field(&field) {
+            plays += added_plays(&field, &old, &new);
+            continue;
+        }
+        out.push(FieldChange {
             path: path.clone(),
             key: key.clone(),
             field,
             old,
             new,
             time: shown_time(&order),
-        })
-        .collect()
+        });
+    }
+    plays
+}
+
+/// The plays a change of a play field added: what a clone's part grew by (a part only grows;
+/// the total, last played and the count from before add none).
+fn added_plays(field: &str, old: &[String], new: &[String]) -> u64 {
+    let is_part = field.starts_with("plays.") && field != crate::fields::plays::BEFORE;
+    let largest = |v: &[String]| v.iter().filter_map(|v| v.parse::<u64>().ok()).max();
+    match is_part {
+        true => largest(new)
+            .unwrap_or(0)
+            .saturating_sub(largest(old).unwrap_or(0)),
+        false => 0,
+    }
+}
+
+/// Whether a branch path is a clone's history file ([`crate::sync::sessions`]).
+fn is_history_file(path: &str) -> bool {
+    let mut parts = path.split('/');
+    parts.next() == Some("mixxx") && parts.nth(1) == Some("history") && parts.count() == 1
+}
+
+/// How many history sessions `commit` wrote that none of its parents has.
+fn new_sessions(branch: &mut Branch<'_>, commit: &Commit) -> Result<usize, Error> {
+    let mut count = 0;
+    for path in branch.changed_files(commit, is_history_file)? {
+        let Some(blob) = branch.blob(commit.id, &path)? else {
+            continue;
+        };
+        if crate::annex::blob_size(&branch.annex.repo, blob)? > crate::sync::sessions::MAX_FILE {
+            continue;
+        }
+        let ids = |text: &str| -> HashSet<String> {
+            crate::sync::sessions::parse(text).into_keys().collect()
+        };
+        let mut before = HashSet::new();
+        for parent in &commit.parents {
+            if let Some(b) = branch.blob(*parent, &path)? {
+                before.extend(ids(&branch.text(b)?));
+            }
+        }
+        count += ids(&branch.text(blob)?).difference(&before).count();
+    }
+    Ok(count)
 }
 
 #[cfg(test)]

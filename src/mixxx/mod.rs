@@ -1,10 +1,11 @@
 //! The Mixxx library database: opening it read-only, detecting and checking the schema
-//! revision, and reading every track's mapped values, crates and playlists in one consistent
-//! read transaction. Its default locations live in [`location`], writing in [`write`],
-//! detecting a running Mixxx in [`running`]; creating databases from the real Mixxx DDL (for
-//! the demo, tests and benchmarks) in [`schema`].
+//! revision, and reading every track's mapped values, crates, playlists and history sessions
+//! ([`history`]) in one consistent read transaction. Its default locations live in
+//! [`location`], writing in [`write`], detecting a running Mixxx in [`running`]; creating
+//! databases from the real Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
+pub mod history;
 pub mod import;
 pub mod location;
 pub mod marker;
@@ -15,12 +16,12 @@ pub mod write;
 
 use crate::fields::cue::{self, Cue, CueRow};
 use crate::fields::grid::{self, Grid};
-use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
+use crate::fields::{COLUMN_COUNT, Codec, Container, Field, FieldSet, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -103,6 +104,10 @@ pub struct Library {
     pub marker: Option<marker::Marker>,
     /// The user playlists (not `hidden`) with their entries in order.
     pub playlists: Vec<Playlist>,
+    /// The history playlists, one per session ([`history`]).
+    pub history: Vec<history::Session>,
+    /// The fields this database has no column for (`lastplayed` before revision 35).
+    pub missing: FieldSet,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear
@@ -252,15 +257,7 @@ impl Database {
     }
 
     fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
-        // The single-valued fields' columns, then `key_id` for the key's codec.
-        let mut columns: Vec<String> = Vec::new();
-        for field in Field::singles() {
-            match field.source() {
-                Source::Column(c) => columns.push(format!("l.\"{c}\"")),
-                Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
-                Source::Member(_) | Source::Cues => {}
-            }
-        }
+        let (columns, missing) = single_columns(&self.conn)?;
         let sql = format!(
             "SELECT l.id, tl.location, {}, l.key_id FROM library l \
              JOIN track_locations tl ON tl.id = l.location \
@@ -333,6 +330,8 @@ impl Database {
             secondary,
             marker: marker::read(&self.conn)?,
             playlists: read_playlists(&self.conn)?,
+            history: history::read(&self.conn)?,
+            missing,
         })
     }
 
@@ -385,6 +384,34 @@ impl Database {
 }
 
 impl Database {}
+
+/// The single-valued fields' columns as the library query selects them (`NULL` for a column
+/// this database does not have: `last_played_at` before revision 35), then `key_id` for the
+/// key's codec; and the fields whose column is missing.
+fn single_columns(conn: &Connection) -> rusqlite::Result<(Vec<String>, FieldSet)> {
+    let have = library_columns(conn)?;
+    let mut missing = FieldSet::default();
+    let mut columns: Vec<String> = Vec::new();
+    for field in Field::singles() {
+        match field.source() {
+            Source::Column(c) if have.contains(c) => columns.push(format!("l.\"{c}\"")),
+            Source::Column(_) => {
+                missing.insert(field);
+                columns.push("NULL".to_owned());
+            }
+            Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
+            Source::Member(_) | Source::Cues => {}
+        }
+    }
+    Ok((columns, missing))
+}
+
+/// The names of the `library` table's columns.
+pub(crate) fn library_columns(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('library')")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    names.collect()
+}
 
 /// The thread reading the cues on a second connection ([`cues_by_track`]).
 type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<CuesByTrack>>;

@@ -1,5 +1,6 @@
-//! Carrying out the plan in Mixxx: the pulled values, in one transaction after a backup, and
-//! only while Mixxx is not running (it would write its cached rows back over ours).
+//! Carrying out the plan in Mixxx: the pulled values, orders and history sessions, in one
+//! transaction after a backup, and only while Mixxx is not running (it would write its cached
+//! rows back over ours).
 
 use super::error::{Error, crash_point};
 use super::import::Import;
@@ -7,10 +8,11 @@ use super::options::Options;
 use super::plan::Plan;
 use super::relink::Relink;
 use super::report::Failure;
+use super::sessions::SessionPlan;
 use super::snapshot::Keyed;
 use crate::fields::{Container, Field};
 use crate::mixxx::marker::Marker;
-use crate::mixxx::{Database, import, relink, running, write};
+use crate::mixxx::{Database, history, import, relink, running, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -21,10 +23,12 @@ pub enum Applied {
     Nothing,
     /// Not written, and why.
     Held(String),
-    /// Written; the backup taken first, and the values that could not be written.
+    /// Written; the backup taken first, the values that could not be written, and the history
+    /// playlists the plan's sessions became ([`super::sessions::SessionPlan::add`], in order).
     Written {
         backup: PathBuf,
         failures: Vec<Failure>,
+        added: Vec<i64>,
     },
 }
 
@@ -46,7 +50,12 @@ pub fn relink(db: &Path, relinks: &mut [Relink], opts: &Options) -> Result<Appli
     crash_point("before-relink-commit")?;
     writer.commit()?;
     let failures = Vec::new();
-    Ok(Applied::Written { backup, failures })
+    let added = Vec::new();
+    Ok(Applied::Written {
+        backup,
+        failures,
+        added,
+    })
 }
 
 /// Adds the files of `imports` to Mixxx in one transaction after a backup, unless Mixxx runs
@@ -68,7 +77,12 @@ pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, 
     crash_point("before-import-commit")?;
     writer.commit()?;
     let failures = Vec::new();
-    Ok(Applied::Written { backup, failures })
+    let added = Vec::new();
+    Ok(Applied::Written {
+        backup,
+        failures,
+        added,
+    })
 }
 
 /// Why this run must not write to Mixxx, if it must not.
@@ -150,10 +164,30 @@ pub fn apply(
             writer.set_order(&order.name, &slots)?;
         }
     }
+    let added = add_sessions(&writer, &plan.sessions).map_err(write::Error::from)?;
     crash_point("before-mixxx-commit")?;
     writer.commit()?;
     crash_point("after-mixxx-commit")?;
-    Ok((Applied::Written { backup, failures }, marker.is_some()))
+    let written = Applied::Written {
+        backup,
+        failures,
+        added,
+    };
+    Ok((written, marker.is_some()))
+}
+
+/// Adds the sessions of other clones as history playlists and appends what grew; returns the
+/// added playlists' ids.
+fn add_sessions(writer: &write::Writer<'_>, plan: &SessionPlan) -> rusqlite::Result<Vec<i64>> {
+    let tx = writer.transaction();
+    let mut added = Vec::with_capacity(plan.add.len());
+    for a in &plan.add {
+        added.push(history::add(tx, &a.name, a.created.as_deref(), &a.entries)?);
+    }
+    for g in &plan.grow {
+        history::append(tx, g.playlist, &g.entries)?;
+    }
+    Ok(added)
 }
 
 /// Writes the marker alone, when Mixxx is not running and the database may be written. A run

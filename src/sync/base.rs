@@ -7,7 +7,7 @@ use super::snapshot::Item;
 use crate::annex::logmet::MetLog;
 use crate::annex::{self, Annex, key};
 use crate::fields;
-use crate::fields::Values;
+use crate::fields::{FieldSet, Values};
 use crate::mixxx::marker::Marker;
 use crate::state::{self, Cache, HeldValue, Synced};
 use gix::ObjectId;
@@ -92,6 +92,7 @@ pub fn load(
     tip: ObjectId,
     cache: &mut Cache,
     items: &FxHashMap<String, Item>,
+    missing: FieldSet,
 ) -> annex::Result<(Base, bool)> {
     let Some((commit, record)) = state::find_base_commit(annex, tip)? else {
         return Ok((Base::none(), false));
@@ -124,7 +125,7 @@ pub fn load(
                 .flatten()
                 .map(|(f, v)| (*f, v.clone())),
         );
-        let values = plan::base_values(&current, &kept);
+        let values = plan::base_values(&current, &kept, missing);
         let digest = fields::digest(&values);
         digests.insert(k.clone(), Synced { digest, row: *row });
     }

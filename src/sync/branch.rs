@@ -142,6 +142,31 @@ impl Branch<'_> {
         Ok(self.combined(path, None)?.0)
     }
 
+    /// A file of git-mixxx's own now, as [`Branch::file_now`], unless a version of it (on the
+    /// tip or an unmerged remote branch) is over `max` bytes: checked from the blobs' headers
+    /// before reading, `None` then. A missing file is empty.
+    pub fn file_now_within(&mut self, path: &str, max: u64) -> annex::Result<Option<String>> {
+        let mut ids: Vec<ObjectId> = self.reader.blob_id(path)?.into_iter().collect();
+        for remote in &mut self.remotes {
+            ids.extend(remote.blob_id(path)?);
+        }
+        for id in ids {
+            if annex::blob_size(&self.annex.repo, id)? > max {
+                return Ok(None);
+            }
+        }
+        self.file_now(path).map(Some)
+    }
+
+    /// The directories directly in `dir` now, on the tip or an unmerged remote branch.
+    pub fn dirs_now(&mut self, dir: &str) -> annex::Result<BTreeSet<String>> {
+        let mut out: BTreeSet<String> = self.reader.dirs_in(dir)?.into_iter().collect();
+        for remote in &mut self.remotes {
+            out.extend(remote.dirs_in(dir)?);
+        }
+        Ok(out)
+    }
+
     /// The files directly in `dir` now, on the tip or an unmerged remote branch.
     pub fn files_now(&mut self, dir: &str) -> annex::Result<BTreeSet<String>> {
         let mut out: BTreeSet<String> = self.reader.files_in(dir)?.into_iter().collect();

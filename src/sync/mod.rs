@@ -25,6 +25,7 @@ mod error;
 pub mod fingerprint;
 pub mod guard;
 pub mod import;
+pub mod ledger;
 pub mod observer;
 mod options;
 pub mod order;
@@ -32,6 +33,7 @@ pub mod plan;
 pub mod relink;
 mod report;
 mod rows;
+pub mod sessions;
 pub mod snapshot;
 
 pub use error::{Error, Result};
@@ -48,6 +50,7 @@ use base::{Base, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
+use ledger::Ledger;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
 use snapshot::Keyed;
@@ -97,15 +100,17 @@ pub fn run_keeping(
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
-    let marker_id = Marker::new_id(&ctx.annex.uuid);
+    let mut markers = Vec::new();
     let mut changed = rows::Changed::default();
+    let mut ledger = Ledger::load(&ledger::path(&ctx.annex));
     for _ in 0..ATTEMPTS {
         let mut keyed = Keyed::default();
         let run = Run {
             ctx,
             opts,
-            marker_id: &marker_id,
+            markers: &mut markers,
             changed: &mut changed,
+            ledger: &mut ledger,
         };
         let result = attempt(run, &mut cache, &mut keyed, &mut clock);
         leftovers.keep(keyed);
@@ -132,10 +137,12 @@ pub fn run_keeping(
 struct Run<'a> {
     ctx: &'a Context,
     opts: &'a Options,
-    /// One new database marker for the run, whichever attempt writes it.
-    marker_id: &'a str,
+    /// The database markers the run's attempts wrote ([`next_marker`]).
+    markers: &'a mut Vec<String>,
     /// What the run changed in Mixxx's rows before planning ([`rows`]).
     changed: &'a mut rows::Changed,
+    /// What this clone remembers of its databases ([`ledger`]).
+    ledger: &'a mut Ledger,
 }
 
 /// What reading this Mixxx found besides its tracks.
@@ -143,6 +150,10 @@ struct Read {
     /// The database's marker ([`crate::mixxx::marker`]).
     marker: Option<Marker>,
     playlists: Vec<crate::mixxx::Playlist>,
+    /// Its history sessions.
+    history: Vec<crate::mixxx::history::Session>,
+    /// What the ledger remembers of this database.
+    ledger: ledger::Database,
     /// Whether mapping tracks to keys learned keys the cache did not have.
     keys_learned: bool,
 }
@@ -156,7 +167,8 @@ fn attempt(
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
     let (ctx, opts) = (run.ctx, run.opts);
-    let (read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    let (mut read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    read.ledger = run.ledger.database(read.marker.as_ref());
     let cache = cache.get_mut();
     let tip = ctx.annex.tip()?;
     let (mut base, rebuilt) = load_base(ctx, tip, cache, keyed, &read, &mut report)?;
@@ -173,7 +185,9 @@ fn attempt(
     if opts.dry_run || report.refused.is_some() {
         return Ok(Some(report));
     }
-    let written = write_mixxx(&run, tip, keyed, &base, &plan, read.marker, &mut report)?;
+    let (written, remembered) =
+        write_mixxx(&mut run, tip, keyed, &base, &plan, &read, &mut report)?;
+    remember(&mut run, &read, remembered, clock);
     clock.done(Stage::WritingMixxx);
     let Some(ToCommit { record, new_keys }) = written else {
         keep_base(cache, base);
@@ -200,7 +214,10 @@ fn attempt(
     report.commit = Some(commit.to_string());
     crash_point("after-branch-commit")?;
     match record.finished {
-        true => settle_base(cache, base, commit, keyed, plan),
+        true => {
+            settle_base(cache, base, commit, keyed, plan);
+            forget_pending(&mut run, record.marker.as_deref(), clock);
+        }
         false => keep_base(cache, base),
     }
     save_cache(cache, &ctx.annex, read.keys_learned, clock);
@@ -218,6 +235,7 @@ fn read_mixxx(
     let mut library = snapshot::read(&ctx.db, opts)?;
     let marker = library.marker.take();
     let playlists = std::mem::take(&mut library.playlists);
+    let history = std::mem::take(&mut library.history);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
@@ -234,6 +252,8 @@ fn read_mixxx(
     let read = Read {
         marker,
         playlists,
+        history,
+        ledger: ledger::Database::default(),
         keys_learned,
     };
     Ok((read, report))
@@ -249,7 +269,7 @@ fn load_base(
     read: &Read,
     report: &mut Report,
 ) -> Result<(Base, bool)> {
-    let (mut base, rebuilt) = base::load(&ctx.annex, tip, cache, &keyed.items)?;
+    let (mut base, rebuilt) = base::load(&ctx.annex, tip, cache, &keyed.items, keyed.missing)?;
     if base.belongs_elsewhere(read.marker.as_ref()) {
         // Its rows have no base: the branch is the truth wherever it has history.
         report.database_replaced = true;
@@ -283,15 +303,16 @@ fn make_plan<'k, 'a>(
     report.unknown_tracks = branch.unknown_keys(keyed);
     clock.done(Stage::LoadingBase);
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
-    let mut plan = plan::plan(
-        keyed,
-        &base.digests,
-        &base.held,
-        &mut branch,
-        opts,
-        Timestamp::now(),
-        progress,
-    )?;
+    let part = crate::fields::plays::part_field(&annex.uuid);
+    let past = plan::Past {
+        digests: &base.digests,
+        held: &base.held,
+        acknowledged: &read
+            .ledger
+            .acknowledged(read.marker.as_ref(), base.marker.as_deref()),
+        part: &part,
+    };
+    let mut plan = plan::plan(keyed, &past, &mut branch, opts, Timestamp::now(), progress)?;
     let cx = order::Context {
         uuid: &annex.uuid,
         now: Timestamp::now(),
@@ -299,6 +320,18 @@ fn make_plan<'k, 'a>(
         has_base: base.commit.is_some(),
     };
     plan.orders = order::plan(&read.playlists, keyed, &plan, &mut branch, &cx)?;
+    let uuids = branch.reader.read("uuid.log")?.unwrap_or_default();
+    let cx = sessions::Context {
+        uuid: &annex.uuid,
+        now: Timestamp::now(),
+        opts,
+        descriptions: &crate::status::descriptions(&uuids),
+        ledger: read.ledger.clone(),
+    };
+    plan.sessions = sessions::plan(&read.history, keyed, &mut branch, cx)?;
+    for path in std::mem::take(&mut plan.sessions.skipped) {
+        clock.observer.warning(Warning::HistorySkipped(path));
+    }
     Ok((plan, branch))
 }
 
@@ -311,22 +344,17 @@ struct ToCommit<'k> {
 
 /// Writes the plan's pulls to Mixxx, with a new marker where the run may finish; the run's
 /// record and the keys newly synced when the run commits (`None` when it has nothing to
-/// commit).
+/// commit), and what the ledger is to remember of the database afterwards.
 fn write_mixxx<'k>(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     tip: gix::ObjectId,
     keyed: &'k Keyed,
     base: &Base,
     plan: &Plan<'_>,
-    db_marker: Option<Marker>,
+    read: &Read,
     report: &mut Report,
-) -> Result<Option<ToCommit<'k>>> {
-    let Run {
-        ctx,
-        opts,
-        marker_id,
-        ..
-    } = run;
+) -> Result<(Option<ToCommit<'k>>, ledger::Database)> {
+    let (ctx, opts) = (run.ctx, run.opts);
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
         .order
@@ -337,9 +365,17 @@ fn write_mixxx<'k>(
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
     let records = plan.writes_logs() || !report.conflicts.is_empty() || !new_keys.is_empty();
+    let db_marker = read.marker.clone();
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
-        .then(|| Marker::next(db_marker.as_ref(), marker_id))
-        .flatten();
+        .then(|| next_marker(db_marker.as_ref(), run.markers, &ctx.annex.uuid));
+    let mut remembered = plan.sessions.ledger.clone();
+    note_pending(
+        run,
+        plan,
+        db_marker.as_ref(),
+        marker.as_ref(),
+        &mut remembered,
+    )?;
     let (applied, marked) = apply::apply(&ctx.db, plan, keyed, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
     let needs_commit = records || matches!(applied, Applied::Written { .. });
@@ -349,20 +385,118 @@ fn write_mixxx<'k>(
             report.hold_back(why);
             0
         }
-        Applied::Written { backup, failures } => {
+        Applied::Written {
+            backup,
+            failures,
+            added,
+        } => {
             report.backup = Some(backup);
             report.failed.extend(failures);
+            for (addition, playlist) in plan.sessions.add.iter().zip(added) {
+                let taken = addition.taken;
+                let imported = ledger::Imported { playlist, taken };
+                remembered
+                    .imported
+                    .insert(addition.source.clone(), imported);
+            }
             report.pulled
         }
     };
+    remembered.marker = db_marker
+        .as_ref()
+        .map(|m| m.current.clone())
+        .unwrap_or_default();
     if !needs_commit {
-        return Ok(None);
+        return Ok((None, remembered));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
     let mut record = run_record(ctx, report, tip, pulled, finished);
     record.marker = db_marker.map(|m| m.current);
     record.held = held_values(plan);
-    Ok(Some(ToCommit { record, new_keys }))
+    Ok((Some(ToCommit { record, new_keys }), remembered))
+}
+
+/// The marker a write leaves in the database: a new one after the one it holds; after one an
+/// earlier attempt of this run wrote (its commit on the branch did not happen), after the one
+/// before that, which the base recorded. Each write has its own, so that play counts a write
+/// left can be told from those of another ([`ledger::Database::pending`]).
+fn next_marker(db: Option<&Marker>, written: &mut Vec<String>, uuid: &str) -> Marker {
+    let current = Marker::new_id(uuid);
+    written.push(current.clone());
+    match db {
+        Some(m) if written.contains(&m.current) => Marker {
+            current,
+            previous: m.previous.clone(),
+        },
+        _ => Marker {
+            current,
+            previous: db.map(|m| m.current.clone()),
+        },
+    }
+}
+
+/// Before Mixxx is written with `marker`: records in the ledger (saved now, or nothing is
+/// written) the play counts the write leaves that the branch does not know yet, so that a run
+/// stopped before its commit does not count them again.
+fn note_pending(
+    run: &mut Run<'_>,
+    plan: &Plan<'_>,
+    db: Option<&Marker>,
+    marker: Option<&Marker>,
+    remembered: &mut ledger::Database,
+) -> Result<()> {
+    let written: Vec<(String, u64)> = plan
+        .tracks
+        .iter()
+        .filter_map(|t| Some((t.key.clone(), t.acknowledged?)))
+        .collect();
+    let Some(marker) = marker.filter(|_| !written.is_empty()) else {
+        return Ok(());
+    };
+    let current = db.map(|m| m.current.as_str());
+    remembered.note_pending(current, &marker.current, written);
+    // Found by the marker the database holds, whether or not the write happens.
+    let mut pending = remembered.clone();
+    pending.marker = current.unwrap_or(&marker.current).to_owned();
+    run.ledger.set(db, pending);
+    let path = ledger::path(&run.ctx.annex);
+    run.ledger
+        .save(&path)
+        .map_err(|source| Error::Ledger { path, source })
+}
+
+/// Remembers `db` as what the ledger holds of the database that held `read.marker`, saving the
+/// ledger when that changed (failing only costs recognising sessions again: a warning).
+fn remember(run: &mut Run<'_>, read: &Read, db: ledger::Database, clock: &mut Clock<'_>) {
+    if db.marker.is_empty() || run.ledger.database(read.marker.as_ref()) == db && db == read.ledger
+    {
+        return;
+    }
+    run.ledger.set(read.marker.as_ref(), db);
+    if let Err(e) = run.ledger.save(&ledger::path(&run.ctx.annex)) {
+        clock.observer.warning(Warning::LedgerNotSaved(e));
+    }
+}
+
+/// After a finished commit that recorded `marker`, the base knows every play count written
+/// to the database: the ledger's pending counts go.
+fn forget_pending(run: &mut Run<'_>, marker: Option<&str>, clock: &mut Clock<'_>) {
+    let Some(current) = marker else {
+        return;
+    };
+    let held = Marker {
+        current: current.to_owned(),
+        previous: None,
+    };
+    let mut db = run.ledger.database(Some(&held));
+    if db.pending.is_empty() {
+        return;
+    }
+    db.pending.clear();
+    run.ledger.set(Some(&held), db);
+    if let Err(e) = run.ledger.save(&ledger::path(&run.ctx.annex)) {
+        clock.observer.warning(Warning::LedgerNotSaved(e));
+    }
 }
 
 /// Commits the pushed logs, the newly synced keys and the run record on top of `tip`; `None`

@@ -44,6 +44,15 @@ impl Stage {
 pub enum Warning {
     #[error("could not save the local cache ({0}); the next run rebuilds it from the branch")]
     CacheNotSaved(std::io::Error),
+    #[error(
+        "could not save which history sessions were added to this Mixxx ({0}); the next run recognises them by their entries"
+    )]
+    LedgerNotSaved(std::io::Error),
+    #[error(
+        "skipped the history file {0} on the git-annex branch: it is over {max} bytes",
+        max = super::sessions::MAX_FILE
+    )]
+    HistorySkipped(String),
 }
 
 /// Receives a run's events; every method does nothing unless overridden.

@@ -70,6 +70,12 @@ pub struct Report {
     pub pulled: usize,
     /// Tracks whose changes from the branch wait (see `pull_pending`) instead of being pulled.
     pub held_back: usize,
+    /// Plays made in this Mixxx that the run added to the branch (this clone's play counts).
+    pub plays: u64,
+    /// This clone's history sessions the run wrote to the branch, new or grown.
+    pub sessions_pushed: usize,
+    /// Other clones' history sessions added to this Mixxx as history playlists.
+    pub sessions_added: usize,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
@@ -124,6 +130,7 @@ impl Report {
         self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
         self.pulled_fields.clear();
+        self.sessions_added = 0;
     }
 
     /// Counts the plan's decisions; with `details`, lists each field that changes.
@@ -132,6 +139,9 @@ impl Report {
             self.changes = plan.tracks.iter().flat_map(track_changes).collect();
         }
         self.unchanged += plan.unchanged;
+        self.plays = plan.tracks.iter().map(|t| t.plays).sum();
+        self.sessions_pushed = plan.sessions.pushed;
+        self.sessions_added = plan.sessions.add.len();
         for order in &plan.orders {
             let name = super::order::FIELD.to_owned();
             if order.push.is_some() {

@@ -74,6 +74,8 @@ pub struct Keyed {
     /// work-tree paths, which no row is relinked to, and their keys, which this Mixxx does not
     /// lack (their tracks' metadata travels with the primary files).
     pub secondary: Secondary,
+    /// The fields this Mixxx has no column for ([`Library::missing`]).
+    pub missing: crate::fields::FieldSet,
 }
 
 /// The annexed files at tracks' secondary locations.
@@ -121,6 +123,7 @@ pub fn key_tracks(
 ) -> Result<bool, gix::Error> {
     let mut mapper = Mapper::new(&annex.repo, prefixes)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
+    keyed.missing = library.missing;
     keyed.items.reserve(library.tracks.len());
     keyed.order.reserve(library.tracks.len());
     // The tracks' locations, then their secondary locations.

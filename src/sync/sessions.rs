@@ -1,0 +1,399 @@
+//! History sessions travel as records, not values: each clone's sessions (Mixxx's history
+//! playlists, [`crate::mixxx::history`]) go to line files of its own on the branch,
+//! `mixxx/<uuid>/history/<YYYY-MM>` (by the month the session started), one line per session,
+//! `<time written> {"id", "name", "start", "entries": [[key, time played], ...]}`; a session
+//! that grows is written again (the newest line of an id is the session: a union merge may
+//! bring back an older one). Only that clone writes its files.
+//!
+//! Other clones' sessions arrive as history playlists named as Mixxx names them with the
+//! clone's description (`2026-12-05 (gig laptop)`), entries in play order with their times; a
+//! session that grows there grows here. What was added is remembered per database
+//! ([`super::ledger`]): a session deleted in Mixxx stays deleted there, and an added one is
+//! never pushed as this clone's own. A database that is not remembered (new, restored)
+//! recognises the sessions it already holds by their entries and times. Adding sessions never
+//! changes play counts: those travel as counters.
+//!
+//! What is read from the branch is bounded before it is read: a file over [`MAX_FILE`]
+//! bytes, a line over [`MAX_LINE`] or a session over [`MAX_ENTRIES`] entries is skipped and
+//! named.
+
+use super::branch::Branch;
+use super::ledger::{self, Imported};
+use super::options::Options;
+use super::snapshot::Keyed;
+use crate::annex::logmet::{Order, Timestamp};
+use crate::fields::codec::{mixxx_time, time};
+use crate::mixxx::history::Session;
+use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// The largest history file read from the branch (a month of one clone's sessions).
+pub const MAX_FILE: u64 = 4 << 20;
+/// The longest line read (one session).
+pub const MAX_LINE: usize = 1 << 20;
+/// The most entries a session read from the branch may have.
+pub const MAX_ENTRIES: usize = 10_000;
+
+/// The folder of clone `uuid`'s sessions.
+pub fn dir(uuid: &str) -> String {
+    format!("mixxx/{uuid}/history")
+}
+
+/// One session as its line holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    pub id: String,
+    /// Its history playlist's name in the clone's Mixxx.
+    pub name: String,
+    /// When it started (UTC, `2026-12-05T20:01:02Z`).
+    pub start: Option<String>,
+    /// Each track played, by key, with the time it was played (empty when unknown).
+    pub entries: Vec<(String, String)>,
+}
+
+/// The sessions of a file's text: the newest line of each id, with its time. Lines that do
+/// not parse or are over the limits are skipped.
+pub fn parse(text: &str) -> BTreeMap<String, (Order, Line)> {
+    let mut out: BTreeMap<String, (Order, Line)> = BTreeMap::new();
+    for l in text.lines().filter(|l| l.len() <= MAX_LINE) {
+        let Some((at, json)) = l.split_once(' ') else {
+            continue;
+        };
+        let (Some(at), Ok(line)) = (Order::parse(at), serde_json::from_str::<Line>(json)) else {
+            continue;
+        };
+        if line.entries.len() > MAX_ENTRIES {
+            continue;
+        }
+        let newer = out.get(&line.id).is_none_or(|(seen, _)| at > *seen);
+        if newer {
+            out.insert(line.id.clone(), (at, line));
+        }
+    }
+    out
+}
+
+/// What a run does with history sessions.
+#[derive(Debug, Default)]
+pub struct SessionPlan {
+    /// This clone's history files the run writes: their paths and new contents.
+    pub push: Vec<(String, String)>,
+    /// How many of this clone's sessions those hold new or grown.
+    pub pushed: usize,
+    /// Sessions of other clones to add to this Mixxx.
+    pub add: Vec<Addition>,
+    /// Entries to append to sessions added before, as they grew.
+    pub grow: Vec<Growth>,
+    /// What the ledger remembers of this database once the plan is carried out (additions
+    /// get their playlists as they are written).
+    pub ledger: ledger::Database,
+    /// History files of other clones skipped for their size.
+    pub skipped: Vec<String>,
+}
+
+impl SessionPlan {
+    /// Whether it writes to Mixxx.
+    pub fn pulls(&self) -> bool {
+        !self.add.is_empty() || !self.grow.is_empty()
+    }
+}
+
+/// A session of another clone to add to this Mixxx as a history playlist.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Addition {
+    /// Where it comes from ([`ledger::source`]).
+    pub source: String,
+    pub name: String,
+    /// When it started, as Mixxx writes times.
+    pub created: Option<String>,
+    /// The entries this Mixxx holds: track and time played (as Mixxx writes times).
+    pub entries: Vec<(i64, Option<String>)>,
+    /// How many of the session's entries it takes.
+    pub taken: usize,
+}
+
+/// Entries to append to a session added before.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Growth {
+    pub playlist: i64,
+    pub entries: Vec<(i64, Option<String>)>,
+}
+
+/// What planning sessions needs to know of the run.
+pub struct Context<'a> {
+    pub uuid: &'a str,
+    pub now: Timestamp,
+    pub opts: &'a Options,
+    /// Each clone's description in git-annex (`uuid.log`), oldest first.
+    pub descriptions: &'a [(String, String)],
+    /// What the ledger remembers of this database.
+    pub ledger: ledger::Database,
+}
+
+/// Other clones' sessions: each clone's uuid and its sessions by id.
+type Others = Vec<(String, BTreeMap<String, (Order, Line)>)>;
+
+/// Plans the history sessions of this Mixxx (`mixxx`) and of the other clones on the branch.
+pub fn plan(
+    mixxx: &[Session],
+    keyed: &Keyed,
+    branch: &mut Branch<'_>,
+    cx: Context<'_>,
+) -> crate::annex::Result<SessionPlan> {
+    let mut out = SessionPlan {
+        ledger: cx.ledger.clone(),
+        ..SessionPlan::default()
+    };
+    if !cx.opts.paths.is_empty() {
+        // A run over some files only does not see whole sessions.
+        return Ok(out);
+    }
+    let key_of: HashMap<i64, &str> = keyed
+        .items
+        .iter()
+        .flat_map(|(k, item)| item.track_ids.iter().map(move |id| (*id, k.as_str())))
+        .collect();
+    let others = read_others(branch, cx.uuid, &mut out.skipped)?;
+    let own = sort_out(mixxx, &key_of, &others, &mut out.ledger);
+    if !cx.opts.pull_only {
+        push_own(&own, branch, &cx, &mut out)?;
+    }
+    let held: HashSet<i64> = mixxx.iter().map(|s| s.id).collect();
+    for (uuid, sessions) in &others {
+        for (id, (_, line)) in sessions {
+            let source = ledger::source(uuid, id);
+            bring(source, line, keyed, &held, &cx, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+/// Adds another clone's session to this Mixxx, or appends what it gained since it was added
+/// (unless the DJ deleted it here).
+fn bring(
+    source: String,
+    line: &Line,
+    keyed: &Keyed,
+    held: &HashSet<i64>,
+    cx: &Context<'_>,
+    out: &mut SessionPlan,
+) {
+    let record = out.ledger.imported.get_mut(&source);
+    let from = record.as_ref().map_or(0, |r| r.taken);
+    let Some(new) = line.entries.get(from..).filter(|n| !n.is_empty()) else {
+        return;
+    };
+    let entries: Vec<(i64, Option<String>)> = new
+        .iter()
+        .filter_map(|(key, at)| {
+            let row = keyed.items.get(key)?.track_ids.first()?;
+            Some((
+                *row,
+                Some(at).filter(|t| !t.is_empty()).map(|t| mixxx_time(t)),
+            ))
+        })
+        .collect();
+    match record {
+        Some(record) => {
+            record.taken = line.entries.len();
+            if !entries.is_empty() && held.contains(&record.playlist) {
+                let playlist = record.playlist;
+                out.grow.push(Growth { playlist, entries });
+            }
+        }
+        None if entries.is_empty() => {}
+        None => {
+            let uuid = source.split(' ').next().unwrap_or_default();
+            out.add.push(Addition {
+                name: format!("{} ({})", line.name, description(uuid, cx.descriptions)),
+                created: line.start.as_deref().map(mixxx_time),
+                entries,
+                taken: line.entries.len(),
+                source,
+            });
+        }
+    }
+}
+
+/// A clone's description as a playlist name shows it (its first uuid digits when it has
+/// none); control characters become spaces.
+fn description(uuid: &str, descriptions: &[(String, String)]) -> String {
+    let found = descriptions.iter().rev().find(|(u, _)| u == uuid);
+    let text = match found {
+        Some((_, d)) if !d.trim().is_empty() => d.as_str(),
+        _ => uuid.get(..8).unwrap_or(uuid),
+    };
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// Every other clone's sessions on the branch; files over the limit are named in `skipped`.
+fn read_others(
+    branch: &mut Branch<'_>,
+    me: &str,
+    skipped: &mut Vec<String>,
+) -> crate::annex::Result<Others> {
+    let mut out = Others::new();
+    for uuid in branch.dirs_now("mixxx")? {
+        if uuid == me || uuid == "playlists" {
+            continue;
+        }
+        let mut sessions = BTreeMap::new();
+        for path in branch.files_now(&dir(&uuid))? {
+            match branch.file_now_within(&path, MAX_FILE)? {
+                Some(text) => sessions.extend(parse(&text)),
+                None => skipped.push(path),
+            }
+        }
+        if !sessions.is_empty() {
+            out.push((uuid, sessions));
+        }
+    }
+    Ok(out)
+}
+
+/// The id of a history playlist of this clone: from its row id and creation time, which no
+/// other playlist of any database of the clone shares (a restored backup's are its own).
+fn session_id(session: &Session) -> String {
+    let seed = format!(
+        "{} {}",
+        session.id,
+        session.created.as_deref().unwrap_or("")
+    );
+    faster_hex::hex_string(&Md5::digest(seed.as_bytes())[..8])
+}
+
+/// This Mixxx's own sessions as lines, telling apart the copies of other clones' sessions:
+/// those the ledger remembers, and those recognised by their entries (remembered from now on,
+/// in `ledger`). Sessions without an entry of a synced track are neither.
+fn sort_out(
+    mixxx: &[Session],
+    key_of: &HashMap<i64, &str>,
+    others: &Others,
+    ledger: &mut ledger::Database,
+) -> Vec<Line> {
+    let copies: HashSet<i64> = ledger.imported.values().map(|i| i.playlist).collect();
+    let index = entry_index(others);
+    let mut own = Vec::new();
+    for session in mixxx {
+        let entries: Vec<(String, String)> = session
+            .entries
+            .iter()
+            .filter_map(|(track, at)| {
+                let at = at.as_deref().and_then(time).unwrap_or_default();
+                Some(((*key_of.get(track)?).to_owned(), at))
+            })
+            .collect();
+        if entries.is_empty() || copies.contains(&session.id) {
+            continue;
+        }
+        if let Some((source, taken)) = recognise(&entries, &index, others) {
+            let record = Imported {
+                playlist: session.id,
+                taken,
+            };
+            ledger.imported.insert(source, record);
+            continue;
+        }
+        own.push(Line {
+            id: session_id(session),
+            name: session.name.clone(),
+            start: session.created.as_deref().and_then(time),
+            entries,
+        });
+    }
+    own
+}
+
+/// Where each (key, time) entry of other clones' sessions is: (clone, session id).
+fn entry_index(others: &Others) -> HashMap<(&str, &str), Vec<(usize, &str)>> {
+    let mut index: HashMap<(&str, &str), Vec<(usize, &str)>> = HashMap::new();
+    for (i, (_, sessions)) in others.iter().enumerate() {
+        for (id, (_, line)) in sessions {
+            for (key, at) in &line.entries {
+                index.entry((key, at)).or_default().push((i, id));
+            }
+        }
+    }
+    index
+}
+
+/// The session of another clone that `entries` are a copy of (in order, possibly without some
+/// of its entries), and how many of its entries the copy took.
+fn recognise(
+    entries: &[(String, String)],
+    index: &HashMap<(&str, &str), Vec<(usize, &str)>>,
+    others: &Others,
+) -> Option<(String, usize)> {
+    let (key, at) = entries.first()?;
+    if at.is_empty() {
+        return None;
+    }
+    index
+        .get(&(key.as_str(), at.as_str()))?
+        .iter()
+        .find_map(|(i, id)| {
+            let (uuid, sessions) = &others[*i];
+            let source = &sessions.get(*id)?.1.entries;
+            let mut taken = 0;
+            for entry in entries {
+                taken += source[taken..].iter().position(|e| e == entry)? + 1;
+            }
+            Some((ledger::source(uuid, id), taken))
+        })
+}
+
+/// Writes this clone's sessions that are new or changed to their month files (keeping the
+/// other sessions there: records stay when Mixxx no longer has them).
+fn push_own(
+    own: &[Line],
+    branch: &mut Branch<'_>,
+    cx: &Context<'_>,
+    out: &mut SessionPlan,
+) -> crate::annex::Result<()> {
+    let mut by_month: BTreeMap<String, Vec<&Line>> = BTreeMap::new();
+    for line in own {
+        let month = line
+            .start
+            .as_deref()
+            .and_then(|s| s.get(..7))
+            .unwrap_or("undated");
+        by_month.entry(month.to_owned()).or_default().push(line);
+    }
+    for (month, lines) in by_month {
+        let path = format!("{}/{month}", dir(cx.uuid));
+        let Some(text) = branch.file_now_within(&path, MAX_FILE)? else {
+            out.skipped.push(path);
+            continue;
+        };
+        let mut sessions = parse(&text);
+        let at = Order::after(cx.now, sessions.values().map(|(o, _)| o).max());
+        let changed: Vec<&Line> = lines
+            .into_iter()
+            .filter(|l| sessions.get(&l.id).is_none_or(|(_, old)| old != *l))
+            .collect();
+        if changed.is_empty() {
+            continue;
+        }
+        out.pushed += changed.len();
+        for line in changed {
+            sessions.insert(line.id.clone(), (at.clone(), line.clone()));
+        }
+        out.push.push((path, file_text(sessions)));
+    }
+    Ok(())
+}
+
+/// A history file's text: one line per session, by start time.
+fn file_text(sessions: BTreeMap<String, (Order, Line)>) -> String {
+    let mut lines: Vec<(Order, Line)> = sessions.into_values().collect();
+    lines.sort_by(|a, b| (&a.1.start, &a.1.id).cmp(&(&b.1.start, &b.1.id)));
+    let mut text = String::new();
+    for (at, line) in lines {
+        let json = serde_json::to_string(&line).expect("a session line always serializes");
+        text.push_str(&format!("{at} {json}\n"));
+    }
+    text
+}
