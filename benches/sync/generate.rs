@@ -17,6 +17,9 @@ const CRATES: usize = 50;
 const PLAYLISTS: usize = 20;
 /// The Mixxx schema revision of the generated databases (Mixxx 2.3).
 const REVISION: i64 = 32;
+/// History sessions in the generated database with `--plays`, and tracks in each.
+pub const SESSIONS: usize = 200;
+const SESSION_TRACKS: usize = 30;
 /// Directories of the generated work tree: genres × artists.
 const GENRES: [&str; 5] = ["House", "Techno", "Drum & Bass", "Électronique", "Disco"];
 const ARTISTS_PER_GENRE: usize = 40;
@@ -77,6 +80,8 @@ pub struct Library {
     /// Where runs work; the database's locations point into `work_dir/repo`.
     pub work_dir: PathBuf,
     pub secs: f64,
+    /// The plays in the database (each track's play count added up; 0 without `--plays`).
+    pub plays: u64,
 }
 
 impl Library {
@@ -103,7 +108,14 @@ impl Library {
     }
 }
 
-pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Library {
+/// Generates the library of `n` tracks, with `cues` hot cues per track, a beat grid on every
+/// track with a BPM (`grid`) and a play count per track and history sessions (`plays`).
+pub fn generate(
+    env: &Env,
+    root: &Path,
+    n: usize,
+    (cues, grid, plays): (usize, bool, bool),
+) -> Library {
     let start = Instant::now();
     let base = root.join(format!("n{n}"));
     if base.exists() {
@@ -192,6 +204,7 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
     if grid {
         add_grids(&db);
     }
+    let plays = if plays { add_plays(&db, n) } else { 0 };
     eprintln!(
         "N={n}: Mixxx database written in {written:.2} s, read back and checked in {:.2} s",
         db_start.elapsed().as_secs_f64() - written
@@ -204,7 +217,42 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
         gen_dir,
         work_dir,
         secs: start.elapsed().as_secs_f64(),
+        plays,
     }
+}
+
+/// Gives every track a play count (1 to 23) and adds [`SESSIONS`] history playlists of
+/// [`SESSION_TRACKS`] entries each, as Mixxx's history writes them; returns the plays.
+fn add_plays(db: &Path, n: usize) -> u64 {
+    let mut conn = rusqlite::Connection::open(db).expect("open the generated database");
+    conn.pragma_update(None, "foreign_keys", false)
+        .expect("foreign keys off");
+    let tx = conn.transaction().expect("begin");
+    tx.execute("UPDATE library SET timesplayed = 1 + id % 23", [])
+        .expect("play counts");
+    for s in 0..SESSIONS {
+        let day = format!("2026-{:02}-{:02}", 1 + s / 28 % 12, 1 + s % 28);
+        tx.execute(
+            "INSERT INTO Playlists (name, position, hidden, date_created, date_modified, locked)              VALUES (?1, ?2, 2, ?3, ?3, 0)",
+            rusqlite::params![format!("{day} ({s})"), 10 + s as i64, format!("{day} 20:00:00")],
+        )
+        .expect("a session");
+        let playlist = tx.last_insert_rowid();
+        for e in 0..SESSION_TRACKS {
+            let track = (s * 7919 + e * 104_729) % n + 1;
+            let at = format!("{day} {:02}:{:02}:00", 20 + e / 12, e % 12 * 5);
+            tx.execute(
+                "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added)                  VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![playlist, track as i64, e as i64 + 1, at],
+            )
+            .expect("an entry");
+        }
+    }
+    let plays: i64 = tx
+        .query_row("SELECT sum(timesplayed) FROM library", [], |r| r.get(0))
+        .expect("plays");
+    tx.commit().expect("commit plays");
+    plays as u64
 }
 
 /// Gives every track `cues` hot cues (slots 1.., positions a second apart), as Mixxx stores

@@ -468,8 +468,7 @@ fn note_pending(
 /// Remembers `db` as what the ledger holds of the database that held `read.marker`, saving the
 /// ledger when that changed (failing only costs recognising sessions again: a warning).
 fn remember(run: &mut Run<'_>, read: &Read, db: ledger::Database, clock: &mut Clock<'_>) {
-    if db.marker.is_empty() || run.ledger.database(read.marker.as_ref()) == db && db == read.ledger
-    {
+    if db.marker.is_empty() || run.ledger.database(read.marker.as_ref()) == db {
         return;
     }
     run.ledger.set(read.marker.as_ref(), db);
