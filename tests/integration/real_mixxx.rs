@@ -1,12 +1,13 @@
 //! A library the real Mixxx 2.3.3 wrote (Debian bookworm's `mixxx` package, headless under
 //! Xvfb) round-trips through push then pull into another clone: the cues and the analysis
-//! Mixxx itself wrote arrive unchanged.
+//! Mixxx itself wrote arrive unchanged, and so do the plays and history sessions it recorded.
 //!
 //! Runs only with `GIT_MIXXX_REAL_MIXXX=1` (CI sets it; it needs `mixxx`, `xvfb-run`, `xauth`,
 //! `xdotool` and `sox`). How Mixxx is driven: a track given on its command line is loaded into
 //! a deck, which runs the analysers (beats, key, silence: main cue, intro, outro and the
 //! audible-sound marker); the default keyboard mapping sets hot cues on deck 1 (`z`, `x`) and
-//! jumps by beats (`s`); `Ctrl+Q` quits, which saves every loaded track to the database. On a
+//! jumps by beats (`s`), plays deck 2 (`l`) and deck 1 (`d`); `Ctrl+Q` quits, which saves
+//! every loaded track to the database (and asks first while a deck plays). On a
 //! first start Mixxx asks for the music directory (dismissed, or given through its
 //! `directories` table) and, without a sound card, says it has no output device (continued).
 
@@ -21,14 +22,20 @@ pub fn enabled() -> bool {
 }
 
 /// Runs inside `xvfb-run`: `SETTINGS analyse N FILE…` loads the files into decks, waits until
-/// the N tracks are analysed, presses hot cue and beat jump keys and quits; `SETTINGS scan`
-/// waits for the library scan Mixxx starts (`RescanOnStartup`) and quits; `SETTINGS start`
-/// quits as soon as Mixxx runs. Meanwhile it dismisses the dialogs of a first start without a
-/// sound card. Each step waits for a window or a line in `mixxx.log` (flushed at every
-/// message), bounded by the `timeout` around `xvfb-run`.
+/// the N tracks are analysed, presses hot cue and beat jump keys and quits; `SETTINGS play
+/// FILE` loads the file (into deck 2), waits until it is analysed, plays it for a few seconds
+/// (`l`; Mixxx counts a play when a deck plays audibly, checking every 2 s) and quits;
+/// `SETTINGS history` goes down the library's sidebar to History (the item after Recordings,
+/// whose folder Mixxx logs), opens it, goes down its sessions until one with tracks shows,
+/// loads its first track into deck 1 and plays it (keys of `Custom.kbd.cfg`, [`HISTORY_KEYS`]);
+/// `SETTINGS scan` waits for the library scan Mixxx starts (`RescanOnStartup`) and quits;
+/// `SETTINGS start` quits as soon as Mixxx runs. Meanwhile it dismisses the dialogs of a first
+/// start without a sound card, and confirms quitting while a deck plays. Each step waits for a
+/// window or a line in `mixxx.log` (flushed at every message), bounded by the `timeout` around
+/// `xvfb-run`.
 const DRIVER: &str = r#"
 settings=$1; mode=$2; shift 2
-n=0
+n=1
 if [ "$mode" = analyse ]; then n=$1; shift; fi
 log="$settings/mixxx.log"
 rm -f "$log"
@@ -38,7 +45,7 @@ visible() { xdotool search --onlyvisible --name "$1" 2>/dev/null | head -n 1; }
 ready() {
   grep -q '^Debug \[Main\]: Running Mixxx' "$log" 2>/dev/null || return 1
   case $mode in
-    analyse) [ "$(grep -c 'Key Histogram' "$log")" -ge "$n" ] ;;
+    analyse|play) [ "$(grep -c 'Key Histogram' "$log")" -ge "$n" ] ;;
     scan) grep -q 'Scan finished cleanly' "$log" ;;
   esac
 }
@@ -56,13 +63,38 @@ xdotool windowfocus --sync "$main"
 if [ "$mode" = analyse ]; then
   for key in z s x s s c m k comma; do xdotool key $key; sleep 1; done
 fi
+if [ "$mode" = play ]; then
+  xdotool key l; sleep 6; xdotool key l; sleep 1
+fi
+if [ "$mode" = history ]; then
+  more() { [ "$(grep -c "$1" "$log")" -gt "$2" ]; }
+  press() {
+    seen=$(grep -c "$1" "$log"); shift; i=0
+    until more "$pattern" "$seen" || [ $i -ge 15 ]; do xdotool key "$@"; sleep 0.7; i=$((i + 1)); done
+  }
+  pattern='Recordings folder set'; press "$pattern" F5
+  xdotool key F5; sleep 0.7; xdotool key F6; sleep 0.7
+  pattern='PlaylistTableModel.*select() took [0-9]* ms [1-9]'; press "$pattern" F5
+  pattern='slotLoadTrack "\[Channel1\]" Track('; press "$pattern" F7 F8
+  xdotool key d; sleep 6; xdotool key d; sleep 1
+fi
 while kill -0 $pid 2>/dev/null; do
   xdotool key ctrl+q
+  sleep 0.5
+  w=$(visible 'Confirm Exit')
+  if [ -n "$w" ]; then xdotool key --window "$w" alt+y; fi
   i=0
   while [ $i -lt 50 ] && kill -0 $pid 2>/dev/null; do sleep 0.2; i=$((i + 1)); done
 done
 wait $pid
 "#;
+
+/// The keys the `history` driver presses, added to Mixxx's default keyboard mapping in the
+/// settings directory's `Custom.kbd.cfg` (which Mixxx prefers to its own): down the sidebar,
+/// open or close its item, down the track list, load the selected track into the first
+/// stopped deck.
+const HISTORY_KEYS: &str = "\n[Playlist]\nSelectNextPlaylist F5\nToggleSelectedSidebarItem F6\n\
+     SelectNextTrack F7\nLoadSelectedIntoFirstStopped F8\n";
 
 /// One real Mixxx at a time: two started at once race for an X display (`xvfb-run -a`), and
 /// one of them may exit before its window shows.
@@ -531,4 +563,133 @@ fn shell_words_join(words: &[&str]) -> String {
         .map(|w| format!("'{}'", w.replace('\'', "'\\''")))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// The real Mixxx's play counts and history in the database at `db`: (location, times played)
+/// of every track, and each history playlist's name with its entries' locations and times.
+fn played(db: &Path) -> (Vec<String>, Vec<String>) {
+    let counts = rows(
+        db,
+        "SELECT tl.location, l.timesplayed FROM library l \
+         JOIN track_locations tl ON tl.id = l.location",
+    );
+    let history = rows(
+        db,
+        "SELECT p.id, p.name, tl.location, pt.pl_datetime_added FROM Playlists p \
+         JOIN PlaylistTracks pt ON pt.playlist_id = p.id JOIN library l ON l.id = pt.track_id \
+         JOIN track_locations tl ON tl.id = l.location WHERE p.hidden = 2",
+    );
+    (counts, history)
+}
+
+// Laptop A's real Mixxx plays a track (loaded into a deck, played through key presses long
+// enough to count), so that it writes a play and a history entry; after `git mixxx sync`, `git
+// annex sync` and `git mixxx sync` on B (whose real Mixxx scanned the same files), B's Mixxx has
+// the play and A's session as a history playlist; B's real Mixxx shows it under History: going
+// down its sidebar to History and into the first session with tracks, it loads that session's
+// track and plays it, which counts as a play of B's in a session of B's own. Those reach A in
+// turn, and both laptops end with the two plays and each other's session.
+#[test]
+fn plays_and_history_the_real_mixxx_wrote_reach_the_other_mixxx() {
+    if !enabled() {
+        eprintln!("skipped: set GIT_MIXXX_REAL_MIXXX=1 to run the real Mixxx 2.3.3");
+        return;
+    }
+    let env = Env::new();
+    let nas = env.nas();
+    let a = env.laptop(&nas, "laptop-a");
+    let files = ["music/Played.flac", "music/Not played.flac"];
+    std::fs::create_dir_all(a.join("music")).unwrap();
+    click_track(&env, &a.join(files[0]), 0.5, 40, 0.5, 0.5);
+    click_track(&env, &a.join(files[1]), 0.45, 40, 0.5, 0.5);
+    env.git(&a, &["annex", "add", "-q", "--", files[0], files[1]]);
+    env.git(&a, &["commit", "-q", "-m", "add music"]);
+    env.git(&a, &["annex", "copy", "-q", "--to", "origin", "."]);
+    env.annex_sync(&a);
+    let b = env.laptop(&nas, "laptop-b");
+    env.annex_sync(&b);
+    env.git(&b, &["annex", "get", "-q", "."]);
+
+    let settings_a = env.root.join("mixxx-a");
+    let played_file = a.join(files[0]);
+    run_mixxx(&env, &settings_a, &["play", played_file.to_str().unwrap()]);
+    let db_a = settings_a.join("mixxxdb.sqlite");
+    let (counts, history) = played(&db_a);
+    assert_eq!(
+        counts,
+        [format!("text {:?} | integer 1", loc(&a, files[0]))],
+        "the real Mixxx counted the play"
+    );
+    assert_eq!(
+        history.len(),
+        1,
+        "and logged it in its session: {history:?}"
+    );
+    let report = env.sync(&a, &db_a, &[]);
+    assert_eq!(
+        (report["plays"].clone(), report["sessions_pushed"].clone()),
+        (1.into(), 1.into()),
+        "{report}"
+    );
+    env.annex_sync(&a);
+    env.annex_sync(&b);
+
+    let settings_b = env.root.join("mixxx-b");
+    let db_b = scanned(&env, &settings_b, &b.join("music"), files.len());
+    let report = env.sync(&b, &db_b, &[]);
+    assert_eq!(report["sessions_added"], 1, "{report}");
+    let (counts, history) = played(&db_b);
+    assert!(
+        counts.contains(&format!("text {:?} | integer 1", loc(&b, files[0]))),
+        "{counts:?}"
+    );
+    let at = history[0].rsplit(" | ").next().unwrap().to_owned();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(
+        history[0].contains("(laptop-a)"),
+        "named with A's description: {history:?}"
+    );
+
+    let keys = std::fs::read_to_string("/usr/share/mixxx/keyboard/en_US.kbd.cfg")
+        .expect("Mixxx's keyboard mapping (apt-get install mixxx)");
+    std::fs::write(settings_b.join("Custom.kbd.cfg"), keys + HISTORY_KEYS).unwrap();
+    run_mixxx(&env, &settings_b, &["history"]);
+    let (counts, history) = played(&db_b);
+    assert!(
+        counts.contains(&format!("text {:?} | integer 2", loc(&b, files[0]))),
+        "B's Mixxx played the track of A's session it showed under History: {counts:?}"
+    );
+    assert_eq!(
+        history.len(),
+        2,
+        "A's session, and B's own with the play: {history:?}"
+    );
+    assert!(
+        history
+            .iter()
+            .any(|h| h.contains("(laptop-a)") && h.ends_with(&at)),
+        "A's session as it came: {history:?}"
+    );
+
+    let report = env.sync(&b, &db_b, &[]);
+    assert_eq!(
+        (report["plays"].clone(), report["sessions_pushed"].clone()),
+        (1.into(), 1.into()),
+        "{report}"
+    );
+    env.annex_sync(&b);
+    env.annex_sync(&a);
+    let report = env.sync(&a, &db_a, &[]);
+    assert_eq!(report["sessions_added"], 1, "{report}");
+    let (counts, history) = played(&db_a);
+    assert!(
+        counts.contains(&format!("text {:?} | integer 2", loc(&a, files[0]))),
+        "{counts:?}"
+    );
+    assert!(
+        history.iter().any(|h| h.contains("(laptop-b)")),
+        "{history:?}"
+    );
+    assert_settled(&env, &a, &db_a);
+    assert_settled(&env, &b, &db_b);
 }
