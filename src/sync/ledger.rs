@@ -25,8 +25,10 @@ const DATABASES: usize = 4;
 /// A session of another clone added to this database.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Imported {
-    /// The history playlist it became (gone when the DJ deleted it).
+    /// The history playlist it became (gone when the DJ deleted it): its id and creation time
+    /// (Mixxx may give a deleted playlist's id to a new one, never its creation time).
     pub playlist: i64,
+    pub created: Option<String>,
     /// How many of the session's entries it took (later ones are appended as it grows).
     pub taken: usize,
 }
@@ -164,6 +166,7 @@ mod tests {
             source("u2", "s1"),
             Imported {
                 playlist: 7,
+                created: Some("2026-12-05 20:00:00".into()),
                 taken: 3,
             },
         );

@@ -392,13 +392,7 @@ fn write_mixxx<'k>(
         } => {
             report.backup = Some(backup);
             report.failed.extend(failures);
-            for (addition, playlist) in plan.sessions.add.iter().zip(added) {
-                let taken = addition.taken;
-                let imported = ledger::Imported { playlist, taken };
-                remembered
-                    .imported
-                    .insert(addition.source.clone(), imported);
-            }
+            remember_sessions(&plan.sessions, added, &mut remembered);
             report.pulled
         }
     };
@@ -416,23 +410,39 @@ fn write_mixxx<'k>(
     Ok((Some(ToCommit { record, new_keys }), remembered))
 }
 
+/// Remembers the sessions `plan` added to Mixxx as the playlists `added` (in order), and how
+/// many entries of each the sessions that grew hold now.
+fn remember_sessions(
+    plan: &sessions::SessionPlan,
+    added: Vec<i64>,
+    remembered: &mut ledger::Database,
+) {
+    for (addition, playlist) in plan.add.iter().zip(added) {
+        let imported = ledger::Imported {
+            playlist,
+            created: addition.created.clone(),
+            taken: addition.taken,
+        };
+        remembered
+            .imported
+            .insert(addition.source.clone(), imported);
+    }
+    for growth in &plan.grow {
+        if let Some(imported) = remembered.imported.get_mut(&growth.source) {
+            imported.taken = growth.taken;
+        }
+    }
+}
+
 /// The marker a write leaves in the database: a new one after the one it holds; after one an
 /// earlier attempt of this run wrote (its commit on the branch did not happen), after the one
 /// before that, which the base recorded. Each write has its own, so that play counts a write
 /// left can be told from those of another ([`ledger::Database::pending`]).
 fn next_marker(db: Option<&Marker>, written: &mut Vec<String>, uuid: &str) -> Marker {
-    let current = Marker::new_id(uuid);
-    written.push(current.clone());
-    match db {
-        Some(m) if written.contains(&m.current) => Marker {
-            current,
-            previous: m.previous.clone(),
-        },
-        _ => Marker {
-            current,
-            previous: db.map(|m| m.current.clone()),
-        },
-    }
+    let id = Marker::new_id(uuid);
+    let marker = Marker::next(db, &id, written);
+    written.push(id);
+    marker
 }
 
 /// Before Mixxx is written with `marker`: records in the ledger (saved now, or nothing is

@@ -105,7 +105,7 @@ pub struct Addition {
     /// Where it comes from ([`ledger::source`]).
     pub source: String,
     pub name: String,
-    /// When it started, as Mixxx writes times.
+    /// When it started (now, when unknown), as Mixxx writes times.
     pub created: Option<String>,
     /// The entries this Mixxx holds: track and time played (as Mixxx writes times).
     pub entries: Vec<(i64, Option<String>)>,
@@ -116,8 +116,12 @@ pub struct Addition {
 /// Entries to append to a session added before.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Growth {
+    /// Where the session comes from ([`ledger::source`]).
+    pub source: String,
     pub playlist: i64,
     pub entries: Vec<(i64, Option<String>)>,
+    /// How many of the session's entries the playlist holds afterwards.
+    pub taken: usize,
 }
 
 /// What planning sessions needs to know of the run.
@@ -149,17 +153,27 @@ pub fn plan(
         // A run over some files only does not see whole sessions.
         return Ok(out);
     }
-    let key_of: HashMap<i64, &str> = keyed
-        .items
+    // The keys of the tracks in this Mixxx's sessions.
+    let played: HashSet<i64> = mixxx
         .iter()
-        .flat_map(|(k, item)| item.track_ids.iter().map(move |id| (*id, k.as_str())))
+        .flat_map(|s| s.entries.iter().map(|e| e.0))
         .collect();
+    let key_of: HashMap<i64, &str> = match played.is_empty() {
+        true => HashMap::new(),
+        false => keyed
+            .items
+            .iter()
+            .flat_map(|(k, item)| item.track_ids.iter().map(move |id| (*id, k.as_str())))
+            .filter(|(id, _)| played.contains(id))
+            .collect(),
+    };
     let others = read_others(branch, cx.uuid, &mut out.skipped)?;
     let own = sort_out(mixxx, &key_of, &others, &mut out.ledger);
     if !cx.opts.pull_only {
         push_own(&own, branch, &cx, &mut out)?;
     }
-    let held: HashSet<i64> = mixxx.iter().map(|s| s.id).collect();
+    let held: HashSet<(i64, Option<&str>)> =
+        mixxx.iter().map(|s| (s.id, s.created.as_deref())).collect();
     for (uuid, sessions) in &others {
         for (id, (_, line)) in sessions {
             let source = ledger::source(uuid, id);
@@ -170,17 +184,18 @@ pub fn plan(
 }
 
 /// Adds another clone's session to this Mixxx, or appends what it gained since it was added
-/// (unless the DJ deleted it here).
+/// (unless the DJ deleted it here: `held` are this Mixxx's history playlists). Entries of
+/// tracks this Mixxx lacks are left out; the ledger counts entries taken once written.
 fn bring(
     source: String,
     line: &Line,
     keyed: &Keyed,
-    held: &HashSet<i64>,
+    held: &HashSet<(i64, Option<&str>)>,
     cx: &Context<'_>,
     out: &mut SessionPlan,
 ) {
-    let record = out.ledger.imported.get_mut(&source);
-    let from = record.as_ref().map_or(0, |r| r.taken);
+    let record = out.ledger.imported.get(&source);
+    let from = record.map_or(0, |r| r.taken);
     let Some(new) = line.entries.get(from..).filter(|n| !n.is_empty()) else {
         return;
     };
@@ -194,22 +209,26 @@ fn bring(
             ))
         })
         .collect();
+    let taken = line.entries.len();
     match record {
-        Some(record) => {
-            record.taken = line.entries.len();
-            if !entries.is_empty() && held.contains(&record.playlist) {
-                let playlist = record.playlist;
-                out.grow.push(Growth { playlist, entries });
-            }
-        }
+        Some(r) if entries.is_empty() || !held.contains(&(r.playlist, r.created.as_deref())) => {}
+        Some(r) => out.grow.push(Growth {
+            playlist: r.playlist,
+            entries,
+            taken,
+            source,
+        }),
         None if entries.is_empty() => {}
         None => {
             let uuid = source.split(' ').next().unwrap_or_default();
             out.add.push(Addition {
                 name: format!("{} ({})", line.name, description(uuid, cx.descriptions)),
-                created: line.start.as_deref().map(mixxx_time),
+                created: Some(line.start.as_deref().map_or_else(
+                    || chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+                    mixxx_time,
+                )),
                 entries,
-                taken: line.entries.len(),
+                taken,
                 source,
             });
         }
@@ -274,7 +293,11 @@ fn sort_out(
     others: &Others,
     ledger: &mut ledger::Database,
 ) -> Vec<Line> {
-    let copies: HashSet<i64> = ledger.imported.values().map(|i| i.playlist).collect();
+    let copies: HashSet<(i64, Option<String>)> = ledger
+        .imported
+        .values()
+        .map(|i| (i.playlist, i.created.clone()))
+        .collect();
     let index = entry_index(others);
     let mut own = Vec::new();
     for session in mixxx {
@@ -286,12 +309,13 @@ fn sort_out(
                 Some(((*key_of.get(track)?).to_owned(), at))
             })
             .collect();
-        if entries.is_empty() || copies.contains(&session.id) {
+        if entries.is_empty() || copies.contains(&(session.id, session.created.clone())) {
             continue;
         }
         if let Some((source, taken)) = recognise(&entries, &index, others) {
             let record = Imported {
                 playlist: session.id,
+                created: session.created.clone(),
                 taken,
             };
             ledger.imported.insert(source, record);
@@ -396,4 +420,96 @@ fn file_text(sessions: BTreeMap<String, (Order, Line)>) -> String {
         text.push_str(&format!("{at} {json}\n"));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: &str, entries: &[(&str, &str)]) -> Line {
+        Line {
+            id: id.to_owned(),
+            name: "2026-12-05".to_owned(),
+            start: Some("2026-12-05T20:00:00Z".to_owned()),
+            entries: entries
+                .iter()
+                .map(|(k, t)| (k.to_string(), t.to_string()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_newest_line_of_a_session_is_the_session_and_oversized_ones_are_skipped() {
+        let short = line("s1", &[("K1", "2026-12-05T20:01:00Z")]);
+        let grown = line(
+            "s1",
+            &[
+                ("K1", "2026-12-05T20:01:00Z"),
+                ("K2", "2026-12-05T20:05:00Z"),
+            ],
+        );
+        let huge = line("s2", &vec![("K", "t"); MAX_ENTRIES + 1]);
+        let at = |secs: i128| Order::Exact(Timestamp { secs, picos: 0 });
+        let text = file_text(BTreeMap::from([
+            ("s1".to_owned(), (at(20), grown.clone())),
+            ("s2".to_owned(), (at(10), huge)),
+        ]));
+        // A union merge brings an older line of s1 back, and a line that is no session.
+        let merged = format!(
+            "{}{}\n{text}garbage\n",
+            at(10),
+            serde_json::to_string(&short).unwrap()
+        );
+        let sessions = parse(&merged);
+        assert_eq!(sessions.len(), 1, "{sessions:?}");
+        assert_eq!(sessions["s1"].1, grown);
+    }
+
+    #[test]
+    fn a_copy_is_recognised_by_its_entries_in_order_even_without_some() {
+        let source = line(
+            "s1",
+            &[
+                ("K1", "2026-12-05T20:01:00Z"),
+                ("K2", "2026-12-05T20:05:00Z"),
+                ("K1", "2026-12-05T20:09:00Z"),
+            ],
+        );
+        let others: Others = vec![(
+            "u2".to_owned(),
+            BTreeMap::from([(
+                "s1".to_owned(),
+                (Order::Exact(Timestamp { secs: 1, picos: 0 }), source),
+            )]),
+        )];
+        let index = entry_index(&others);
+        let entry = |k: &str, t: &str| (k.to_owned(), t.to_owned());
+        // Without K2 (this Mixxx lacked it): still the copy, which took all three entries.
+        let copy = [
+            entry("K1", "2026-12-05T20:01:00Z"),
+            entry("K1", "2026-12-05T20:09:00Z"),
+        ];
+        assert_eq!(
+            recognise(&copy, &index, &others),
+            Some((ledger::source("u2", "s1"), 3))
+        );
+        // Out of order, or another time: not a copy.
+        let reordered = [
+            entry("K1", "2026-12-05T20:09:00Z"),
+            entry("K1", "2026-12-05T20:01:00Z"),
+        ];
+        assert_eq!(recognise(&reordered, &index, &others), None);
+        let own = [entry("K1", "2026-12-05T20:02:00Z")];
+        assert_eq!(recognise(&own, &index, &others), None);
+    }
+
+    #[test]
+    fn a_clone_is_named_by_its_description() {
+        let descriptions = [
+            ("u1".to_owned(), "old name".to_owned()),
+            ("u1".to_owned(), "gig\nlaptop".to_owned()),
+        ];
+        assert_eq!(description("u1", &descriptions), "gig laptop");
+        assert_eq!(description("0123456789abcdef", &descriptions), "01234567");
+    }
 }

@@ -93,6 +93,18 @@ pub fn history(db: &Path) -> Vec<(String, Vec<(String, String)>)> {
     out
 }
 
+/// The newest history playlist of a Mixxx database: its id and name.
+fn newest_session(db: &Path) -> (i64, String) {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT id, name FROM Playlists WHERE hidden = 2 ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+}
+
 /// The play fields of a file on the branch, as `git annex metadata` shows them.
 fn plays_on_branch(env: &Env, repo: &Path, file: &str) -> Vec<(String, Vec<String>)> {
     env.metadata(repo, file)
@@ -346,25 +358,41 @@ fn history_sessions_travel_in_order_and_deleting_one_leaves_the_others() {
     grown.push((C, "2026-12-05 20:14:00"));
     assert_eq!(history(&l.db_b), vec![gig(&grown)]);
 
-    // B's DJ deletes the copy: it stays deleted on B, and stays on A.
+    // B's DJ deletes the copy: it stays deleted on B, and stays on A. B's next session takes
+    // the deleted playlist's id, as SQLite gives it: it is B's own all the same.
+    let (copy_id, _) = newest_session(&l.db_b);
     db_exec(
         &l.db_b,
-        "DELETE FROM PlaylistTracks WHERE playlist_id IN (SELECT id FROM Playlists WHERE hidden = 2);
-         DELETE FROM Playlists WHERE hidden = 2 AND name LIKE '%laptop-a%';",
+        &format!(
+            "DELETE FROM PlaylistTracks WHERE playlist_id = {copy_id};
+             DELETE FROM Playlists WHERE id = {copy_id};"
+        ),
     );
     let report = l.sync_b(&[]);
     assert_eq!(report["sessions_added"], 0, "{report}");
+    start_session(&l.db_b, "2026-12-07 19:00:00");
+    let (id, name) = newest_session(&l.db_b);
+    assert_eq!(id, copy_id);
+    play(&l.db_b, &loc(&l.b, C), "2026-12-07 19:05:00");
+    assert_eq!(l.sync_b(&[])["sessions_pushed"], 1, "B's own session");
     l.exchange(&[&l.b, &l.a]);
     play(&l.db_a, &loc(&l.a, B), "2026-12-05 20:20:00");
     l.sync_a(&[]);
     l.exchange(&[&l.a, &l.b]);
     l.sync_b(&[]);
-    assert!(
-        history(&l.db_b).is_empty(),
-        "deleted there only: {:?}",
-        history(&l.db_b)
+    let entry = (loc(&l.b, C), "2026-12-07 19:05:00".to_owned());
+    let own = (name.clone(), vec![entry]);
+    assert_eq!(
+        history(&l.db_b),
+        vec![own],
+        "A's session deleted there only"
     );
     assert_eq!(history(&l.db_a)[0].1.len(), 5, "A keeps its session");
+    let from_b = format!("{name} (laptop-b)");
+    assert!(
+        history(&l.db_a).iter().any(|(n, _)| *n == from_b),
+        "{from_b}"
+    );
     assert_settled(&l.env, &l.a, &l.db_a);
     assert_settled(&l.env, &l.b, &l.db_b);
 }
@@ -448,4 +476,55 @@ fn the_clear_guard_never_counts_plays() {
     );
     assert_eq!(env.find(&repo, "lastplayed=2025-01-01T00:00:00Z").len(), 0);
     assert_settled(&env, &repo, &db);
+}
+
+// A new laptop filled in one sync (its empty Mixxx gets the files whose content is here) gets
+// the play counts, last played and the other laptop's history sessions with them.
+#[test]
+fn a_new_laptop_filled_in_one_sync_gets_counts_last_played_and_history() {
+    let env = Env::new();
+    let nas = env.nas();
+    let a = env.laptop(&nas, "gig-laptop");
+    let files = ["Set/one.flac", "Set/two.flac"];
+    env.add_files(&a, &files, &[]);
+    env.git(&a, &["annex", "copy", "-q", "--to", "origin", "."]);
+    let db_a = env.root.join("mixxx-a/mixxxdb.sqlite");
+    let tracks: Vec<_> = files
+        .iter()
+        .map(|f| (loc(&a, f), vals(&[("rating", &["4"])])))
+        .collect();
+    create_db(&db_a, 39, &tracks);
+    start_session(&db_a, "2026-12-05 20:00:00");
+    play(&db_a, &loc(&a, files[1]), "2026-12-05 20:01:00");
+    play(&db_a, &loc(&a, files[0]), "2026-12-05 20:06:00");
+    play(&db_a, &loc(&a, files[1]), "2026-12-05 20:11:00");
+    env.sync(&a, &db_a, &[]);
+    env.annex_sync(&a);
+
+    let c = env.laptop(&nas, "new-laptop");
+    env.annex_sync(&c);
+    env.git(&c, &["annex", "get", "-q", "."]);
+    let db_c = env.root.join("mixxx-c/mixxxdb.sqlite");
+    create_db(&db_c, 39, &[]);
+    let report = env.sync(&c, &db_c, &[]);
+    assert_eq!(report["imported"], json!(files), "{report}");
+    assert_eq!(report["sessions_added"], 1, "{report}");
+    assert_eq!(report["plays"], 0, "nothing counted as C's: {report}");
+    assert_eq!(times_played(&db_c, &loc(&c, files[0])), 1);
+    assert_eq!(times_played(&db_c, &loc(&c, files[1])), 2);
+    assert_eq!(
+        values_of(&db_c, &loc(&c, files[1]))["lastplayed"],
+        set_of(&["2026-12-05T20:11:00Z"])
+    );
+    let entry = |f: &str, at: &str| (loc(&c, f), at.to_owned());
+    let session = (
+        "2026-12-05 (gig-laptop)".to_owned(),
+        vec![
+            entry(files[1], "2026-12-05 20:01:00"),
+            entry(files[0], "2026-12-05 20:06:00"),
+            entry(files[1], "2026-12-05 20:11:00"),
+        ],
+    );
+    assert_eq!(history(&db_c), vec![session]);
+    assert_settled(&env, &c, &db_c);
 }
