@@ -107,21 +107,6 @@ struct Laptop {
 }
 
 impl Laptop {
-    /// Laptop `x` (`a` or `b`) of the demo in `root`, its repository at `dir` and its Mixxx
-    /// database in `mixxx-x/` (the folder is made).
-    fn new(root: &Path, dir: PathBuf, x: &'static str) -> Result<Laptop, Error> {
-        let repo = gix::open(&dir).map_err(|e| Error::Open(dir.clone(), e))?;
-        let db = root.join(format!("mixxx-{x}/mixxxdb.sqlite"));
-        std::fs::create_dir_all(db.parent().unwrap_or(root))?;
-        let name = if x == "a" { "laptop-a" } else { "laptop-b" };
-        Ok(Laptop {
-            dir,
-            name,
-            repo,
-            db,
-        })
-    }
-
     /// The Mixxx location of track `name` on this laptop.
     fn location(&self, name: &str) -> String {
         format!("{}/{name}", self.dir.display())
@@ -328,33 +313,9 @@ fn on_user_path() -> bool {
 /// Runs the demonstration in `dir` (new or empty; default: a new temporary directory that is
 /// kept), telling what happens to `narrate`. The hooks run the git-mixxx binary this process
 /// runs.
-pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf, Error> {
-    let exe = std::env::current_exe()?;
-    let user_path = std::env::var_os("PATH").unwrap_or_default();
-    let path = std::env::join_paths(
-        exe.parent()
-            .map(Path::to_path_buf)
-            .into_iter()
-            .chain(std::env::split_paths(&user_path)),
-    )
-    .map_err(std::io::Error::other)?;
-    let mut sh = Shell {
-        narrate,
-        path,
-        exe: exe.clone(),
-    };
-    if sh
-        .git(&std::env::temp_dir(), &["annex", "version"])
-        .is_err()
-    {
-        return Err(Error::NoAnnex);
-    }
-    let root = root_dir(dir)?;
-    sh.say(&format!(
-        "git-mixxx demo in {}: a NAS and two laptops, each laptop with its own Mixxx.",
-        root.display()
-    ));
-    let names: Vec<String> = (0..12)
+/// The demonstration's tracks: 12 files in three genre folders.
+fn track_names() -> Vec<String> {
+    (0..12)
         .map(|i| {
             format!(
                 "music/{}/Artist {} - Track {i}.flac",
@@ -362,21 +323,19 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
                 i % 97
             )
         })
-        .collect();
-    let (nas, a) = first_laptop(&mut sh, &root, &names)?;
-    let b = second_laptop(&mut sh, &root, &nas, &names, &a)?;
-    an_edit_travels(&mut sh, &a, &b, &names)?;
-    a_conflict(&mut sh, &a, &b, &names)?;
-    try_it(&mut sh, &b);
-    Ok(root)
+        .collect()
 }
 
-/// The file name of a demo track's path.
-fn file_name(path: &str) -> String {
-    path.rsplit('/').next().unwrap_or(path).to_owned()
+/// The file name of track `i`.
+fn file(names: &[String], i: usize) -> String {
+    names[i].rsplit('/').next().unwrap_or(&names[i]).to_owned()
 }
 
-/// Step 1: the NAS, and laptop A with its music and Mixxx, synced once: (NAS, laptop A).
+fn open(dir: &Path) -> Result<gix::Repository, Error> {
+    gix::open(dir).map_err(|e| Error::Open(dir.to_owned(), e))
+}
+
+/// Chapter 1: the NAS, and laptop A with the music and a rated, keyed, crated Mixxx: its first sync.
 fn first_laptop(
     sh: &mut Shell<'_>,
     root: &Path,
@@ -395,7 +354,13 @@ fn first_laptop(
     }
     sh.git(&dir_a, &["annex", "add", "-q", "music"])?;
     sh.git(&dir_a, &["commit", "-q", "-m", "Add music"])?;
-    let a = Laptop::new(root, dir_a, "a")?;
+    let a = Laptop {
+        repo: open(&dir_a)?,
+        db: root.join("mixxx-a/mixxxdb.sqlite"),
+        dir: dir_a,
+        name: "laptop-a",
+    };
+    std::fs::create_dir_all(a.db.parent().unwrap_or(root))?;
     let tracks: Vec<(String, Values)> = names
         .iter()
         .enumerate()
@@ -405,11 +370,12 @@ fn first_laptop(
     sh.git(&a.dir, &["config", "mixxx.db", &a.db.to_string_lossy()])?;
     sh.show(&a, &["mixxx", "sync"])?;
     sh.show(&a, &["annex", "find", "--metadata", "rating=5"])?;
+
     Ok((nas, a))
 }
 
-/// Step 2: laptop B clones the NAS; both get the hooks; `git annex sync` on each fills B's
-/// Mixxx.
+/// Chapter 2: laptop B, a clone of the NAS with a Mixxx that has the files, not their
+/// metadata; the hooks on both laptops, and B's Mixxx filled through `git annex sync`.
 fn second_laptop(
     sh: &mut Shell<'_>,
     root: &Path,
@@ -420,7 +386,13 @@ fn second_laptop(
     sh.say("\n2. Laptop B clones the NAS; its Mixxx (2.4) has the files, not the metadata.");
     sh.say("   Both laptops get the hooks, then `git annex sync` on A, then on B:");
     let dir_b = sh.repo(root, "laptop-b", Some(nas), "laptop B")?;
-    let b = Laptop::new(root, dir_b, "b")?;
+    let b = Laptop {
+        repo: open(&dir_b)?,
+        db: root.join("mixxx-b/mixxxdb.sqlite"),
+        dir: dir_b,
+        name: "laptop-b",
+    };
+    std::fs::create_dir_all(b.db.parent().unwrap_or(root))?;
     let bare: Vec<(String, Values)> = names
         .iter()
         .map(|n| (b.location(n), Values::new()))
@@ -449,17 +421,18 @@ fn second_laptop(
     for row in first_rows(&b.db, 3)? {
         sh.say(&format!("  {row}"));
     }
+
     Ok(b)
 }
 
-/// Step 3: a rating set in A's Mixxx reaches B's through the hooks alone.
-fn an_edit_travels(
+/// Chapter 3: an edit in A's Mixxx reaches B's Mixxx through the hooks alone.
+fn edit_reaches_b(
     sh: &mut Shell<'_>,
     a: &Laptop,
     b: &Laptop,
     names: &[String],
 ) -> Result<(), Error> {
-    let track = file_name(&names[0]);
+    let track = file(names, 0);
     sh.say(&format!(
         "\n3. On laptop A the DJ rates \"{track}\" 5 in Mixxx. No `git mixxx` command is typed, the hooks do it:"
     ));
@@ -473,13 +446,14 @@ fn an_edit_travels(
     sh.say(&format!(
         "Laptop B's Mixxx now rates \"{track}\" {now}: laptop A's edit reached it through the hooks."
     ));
+
     Ok(())
 }
 
-/// Step 4: one track rated differently on both laptops offline: a conflict, settled alike on
-/// both and kept by `status`.
-fn a_conflict(sh: &mut Shell<'_>, a: &Laptop, b: &Laptop, names: &[String]) -> Result<(), Error> {
-    let track = file_name(&names[2]);
+/// Chapter 4: a conflict: both laptops rate a track offline; both end with the newer edit, and
+/// `status` keeps the conflict.
+fn conflict(sh: &mut Shell<'_>, a: &Laptop, b: &Laptop, names: &[String]) -> Result<(), Error> {
+    let track = file(names, 2);
     let (stars_a, stars_b) = (1, 4);
     sh.say(&format!(
         "\n4. A conflict: offline, laptop A rates \"{track}\" {stars_a} and laptop B rates it {stars_b}; then each syncs (A, B, A):"
@@ -505,11 +479,42 @@ fn a_conflict(sh: &mut Shell<'_>, a: &Laptop, b: &Laptop, names: &[String]) -> R
     sh.say(&format!(
         "Both laptops' Mixxx now rate \"{track}\" {now_b}: the newer edit (laptop B's) won on both laptops, and `git mixxx status` keeps the conflict."
     ));
+
     Ok(())
 }
 
-/// What to try next, in laptop B.
-fn try_it(sh: &mut Shell<'_>, b: &Laptop) {
+pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf, Error> {
+    let exe = std::env::current_exe()?;
+    let user_path = std::env::var_os("PATH").unwrap_or_default();
+    let path = std::env::join_paths(
+        exe.parent()
+            .map(Path::to_path_buf)
+            .into_iter()
+            .chain(std::env::split_paths(&user_path)),
+    )
+    .map_err(std::io::Error::other)?;
+    let mut sh = Shell {
+        narrate,
+        path,
+        exe: exe.clone(),
+    };
+    if sh
+        .git(&std::env::temp_dir(), &["annex", "version"])
+        .is_err()
+    {
+        return Err(Error::NoAnnex);
+    }
+    let root = root_dir(dir)?;
+    sh.say(&format!(
+        "git-mixxx demo in {}: a NAS and two laptops, each laptop with its own Mixxx.",
+        root.display()
+    ));
+
+    let names = track_names();
+    let (nas, a) = first_laptop(&mut sh, &root, &names)?;
+    let b = second_laptop(&mut sh, &root, &nas, &names, &a)?;
+    edit_reaches_b(&mut sh, &a, &b, &names)?;
+    conflict(&mut sh, &a, &b, &names)?;
     sh.say("\nTry it yourself:");
     if !on_user_path() {
         sh.say(
@@ -520,4 +525,5 @@ fn try_it(sh: &mut Shell<'_>, b: &Laptop) {
     sh.say("  git annex find --metadata rating=5");
     sh.say("  git annex view 'crate=*'          # a branch of folders by crate; git annex vpop goes back");
     sh.say("  git mixxx status");
+    Ok(root)
 }

@@ -7,7 +7,7 @@
 
 use super::{Error, Result};
 use crate::context::Context;
-use crate::error::kill_point;
+use crate::error::{at, kill_point};
 use crate::mixxx::{backups, marker, running};
 use crate::state::{self, RunRecord};
 use rusqlite::{Connection, OpenFlags};
@@ -46,16 +46,11 @@ pub struct Restored {
 pub fn list(ctx: &Context) -> Result<Vec<BackupInfo>> {
     let dir = backups::dir(&ctx.db);
     let found = backups::list(&dir).map_err(crate::error::at("listing", &dir))?;
-    let tip = ctx.annex.tip()?;
-    let runs = ctx
-        .annex
-        .tree_reader(tip)?
-        .read(&state::runs_path(&ctx.annex.uuid))?
-        .map(|t| state::parse_runs(&t))
-        .unwrap_or_default();
+    let runs = state::vouch::own_runs(&ctx.annex)?;
     let db = ctx.db.display().to_string();
     let runs: Vec<(chrono::DateTime<chrono::Utc>, &RunRecord)> = runs
         .iter()
+        .map(|r| &r.record)
         .filter(|r| r.db == db)
         .filter_map(|r| {
             let time = chrono::DateTime::parse_from_rfc3339(&r.time).ok()?;
@@ -123,6 +118,12 @@ pub fn restore(ctx: &Context, name: &str) -> Result<Restored> {
     conn.execute("DELETE FROM settings WHERE name = ?1", [marker::SETTING])
         .map_err(sqlite)?;
     drop(conn);
+    // Nor the base of a database at this path that held no marker.
+    let local = state::local::Local::new(&ctx.annex.repo, &ctx.annex.uuid);
+    let unmarked = state::local::tag(None, db);
+    local
+        .forget_base(&unmarked)
+        .map_err(at("removing the base of", db))?;
     backups::prune_beside(db)?;
     Ok(Restored {
         restored: chosen,

@@ -16,7 +16,8 @@ use super::{Error, Result};
 use crate::annex::Annex;
 use crate::context::Context;
 use crate::error::kill_point;
-use crate::state::{self, RunRecord};
+use crate::state::local::OwnRun;
+use crate::state::{self, RunRecord, vouch};
 use crate::sync::commit::{self, Files};
 use crate::sync::observer::Observer;
 use crate::sync::{self, Report};
@@ -65,30 +66,61 @@ pub struct Undo {
     pub sync: Option<Report>,
 }
 
-/// The run `wanted` names (an id or the start of one, at least 4 digits), else this clone's
-/// last run that wrote values on the branch.
-fn choose<'r>(records: &'r [RunRecord], wanted: Option<&str>, uuid: &str) -> Result<&'r RunRecord> {
+/// The run to undo, and its commit when it is one of this clone's own (which this clone knows
+/// itself, whatever trailers other commits carry).
+struct Target {
+    record: RunRecord,
+    commit: Option<gix::ObjectId>,
+}
+
+impl Target {
+    fn own(run: &OwnRun) -> Target {
+        Target {
+            record: run.record.clone(),
+            commit: gix::ObjectId::from_hex(run.commit.as_bytes()).ok(),
+        }
+    }
+}
+
+/// The run `wanted` names (an id or the start of one, at least 4 digits; this clone's own
+/// runs, `own`, or another clone's `records`), else this clone's last run that wrote values on
+/// the branch, as this clone kept it: no record on the branch can stand in for it.
+fn choose(own: &[OwnRun], records: &[RunRecord], wanted: Option<&str>) -> Result<Target> {
     let Some(wanted) = wanted else {
-        return records
+        return own
             .iter()
-            .filter(|r| r.uuid == uuid && r.pushed > 0)
-            .max_by(|a, b| a.time.cmp(&b.time))
+            .rev()
+            .find(|r| r.record.pushed > 0)
+            .map(Target::own)
             .ok_or(Error::NothingToUndo);
     };
     let wanted = wanted.to_ascii_lowercase();
-    let mut matching: Vec<&RunRecord> = records
+    let named = |r: &RunRecord| wanted.len() >= 4 && r.run_id().starts_with(&wanted);
+    let mut matching: Vec<Target> = own
         .iter()
-        .filter(|r| wanted.len() >= 4 && r.run_id().starts_with(&wanted))
+        .filter(|r| named(&r.record))
+        .map(Target::own)
         .collect();
-    matching.sort_by_key(|r| r.run_id());
-    matching.dedup_by_key(|r| r.run_id());
-    match matching.as_slice() {
-        [one] => Ok(one),
-        [] => Err(Error::NoRun(wanted)),
-        many => Err(Error::AmbiguousRun(
+    for record in records.iter().filter(|r| named(r)) {
+        if matching
+            .iter()
+            .all(|t| t.record.run_id() != record.run_id())
+        {
+            matching.push(Target {
+                record: record.clone(),
+                commit: None,
+            });
+        }
+    }
+    matching.sort_by_key(|t| t.record.run_id());
+    match matching.len() {
+        1 => Ok(matching.remove(0)),
+        0 => Err(Error::NoRun(wanted)),
+        _ => Err(Error::AmbiguousRun(
             wanted,
-            many.iter()
-                .map(|r| r.run_id())
+            matching
+                .iter()
+                .map(|t| t.record.run_id())
                 .collect::<Vec<_>>()
                 .join(", "),
         )),
@@ -124,13 +156,19 @@ struct Found {
 
 fn find(annex: &Annex, wanted: Option<&str>) -> Result<Found> {
     let (tips, records) = log::tips_and_records(annex)?;
-    let record = choose(&records, wanted, &annex.uuid)?.clone();
+    let own = vouch::own_runs(annex)?;
+    let Target { record, commit } = choose(&own, &records, wanted)?;
     let id = record.run_id();
     let since = chrono::DateTime::parse_from_rfc3339(&record.time)
         .ok()
         .map(|t| t.timestamp() - 86_400);
     let commits = log::Branch::new(annex, tips[0])?.commits(&tips, since)?;
-    let index = commit_of(&commits, &record)
+    // This clone's own run: the commit it made, whatever trailers other commits carry.
+    let found = match commit {
+        Some(own) => commits.iter().find(|c| c.id == own),
+        None => commit_of(&commits, &record),
+    };
+    let index = found
         .and_then(|commit| commits.iter().position(|c| c.id == commit.id))
         .ok_or(Error::RunCommitMissing(id))?;
     Ok(Found {
@@ -233,13 +271,9 @@ fn commit_undo(
 ) -> Result<()> {
     let annex = &ctx.annex;
     let tip = found.tips[0];
-    let last = found
-        .records
-        .iter()
-        .filter(|r| r.uuid == annex.uuid)
-        .max_by(|a, b| a.time.cmp(&b.time));
+    let own = vouch::own_runs(annex)?;
     let report = Report {
-        tracks: last.map_or(0, |r| r.tracks),
+        tracks: own.last().map_or(0, |r| r.record.tracks),
         pushed: tracks,
         ..Report::default()
     };
@@ -269,8 +303,8 @@ fn message(record: &RunRecord, undo: &Undo) -> String {
     }
     let fields: Vec<String> = by_field.iter().map(|(f, n)| format!("{f} {n}")).collect();
     format!(
-        "git-mixxx undo on {}: run {} of {who} reverted, {} track{}\n\nreverted: {}\n{}",
-        record.host,
+        "git-mixxx undo{}: run {} of {who} reverted, {} track{}\n\nreverted: {}\n{}",
+        commit::on_host(record),
         undo.run.id,
         record.pushed,
         plural(record.pushed),

@@ -5,12 +5,6 @@
 //! old row. A hot cue, loop or jump of the rescanned row whose pad the old row already uses
 //! goes to the first free pad; a cue Mixxx keeps once per track (main cue, intro, outro, the
 //! last loop) stays the old row's; either way nothing is dropped without a word ([`Adopted`]).
-//!
-//! From schema revision 41 on, each location row names its track (`track_id`) and a track may
-//! have secondary locations (other files of it): the row's location keeps naming it, a
-//! location row taken over from a removed row is re-pointed, and a removed row's secondary
-//! locations pass to the row that absorbs it. Only the moved row's own old location row is
-//! deleted, never a secondary location.
 
 use crate::fields::cue::{Cue, HOTCUE_SLOTS};
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -40,7 +34,6 @@ pub struct Adopted {
 
 /// Moves `m.row` to `m.location` inside `tx`.
 pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<Adopted> {
-    let track_ids = super::has_track_ids(tx)?;
     let mut adopted = Adopted::default();
     for other in &m.absorbed {
         let location: Option<i64> = tx
@@ -49,7 +42,7 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<Adopted> {
             })
             .optional()?
             .flatten();
-        adopt(tx, m.row, *other, track_ids, &mut adopted)?;
+        adopt(tx, m.row, *other, &mut adopted)?;
         if let Some(location) = location {
             tx.execute(
                 "DELETE FROM track_locations WHERE id = ?1 AND NOT EXISTS \
@@ -72,14 +65,14 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<Adopted> {
         )
         .optional()?;
     let missing = i64::from(!m.present);
-    let location = match (taken, old_location) {
+    match (taken, old_location) {
         (Some(new), old) if Some(new) != old => {
             let rescanned: Vec<i64> = tx
                 .prepare("SELECT id FROM library WHERE location = ?1 AND id != ?2")?
                 .query_map(params![new, m.row], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for other in rescanned {
-                adopt(tx, m.row, other, track_ids, &mut adopted)?;
+                adopt(tx, m.row, other, &mut adopted)?;
             }
             tx.execute(
                 "UPDATE library SET location = ?1 WHERE id = ?2",
@@ -92,7 +85,6 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<Adopted> {
                 "UPDATE track_locations SET fs_deleted = ?1, needs_verification = 0 WHERE id = ?2",
                 params![missing, new],
             )?;
-            new
         }
         (_, Some(old)) => {
             let (directory, filename) = m.location.rsplit_once('/').unwrap_or(("", &m.location));
@@ -101,37 +93,22 @@ pub fn relink(tx: &Transaction<'_>, m: &Move) -> rusqlite::Result<Adopted> {
                  fs_deleted = ?4, needs_verification = 0 WHERE id = ?5",
                 params![m.location, filename, directory, missing, old],
             )?;
-            old
         }
         // The row has no location: nothing to move.
-        (_, None) => return Ok(adopted),
-    };
-    if track_ids {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE id = ?2",
-            params![m.row, location],
-        )?;
+        (_, None) => {}
     }
     Ok(adopted)
 }
 
 /// Moves what the DJ gave row `other` onto `row`, then deletes `other`. Cues move as
 /// [`adopt_cues`] says; plays add up; a rating or colour set on `other` (newer than `row`'s)
-/// replaces `row`'s; with `track_ids` (revision 41), the location rows naming `other` name
-/// `row`.
+/// replaces `row`'s.
 fn adopt(
     tx: &Transaction<'_>,
     row: i64,
     other: i64,
-    track_ids: bool,
     adopted: &mut Adopted,
 ) -> rusqlite::Result<()> {
-    if track_ids {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE track_id = ?2",
-            params![row, other],
-        )?;
-    }
     adopt_cues(tx, row, other, adopted)?;
     tx.execute(
         "INSERT OR IGNORE INTO crate_tracks (crate_id, track_id) \

@@ -264,9 +264,9 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The key notation this Mixxx writes: the one its rows are written in (Mixxx 2.5 and
-    /// later write ID3v2 names whatever the preference says), else its configuration's
-    /// (`mixxx.cfg` beside the database), else Mixxx's default.
+    /// The key notation this Mixxx writes: the one its rows are written in, else the one its
+    /// configuration (`mixxx.cfg` beside the database) makes it write (Mixxx 2.5 and later
+    /// write ID3v2 names whatever the preference says), else Mixxx's default.
     fn notation(&mut self) -> Result<&Notation, Error> {
         if self.notation.is_none() {
             let mut stmt = self.tx.prepare(
@@ -279,7 +279,7 @@ impl<'a> Writer<'a> {
             let notation = Notation::detect(rows.iter().map(|(id, t)| (*id, t.as_str())))
                 .or_else(|| {
                     let text = std::fs::read_to_string(self.config.as_deref()?).ok()?;
-                    Notation::from_config(&text)
+                    Notation::written_by(&text)
                 })
                 .unwrap_or_default();
             self.notation = Some(notation);

@@ -67,8 +67,9 @@ pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, 
     let mut db = Database::open_for_writing(db)?;
     let (writer, backup) = db.begin_write()?;
     let tx = writer.transaction();
-    if let Some(folder) = super::import::library_folder(imports) {
-        import::ensure_library_folder(tx, &folder).map_err(write::Error::from)?;
+    let folders: BTreeSet<&str> = imports.iter().map(|i| i.folder.as_str()).collect();
+    for folder in folders {
+        import::ensure_library_folder(tx, folder).map_err(write::Error::from)?;
     }
     for file in imports {
         let track = super::import::read_track(file);

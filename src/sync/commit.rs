@@ -5,6 +5,7 @@
 use super::plan::Plan;
 use super::report::{Report, field_counts};
 use crate::annex::{self, Annex, TreeReader, logmet};
+use crate::bounds;
 use crate::state::{self, RunRecord};
 use gix::ObjectId;
 use std::collections::BTreeMap;
@@ -65,9 +66,14 @@ impl Files {
                 .push((id, *row));
         }
         for (path, ids) in shards {
+            // A shard beyond the limits is written anew (its ids only serve a clone re-made
+            // without its local state).
             let old = reader.read(&path)?.unwrap_or_default();
             let mut all: BTreeMap<String, Option<i64>> =
-                old.lines().filter_map(state::parse_synced_line).collect();
+                bounds::lines(&old, &path, state::SYNCED_LINE_BYTES)
+                    .into_iter()
+                    .filter_map(state::parse_synced_line)
+                    .collect();
             for (id, row) in ids {
                 all.insert(id, Some(row));
             }
@@ -82,14 +88,18 @@ impl Files {
         Ok(())
     }
 
-    /// Appends the run record to this clone's `runs` file.
+    /// Appends the run record to this clone's `runs` file, on a line of its own (its last: see
+    /// [`state::vouch`]). A file beyond the file limit is started anew.
     pub fn add_record(
         &mut self,
         reader: &mut TreeReader<'_>,
         record: &RunRecord,
     ) -> annex::Result<()> {
         let path = state::runs_path(&record.uuid);
-        let runs = reader.read(&path)?.unwrap_or_default();
+        let mut runs = reader.read(&path)?.unwrap_or_default();
+        if !runs.is_empty() && !runs.ends_with('\n') {
+            runs.push('\n');
+        }
         let content = format!("{runs}{}\n", record.to_line());
         self.files.push((path, content.into_bytes()));
         Ok(())
@@ -118,8 +128,8 @@ impl Files {
 pub fn message(report: &Report, record: &RunRecord) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut msg = format!(
-        "git-mixxx sync on {}: {} track{} pushed, {} pulled",
-        record.host,
+        "git-mixxx sync{}: {} track{} pushed, {} pulled",
+        on_host(record),
         record.pushed,
         plural(record.pushed),
         record.pulled
@@ -154,6 +164,14 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
     }
     msg.push_str(&trailers(record));
     msg
+}
+
+/// ` on HOST`, or nothing for a record that leaves its host out (`mixxx.private`).
+pub fn on_host(record: &RunRecord) -> String {
+    match record.host.is_empty() {
+        true => String::new(),
+        false => format!(" on {}", record.host),
+    }
 }
 
 /// The trailers that mark a run's commit: its clone, its run id, the run an undo reverted,

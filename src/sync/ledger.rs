@@ -98,9 +98,7 @@ pub struct Ledger {
 
 /// Where the ledger of `annex`'s clone lives.
 pub fn path(annex: &Annex) -> PathBuf {
-    let mut path = crate::state::cache_path(annex).into_os_string();
-    path.push(".ledger");
-    PathBuf::from(path)
+    crate::state::local_dir(&annex.repo).join(format!("{}.ledger", annex.uuid))
 }
 
 impl Ledger {

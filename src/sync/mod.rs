@@ -2,18 +2,22 @@
 //!
 //! 1. [`snapshot`]: read this Mixxx (one read transaction) and group its tracks by git-annex
 //!    key ([`snapshot::Keyed`]);
-//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge; then
+//! 2. [`base`]: this clone's last finished sync of this database, the base of the three-way
+//!    merge (kept locally, per database); then
 //!    [`relink`]: rows whose file moved move to its new path (in Mixxx, before anything else
 //!    is written), and the attempt starts over;
 //! 3. [`plan`]: every decision per key and field ([`plan::Plan`]), against the branch as
 //!    [`branch`] reads it; nothing is written before it is complete;
 //! 4. [`apply`]: the pulls, written to Mixxx (one transaction, after a backup, only while
 //!    Mixxx is not running);
-//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch.
+//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch; then this
+//!    clone's own state (the new base, the run) is kept locally.
 //!
 //! That order makes every interruption safe: if the run stops after the Mixxx transaction, the
 //! base has not moved, Mixxx now equals the branch for the pulled fields, and the next run
-//! pushes what is left. If it stops before, nothing happened. [`fingerprint`] skips the whole
+//! pushes what is left. If it stops before, nothing happened. If it stops after the commit,
+//! the old base still holds (Mixxx equals the branch for all the run changed), and the next
+//! run takes the run back from this clone's reflog ([`crate::state::vouch`]). [`fingerprint`] skips the whole
 //! run when nothing it reads changed since the last run that found nothing to do; the engine
 //! reports what it does to an [`observer::Observer`] and prints nothing.
 
@@ -44,9 +48,10 @@ use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, RunRecord, Synced};
+use crate::state::local::{Local, OwnRun};
+use crate::state::{self, Cache, RunRecord, Synced, vouch};
 use apply::Applied;
-use base::{Base, LoadingCache};
+use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
@@ -96,28 +101,35 @@ pub fn run_keeping(
     let _lock = if opts.dry_run {
         None
     } else {
-        Some(ctx.annex.lock_journal()?)
+        let lock = ctx.annex.lock_journal()?;
+        Local::new(&ctx.annex.repo, &ctx.annex.uuid).remove_temporary_files();
+        Some(lock)
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
     let mut markers = Vec::new();
     let mut changed = rows::Changed::default();
     let mut ledger = Ledger::load(&ledger::path(&ctx.annex));
-    for _ in 0..ATTEMPTS {
-        let mut keyed = Keyed::default();
-        let run = Run {
-            ctx,
-            opts,
-            markers: &mut markers,
-            changed: &mut changed,
-            ledger: &mut ledger,
-        };
-        let result = attempt(run, &mut cache, &mut keyed, &mut clock);
-        leftovers.keep(keyed);
-        if let Some(report) = result.transpose() {
-            outcome = report;
-            break;
+    let ((), skipped) = crate::bounds::collect(|| {
+        for _ in 0..ATTEMPTS {
+            let mut keyed = Keyed::default();
+            let run = Run {
+                ctx,
+                opts,
+                markers: &mut markers,
+                changed: &mut changed,
+                ledger: &mut ledger,
+            };
+            let result = attempt(run, &mut cache, &mut keyed, &mut clock);
+            leftovers.keep(keyed);
+            if let Some(report) = result.transpose() {
+                outcome = report;
+                break;
+            }
         }
+    });
+    for skipped in skipped {
+        clock.observer.warning(Warning::Skipped(skipped));
     }
     leftovers.keep(cache.get());
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
@@ -171,12 +183,17 @@ fn attempt(
     read.ledger = run.ledger.database(read.marker.as_ref());
     let cache = cache.get_mut();
     let tip = ctx.annex.tip()?;
-    let (mut base, rebuilt) = load_base(ctx, tip, cache, keyed, &read, &mut report)?;
+    let (mut base, found) = load_base(ctx, cache, keyed, &read, &mut report)?;
     if rows::change_rows(&mut run, &base, keyed, cache, tip, &mut report)? {
         keep_base(cache, base);
         return Ok(None);
     }
     let (mut plan, mut branch) = make_plan(&run, tip, &mut base, keyed, &read, &mut report, clock)?;
+    let future = base::future_dated(&ctx.annex, &base, &branch.future)?;
+    report.future_dated = future
+        .iter()
+        .filter_map(|(k, _)| keyed.items.get(k).map(|i| i.path.clone()))
+        .collect();
     clock.done(Stage::Planning);
     report.tally(&plan, opts.details);
     if ctx.clear_guard && !opts.allow_clears {
@@ -185,14 +202,19 @@ fn attempt(
     if opts.dry_run || report.refused.is_some() {
         return Ok(Some(report));
     }
-    let (written, remembered) =
+    let (written, marker, remembered) =
         write_mixxx(&mut run, tip, keyed, &base, &plan, &read, &mut report)?;
     remember(&mut run, &read, remembered, clock);
     clock.done(Stage::WritingMixxx);
     let Some(ToCommit { record, new_keys }) = written else {
-        keep_base(cache, base);
-        if read.keys_learned || rebuilt {
-            save_cache(cache, &ctx.annex, read.keys_learned, clock);
+        match found {
+            Found::Rebuilt => {
+                keep_state(ctx, cache, base, marker.as_ref(), None, clock);
+            }
+            _ => keep_base(cache, base),
+        }
+        if read.keys_learned {
+            save_keys(cache, &ctx.annex, clock);
         }
         return Ok(Some(report));
     };
@@ -213,14 +235,23 @@ fn attempt(
     };
     report.commit = Some(commit.to_string());
     crash_point("after-branch-commit")?;
-    match record.finished {
-        true => {
-            settle_base(cache, base, commit, keyed, plan);
-            forget_pending(&mut run, record.marker.as_deref(), clock);
-        }
-        false => keep_base(cache, base),
+    let finished = record.finished;
+    let base = match finished {
+        true => settle_base(base, commit, keyed, plan, &record, future),
+        false => base,
+    };
+    let marker_recorded = record.marker.clone();
+    let own = OwnRun {
+        commit: commit.to_string(),
+        record,
+    };
+    let kept = keep_state(ctx, cache, base, marker.as_ref(), Some(own), clock);
+    if finished && kept {
+        forget_pending(&mut run, marker_recorded.as_deref(), clock);
     }
-    save_cache(cache, &ctx.annex, read.keys_learned, clock);
+    if read.keys_learned {
+        save_keys(cache, &ctx.annex, clock);
+    }
     Ok(Some(report))
 }
 
@@ -259,23 +290,20 @@ fn read_mixxx(
     Ok((read, report))
 }
 
-/// This clone's base for this database (none for a database it does not belong to); the
-/// second value says it was rebuilt from the branch (and should be saved).
+/// This clone's base for this database, and how it was found. Without a base of its own, a
+/// database's rows have none: the branch is the truth wherever it has history.
 fn load_base(
     ctx: &Context,
-    tip: gix::ObjectId,
     cache: &mut Cache,
     keyed: &Keyed,
     read: &Read,
     report: &mut Report,
-) -> Result<(Base, bool)> {
-    let (mut base, rebuilt) = base::load(&ctx.annex, tip, cache, &keyed.items, keyed.missing)?;
-    if base.belongs_elsewhere(read.marker.as_ref()) {
-        // Its rows have no base: the branch is the truth wherever it has history.
-        report.database_replaced = true;
-        base = Base::none();
-    }
-    Ok((base, rebuilt))
+) -> Result<(Base, Found)> {
+    let marker = read.marker.as_ref();
+    let items = &keyed.items;
+    let (base, found) = base::load(&ctx.annex, cache, items, keyed.missing, marker, &ctx.db)?;
+    report.database_replaced = found == Found::OtherDatabase;
+    Ok((base, found))
 }
 
 /// The plan of every key and playlist against the branch; the branch as it read it.
@@ -300,7 +328,7 @@ fn make_plan<'k, 'a>(
             base.carry(key, &old);
         }
     }
-    report.unknown_tracks = branch.unknown_keys(keyed);
+    report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let part = crate::fields::plays::part_field(&annex.uuid);
@@ -309,7 +337,7 @@ fn make_plan<'k, 'a>(
         held: &base.held,
         acknowledged: &read
             .ledger
-            .acknowledged(read.marker.as_ref(), base.marker.as_deref()),
+            .acknowledged(read.marker.as_ref(), base.info.marker.as_deref()),
         part: &part,
     };
     let mut plan = plan::plan(keyed, &past, &mut branch, opts, Timestamp::now(), progress)?;
@@ -329,9 +357,6 @@ fn make_plan<'k, 'a>(
         ledger: read.ledger.clone(),
     };
     plan.sessions = sessions::plan(&read.history, keyed, &mut branch, cx)?;
-    for path in std::mem::take(&mut plan.sessions.skipped) {
-        clock.observer.warning(Warning::HistorySkipped(path));
-    }
     Ok((plan, branch))
 }
 
@@ -342,9 +367,13 @@ struct ToCommit<'k> {
     new_keys: Vec<(&'k String, i64)>,
 }
 
+/// What writing Mixxx left: what to commit, the database's marker, what the ledger remembers.
+type Written<'k> = (Option<ToCommit<'k>>, Option<Marker>, ledger::Database);
+
 /// Writes the plan's pulls to Mixxx, with a new marker where the run may finish; the run's
 /// record and the keys newly synced when the run commits (`None` when it has nothing to
-/// commit), and what the ledger is to remember of the database afterwards.
+/// commit), the marker the database holds now, and what the ledger is to remember of the
+/// database afterwards.
 fn write_mixxx<'k>(
     run: &mut Run<'_>,
     tip: gix::ObjectId,
@@ -353,7 +382,7 @@ fn write_mixxx<'k>(
     plan: &Plan<'_>,
     read: &Read,
     report: &mut Report,
-) -> Result<(Option<ToCommit<'k>>, ledger::Database)> {
+) -> Result<Written<'k>> {
     let (ctx, opts) = (run.ctx, run.opts);
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
@@ -401,13 +430,16 @@ fn write_mixxx<'k>(
         .map(|m| m.current.clone())
         .unwrap_or_default();
     if !needs_commit {
-        return Ok((None, remembered));
+        return Ok((None, db_marker, remembered));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
     let mut record = run_record(ctx, report, tip, pulled, finished);
-    record.marker = db_marker.map(|m| m.current);
+    record.marker = db_marker.as_ref().map(|m| m.current.clone());
+    record.previous = db_marker
+        .as_ref()
+        .map(|m| m.previous.clone().unwrap_or_default());
     record.held = held_values(plan);
-    Ok((Some(ToCommit { record, new_keys }), remembered))
+    Ok((Some(ToCommit { record, new_keys }), db_marker, remembered))
 }
 
 /// Remembers the sessions `plan` added to Mixxx as the playlists `added` (in order), and how
@@ -535,13 +567,20 @@ pub(crate) fn run_record(
     finished: bool,
 ) -> RunRecord {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let (host, db) = match ctx.private {
+        true => (String::new(), String::new()),
+        false => (
+            gethostname::gethostname().to_string_lossy().into_owned(),
+            ctx.db.display().to_string(),
+        ),
+    };
     RunRecord {
         id: state::run_id(&ctx.annex.uuid, &time),
         undid: None,
         time,
         uuid: ctx.annex.uuid.clone(),
-        host: gethostname::gethostname().to_string_lossy().into_owned(),
-        db: ctx.db.display().to_string(),
+        host,
+        db,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         tracks: report.tracks,
         pushed: report.pushed,
@@ -556,6 +595,7 @@ pub(crate) fn run_record(
             .cloned()
             .collect(),
         marker: None,
+        previous: None,
         held: Vec::new(),
     }
 }
@@ -574,22 +614,24 @@ fn held_values(plan: &Plan<'_>) -> Vec<state::HeldValue> {
         .collect()
 }
 
-/// Puts the base back in the cache unchanged.
-fn keep_base(cache: &mut Cache, base: Base) {
-    if let Some(commit) = base.commit {
-        cache.set_base(commit, base.digests);
+/// Puts the base back in the cache unchanged, for the next attempt.
+fn keep_base(cache: &mut Cache, mut base: Base) {
+    if let Some(tag) = base.tag.take() {
+        cache.put_base(base.into_stored(tag));
     }
 }
 
 /// The new base after a finished run: the commit, with every key of this Mixxx synced (keys
-/// not planned kept their base values).
+/// not planned kept their base values), the run's held fields and the keys dated in the
+/// future.
 fn settle_base(
-    cache: &mut Cache,
     mut base: Base,
     commit: gix::ObjectId,
     keyed: &Keyed,
     plan: Plan<'_>,
-) {
+    record: &RunRecord,
+    future: Vec<(String, String)>,
+) -> Base {
     if plan.in_base != base.digests.len() {
         base.digests.retain(|k, _| keyed.items.contains_key(k));
     }
@@ -601,13 +643,58 @@ fn settle_base(
             .copied();
         base.digests.insert(k.clone(), Synced { digest, row });
     }
-    cache.set_base(commit, base.digests);
+    base.commit = Some(commit);
+    base.info.commit = commit.to_string();
+    base.info.run = record.run_id();
+    base.info.time.clone_from(&record.time);
+    base.info.marker.clone_from(&record.marker);
+    base.info.held.clone_from(&record.held);
+    base.info.future = future;
+    base
 }
 
-/// Saves the local cache; failing only costs speed next time, so it is a warning.
-fn save_cache(cache: &Cache, annex: &Annex, keys_changed: bool, clock: &mut Clock<'_>) {
-    if let Err(e) = cache.save(&state::cache_path(annex), keys_changed) {
-        clock.observer.warning(Warning::CacheNotSaved(e));
+/// Keeps this clone's own state: the base of the database that holds `marker` now (moved
+/// there from the file it came from), then the run (with any run of its own commits the
+/// local state lacks). Failing leaves the state before, which still holds: a warning. Whether
+/// it was kept.
+fn keep_state(
+    ctx: &Context,
+    cache: &mut Cache,
+    base: Base,
+    marker: Option<&Marker>,
+    run: Option<OwnRun>,
+    clock: &mut Clock<'_>,
+) -> bool {
+    let annex = &ctx.annex;
+    let mut saved = match base.commit {
+        Some(_) => base::save(annex, base, marker, &ctx.db).map(|stored| cache.put_base(stored)),
+        None => Ok(()),
+    };
+    if let Some(mut run) = run {
+        // The local copy names this machine and database, whatever the branch's leaves out.
+        let (host, db) = (gethostname::gethostname(), ctx.db.display());
+        run.record.host = host.to_string_lossy().into_owned();
+        run.record.db = db.to_string();
+        let local = Local::new(&annex.repo, &annex.uuid);
+        saved = saved.and_then(|()| {
+            let mut runs =
+                vouch::unrecorded(annex, &local.runs()).map_err(std::io::Error::other)?;
+            runs.retain(|r| r.commit != run.commit);
+            runs.push(run);
+            local.append_runs(runs)
+        });
+    }
+    let kept = saved.is_ok();
+    if let Err(e) = saved {
+        clock.observer.warning(Warning::StateNotSaved(e));
     }
     clock.done(Stage::SavingCache);
+    kept
+}
+
+/// Saves the keys cache; failing only costs speed next time, so it is a warning.
+fn save_keys(cache: &Cache, annex: &Annex, clock: &mut Clock<'_>) {
+    if let Err(e) = cache.save_keys(&state::keys_path(annex)) {
+        clock.observer.warning(Warning::CacheNotSaved(e));
+    }
 }

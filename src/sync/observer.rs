@@ -33,7 +33,7 @@ impl Stage {
             Stage::Planning => "planning",
             Stage::WritingMixxx => "writing Mixxx and preparing the commit",
             Stage::Committing => "committing",
-            Stage::SavingCache => "saving the cache",
+            Stage::SavingCache => "saving this clone's state",
             Stage::RecordingShortcut => "recording the no-change shortcut",
         }
     }
@@ -49,10 +49,11 @@ pub enum Warning {
     )]
     LedgerNotSaved(std::io::Error),
     #[error(
-        "skipped the history file {0} on the git-annex branch: it is over {max} bytes",
-        max = super::sessions::MAX_FILE
+        "could not save this clone's sync state in .git/mixxx ({0}); the next run syncs from the state before this run, which still holds: free space or make .git writable"
     )]
-    HistorySkipped(String),
+    StateNotSaved(std::io::Error),
+    #[error("skipped on the git-annex branch: {0}")]
+    Skipped(crate::bounds::Skipped),
 }
 
 /// Receives a run's events; every method does nothing unless overridden.

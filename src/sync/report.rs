@@ -70,11 +70,17 @@ pub struct Report {
     pub pulled: usize,
     /// Tracks whose changes from the branch wait (see `pull_pending`) instead of being pulled.
     pub held_back: usize,
+    /// The fields of those changes, counted as `pulled_fields` counts them.
+    #[serde(default)]
+    pub held_fields: BTreeMap<String, usize>,
     /// Plays made in this Mixxx that the run added to the branch (this clone's play counts).
+    #[serde(default)]
     pub plays: u64,
     /// This clone's history sessions the run wrote to the branch, new or grown.
+    #[serde(default)]
     pub sessions_pushed: usize,
     /// Other clones' history sessions added to this Mixxx as history playlists.
+    #[serde(default)]
     pub sessions_added: usize,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
@@ -87,6 +93,11 @@ pub struct Report {
     pub changes: Vec<TrackChange>,
     /// Tracks changed on the branch since the base that this Mixxx does not have.
     pub unknown_tracks: usize,
+    /// Tracks whose newest metadata line is dated in the future (more than a day past this
+    /// machine's clock): a value set without git-mixxx (`git annex metadata`) cannot win over
+    /// it until then. Their paths.
+    #[serde(default)]
+    pub future_dated: Vec<String>,
     /// Why changes from the branch were not written to Mixxx, when they were not.
     pub pull_pending: Option<String>,
     /// Set when the clear guard refused the run: nothing was written.
@@ -129,7 +140,7 @@ impl Report {
     pub(crate) fn hold_back(&mut self, why: String) {
         self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
-        self.pulled_fields.clear();
+        self.held_fields = std::mem::take(&mut self.pulled_fields);
         self.sessions_added = 0;
     }
 

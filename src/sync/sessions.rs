@@ -13,27 +13,22 @@
 //! recognises the sessions it already holds by their entries and times. Adding sessions never
 //! changes play counts: those travel as counters.
 //!
-//! What is read from the branch is bounded before it is read: a file over [`MAX_FILE`]
-//! bytes, a line over [`MAX_LINE`] or a session over [`MAX_ENTRIES`] entries is skipped and
-//! named.
+//! What is read from the branch is bounded ([`crate::bounds`]): a file over the file limit is
+//! not read (its size is checked from the blob's header), a session over
+//! [`bounds::SESSION_BYTES`] or [`bounds::SESSION_ENTRIES`] entries is skipped, and both are
+//! noted for the run's warnings.
 
 use super::branch::Branch;
 use super::ledger::{self, Imported};
 use super::options::Options;
 use super::snapshot::Keyed;
 use crate::annex::logmet::{Order, Timestamp};
+use crate::bounds;
 use crate::fields::codec::{mixxx_time, time};
 use crate::mixxx::history::Session;
 use md5::{Digest as _, Md5};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
-
-/// The largest history file read from the branch (a month of one clone's sessions).
-pub const MAX_FILE: u64 = 4 << 20;
-/// The longest line read (one session).
-pub const MAX_LINE: usize = 1 << 20;
-/// The most entries a session read from the branch may have.
-pub const MAX_ENTRIES: usize = 10_000;
 
 /// The folder of clone `uuid`'s sessions.
 pub fn dir(uuid: &str) -> String {
@@ -52,24 +47,32 @@ pub struct Line {
     pub entries: Vec<(String, String)>,
 }
 
-/// The sessions of a file's text: the newest line of each id, with its time. Lines that do
-/// not parse or are over the limits are skipped.
-pub fn parse(text: &str) -> BTreeMap<String, (Order, Line)> {
+/// The sessions of the text of the history file `file`: the newest line of each id, with its
+/// time. Lines that do not parse are skipped; those beyond the limits too, and noted.
+pub fn parse(text: &str, file: &str) -> BTreeMap<String, (Order, Line)> {
     let mut out: BTreeMap<String, (Order, Line)> = BTreeMap::new();
-    for l in text.lines().filter(|l| l.len() <= MAX_LINE) {
+    let mut beyond = 0;
+    for l in bounds::lines(text, file, bounds::SESSION_BYTES) {
         let Some((at, json)) = l.split_once(' ') else {
             continue;
         };
         let (Some(at), Ok(line)) = (Order::parse(at), serde_json::from_str::<Line>(json)) else {
             continue;
         };
-        if line.entries.len() > MAX_ENTRIES {
+        if line.entries.len() > bounds::SESSION_ENTRIES {
+            beyond += 1;
             continue;
         }
         let newer = out.get(&line.id).is_none_or(|(seen, _)| at > *seen);
         if newer {
             out.insert(line.id.clone(), (at, line));
         }
+    }
+    if beyond > 0 {
+        bounds::note(bounds::Skipped {
+            file: file.to_owned(),
+            beyond: bounds::Beyond::Entries { count: beyond },
+        });
     }
     out
 }
@@ -88,8 +91,6 @@ pub struct SessionPlan {
     /// What the ledger remembers of this database once the plan is carried out (additions
     /// get their playlists as they are written).
     pub ledger: ledger::Database,
-    /// History files of other clones skipped for their size.
-    pub skipped: Vec<String>,
 }
 
 impl SessionPlan {
@@ -167,7 +168,7 @@ pub fn plan(
             .filter(|(id, _)| played.contains(id))
             .collect(),
     };
-    let others = read_others(branch, cx.uuid, &mut out.skipped)?;
+    let others = read_others(branch, cx.uuid)?;
     let own = sort_out(mixxx, &key_of, &others, &mut out.ledger);
     if !cx.opts.pull_only {
         push_own(&own, branch, &cx, &mut out)?;
@@ -248,22 +249,26 @@ fn description(uuid: &str, descriptions: &[(String, String)]) -> String {
         .collect()
 }
 
-/// Every other clone's sessions on the branch; files over the limit are named in `skipped`.
-fn read_others(
-    branch: &mut Branch<'_>,
-    me: &str,
-    skipped: &mut Vec<String>,
-) -> crate::annex::Result<Others> {
+/// Every other clone's sessions on the branch (of the first [`bounds::CLONES`] clones).
+fn read_others(branch: &mut Branch<'_>, me: &str) -> crate::annex::Result<Others> {
     let mut out = Others::new();
-    for uuid in branch.dirs_now("mixxx")? {
+    let clones = branch.dirs_now("mixxx")?;
+    if clones.len() > bounds::CLONES {
+        bounds::note(bounds::Skipped {
+            file: "mixxx/".to_owned(),
+            beyond: bounds::Beyond::Clones {
+                count: clones.len() - bounds::CLONES,
+            },
+        });
+    }
+    for uuid in clones.into_iter().take(bounds::CLONES) {
         if uuid == me || uuid == "playlists" {
             continue;
         }
         let mut sessions = BTreeMap::new();
         for path in branch.files_now(&dir(&uuid))? {
-            match branch.file_now_within(&path, MAX_FILE)? {
-                Some(text) => sessions.extend(parse(&text)),
-                None => skipped.push(path),
+            if let Some(text) = branch.file_within_limits(&path)? {
+                sessions.extend(parse(&text, &path));
             }
         }
         if !sessions.is_empty() {
@@ -388,11 +393,11 @@ fn push_own(
     }
     for (month, lines) in by_month {
         let path = format!("{}/{month}", dir(cx.uuid));
-        let Some(text) = branch.file_now_within(&path, MAX_FILE)? else {
-            out.skipped.push(path);
+        // Beyond the limits, it is left as it is.
+        let Some(text) = branch.file_within_limits(&path)? else {
             continue;
         };
-        let mut sessions = parse(&text);
+        let mut sessions = parse(&text, &path);
         let at = Order::after(cx.now, sessions.values().map(|(o, _)| o).max());
         let changed: Vec<&Line> = lines
             .into_iter()
@@ -448,7 +453,7 @@ mod tests {
                 ("K2", "2026-12-05T20:05:00Z"),
             ],
         );
-        let huge = line("s2", &vec![("K", "t"); MAX_ENTRIES + 1]);
+        let huge = line("s2", &vec![("K", "t"); bounds::SESSION_ENTRIES + 1]);
         let at = |secs: i128| Order::Exact(Timestamp { secs, picos: 0 });
         let text = file_text(BTreeMap::from([
             ("s1".to_owned(), (at(20), grown.clone())),
@@ -460,8 +465,9 @@ mod tests {
             at(10),
             serde_json::to_string(&short).unwrap()
         );
-        let sessions = parse(&merged);
+        let (sessions, notes) = bounds::collect(|| parse(&merged, "f"));
         assert_eq!(sessions.len(), 1, "{sessions:?}");
+        assert_eq!(notes[0].beyond, bounds::Beyond::Entries { count: 1 });
         assert_eq!(sessions["s1"].1, grown);
     }
 

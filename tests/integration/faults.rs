@@ -136,6 +136,7 @@ fn a_sync_killed_at_any_point_is_finished_by_the_next() {
         "before-mixxx-commit",
         "after-mixxx-commit",
         "after-branch-commit",
+        "local-state-before-rename",
     ] {
         killed_sync_converges(point);
     }

@@ -133,8 +133,29 @@ fn log_tells_each_change_of_a_file_by_whom_and_in_order() {
     let log = json_of(env, &t.c, &["log", B]);
     assert_eq!(log["runs"].as_array().unwrap().len(), 1, "{log:#}");
     // The whole library, newest first, and as a DJ reads it.
-    let log = json_of(env, &t.c, &["log", "-n", "2"]);
-    assert_eq!(log["runs"][1]["run"], json!(run_b), "{log:#}");
+    // C's last run only pulled: the whole library's log says what, and from which runs.
+    let log = json_of(env, &t.c, &["log", "-n", "3"]);
+    let runs = log["runs"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["run"] == json!(run_b)), "{log:#}");
+    let pull = &runs[0];
+    assert_eq!(
+        (&pull["description"], &pull["changes"]),
+        (&json!("laptop-c"), &json!([])),
+        "{log:#}"
+    );
+    assert!(pull["pulled"].as_u64() > Some(0), "{log:#}");
+    let sources: Vec<&Value> = pull["pulled_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["run"])
+        .collect();
+    assert!(sources.contains(&&json!(run_b)), "{log:#}");
+    let text = env.mixxx_ok(&t.c, &["log", "-n", "1"]);
+    assert!(
+        text.contains(" into Mixxx, from ") && text.contains(&format!("run {run_b} of laptop-b (")),
+        "{text}"
+    );
     let text = env.mixxx_ok(&t.c, &["log", A]);
     assert!(
         text.contains(&format!("run {run_b} of laptop-b on "))

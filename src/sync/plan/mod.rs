@@ -335,6 +335,10 @@ fn plan_one<'k>(
         kept
     };
     let (log, b) = read_logs(state, &mut local, logs, kept)?;
+    if log.skipped {
+        // Beyond the limits: left alone (reported where it was read).
+        return Ok(None);
+    }
     // No base and nothing on the branch (a first sync): the plan is to push Mixxx's values,
     // written straight from the row.
     if b.is_none() && log.text.is_empty() && !opts.pull_only && item.rows_agree() {
