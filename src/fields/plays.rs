@@ -1,15 +1,15 @@
-//! Play counts on the branch, a counter ([`crate::merge::counter`]): each clone's plays are a
+//! Play counts on the branch, a counter (merged by `merge::counter`): each clone's plays are a
 //! field of their own, `plays.<id>` (`<id>`: the first 8 hex digits of the clone's annex UUID),
 //! which only that clone writes; `plays` holds the total, the sum of those, written by whichever
 //! clone syncs when it differs (so that `git annex find --metadata 'plays>=10'` works). A
 //! `plays` value on a key that has no clone's field yet (set by hand, or by another tool before
 //! git-mixxx) is the count from before: it is kept as the part `plays.before`.
 //!
-//! `lastplayed` is the latest of every clone's last play ([`crate::merge::latest`]).
+//! `lastplayed` is the latest of every clone's last play (`merge::latest`).
 
 use super::Field;
 use crate::annex::logmet::Current;
-use crate::merge::counter::Counter;
+use std::collections::BTreeMap;
 
 /// The prefix of the clones' parts.
 const PART: &str = "plays.";
@@ -50,10 +50,10 @@ fn largest<'a>(values: impl Iterator<Item = &'a String>) -> Option<u64> {
     values.filter_map(|v| count(v)).max()
 }
 
-/// The counter the branch holds for a key: each part's value; without any part, a total as the
-/// part [`BEFORE`].
-pub fn counter(g: &Current) -> Counter {
-    let mut parts: std::collections::BTreeMap<String, u64> = g
+/// The parts of the counter the branch holds for a key: each part's value; without any part, a
+/// total as the part [`BEFORE`].
+pub fn parts(g: &Current) -> BTreeMap<String, u64> {
+    let mut parts: BTreeMap<String, u64> = g
         .iter()
         .filter(|(name, _)| name.starts_with(PART))
         .filter_map(|(name, values)| Some((name.clone(), largest(values.keys())?)))
@@ -63,7 +63,7 @@ pub fn counter(g: &Current) -> Counter {
     {
         parts.insert(BEFORE.to_owned(), total);
     }
-    Counter { parts }
+    parts
 }
 
 /// Whether the branch's log ever had any play count for a key (`mentioned`: its (field,
@@ -86,10 +86,10 @@ mod tests {
              3s plays.aaaa1111 -2 +4 plays.cccc3333 +x plays.dddd4444 +99999999999\n",
         )
         .current();
-        let c = counter(&g);
-        assert_eq!(c.total(), 7, "{c:?}");
+        let p = parts(&g);
+        assert_eq!(p.values().sum::<u64>(), 7, "{p:?}");
         let before = MetLog::parse("1s plays +10\n").current();
-        assert_eq!(counter(&before).parts[BEFORE], 10);
+        assert_eq!(parts(&before)[BEFORE], 10);
         assert_eq!(part_field("0B1C2D3E-4f5a-6b7c"), "plays.0b1c2d3e");
         assert!(is_play_field("plays") && is_play_field("plays.0b1c2d3e"));
         assert!(is_play_field("LastPlayed") && !is_play_field("playlist"));

@@ -726,7 +726,7 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     let (tips, records) = tips_and_records(annex)?;
     let mut branch = Branch::new(annex, tips[0])?;
     let mut reader = annex.tree_reader(tips[0])?;
-    let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
+    let descriptions = crate::annex::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
     let mut paths_of: HashMap<String, Vec<String>> = HashMap::new();

@@ -353,7 +353,7 @@ fn make_plan<'k, 'a>(
         uuid: &annex.uuid,
         now: Timestamp::now(),
         opts,
-        descriptions: &crate::status::descriptions(&uuids),
+        descriptions: &crate::annex::descriptions(&uuids),
         ledger: read.ledger.clone(),
     };
     plan.sessions = sessions::plan(&read.history, keyed, &mut branch, cx)?;

@@ -294,7 +294,7 @@ fn read_logs(
     let at_base = logs.at_base(k)?;
     let current = MetLog::parse(&at_base).current();
     let mut b = base_values(&current, &kept(), local.missing);
-    local.own_base = crate::fields::plays::counter(&current).part(local.part);
+    local.own_base = plays::branch_counter(&current).part(local.part);
     if let Some(acknowledged) = state.acknowledged {
         b.insert(Field::Plays, values::count_value(acknowledged));
         b.retain(|_, v| !v.is_empty());

@@ -38,6 +38,13 @@ pub(super) struct Plays {
     pub acknowledged: Option<u64>,
 }
 
+/// The counter the branch holds for a key ([`plays::parts`]).
+pub(super) fn branch_counter(g: &Current) -> Counter {
+    Counter {
+        parts: plays::parts(g),
+    }
+}
+
 /// A field's single value as a count (0: none).
 fn count_of(values: &Values, field: Field) -> u64 {
     values
@@ -69,7 +76,7 @@ fn count(
     opts: &Options,
     out: &mut Plays,
 ) {
-    let branch = plays::counter(g);
+    let branch = branch_counter(g);
     let counter_past = match past {
         KeyPast::Base(b) => counter::Past::Base {
             acknowledged: count_of(b, Field::Plays),

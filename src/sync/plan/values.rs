@@ -3,7 +3,7 @@
 
 use crate::annex::logmet::{Current, Order};
 use crate::fields::codec::Invalid;
-use crate::fields::{Codec, Field, FieldSet, Values, plays};
+use crate::fields::{Codec, Field, FieldSet, Values};
 use crate::merge::latest::latest;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -78,7 +78,9 @@ pub fn base_values(current: &Current, m: &Values, missing: FieldSet) -> Values {
         let raw = branch_values(field, current);
         let values = match canonical(field, &raw) {
             _ if missing.contains(field) => BTreeSet::new(),
-            _ if field == Field::Plays => count_value(plays::counter(current).total()),
+            _ if field == Field::Plays => {
+                count_value(super::plays::branch_counter(current).total())
+            }
             (values, _) if field == Field::LastPlayed => latest(values.iter().map(String::as_str))
                 .into_iter()
                 .map(str::to_owned)
