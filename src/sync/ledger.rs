@@ -1,13 +1,14 @@
-//! What this clone remembers of each Mixxx database it syncs, outside the branch, in
-//! `$GIT_DIR/mixxx/<uuid>.ledger`: per database (recognised by the marker git-mixxx keeps in
-//! it, [`crate::mixxx::marker`]),
+//! What this clone remembers of each Mixxx database it syncs besides its base, outside the
+//! branch, in `$GIT_DIR/mixxx/<uuid>.ledger`: per database (recognised by the marker git-mixxx
+//! keeps in it, [`crate::mixxx::marker`]),
 //!
 //! - the sessions of other clones added to it as history playlists ([`Imported`]), so that one
 //!   the DJ deleted there is not added again, one that grows on its clone grows there too, and
 //!   none is pushed as this clone's own;
-//! - play counts a run wrote to it without committing on the branch ([`Database::pending`]):
-//!   a run stopped between the two leaves Mixxx holding a total the base knows nothing of,
-//!   which the next run must not take for plays made here.
+//! - play counts a run wrote to it before the base that knows them was kept (committed on
+//!   the branch and saved in this clone's local state, [`crate::state::local`])
+//!   ([`Database::pending`]): a run stopped in between leaves Mixxx holding a total the base
+//!   knows nothing of, which the next run must not take for plays made here.
 //!
 //! Both can be lost without harm beyond the next run: imported sessions are recognised again
 //! by their entries and times, and pending counts matter only until a run finishes. Loading

@@ -240,14 +240,16 @@ fn attempt(
         true => settle_base(base, commit, keyed, plan, &record, future),
         false => base,
     };
-    let marker_recorded = record.marker.clone();
     let own = OwnRun {
         commit: commit.to_string(),
         record,
     };
+    // The pending play counts go once the base that knows them is kept (not before: a run
+    // stopped in between would take them for new plays).
     let kept = keep_state(ctx, cache, base, marker.as_ref(), Some(own), clock);
     if finished && kept {
-        forget_pending(&mut run, marker_recorded.as_deref(), clock);
+        let current = marker.as_ref().map(|m| m.current.as_str());
+        forget_pending(&mut run, current, clock);
     }
     if read.keys_learned {
         save_keys(cache, &ctx.annex, clock);
@@ -519,8 +521,8 @@ fn remember(run: &mut Run<'_>, read: &Read, db: ledger::Database, clock: &mut Cl
     }
 }
 
-/// After a finished commit that recorded `marker`, the base knows every play count written
-/// to the database: the ledger's pending counts go.
+/// After a finished commit, once the base kept for the database holding `marker` knows every
+/// play count written there: the ledger's pending counts go.
 fn forget_pending(run: &mut Run<'_>, marker: Option<&str>, clock: &mut Clock<'_>) {
     let Some(current) = marker else {
         return;
