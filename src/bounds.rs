@@ -21,6 +21,10 @@ pub const LINE_BYTES: usize = 4 << 20;
 pub const VALUE_BYTES: usize = 1 << 20;
 /// A run record: one line of a `runs` file.
 pub const RECORD_BYTES: usize = 1 << 20;
+/// A history session: one line of a clone's history file ([`crate::sync::sessions`]).
+pub const SESSION_BYTES: usize = 1 << 20;
+/// The entries of one history session.
+pub const SESSION_ENTRIES: usize = 10_000;
 /// A commit object read for its message (trailers); larger ones are read as without any.
 pub const COMMIT_BYTES: u64 = 1 << 20;
 /// Clones whose state (`mixxx/<uuid>/`) is read; more are skipped.

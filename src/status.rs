@@ -125,23 +125,6 @@ pub struct Status {
     pub mixxx_running: Option<String>,
 }
 
-/// Descriptions of clones from `uuid.log` (`UUID description timestamp=T`, newest wins).
-pub(crate) fn descriptions(text: &str) -> Vec<(String, String)> {
-    let mut lines: Vec<(&str, &str, &str)> = text
-        .lines()
-        .filter_map(|l| {
-            let (uuid, rest) = l.split_once(' ')?;
-            let (desc, ts) = rest.rsplit_once(" timestamp=").unwrap_or((rest, ""));
-            Some((uuid, desc, ts))
-        })
-        .collect();
-    lines.sort_by(|a, b| a.2.cmp(b.2));
-    lines
-        .into_iter()
-        .map(|(u, d, _)| (u.to_owned(), d.to_owned()))
-        .collect()
-}
-
 /// Builds the status; with `details`, `pending` lists each field a sync would change.
 pub fn status(ctx: &Context, details: bool) -> Result<Status, Error> {
     let (status, skipped) = bounds::collect(|| build(ctx, details));
@@ -170,7 +153,7 @@ fn build(ctx: &Context, details: bool) -> Result<Status, Error> {
     let annex = &ctx.annex;
     let tip = annex.tip()?;
     let mut reader = annex.tree_reader(tip)?;
-    let descs = descriptions(&reader.read("uuid.log")?.unwrap_or_default());
+    let descs = annex::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let describe = |uuid: &str| {
         descs
             .iter()

@@ -51,6 +51,20 @@ fn count(report: &serde_json::Value, field: &str) -> u64 {
         .unwrap_or_else(|| panic!("report has no `{field}`: {report}"))
 }
 
+/// Fails loudly unless the first sync pushed every play and history session of the library.
+pub fn expect_plays(report: &serde_json::Value, lib: &Library) {
+    let sessions = if lib.plays > 0 {
+        crate::generate::SESSIONS
+    } else {
+        0
+    };
+    assert!(
+        count(report, "plays") == lib.plays && count(report, "sessions_pushed") == sessions as u64,
+        "expected {} plays and {sessions} sessions pushed; got {report:#}",
+        lib.plays
+    );
+}
+
 /// Fails loudly unless the sync report says exactly this happened.
 pub fn expect_report(report: &serde_json::Value, tracks: usize, pushed: usize, pulled: usize) {
     let ok = count(report, "tracks") == tracks as u64

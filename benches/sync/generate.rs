@@ -17,6 +17,9 @@ const CRATES: usize = 50;
 const PLAYLISTS: usize = 20;
 /// The Mixxx schema revision of the generated databases (Mixxx 2.3).
 const REVISION: i64 = 32;
+/// History sessions in the generated database with `--plays`, and tracks in each.
+pub const SESSIONS: usize = 200;
+const SESSION_TRACKS: usize = 30;
 /// Directories of the generated work tree: genres × artists.
 const GENRES: [&str; 5] = ["House", "Techno", "Drum & Bass", "Électronique", "Disco"];
 const ARTISTS_PER_GENRE: usize = 40;
@@ -77,6 +80,8 @@ pub struct Library {
     /// Where runs work; the database's locations point into `work_dir/repo`.
     pub work_dir: PathBuf,
     pub secs: f64,
+    /// The plays in the database (each track's play count added up; 0 without `--plays`).
+    pub plays: u64,
 }
 
 impl Library {
@@ -105,11 +110,18 @@ impl Library {
 
 /// What a generation was made of, kept beside it: a kept generation (`--keep DIR`) made of the
 /// same is used again.
-fn recipe(n: usize, cues: usize, grid: bool) -> String {
-    format!("tracks {n}, cues {cues}, grid {grid}, revision {REVISION}\n")
+fn recipe(n: usize, cues: usize, grid: bool, plays: bool) -> String {
+    format!("tracks {n}, cues {cues}, grid {grid}, plays {plays}, revision {REVISION}\n")
 }
 
-pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Library {
+/// Generates the library of `n` tracks, with `cues` hot cues per track, a beat grid on every
+/// track with a BPM (`grid`) and a play count per track and history sessions (`plays`).
+pub fn generate(
+    env: &Env,
+    root: &Path,
+    n: usize,
+    (cues, grid, plays): (usize, bool, bool),
+) -> Library {
     let start = Instant::now();
     let base = root.join(format!("n{n}"));
     let gen_dir = base.join("gen");
@@ -117,7 +129,7 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
     let files: Vec<String> = (0..n).map(file_name).collect();
     let keys: Vec<String> = (0..n).map(fake_key).collect();
     let recipe_path = base.join("recipe");
-    if std::fs::read_to_string(&recipe_path).is_ok_and(|r| r == recipe(n, cues, grid)) {
+    if std::fs::read_to_string(&recipe_path).is_ok_and(|r| r == recipe(n, cues, grid, plays)) {
         eprintln!(
             "N={n}: using the library generated in {}",
             gen_dir.display()
@@ -126,6 +138,11 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
             n,
             files,
             keys,
+            plays: if plays {
+                plays_in(&Library::db(&gen_dir))
+            } else {
+                0
+            },
             gen_dir,
             work_dir,
             secs: 0.0,
@@ -212,12 +229,16 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
     if grid {
         add_grids(&db);
     }
+    if plays {
+        add_plays(&db, n);
+    }
     eprintln!(
         "N={n}: Mixxx database written in {written:.2} s, read back and checked in {:.2} s",
         db_start.elapsed().as_secs_f64() - written
     );
 
-    std::fs::write(&recipe_path, recipe(n, cues, grid)).expect("write the recipe");
+    std::fs::write(&recipe_path, recipe(n, cues, grid, plays)).expect("write the recipe");
+    let plays = if plays { plays_in(&db) } else { 0 };
     Library {
         n,
         files,
@@ -225,7 +246,53 @@ pub fn generate(env: &Env, root: &Path, n: usize, cues: usize, grid: bool) -> Li
         gen_dir,
         work_dir,
         secs: start.elapsed().as_secs_f64(),
+        plays,
     }
+}
+
+/// Gives every track a play count (1 to 23) and adds [`SESSIONS`] history playlists of
+/// [`SESSION_TRACKS`] entries each, as Mixxx's history writes them; returns the plays.
+fn add_plays(db: &Path, n: usize) {
+    let mut conn = rusqlite::Connection::open(db).expect("open the generated database");
+    conn.pragma_update(None, "foreign_keys", false)
+        .expect("foreign keys off");
+    let tx = conn.transaction().expect("begin");
+    tx.execute("UPDATE library SET timesplayed = 1 + id % 23", [])
+        .expect("play counts");
+    for s in 0..SESSIONS {
+        let day = format!("2026-{:02}-{:02}", 1 + s / 28 % 12, 1 + s % 28);
+        tx.execute(
+            "INSERT INTO Playlists (name, position, hidden, date_created, date_modified, locked) \
+             VALUES (?1, ?2, 2, ?3, ?3, 0)",
+            rusqlite::params![
+                format!("{day} ({s})"),
+                10 + s as i64,
+                format!("{day} 20:00:00")
+            ],
+        )
+        .expect("a session");
+        let playlist = tx.last_insert_rowid();
+        for e in 0..SESSION_TRACKS {
+            let track = (s * 7919 + e * 104_729) % n + 1;
+            let at = format!("{day} {:02}:{:02}:00", 20 + e / 12, e % 12 * 5);
+            tx.execute(
+                "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![playlist, track as i64, e as i64 + 1, at],
+            )
+            .expect("an entry");
+        }
+    }
+    tx.commit().expect("commit plays");
+}
+
+/// The plays in the database: every track's play count added up.
+fn plays_in(db: &Path) -> u64 {
+    let conn = rusqlite::Connection::open(db).expect("open the generated database");
+    let plays: i64 = conn
+        .query_row("SELECT sum(timesplayed) FROM library", [], |r| r.get(0))
+        .expect("plays");
+    plays as u64
 }
 
 /// Gives every track `cues` hot cues (slots 1.., positions a second apart), as Mixxx stores

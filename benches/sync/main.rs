@@ -52,6 +52,7 @@ const USAGE: &str = "usage: cargo bench --bench sync -- [--tracks N,N,...] [--ru
   --tracks N,...       library sizes (default 1000,10000)
   --cues C             hot cues per track in the generated library (default 0)
   --grid               a beat grid (BeatGrid-2.0 at the track's BPM) on every track with a BPM
+  --plays              a play count on every track and 200 history sessions of 30 tracks
   --runs R             runs per measurement, medians are reported (default 3)
   --keep DIR           generate in DIR and keep the repositories, using again those generated
                        there with the same --tracks, --cues and --grid (default: a temporary directory)
@@ -64,6 +65,7 @@ struct Args {
     batch_compare: usize,
     cues: usize,
     grid: bool,
+    plays: bool,
 }
 
 fn parse_args() -> Args {
@@ -74,6 +76,7 @@ fn parse_args() -> Args {
         batch_compare: 10_000,
         cues: 0,
         grid: false,
+        plays: false,
     };
     let fail = |msg: String| -> ! {
         eprintln!("sync bench: {msg}\n{USAGE}");
@@ -110,6 +113,7 @@ fn parse_args() -> Args {
             "--batch-compare" => args.batch_compare = number(value()),
             "--cues" => args.cues = number(value()),
             "--grid" => args.grid = true,
+            "--plays" => args.plays = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -299,7 +303,7 @@ fn main() {
     let mut comparisons: Vec<(usize, Comparison)> = Vec::new();
     for &n in &args.tracks {
         eprintln!("N={n}: generating");
-        let lib = generate(&env, &root, n, args.cues, args.grid);
+        let lib = generate(&env, &root, n, (args.cues, args.grid, args.plays));
         eprintln!("N={n}: generated in {}", time(lib.secs));
         let mut samples = Samples::new();
         samples.insert(
@@ -338,6 +342,9 @@ fn main() {
             (0, true) => ", a beat grid per track".to_owned(),
             (c, false) => format!(", {c} hot cues per track"),
             (c, true) => format!(", {c} hot cues and a beat grid per track"),
+        } + match args.plays {
+            true => ", a play count per track and 200 history sessions of 30 tracks",
+            false => "",
         }
     );
     println!(

@@ -7,7 +7,7 @@
 //! measured right after it.
 
 use crate::batch::{batch_line, commit_journal, write_batch};
-use crate::checks::{check_repo, expect_report, report};
+use crate::checks::{check_repo, expect_plays, expect_report, report};
 use crate::generate::{Library, values};
 use crate::measure::{Sample, measure};
 use crate::support::{Env, db_exec, db_values, loc};
@@ -176,6 +176,7 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
 
     let first = measure(env, &repo, me, &sync, None);
     expect_report(&report(&first), n, n, 0);
+    expect_plays(&report(&first), lib);
     add(Scenario::FirstSync, first.sample);
     if run == 0 {
         check_repo(env, lib, &repo, n, "after the first sync");

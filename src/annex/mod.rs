@@ -615,6 +615,23 @@ fn note_commit(id: ObjectId, bytes: u64) {
     });
 }
 
+/// Descriptions of clones from git-annex's `uuid.log` (`UUID description timestamp=T`, newest wins).
+pub(crate) fn descriptions(text: &str) -> Vec<(String, String)> {
+    let mut lines: Vec<(&str, &str, &str)> = text
+        .lines()
+        .filter_map(|l| {
+            let (uuid, rest) = l.split_once(' ')?;
+            let (desc, ts) = rest.rsplit_once(" timestamp=").unwrap_or((rest, ""));
+            Some((uuid, desc, ts))
+        })
+        .collect();
+    lines.sort_by(|a, b| a.2.cmp(b.2));
+    lines
+        .into_iter()
+        .map(|(u, d, _)| (u.to_owned(), d.to_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,6 +29,11 @@ pub enum Codec {
     /// The grid's four `library` columns ⇄ its [`super::grid`] value (read and written by
     /// the grid's code, not as one column).
     Grid,
+    /// `library.timesplayed`, a count above 0 (0 = unset) ⇄ its decimal digits, `12`.
+    Count,
+    /// A moment Mixxx stores as UTC text (`library.last_played_at`, `2026-12-05 21:14:03`)
+    /// ⇄ `2026-12-05T21:14:03Z`: UTC, to the second, text that sorts as time.
+    Time,
 }
 
 /// A branch value that a field cannot hold, with what the field expects.
@@ -52,6 +57,8 @@ impl Codec {
                 "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 (- for a main cue, intro or outro, and a loop or jump without a pad) and a position within a day"
             }
             Codec::Grid => super::grid::reason::SPELLING,
+            Codec::Count => "a count from 1 to 2147483647",
+            Codec::Time => "a UTC time written 2026-12-05T21:14:03Z",
         }
     }
 
@@ -69,6 +76,8 @@ impl Codec {
                     .or_else(|| text(raw).map(|t| key::key_id(&t)))?;
                 key::canonical(id).map(Cow::Borrowed)
             }
+            Codec::Count => integer(raw).and_then(count).map(Cow::Owned),
+            Codec::Time => text(raw).and_then(|t| time(&t)).map(Cow::Owned),
             Codec::Cue | Codec::Grid => None,
         }
     }
@@ -81,6 +90,8 @@ impl Codec {
             Codec::Bpm => value.parse().ok().and_then(bpm),
             Codec::Color => parse_color(value).and_then(color),
             Codec::Key => key::canonical(key::key_id(value)).map(str::to_owned),
+            Codec::Count => digits(value).and_then(count),
+            Codec::Time => time(value),
             Codec::Cue => super::cue::canonical(value),
             Codec::Grid => {
                 // Only the canonical spelling is a grid: the value is its own canonical form.
@@ -109,9 +120,9 @@ impl Codec {
         let Some(value) = value else {
             return Ok(match self {
                 Codec::Text => SqlValue::Text(String::new()),
-                Codec::Rating | Codec::Key => SqlValue::Integer(0),
+                Codec::Rating | Codec::Key | Codec::Count => SqlValue::Integer(0),
                 Codec::Bpm => SqlValue::Real(0.0),
-                Codec::Color | Codec::Cue | Codec::Grid => SqlValue::Null,
+                Codec::Color | Codec::Cue | Codec::Grid | Codec::Time => SqlValue::Null,
             });
         };
         let canonical = self.canonical(value)?;
@@ -121,6 +132,8 @@ impl Codec {
             Codec::Bpm => SqlValue::Real(canonical.parse().unwrap_or_default()),
             Codec::Color => SqlValue::Integer(parse_color(&canonical).unwrap_or_default()),
             Codec::Key => SqlValue::Integer(key::key_id(&canonical)),
+            Codec::Count => SqlValue::Integer(canonical.parse().unwrap_or_default()),
+            Codec::Time => SqlValue::Text(mixxx_time(&canonical)),
             Codec::Cue | Codec::Grid => SqlValue::Text(canonical.into_owned()),
         })
     }
@@ -156,6 +169,48 @@ fn parse_color(value: &str) -> Option<i64> {
         return None;
     }
     i64::from_str_radix(hex, 16).ok()
+}
+
+/// The largest count Mixxx holds (`timesplayed` is a C++ `int`).
+pub const MAX_COUNT: u64 = i32::MAX as u64;
+
+/// A count above 0 and at most [`MAX_COUNT`] as decimal digits; anything else is unset.
+fn count(n: i64) -> Option<String> {
+    (1..=MAX_COUNT as i64).contains(&n).then(|| n.to_string())
+}
+
+/// Decimal digits only (no sign, no spaces) as a number.
+fn digits(value: &str) -> Option<i64> {
+    if value.is_empty() || value.len() > 18 || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
+}
+
+/// The canonical text of a UTC time: `2026-12-05T21:14:03Z`. Read from Mixxx's own
+/// `2026-12-05 21:14:03` (SQLite's `CURRENT_TIMESTAMP`), with or without a `T`, fractions of a
+/// second (dropped) and a `Z` or an offset; years 1970 to 9999, so that the text sorts as time.
+pub fn time(value: &str) -> Option<String> {
+    use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+    let value = value.trim();
+    let at: DateTime<Utc> = match DateTime::parse_from_rfc3339(value) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => {
+            let naive = value.strip_suffix('Z').unwrap_or(value);
+            ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(naive, f).ok())?
+                .and_utc()
+        }
+    };
+    (1970..=9999)
+        .contains(&at.year())
+        .then(|| at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+}
+
+/// A canonical time ([`time`]) as Mixxx writes it: `2026-12-05 21:14:03`.
+pub fn mixxx_time(canonical: &str) -> String {
+    canonical.trim_end_matches('Z').replacen('T', " ", 1)
 }
 
 /// Any SQLite value as text (SQLite does not enforce column types); empty text is unset.
@@ -215,6 +270,18 @@ mod tests {
         same(Codec::Key, "1m", "Am");
         same(Codec::Key, "Am", "Am");
         same(Codec::Text, " spaced ", " spaced ");
+        same(Codec::Count, "007", "7");
+        same(Codec::Time, "2026-12-05 21:14:03", "2026-12-05T21:14:03Z");
+        same(
+            Codec::Time,
+            "2026-12-05T21:14:03.917Z",
+            "2026-12-05T21:14:03Z",
+        );
+        same(
+            Codec::Time,
+            "2026-12-05T22:14:03+01:00",
+            "2026-12-05T21:14:03Z",
+        );
         assert!(matches!(
             Codec::Bpm.canonical("128.00"),
             Ok(Cow::Borrowed(_))
@@ -238,6 +305,12 @@ mod tests {
             (Codec::Color, "#12345"),
             (Codec::Color, "#+12345"),
             (Codec::Key, "H minor"),
+            (Codec::Count, "0"),
+            (Codec::Count, "-3"),
+            (Codec::Count, "2147483648"),
+            (Codec::Count, "twelve"),
+            (Codec::Time, "yesterday"),
+            (Codec::Time, "1969-12-31T23:59:59Z"),
         ] {
             let err = codec.canonical(value).expect_err(value);
             assert_eq!(err.value, value);
@@ -305,6 +378,17 @@ mod tests {
         for id in 0..=24 {
             round_trip(Codec::Key, SqlValue::Text(String::new()), Some(id));
         }
+        for n in [0, 1, 12, i64::from(i32::MAX)] {
+            round_trip(Codec::Count, SqlValue::Integer(n), None);
+        }
+        for t in ["", "2026-12-05 21:14:03", "1970-01-01 00:00:00"] {
+            round_trip(Codec::Time, SqlValue::Text(t.into()), None);
+        }
+        assert_eq!(
+            Codec::Time.to_mixxx(Some("2026-12-05T21:14:03Z")),
+            Ok(SqlValue::Text("2026-12-05 21:14:03".into())),
+            "written as Mixxx writes it"
+        );
     }
 
     proptest! {

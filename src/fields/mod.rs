@@ -6,13 +6,14 @@
 //!
 //! Cues are elements of a track keyed by type and slot (a set-valued field whose values carry
 //! their attributes); the beat grid is one value read from four columns and planned together
-//! with `bpm` ([`grid`]). The shape still to come fits the same table: playlist order, an
-//! ordered list that may hold a track twice (a new [`Source`] read in order).
+//! with `bpm` ([`grid`]). Play counts and last played are columns too, but merge as a counter
+//! and as the latest moment, and a count is several fields on the branch ([`plays`]).
 
 pub mod codec;
 pub mod cue;
 pub mod grid;
 pub mod key;
+pub mod plays;
 
 pub use codec::Codec;
 
@@ -37,6 +38,8 @@ pub enum Field {
     Key,
     Color,
     Grid,
+    Plays,
+    LastPlayed,
     Crate,
     Playlist,
     Cue,
@@ -80,7 +83,7 @@ const fn column(name: &'static str, column: &'static str, codec: Codec) -> Descr
 }
 
 /// The field table, in [`Field`] order.
-const TABLE: [Descriptor; 18] = [
+const TABLE: [Descriptor; 20] = [
     column("artist", "artist", Codec::Text),
     column("title", "title", Codec::Text),
     column("album", "album", Codec::Text),
@@ -100,6 +103,9 @@ const TABLE: [Descriptor; 18] = [
         source: Source::Grid,
         codec: Codec::Grid,
     },
+    // A counter (each clone adds its plays, [`plays`]) and the latest of every clone's.
+    column("plays", "timesplayed", Codec::Count),
+    column("lastplayed", "last_played_at", Codec::Time),
     Descriptor {
         name: "crate",
         source: Source::Member(Container::Crate),
@@ -119,7 +125,7 @@ const TABLE: [Descriptor; 18] = [
 
 impl Field {
     /// Every field, in table order.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 20] = [
         Field::Artist,
         Field::Title,
         Field::Album,
@@ -135,6 +141,8 @@ impl Field {
         Field::Key,
         Field::Color,
         Field::Grid,
+        Field::Plays,
+        Field::LastPlayed,
         Field::Crate,
         Field::Playlist,
         Field::Cue,
@@ -228,7 +236,7 @@ pub fn by_name(values: &Values) -> crate::annex::logmet::Values {
 
 /// How many fields live in `library` columns (they come first in the table): one column
 /// each, and the grid's four.
-pub const COLUMN_COUNT: usize = 15;
+pub const COLUMN_COUNT: usize = 17;
 const SINGLE_COUNT: usize = COLUMN_COUNT;
 /// How many fields hold sets (memberships, cues).
 const SET_COUNT: usize = 3;

@@ -70,6 +70,17 @@ pub struct RunChanges {
     pub pulled: usize,
     /// For a run that pulled and wrote no value: the commits that wrote what it pulled.
     pub pulled_from: Vec<Source>,
+    /// What it recorded of what was played, when it recorded any: one summary, not the play
+    /// counts' values.
+    pub played: Option<Played>,
+}
+
+/// What a run recorded of what was played: the plays it added to its clone's play counts,
+/// and the history sessions it wrote that the branch did not have.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Played {
+    pub plays: u64,
+    pub sessions: usize,
 }
 
 /// A commit that wrote values a pull-only run pulled: its run and clone (git-mixxx's
@@ -404,6 +415,7 @@ fn describe(
         changes: Vec::new(),
         pulled: record.map_or(0, |r| r.pulled),
         pulled_from: Vec::new(),
+        played: None,
     }
 }
 
@@ -556,7 +568,7 @@ fn library_logs(
             continue;
         }
         let changed = branch.changed_logs(commit)?;
-        if !changed.is_empty() {
+        if !changed.is_empty() || !branch.changed_files(commit, is_history_file)?.is_empty() {
             wanted.insert(i);
             log_paths.extend(changed);
         }
@@ -623,13 +635,14 @@ struct Found<'c> {
     paths_of: &'c HashMap<String, Vec<String>>,
 }
 
-/// The field changes of each commit (by index) to the logs at `log_paths`.
+/// The field changes of each commit (by index) to the logs at `log_paths`; play counts and
+/// last played are not among them: what was played is summed up instead ([`Played`]).
 fn changes_by_commit(
     branch: &mut Branch<'_>,
     found: &Found<'_>,
     log_paths: &[String],
-) -> Result<BTreeMap<usize, Vec<FieldChange>>, Error> {
-    let mut by_commit: BTreeMap<usize, Vec<FieldChange>> = BTreeMap::new();
+) -> Result<BTreeMap<usize, (Vec<FieldChange>, Played)>, Error> {
+    let mut by_commit: BTreeMap<usize, (Vec<FieldChange>, Played)> = BTreeMap::new();
     for log_path in log_paths {
         let Some(key) = key::key_of_metadata_log_path(log_path) else {
             continue;
@@ -639,8 +652,12 @@ fn changes_by_commit(
             if found.wanted.is_some_and(|w| !w.contains(&i)) {
                 continue;
             }
-            let changes = by_commit.entry(i).or_default();
+            let (changes, played) = by_commit.entry(i).or_default();
             for (field, old, new, order) in line_changes(&text, &new) {
+                if crate::fields::plays::is_play_field(&field) {
+                    played.plays += added_plays(&field, &old, &new);
+                    continue;
+                }
                 changes.push(FieldChange {
                     path: path.clone(),
                     key: key.clone(),
@@ -652,7 +669,56 @@ fn changes_by_commit(
             }
         }
     }
+    for &i in found.wanted.into_iter().flatten() {
+        let sessions = new_sessions(branch, &found.commits[i])?;
+        if sessions > 0 {
+            by_commit.entry(i).or_default().1.sessions = sessions;
+        }
+    }
     Ok(by_commit)
+}
+
+/// The plays a change of a play field added: what a clone's part grew by (a part only grows;
+/// the total, last played and the count from before add none).
+fn added_plays(field: &str, old: &[String], new: &[String]) -> u64 {
+    let is_part = field.starts_with("plays.") && field != crate::fields::plays::BEFORE;
+    let largest = |v: &[String]| v.iter().filter_map(|v| v.parse::<u64>().ok()).max();
+    match is_part {
+        true => largest(new)
+            .unwrap_or(0)
+            .saturating_sub(largest(old).unwrap_or(0)),
+        false => 0,
+    }
+}
+
+/// Whether a branch path is a clone's history file ([`crate::sync::sessions`]).
+fn is_history_file(path: &str) -> bool {
+    let mut parts = path.split('/');
+    parts.next() == Some("mixxx") && parts.nth(1) == Some("history") && parts.count() == 1
+}
+
+/// How many history sessions `commit` wrote that none of its parents has (files beyond the
+/// limits are read as empty, [`crate::bounds`]).
+fn new_sessions(branch: &mut Branch<'_>, commit: &Commit) -> Result<usize, Error> {
+    let mut count = 0;
+    for path in branch.changed_files(commit, is_history_file)? {
+        let Some(blob) = branch.blob(commit.id, &path)? else {
+            continue;
+        };
+        let ids = |text: &str| -> HashSet<String> {
+            crate::sync::sessions::parse(text, &path)
+                .into_keys()
+                .collect()
+        };
+        let mut before = HashSet::new();
+        for parent in &commit.parents {
+            if let Some(b) = branch.blob(*parent, &path)? {
+                before.extend(ids(&branch.text(b, &path)?));
+            }
+        }
+        count += ids(&branch.text(blob, &path)?).difference(&before).count();
+    }
+    Ok(count)
 }
 
 /// The history as `opts` asks.
@@ -660,7 +726,7 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     let (tips, records) = tips_and_records(annex)?;
     let mut branch = Branch::new(annex, tips[0])?;
     let mut reader = annex.tree_reader(tips[0])?;
-    let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
+    let descriptions = crate::annex::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
     let mut paths_of: HashMap<String, Vec<String>> = HashMap::new();
@@ -695,8 +761,9 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     };
     let by_commit = changes_by_commit(&mut branch, &found, &log_paths)?;
     let mut runs = Vec::new();
-    for (i, mut changes) in by_commit {
-        if changes.is_empty() || !in_window(opts, commits[i].time) {
+    for (i, (mut changes, played)) in by_commit {
+        let played = (played != Played::default()).then_some(played);
+        if (changes.is_empty() && played.is_none()) || !in_window(opts, commits[i].time) {
             continue;
         }
         changes.sort_by(|a, b| {
@@ -704,6 +771,7 @@ pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
         });
         let mut run = describe(&commits[i], &records, &descriptions);
         run.changes = changes;
+        run.played = played;
         runs.push((i, run));
     }
     if opts.paths.is_empty() {

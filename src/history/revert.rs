@@ -7,14 +7,15 @@
 //! one part per cue, by its kind and slot ([`Cue::identity`]). A part that holds what the run
 //! left is put back as it was before the run; one that holds that again needs nothing; one
 //! changed again since is left alone unless forced. Parts the run did not change (a cue or a
-//! crate another laptop added) are never touched, forced or not.
+//! crate another laptop added) are never touched, forced or not. Play counts and last played
+//! (and history sessions, which are no metadata) record what was played: undo leaves them.
 
 use super::Result;
 use super::log::{self, Atom, Commit};
 use crate::annex::logmet::{self, MetLog, Order, Timestamp};
 use crate::annex::{Annex, key};
 use crate::fields::cue::Cue;
-use crate::fields::{Field, Source};
+use crate::fields::{Field, Source, plays};
 use crate::sync::branch::{self, Logs};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -129,7 +130,12 @@ impl<'a, 'c> Sources<'a, 'c> {
         let now_log = self.now.now(key)?;
         let now_met = MetLog::parse(&now_log.text);
         let now = now_met.current();
-        let fields: BTreeSet<&str> = new.iter().map(|(_, field, _, _)| field.as_str()).collect();
+        // Play counts and last played record what was played: undo leaves them.
+        let fields: BTreeSet<&str> = new
+            .iter()
+            .map(|(_, field, _, _)| field.as_str())
+            .filter(|f| !plays::is_play_field(f))
+            .collect();
         let mut out = FileRevert::default();
         let mut line = Vec::new();
         for field in fields {

@@ -242,7 +242,7 @@ pub fn undo(ctx: &Context, opts: &Options, observer: &mut dyn Observer) -> Resul
 /// The run undone, as the undo shows it: with its clone's description in git-annex.
 fn run_info(annex: &Annex, found: &Found) -> Result<RunInfo> {
     let mut reader = annex.tree_reader(found.tips[0])?;
-    let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
+    let descriptions = crate::annex::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let target = &found.record;
     let description = descriptions
         .iter()

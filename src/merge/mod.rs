@@ -5,12 +5,16 @@
 //!
 //! - [`single`]: a value a field holds at most one of (a rating, a key, the beat grid);
 //! - [`set`]: elements (crate and playlist memberships), merged per element;
-//! - [`cue`]: a track's cues, merged per cue and, within a cue, per attribute.
+//! - [`cue`]: a track's cues, merged per cue and, within a cue, per attribute;
+//! - [`counter`]: a count each clone adds to (play counts), one part per clone;
+//! - [`latest`]: moments (last played), merged to the latest.
 //!
 //! Pure: values in, a [`Decision`] out; the planner ([`crate::sync::plan`]) calls them and
 //! holds no merge rule itself.
 
+pub mod counter;
 pub mod cue;
+pub mod latest;
 pub mod set;
 pub mod single;
 

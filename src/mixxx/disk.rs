@@ -271,7 +271,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let db = dir.path().join("mixxxdb.sqlite");
             mixxx_db(&db, wal);
-            let marker = Marker::next(None, "a").unwrap();
+            let marker = Marker::next(None, "a", &[]);
             let watch = Watch::open(&db).unwrap();
             let mut own = Database::open_for_writing(&db).unwrap();
             let committed = own.write_marker(&marker, Some(&watch)).unwrap();

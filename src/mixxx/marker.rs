@@ -32,15 +32,18 @@ impl Marker {
         self.current == recorded || self.previous.as_deref() == Some(recorded)
     }
 
-    /// The marker that replaces `old` with the new id `id` (`None`: `old` already holds it).
-    pub fn next(old: Option<&Marker>, id: &str) -> Option<Marker> {
-        if old.is_some_and(|m| m.current == id) {
-            return None;
-        }
-        Some(Marker {
+    /// The marker that replaces `old` with the new id `id`: `id` after `old`'s current one, or,
+    /// when that is one of `replaced` (written by a run whose commit did not happen), after the
+    /// one before it, which the last commit recorded.
+    pub fn next(old: Option<&Marker>, id: &str, replaced: &[String]) -> Marker {
+        let previous = match old {
+            Some(m) if replaced.contains(&m.current) => m.previous.clone(),
+            _ => old.map(|m| m.current.clone()),
+        };
+        Marker {
             current: id.to_owned(),
-            previous: old.map(|m| m.current.clone()),
-        })
+            previous,
+        }
     }
 
     /// A new id, unique to this clone and moment.
@@ -89,15 +92,17 @@ mod tests {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(super::super::schema::DDL_REV32).unwrap();
         assert_eq!(read(&conn).unwrap(), None);
-        let first = Marker::next(None, "a").unwrap();
+        let first = Marker::next(None, "a", &[]);
         write(&conn, &first).unwrap();
-        let second = Marker::next(Some(&first), "b").unwrap();
+        let second = Marker::next(Some(&first), "b", &[]);
         write(&conn, &second).unwrap();
         let held = read(&conn).unwrap().unwrap();
         assert_eq!(held, second);
         assert!(held.accepts("b") && held.accepts("a"));
         assert!(!held.accepts("c"));
-        assert_eq!(Marker::next(Some(&held), "b"), None, "already written");
+        // A write that replaces b (whose commit did not happen) keeps a, which was committed.
+        let third = Marker::next(Some(&held), "c", &["b".to_owned()]);
+        assert!(third.accepts("c") && third.accepts("a") && !third.accepts("b"));
         assert_ne!(Marker::new_id("u"), Marker::new_id("u"));
     }
 }

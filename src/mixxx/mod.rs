@@ -1,11 +1,12 @@
 //! The Mixxx library database: opening it read-only, detecting and checking the schema
-//! revision, and reading every track's mapped values, crates and playlists in one consistent
-//! read transaction. Its default locations live in [`location`], writing in [`write`],
-//! detecting a running Mixxx in [`running`]; creating databases from the real Mixxx DDL (for
-//! the demo, tests and benchmarks) in [`schema`].
+//! revision, and reading every track's mapped values, crates, playlists and history sessions
+//! ([`history`]) in one consistent read transaction. Its default locations live in
+//! [`location`], writing in [`write`], detecting a running Mixxx in [`running`]; creating
+//! databases from the real Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
 pub mod disk;
+pub mod history;
 pub mod import;
 pub mod location;
 pub mod marker;
@@ -16,12 +17,12 @@ pub mod write;
 
 use crate::fields::cue::{self, Cue, CueRow};
 use crate::fields::grid::{self, Grid};
-use crate::fields::{COLUMN_COUNT, Codec, Container, Field, Row, Source};
+use crate::fields::{COLUMN_COUNT, Codec, Container, Field, FieldSet, Row, Source};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -113,6 +114,10 @@ pub struct Library {
     /// The state of the database's files when it was read, if no commit happened while it was
     /// read ([`disk::State`]).
     pub disk: Option<disk::State>,
+    /// The history playlists, one per session ([`history`]).
+    pub history: Vec<history::Session>,
+    /// The fields this database has no column for (`lastplayed` before revision 35).
+    pub missing: FieldSet,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear
@@ -266,7 +271,8 @@ impl Database {
     }
 
     fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
-        let (sql, key_id_column) = library_sql();
+        let (columns, missing) = single_columns(&self.conn)?;
+        let (sql, key_id_column) = library_sql(&columns);
         let mut stmt = self.conn.prepare(&sql)?;
         let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
@@ -327,6 +333,8 @@ impl Database {
             marker: marker::read(&self.conn)?,
             playlists: read_playlists(&self.conn)?,
             disk: None,
+            history: history::read(&self.conn)?,
+            missing,
         })
     }
 
@@ -367,6 +375,40 @@ impl Database {
 
 impl Database {}
 
+/// The single-valued fields' columns as the library query selects them (`NULL` for a column
+/// this database does not have: `last_played_at` before revision 35), then `key_id` for the
+/// key's codec; and the fields whose column is missing.
+fn single_columns(conn: &Connection) -> rusqlite::Result<(Vec<String>, FieldSet)> {
+    let have = library_columns(conn)?;
+    Ok(columns_where(|c| have.contains(c)))
+}
+
+/// The `library` columns the single-valued fields read, `NULL` for each one `has` says is
+/// missing, and the fields missing.
+fn columns_where(has: impl Fn(&str) -> bool) -> (Vec<String>, FieldSet) {
+    let mut missing = FieldSet::default();
+    let mut columns: Vec<String> = Vec::new();
+    for field in Field::singles() {
+        match field.source() {
+            Source::Column(c) if has(c) => columns.push(format!("l.\"{c}\"")),
+            Source::Column(_) => {
+                missing.insert(field);
+                columns.push("NULL".to_owned());
+            }
+            Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
+            Source::Member(_) | Source::Cues => {}
+        }
+    }
+    (columns, missing)
+}
+
+/// The names of the `library` table's columns.
+pub(crate) fn library_columns(conn: &Connection) -> rusqlite::Result<HashSet<String>> {
+    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info('library')")?;
+    let names = stmt.query_map([], |r| r.get::<_, String>(0))?;
+    names.collect()
+}
+
 /// The thread reading the cues on a second connection ([`cues_by_track`]).
 type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<CuesByTrack>>;
 
@@ -384,15 +426,7 @@ fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
 
 /// The query of the library's tracks: id, location, the single-valued fields' columns, then
 /// `key_id` (for the key's codec), at the returned column.
-fn library_sql() -> (String, usize) {
-    let mut columns: Vec<String> = Vec::new();
-    for field in Field::singles() {
-        match field.source() {
-            Source::Column(c) => columns.push(format!("l.\"{c}\"")),
-            Source::Grid => columns.extend(grid::COLUMNS.map(|c| format!("l.\"{c}\""))),
-            Source::Member(_) | Source::Cues => {}
-        }
-    }
+fn library_sql(columns: &[String]) -> (String, usize) {
     let sql = format!(
         "SELECT l.id, tl.location, {}, l.key_id FROM library l \
          JOIN track_locations tl ON tl.id = l.location \
@@ -414,7 +448,7 @@ fn cues_sql() -> String {
 /// The queries of the library and cue columns a sync reads (the benchmark times them with the
 /// `sqlite3` program as the reference for reading the database).
 pub fn read_queries() -> [String; 2] {
-    [library_sql().0, cues_sql()]
+    [library_sql(&columns_where(|_| true).0).0, cues_sql()]
 }
 
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:

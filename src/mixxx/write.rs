@@ -28,6 +28,10 @@ pub enum Error {
     #[error("`{0}` is not a field git-mixxx writes")]
     UnknownField(String),
     #[error(
+        "this Mixxx database has no `{0}` column (an older schema revision), so `{0}` cannot be written to it"
+    )]
+    MissingColumn(&'static str),
+    #[error(
         "the disk holding the Mixxx database is full, so nothing was written to it (SQLite rolled the change back): free space and sync again"
     )]
     DiskFull(#[source] rusqlite::Error),
@@ -144,6 +148,8 @@ pub struct Writer<'a> {
     notation: Option<Notation>,
     /// This Mixxx's configuration file (`mixxx.cfg` beside the database), if known.
     config: Option<PathBuf>,
+    /// The `library` table's columns, read when a column is first written.
+    columns: Option<std::collections::HashSet<String>>,
 }
 
 /// Each track's synced cues: (`cues` row id, [`Cue`] value).
@@ -179,6 +185,7 @@ impl<'a> Writer<'a> {
             gaps: BTreeSet::new(),
             notation: None,
             config: None,
+            columns: None,
         }
     }
 
@@ -221,6 +228,13 @@ impl<'a> Writer<'a> {
             Source::Column(column) => column,
         };
         let value = single(field, values)?;
+        if !self.has_column(column)? {
+            // Nothing to clear; a value waits on the branch for a Mixxx that holds it.
+            return match value {
+                None => Ok(()),
+                Some(_) => Err(Error::MissingColumn(column)),
+            };
+        }
         let codec = field.codec();
         let invalid = |e: codec::Invalid| Error::InvalidValue {
             field,
@@ -246,6 +260,14 @@ impl<'a> Writer<'a> {
             self.bpm_from_grid(id)?;
         }
         Ok(())
+    }
+
+    /// Whether the `library` table has `column` (`last_played_at` came with revision 35).
+    fn has_column(&mut self, column: &str) -> Result<bool, Error> {
+        if self.columns.is_none() {
+            self.columns = Some(super::library_columns(&self.tx)?);
+        }
+        Ok(self.columns.as_ref().is_some_and(|c| c.contains(column)))
     }
 
     /// Gives `bpm` the track's beat grid's exact BPM where it is that BPM to the two decimals

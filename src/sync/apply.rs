@@ -1,5 +1,6 @@
-//! Carrying out the plan in Mixxx: the pulled values, in one transaction after a backup, and
-//! only while Mixxx is not running (it would write its cached rows back over ours).
+//! Carrying out the plan in Mixxx: the pulled values, orders and history sessions, in one
+//! transaction after a backup, and only while Mixxx is not running (it would write its cached
+//! rows back over ours).
 
 use super::error::{Error, crash_point};
 use super::import::Import;
@@ -7,13 +8,14 @@ use super::options::Options;
 use super::plan::Plan;
 use super::relink::Relink;
 use super::report::Failure;
+use super::sessions::SessionPlan;
 use super::snapshot::Keyed;
 use crate::context::Context;
 use crate::fields::{Container, Field};
 use crate::mixxx::disk::{State, Watch};
 use crate::mixxx::marker::Marker;
 use crate::mixxx::write::Committed;
-use crate::mixxx::{Database, import, relink, running, write};
+use crate::mixxx::{Database, history, import, relink, running, write};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -24,10 +26,12 @@ pub enum Applied {
     Nothing,
     /// Not written, and why.
     Held(String),
-    /// Written; the backup taken first, and the values that could not be written.
+    /// Written; the backup taken first, the values that could not be written, and the history
+    /// playlists the plan's sessions became ([`super::sessions::SessionPlan::add`], in order).
     Written {
         backup: PathBuf,
         failures: Vec<Failure>,
+        added: Vec<i64>,
     },
 }
 
@@ -85,7 +89,12 @@ pub fn relink(ctx: &Context, relinks: &mut [Relink], opts: &Options) -> Result<A
     let committed = writer.commit(None)?;
     own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
-    Ok(Applied::Written { backup, failures })
+    let added = Vec::new();
+    Ok(Applied::Written {
+        backup,
+        failures,
+        added,
+    })
 }
 
 /// Adds the files of `imports` to Mixxx in one transaction after a backup, unless Mixxx runs
@@ -109,7 +118,12 @@ pub fn import(ctx: &Context, imports: &[Import], opts: &Options) -> Result<Appli
     let committed = writer.commit(None)?;
     own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
-    Ok(Applied::Written { backup, failures })
+    let added = Vec::new();
+    Ok(Applied::Written {
+        backup,
+        failures,
+        added,
+    })
 }
 
 /// Why this run must not write to Mixxx, if it must not.
@@ -203,15 +217,34 @@ pub fn apply(
             writer.set_order(&order.name, &slots)?;
         }
     }
+    let added = add_sessions(&writer, &plan.sessions).map_err(write::Error::from)?;
     crash_point("before-mixxx-commit")?;
     let committed = writer.commit(watch)?;
     let written = own_write(ctx, &db, &committed)?;
     crash_point("after-mixxx-commit")?;
     Ok(Outcome {
-        applied: Applied::Written { backup, failures },
+        applied: Applied::Written {
+            backup,
+            failures,
+            added,
+        },
         marked: marker.is_some(),
         written: Some(written),
     })
+}
+
+/// Adds the sessions of other clones as history playlists and appends what grew; returns the
+/// added playlists' ids.
+fn add_sessions(writer: &write::Writer<'_>, plan: &SessionPlan) -> rusqlite::Result<Vec<i64>> {
+    let tx = writer.transaction();
+    let mut added = Vec::with_capacity(plan.add.len());
+    for a in &plan.add {
+        added.push(history::add(tx, &a.name, a.created.as_deref(), &a.entries)?);
+    }
+    for g in &plan.grow {
+        history::append(tx, g.playlist, &g.entries)?;
+    }
+    Ok(added)
 }
 
 /// Writes the marker alone, when Mixxx is not running and the database may be written; the

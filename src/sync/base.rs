@@ -10,7 +10,7 @@ use crate::annex::logmet::{MetLog, Order, Timestamp};
 use crate::annex::{self, Annex, key};
 use crate::bounds;
 use crate::fields;
-use crate::fields::Values;
+use crate::fields::{FieldSet, Values};
 use crate::mixxx::marker::Marker;
 use crate::state::local::{self, BaseInfo, Local, OwnRun, StoredBase};
 use crate::state::{self, Cache, HeldValue, Synced, vouch};
@@ -216,6 +216,7 @@ pub fn load(
     annex: &Annex,
     cache: &mut Cache,
     items: &FxHashMap<String, Item>,
+    missing: FieldSet,
     marker: Option<&Marker>,
     db: &Path,
 ) -> annex::Result<(Base, Found)> {
@@ -234,7 +235,10 @@ pub fn load(
     let runs = vouch::own_runs(annex)?;
     let db_text = db.display().to_string();
     match vouch::base_run(&runs, marker, &db_text) {
-        Some(run) => Ok((rebuild(annex, run, items, &db_text)?, Found::Rebuilt)),
+        Some(run) => Ok((
+            rebuild(annex, run, items, missing, &db_text)?,
+            Found::Rebuilt,
+        )),
         None if runs.is_empty() => Ok((Base::none(), Found::FirstSync)),
         None => Ok((Base::none(), Found::OtherDatabase)),
     }
@@ -246,6 +250,7 @@ fn rebuild(
     annex: &Annex,
     run: &OwnRun,
     items: &FxHashMap<String, Item>,
+    missing: FieldSet,
     db: &str,
 ) -> annex::Result<Base> {
     let commit = ObjectId::from_hex(run.commit.as_bytes())
@@ -268,7 +273,7 @@ fn rebuild(
                 .flatten()
                 .map(|(f, v)| (*f, v.clone())),
         );
-        let values = plan::base_values(&current, &kept);
+        let values = plan::base_values(&current, &kept, missing);
         let digest = fields::digest(&values);
         digests.insert(k.clone(), Synced { digest, row: *row });
     }

@@ -164,6 +164,21 @@ impl Branch<'_> {
         Ok(self.combined(path, None)?.unwrap_or_default().0)
     }
 
+    /// A file of git-mixxx's own now, as [`Branch::file_now`]; `None` when a version of it is
+    /// beyond the file limit ([`bounds::FILE_BYTES`]: noted, and read from the blob's header).
+    pub fn file_within_limits(&mut self, path: &str) -> annex::Result<Option<String>> {
+        Ok(self.combined(path, None)?.map(|(text, _)| text))
+    }
+
+    /// The directories directly in `dir` now, on the tip or an unmerged remote branch.
+    pub fn dirs_now(&mut self, dir: &str) -> annex::Result<BTreeSet<String>> {
+        let mut out: BTreeSet<String> = self.reader.dirs_in(dir)?.into_iter().collect();
+        for remote in &mut self.remotes {
+            out.extend(remote.dirs_in(dir)?);
+        }
+        Ok(out)
+    }
+
     /// The files directly in `dir` now, on the tip or an unmerged remote branch.
     pub fn files_now(&mut self, dir: &str) -> annex::Result<BTreeSet<String>> {
         let mut out: BTreeSet<String> = self.reader.files_in(dir)?.into_iter().collect();

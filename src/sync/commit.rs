@@ -34,6 +34,9 @@ impl Files {
                     .push((super::order::file_path(&order.name), content.into_bytes()));
             }
         }
+        for (path, content) in std::mem::take(&mut plan.sessions.push) {
+            out.files.push((path, content.into_bytes()));
+        }
         out
     }
 
@@ -134,6 +137,17 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
     let conflicts = report.conflicts.len();
     if conflicts > 0 {
         msg.push_str(&format!(", {conflicts} conflict{}", plural(conflicts)));
+    }
+    if report.plays > 0 {
+        msg.push_str(&format!(
+            ", {} play{}",
+            report.plays,
+            plural(report.plays as usize)
+        ));
+    }
+    if report.sessions_pushed > 0 {
+        let n = report.sessions_pushed;
+        msg.push_str(&format!(", {n} session{}", plural(n)));
     }
     msg.push_str("\n\n");
     if !report.pushed_fields.is_empty() {

@@ -12,6 +12,14 @@ pub enum Error {
     MixxxWrite(#[from] mixxx::write::Error),
     #[error("the git-annex branch kept moving while git-mixxx tried to commit; run the sync again")]
     Contended,
+    #[error(
+        "saving the play counts this sync writes to Mixxx in {path} failed, so nothing was written (make that folder writable, or free space, and sync again): {source}"
+    )]
+    Ledger {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     /// A fault injected by the tests (`GIT_MIXXX_TEST_CRASH`): the run stops as if killed.
     #[error("simulated crash at {0}")]
     SimulatedCrash(&'static str),

@@ -1,9 +1,11 @@
 //! The clear guard: a plan that would make many tracks lose values on the branch (a field going
 //! from set to unset, or a set losing elements without gaining others) is refused before
 //! anything is written. A new, emptied or wrongly chosen database looks exactly like a DJ who
-//! deleted the whole collection's metadata; one such run would wipe every clone.
+//! deleted the whole collection's metadata; one such run would wipe every clone. Play counts,
+//! last played and history sessions are never counted: they only grow.
 
 use super::plan::Plan;
+use crate::fields::plays;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -45,7 +47,12 @@ fn losses(plan: &Plan<'_>) -> Vec<Vec<Loss>> {
         };
         // Per field: what it loses, and whether it gains anything.
         let mut by_field: BTreeMap<String, (Vec<String>, bool)> = BTreeMap::new();
-        for change in push.edits() {
+        // Play counts and last played are records of what was played, never cleared values.
+        let edits = push
+            .edits()
+            .into_iter()
+            .filter(|c| !plays::is_play_field(&c.field));
+        for change in edits {
             let entry = by_field.entry(change.field).or_default();
             if change.set {
                 entry.1 = true;

@@ -29,6 +29,7 @@ mod error;
 pub mod fingerprint;
 pub mod guard;
 pub mod import;
+pub mod ledger;
 pub mod observer;
 mod options;
 pub mod order;
@@ -36,6 +37,7 @@ pub mod plan;
 pub mod relink;
 mod report;
 mod rows;
+pub mod sessions;
 pub mod snapshot;
 
 pub use error::{Error, Result};
@@ -53,6 +55,7 @@ use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
+use ledger::Ledger;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
 use snapshot::Keyed;
@@ -104,16 +107,18 @@ pub fn run_keeping(
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
-    let marker_id = Marker::new_id(&ctx.annex.uuid);
+    let mut markers = Vec::new();
     let mut changed = rows::Changed::default();
+    let mut ledger = Ledger::load(&ledger::path(&ctx.annex));
     let ((), skipped) = crate::bounds::collect(|| {
         for _ in 0..ATTEMPTS {
             let mut keyed = Keyed::default();
             let run = Run {
                 ctx,
                 opts,
-                marker_id: &marker_id,
+                markers: &mut markers,
                 changed: &mut changed,
+                ledger: &mut ledger,
             };
             let result = attempt(run, &mut cache, &mut keyed, &mut clock);
             leftovers.keep(keyed);
@@ -162,10 +167,12 @@ fn record_shortcut(ctx: &Context, f: &Fingerprint, report: &Report, all_read: bo
 struct Run<'a> {
     ctx: &'a Context,
     opts: &'a Options,
-    /// One new database marker for the run, whichever attempt writes it.
-    marker_id: &'a str,
+    /// The database markers the run's attempts wrote ([`next_marker`]).
+    markers: &'a mut Vec<String>,
     /// What the run changed in Mixxx's rows before planning ([`rows`]).
     changed: &'a mut rows::Changed,
+    /// What this clone remembers of its databases ([`ledger`]).
+    ledger: &'a mut Ledger,
 }
 
 /// What reading this Mixxx found besides its tracks.
@@ -173,6 +180,10 @@ struct Read {
     /// The database's marker ([`crate::mixxx::marker`]).
     marker: Option<Marker>,
     playlists: Vec<crate::mixxx::Playlist>,
+    /// Its history sessions.
+    history: Vec<crate::mixxx::history::Session>,
+    /// What the ledger remembers of this database.
+    ledger: ledger::Database,
     /// Whether mapping tracks to keys learned keys the cache did not have.
     keys_learned: bool,
     /// The state of the database's files the read saw ([`crate::mixxx::disk`]).
@@ -190,7 +201,8 @@ fn attempt(
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
     let (ctx, opts) = (run.ctx, run.opts);
-    let (read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    let (mut read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    read.ledger = run.ledger.database(read.marker.as_ref());
     let cache = cache.get_mut();
     let tip = ctx.annex.tip()?;
     let (mut base, found) = load_base(ctx, cache, keyed, &read, &mut report)?;
@@ -212,11 +224,15 @@ fn attempt(
     if opts.dry_run || report.refused.is_some() {
         return Ok(Some(report));
     }
-    let (written, marker) = write_mixxx(&run, tip, keyed, &base, &plan, &read, &mut report)?;
+    let (written, marker, remembered) =
+        write_mixxx(&mut run, tip, keyed, &base, &plan, &read, &mut report)?;
+    remember(&mut run, &read, remembered, clock);
     clock.done(Stage::WritingMixxx);
     let Some(ToCommit { record, new_keys }) = written else {
         match found {
-            Found::Rebuilt => keep_state(ctx, cache, base, marker.as_ref(), None, clock),
+            Found::Rebuilt => {
+                keep_state(ctx, cache, base, marker.as_ref(), None, clock);
+            }
             _ => keep_base(cache, base),
         }
         if read.keys_learned {
@@ -241,15 +257,22 @@ fn attempt(
     };
     report.commit = Some(commit.to_string());
     crash_point("after-branch-commit")?;
-    let base = match record.finished {
+    let finished = record.finished;
+    let base = match finished {
         true => settle_base(base, commit, keyed, plan, &record, future),
         false => base,
     };
-    let run = OwnRun {
+    let own = OwnRun {
         commit: commit.to_string(),
         record,
     };
-    keep_state(ctx, cache, base, marker.as_ref(), Some(run), clock);
+    // The pending play counts go once the base that knows them is kept (not before: a run
+    // stopped in between would take them for new plays).
+    let kept = keep_state(ctx, cache, base, marker.as_ref(), Some(own), clock);
+    if finished && kept {
+        let current = marker.as_ref().map(|m| m.current.as_str());
+        forget_pending(&mut run, current, clock);
+    }
     if read.keys_learned {
         save_keys(cache, &ctx.annex, clock);
     }
@@ -270,6 +293,7 @@ fn read_mixxx(
     let disk = library.disk.take();
     crate::error::pause_point("after-reading-mixxx");
     let playlists = std::mem::take(&mut library.playlists);
+    let history = std::mem::take(&mut library.history);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
@@ -286,6 +310,8 @@ fn read_mixxx(
     let read = Read {
         marker,
         playlists,
+        history,
+        ledger: ledger::Database::default(),
         keys_learned,
         disk,
         watch,
@@ -303,7 +329,8 @@ fn load_base(
     report: &mut Report,
 ) -> Result<(Base, Found)> {
     let marker = read.marker.as_ref();
-    let (base, found) = base::load(&ctx.annex, cache, &keyed.items, marker, &ctx.db)?;
+    let items = &keyed.items;
+    let (base, found) = base::load(&ctx.annex, cache, items, keyed.missing, marker, &ctx.db)?;
     report.database_replaced = found == Found::OtherDatabase;
     Ok((base, found))
 }
@@ -333,15 +360,16 @@ fn make_plan<'k, 'a>(
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
-    let mut plan = plan::plan(
-        keyed,
-        &base.digests,
-        &base.held,
-        &mut branch,
-        opts,
-        Timestamp::now(),
-        progress,
-    )?;
+    let part = crate::fields::plays::part_field(&annex.uuid);
+    let past = plan::Past {
+        digests: &base.digests,
+        held: &base.held,
+        acknowledged: &read
+            .ledger
+            .acknowledged(read.marker.as_ref(), base.info.marker.as_deref()),
+        part: &part,
+    };
+    let mut plan = plan::plan(keyed, &past, &mut branch, opts, Timestamp::now(), progress)?;
     let cx = order::Context {
         uuid: &annex.uuid,
         now: Timestamp::now(),
@@ -349,6 +377,15 @@ fn make_plan<'k, 'a>(
         has_base: base.commit.is_some(),
     };
     plan.orders = order::plan(&read.playlists, keyed, &plan, &mut branch, &cx)?;
+    let uuids = branch.reader.read("uuid.log")?.unwrap_or_default();
+    let cx = sessions::Context {
+        uuid: &annex.uuid,
+        now: Timestamp::now(),
+        opts,
+        descriptions: &crate::annex::descriptions(&uuids),
+        ledger: read.ledger.clone(),
+    };
+    plan.sessions = sessions::plan(&read.history, keyed, &mut branch, cx)?;
     Ok((plan, branch))
 }
 
@@ -359,24 +396,23 @@ struct ToCommit<'k> {
     new_keys: Vec<(&'k String, i64)>,
 }
 
+/// What writing Mixxx left: what to commit, the database's marker, what the ledger remembers.
+type Written<'k> = (Option<ToCommit<'k>>, Option<Marker>, ledger::Database);
+
 /// Writes the plan's pulls to Mixxx, with a new marker where the run may finish; the run's
 /// record and the keys newly synced when the run commits (`None` when it has nothing to
-/// commit), and the marker the database holds now.
+/// commit), the marker the database holds now, and what the ledger is to remember of the
+/// database afterwards.
 fn write_mixxx<'k>(
-    run: &Run<'_>,
+    run: &mut Run<'_>,
     tip: gix::ObjectId,
     keyed: &'k Keyed,
     base: &Base,
     plan: &Plan<'_>,
     read: &Read,
     report: &mut Report,
-) -> Result<(Option<ToCommit<'k>>, Option<Marker>)> {
-    let Run {
-        ctx,
-        opts,
-        marker_id,
-        ..
-    } = run;
+) -> Result<Written<'k>> {
+    let (ctx, opts) = (run.ctx, run.opts);
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
         .order
@@ -389,8 +425,15 @@ fn write_mixxx<'k>(
     let records = plan.writes_logs() || !report.conflicts.is_empty() || !new_keys.is_empty();
     let db_marker = read.marker.clone();
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
-        .then(|| Marker::next(db_marker.as_ref(), marker_id))
-        .flatten();
+        .then(|| next_marker(db_marker.as_ref(), run.markers, &ctx.annex.uuid));
+    let mut remembered = plan.sessions.ledger.clone();
+    note_pending(
+        run,
+        plan,
+        db_marker.as_ref(),
+        marker.as_ref(),
+        &mut remembered,
+    )?;
     let apply::Outcome {
         applied,
         marked,
@@ -409,14 +452,23 @@ fn write_mixxx<'k>(
             report.hold_back(why);
             0
         }
-        Applied::Written { backup, failures } => {
+        Applied::Written {
+            backup,
+            failures,
+            added,
+        } => {
             report.backup = Some(backup);
             report.failed.extend(failures);
+            remember_sessions(&plan.sessions, added, &mut remembered);
             report.pulled
         }
     };
+    remembered.marker = db_marker
+        .as_ref()
+        .map(|m| m.current.clone())
+        .unwrap_or_default();
     if !needs_commit {
-        return Ok((None, db_marker));
+        return Ok((None, db_marker, remembered));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
     let mut record = run_record(ctx, report, tip, pulled, finished);
@@ -425,7 +477,105 @@ fn write_mixxx<'k>(
         .as_ref()
         .map(|m| m.previous.clone().unwrap_or_default());
     record.held = held_values(plan);
-    Ok((Some(ToCommit { record, new_keys }), db_marker))
+    Ok((Some(ToCommit { record, new_keys }), db_marker, remembered))
+}
+
+/// Remembers the sessions `plan` added to Mixxx as the playlists `added` (in order), and how
+/// many entries of each the sessions that grew hold now.
+fn remember_sessions(
+    plan: &sessions::SessionPlan,
+    added: Vec<i64>,
+    remembered: &mut ledger::Database,
+) {
+    for (addition, playlist) in plan.add.iter().zip(added) {
+        let imported = ledger::Imported {
+            playlist,
+            created: addition.created.clone(),
+            taken: addition.taken,
+        };
+        remembered
+            .imported
+            .insert(addition.source.clone(), imported);
+    }
+    for growth in &plan.grow {
+        if let Some(imported) = remembered.imported.get_mut(&growth.source) {
+            imported.taken = growth.taken;
+        }
+    }
+}
+
+/// The marker a write leaves in the database: a new one after the one it holds; after one an
+/// earlier attempt of this run wrote (its commit on the branch did not happen), after the one
+/// before that, which the base recorded. Each write has its own, so that play counts a write
+/// left can be told from those of another ([`ledger::Database::pending`]).
+fn next_marker(db: Option<&Marker>, written: &mut Vec<String>, uuid: &str) -> Marker {
+    let id = Marker::new_id(uuid);
+    let marker = Marker::next(db, &id, written);
+    written.push(id);
+    marker
+}
+
+/// Before Mixxx is written with `marker`: records in the ledger (saved now, or nothing is
+/// written) the play counts the write leaves that the branch does not know yet, so that a run
+/// stopped before its commit does not count them again.
+fn note_pending(
+    run: &mut Run<'_>,
+    plan: &Plan<'_>,
+    db: Option<&Marker>,
+    marker: Option<&Marker>,
+    remembered: &mut ledger::Database,
+) -> Result<()> {
+    let written: Vec<(String, u64)> = plan
+        .tracks
+        .iter()
+        .filter_map(|t| Some((t.key.clone(), t.acknowledged?)))
+        .collect();
+    let Some(marker) = marker.filter(|_| !written.is_empty()) else {
+        return Ok(());
+    };
+    let current = db.map(|m| m.current.as_str());
+    remembered.note_pending(current, &marker.current, written);
+    // Found by the marker the database holds, whether or not the write happens.
+    let mut pending = remembered.clone();
+    pending.marker = current.unwrap_or(&marker.current).to_owned();
+    run.ledger.set(db, pending);
+    let path = ledger::path(&run.ctx.annex);
+    run.ledger
+        .save(&path)
+        .map_err(|source| Error::Ledger { path, source })
+}
+
+/// Remembers `db` as what the ledger holds of the database that held `read.marker`, saving the
+/// ledger when that changed (failing only costs recognising sessions again: a warning).
+fn remember(run: &mut Run<'_>, read: &Read, db: ledger::Database, clock: &mut Clock<'_>) {
+    if db.marker.is_empty() || run.ledger.database(read.marker.as_ref()) == db {
+        return;
+    }
+    run.ledger.set(read.marker.as_ref(), db);
+    if let Err(e) = run.ledger.save(&ledger::path(&run.ctx.annex)) {
+        clock.observer.warning(Warning::LedgerNotSaved(e));
+    }
+}
+
+/// After a finished commit, once the base kept for the database holding `marker` knows every
+/// play count written there: the ledger's pending counts go.
+fn forget_pending(run: &mut Run<'_>, marker: Option<&str>, clock: &mut Clock<'_>) {
+    let Some(current) = marker else {
+        return;
+    };
+    let held = Marker {
+        current: current.to_owned(),
+        previous: None,
+    };
+    let mut db = run.ledger.database(Some(&held));
+    if db.pending.is_empty() {
+        return;
+    }
+    db.pending.clear();
+    run.ledger.set(Some(&held), db);
+    if let Err(e) = run.ledger.save(&ledger::path(&run.ctx.annex)) {
+        clock.observer.warning(Warning::LedgerNotSaved(e));
+    }
 }
 
 /// Commits the pushed logs, the newly synced keys and the run record on top of `tip`; `None`
@@ -543,7 +693,8 @@ fn settle_base(
 
 /// Keeps this clone's own state: the base of the database that holds `marker` now (moved
 /// there from the file it came from), then the run (with any run of its own commits the
-/// local state lacks). Failing leaves the state before, which still holds: a warning.
+/// local state lacks). Failing leaves the state before, which still holds: a warning. Whether
+/// it was kept.
 fn keep_state(
     ctx: &Context,
     cache: &mut Cache,
@@ -551,7 +702,7 @@ fn keep_state(
     marker: Option<&Marker>,
     run: Option<OwnRun>,
     clock: &mut Clock<'_>,
-) {
+) -> bool {
     let annex = &ctx.annex;
     let mut saved = match base.commit {
         Some(_) => base::save(annex, base, marker, &ctx.db).map(|stored| cache.put_base(stored)),
@@ -571,10 +722,12 @@ fn keep_state(
             local.append_runs(runs)
         });
     }
+    let kept = saved.is_ok();
     if let Err(e) = saved {
         clock.observer.warning(Warning::StateNotSaved(e));
     }
     clock.done(Stage::SavingCache);
+    kept
 }
 
 /// Saves the keys cache; failing only costs speed next time, so it is a warning.

@@ -45,6 +45,10 @@ pub enum Warning {
     #[error("could not save the local cache ({0}); the next run rebuilds it from the branch")]
     CacheNotSaved(std::io::Error),
     #[error(
+        "could not save which history sessions were added to this Mixxx ({0}); the next run recognises them by their entries"
+    )]
+    LedgerNotSaved(std::io::Error),
+    #[error(
         "could not save this clone's sync state in .git/mixxx ({0}); the next run syncs from the state before this run, which still holds: free space or make .git writable"
     )]
     StateNotSaved(std::io::Error),

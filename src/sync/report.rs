@@ -74,6 +74,15 @@ pub struct Report {
     /// The fields of those changes, counted as `pulled_fields` counts them.
     #[serde(default)]
     pub held_fields: BTreeMap<String, usize>,
+    /// Plays made in this Mixxx that the run added to the branch (this clone's play counts).
+    #[serde(default)]
+    pub plays: u64,
+    /// This clone's history sessions the run wrote to the branch, new or grown.
+    #[serde(default)]
+    pub sessions_pushed: usize,
+    /// Other clones' history sessions added to this Mixxx as history playlists.
+    #[serde(default)]
+    pub sessions_added: usize,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
@@ -163,6 +172,7 @@ impl Report {
         self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
         self.held_fields = std::mem::take(&mut self.pulled_fields);
+        self.sessions_added = 0;
     }
 
     /// Counts the plan's decisions; with `details`, lists each field that changes.
@@ -171,6 +181,9 @@ impl Report {
             self.changes = plan.tracks.iter().flat_map(track_changes).collect();
         }
         self.unchanged += plan.unchanged;
+        self.plays = plan.tracks.iter().map(|t| t.plays).sum();
+        self.sessions_pushed = plan.sessions.pushed;
+        self.sessions_added = plan.sessions.add.len();
         for order in &plan.orders {
             let name = super::order::FIELD.to_owned();
             if order.push.is_some() {

@@ -70,6 +70,8 @@ pub struct Keyed {
     /// Rows whose path is in the work tree but no annexed file of the index (a file moved or
     /// removed), which a relink may move (only for a run over the whole library).
     pub lost: Vec<Lost>,
+    /// The fields this Mixxx has no column for ([`Library::missing`]).
+    pub missing: crate::fields::FieldSet,
 }
 
 /// A row whose file is no longer an annexed file of the index.
@@ -109,6 +111,7 @@ pub fn key_tracks(
 ) -> Result<bool, gix::Error> {
     let mut mapper = Mapper::new(&annex.repo, prefixes)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
+    keyed.missing = library.missing;
     keyed.items.reserve(library.tracks.len());
     keyed.order.reserve(library.tracks.len());
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();

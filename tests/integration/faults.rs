@@ -2,6 +2,7 @@
 //! fault issue that are not differential (see `differential`).
 
 use crate::laptops::*;
+use crate::plays::{history, play, start_session, times_played};
 use crate::util::*;
 use serde_json::Value;
 
@@ -51,16 +52,28 @@ fn escaped_keys_sync_both_ways() {
 }
 
 /// `git mixxx sync` on laptop B killed at `point` (nothing unwound), then run again as a hook
-/// would run it: it succeeds without help and ends where an uninterrupted run ends.
+/// would run it: it succeeds without help and ends where an uninterrupted run ends. Meanwhile
+/// both laptops played track A (A twice, B three times, after 4 plays on A): the killed run
+/// pulls A's plays and pushes B's, and no play is lost or counted twice, nor a session.
 fn killed_sync_converges(point: &str) {
     let l = Laptops::synced(&[
-        (A, vals(&[("rating", &["3"])])),
+        (A, vals(&[("rating", &["3"]), ("plays", &["4"])])),
         (B, vals(&[("rating", &["2"])])),
     ]);
     edit(&l.db_a, &loc(&l.a, A), "rating = 5");
+    play(&l.db_a, &loc(&l.a, A), "2026-12-05 21:00:00");
+    play(&l.db_a, &loc(&l.a, A), "2026-12-05 21:05:00");
     l.sync_a(&[]);
     l.exchange(&[&l.a, &l.b]);
     edit(&l.db_b, &loc(&l.b, B), "color = 65280");
+    start_session(&l.db_b, "2026-12-06 20:00:00");
+    for minute in [1, 5, 9] {
+        play(
+            &l.db_b,
+            &loc(&l.b, A),
+            &format!("2026-12-06 20:0{minute}:00"),
+        );
+    }
     let out = l
         .env
         .command(
@@ -76,7 +89,12 @@ fn killed_sync_converges(point: &str) {
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
     assert_eq!(
         values_of(&l.db_b, &loc(&l.b, A)),
-        vals(&[("rating", &["5"])])
+        vals(&[
+            ("rating", &["5"]),
+            ("plays", &["9"]),
+            ("lastplayed", &["2026-12-06T20:09:00Z"])
+        ]),
+        "killed at {point}"
     );
     assert_eq!(l.env.metadata(&l.b, B)["color"], set_of(&["#00FF00"]));
     let conn = rusqlite::Connection::open(&l.db_b).unwrap();
@@ -98,6 +116,18 @@ fn killed_sync_converges(point: &str) {
         .collect();
     assert!(temps.is_empty(), "killed at {point}, left {temps:?}");
     assert_settled(&l.env, &l.b, &l.db_b);
+    assert_eq!(times_played(&l.db_b, &loc(&l.b, A)), 9, "killed at {point}");
+    l.exchange(&[&l.b, &l.a]);
+    l.sync_a(&[]);
+    assert_eq!(times_played(&l.db_a, &loc(&l.a, A)), 9, "killed at {point}");
+    assert_eq!(l.env.metadata(&l.a, A)["plays"], set_of(&["9"]));
+    let sessions = history(&l.db_a);
+    let from_b: Vec<_> = sessions
+        .iter()
+        .filter(|(n, _)| n.contains("laptop-b"))
+        .collect();
+    assert_eq!(from_b.len(), 1, "killed at {point}: {sessions:?}");
+    assert_eq!(from_b[0].1.len(), 3);
 }
 
 #[test]
@@ -108,6 +138,7 @@ fn a_sync_killed_at_any_point_is_finished_by_the_next() {
         "after-mixxx-commit",
         "after-branch-commit",
         "before-settled-shortcut",
+        "local-state-before-rename",
     ] {
         killed_sync_converges(point);
     }
@@ -563,8 +594,15 @@ fn crash_grid(rating: &str) -> (Vec<u8>, String) {
 }
 
 /// The run after a killed one finishes the job: every track rated `rating` with its
-/// [`hot_cue`], in Mixxx and on the branch, and everything sound.
-fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &str, n: usize) {
+/// [`hot_cue`] and played `plays` times (no play lost or counted twice), in Mixxx and on the
+/// branch, and everything sound.
+fn recovers(
+    env: &Env,
+    (repo, db): (&std::path::Path, &std::path::Path),
+    rating: &str,
+    n: usize,
+    plays: u64,
+) {
     let report = env.sync(repo, db, &[]);
     assert!(report["failed"].as_array().unwrap().is_empty(), "{report}");
     let conn = rusqlite::Connection::open(db).unwrap();
@@ -580,6 +618,22 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
         )
         .unwrap();
     assert_eq!(rated as usize, n, "every track rated {rating} in Mixxx");
+    let played: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM library WHERE timesplayed = ?1",
+            [plays as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        played as usize, n,
+        "every track played {plays} times in Mixxx"
+    );
+    assert_eq!(
+        env.find(repo, &format!("plays={plays}")).len(),
+        n,
+        "and on the branch"
+    );
     let cued: i64 = conn
         .query_row(
             "SELECT count(*) FROM cues WHERE type = 1 AND hotcue = 0 AND position = ?1 * 1000",
@@ -620,8 +674,9 @@ fn recovers(env: &Env, repo: &std::path::Path, db: &std::path::Path, rating: &st
     assert!(!journal.exists(), "no journal left");
 }
 
-// Syncs of 1,000 tracks (pushing every track's rating, hot cue and beat grid and a reorder of a
-// playlist of them all, then pulling every track's rating, hot cue and grid) SIGKILLed at increasing delays: after each kill the next sync finishes the job,
+// Syncs of 1,000 tracks (pushing every track's rating, hot cue, beat grid and a play, and a
+// reorder of a playlist of them all, then pulling every track's rating, hot cue and grid)
+// SIGKILLed at increasing delays: after each kill the next sync finishes the job,
 // Mixxx and git agree and both are sound. `GIT_MIXXX_KILLS=N` runs N kills of each kind
 // (default 4), `GIT_MIXXX_KILL_TRACKS=N` syncs N tracks.
 #[test]
@@ -653,6 +708,7 @@ fn syncs_killed_at_random_moments_converge() {
             &db,
             &format!(
                 "UPDATE library SET rating = {rating}, bpm = 10{rating}, beats = X'{blob}',
+                   timesplayed = timesplayed + 1,
                    beats_version = 'BeatGrid-2.0', beats_sub_version = NULL, bpm_lock = 0;
                  DELETE FROM cues;
                  INSERT INTO cues (track_id, type, position, length, hotcue, label, color)
@@ -664,7 +720,7 @@ fn syncs_killed_at_random_moments_converge() {
             ),
         );
         sync_killed_after(&env, &repo, &db, delay);
-        recovers(&env, &repo, &db, &rating, n);
+        recovers(&env, (&repo, &db), &rating, n, k + 1);
         // ... and a pull of every track.
         let other = ((k + 2) % 5 + 1).to_string();
         env.git(
@@ -685,7 +741,7 @@ fn syncs_killed_at_random_moments_converge() {
             ],
         );
         sync_killed_after(&env, &repo, &db, delay);
-        recovers(&env, &repo, &db, &other, n);
+        recovers(&env, (&repo, &db), &other, n, k + 1);
     }
     assert_eq!(files.len(), n);
 }

@@ -180,8 +180,8 @@ fn hostile_rounds(seed: u64) {
     }
 }
 
-// Files beyond the file limit (a run file, a synced shard and a metadata log of 40 MiB, a
-// commit of 2 MiB claiming this clone): none is read, each is named in a warning and by
+// Files beyond the file limit (a run file, a synced shard, a metadata log and another clone's
+// history sessions of 40 MiB, a commit of 2 MiB claiming this clone): none is read, each is named in a warning and by
 // `status`, the track whose log it is is left alone, the DJ's edit reaches the branch, and
 // the run's memory stays far below the files' size.
 #[test]
@@ -191,6 +191,7 @@ fn files_beyond_the_limits_are_skipped_and_named() {
         (B, vals(&[("rating", &["3"])])),
     ]);
     let a = uuid_of(&l.env, &l.a);
+    let sessions = format!("mixxx/{}/history/2026-12", uuid_of(&l.env, &l.b));
     let hostile = Forger::new(&l.env, &l.b);
     let huge = |line: &str| line.repeat((40 << 20) / line.len()).into_bytes();
     let log = log_path(&l, B);
@@ -202,6 +203,7 @@ fn files_beyond_the_limits_are_skipped_and_named() {
         (format!("mixxx/{a}/runs"), huge("9999-01-01T00:00:00Z {}\n")),
         (shard.clone(), huge("0011223344556677 1\n")),
         (log.clone(), huge("1s rating +1\n")),
+        (sessions.clone(), huge("1s {\"id\":\"s\"}\n")),
     ];
     let tip = hostile.tip();
     let message = format!(
@@ -219,7 +221,7 @@ fn files_beyond_the_limits_are_skipped_and_named() {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "{}", text(&out));
     assert!(kib < 40 * 1024, "peak {kib} KiB: {stderr}");
-    for file in [format!("mixxx/{a}/runs"), shard, log.clone()] {
+    for file in [format!("mixxx/{a}/runs"), shard, log.clone(), sessions] {
         assert!(
             stderr.contains(&format!(
                 "skipped on the git-annex branch: {file}: not read"

@@ -254,6 +254,14 @@ impl Drop for Holder {
     }
 }
 
+/// A file's values on the branch as a Mixxx holds them: without the clones' parts of its play
+/// count (`plays.<id>`), which only the branch has.
+pub fn branch_values(env: &Env, repo: &Path, file: &str) -> Values {
+    let mut values = env.metadata(repo, file);
+    values.retain(|field, _| !field.starts_with("plays."));
+    values
+}
+
 pub fn values_of(db: &Path, location: &str) -> Values {
     db_values(db).remove(location).unwrap_or_default()
 }

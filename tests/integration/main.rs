@@ -17,6 +17,7 @@ mod launch;
 mod month;
 mod oracle;
 mod playlists;
+mod plays;
 mod push;
 mod real_mixxx;
 mod roundtrip;

@@ -259,7 +259,7 @@ fn a_renamed_file_is_relinked_with_its_cues_and_plays() {
     assert_eq!(after, vec![relinked], "the rescan's row is gone");
     assert_eq!(location_rows(&l.db_a), 1, "the old location row is removed");
     assert_eq!(values_of(&l.db_a, &loc(&l.a, renamed)), synced);
-    assert_eq!(l.env.metadata(&l.a, renamed), synced);
+    assert_eq!(branch_values(&l.env, &l.a, renamed), synced);
     assert_eq!(l.env.branch_tip(&l.a), tip, "nothing to commit");
     assert_settled(&l.env, &l.a, &l.db_a);
     // The other laptop gets the rename with git, and its row moves too.
@@ -315,6 +315,7 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
     );
     let expected = vals(&[
         ("rating", &["2"]),
+        ("plays", &["9"]),
         ("crate", &["Fresh", "Peak"]),
         ("playlist", &["Friday"]),
         (
@@ -328,7 +329,7 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
         ),
     ]);
     assert_eq!(values_of(&l.db_a, &new), expected);
-    assert_eq!(l.env.metadata(&l.a, renamed), expected);
+    assert_eq!(branch_values(&l.env, &l.a, renamed), expected);
     assert_eq!(rows(&l.db_a).len(), 1, "one row per file");
     assert_settled(&l.env, &l.a, &l.db_a);
 }
@@ -440,6 +441,7 @@ fn a_retagged_file_keeps_its_row_and_the_djs_edits() {
     assert_eq!(report["conflicts"], json!([]), "{report}");
     let expected = vals(&[
         ("rating", &["3"]),
+        ("plays", &["3"]),
         ("crate", &["Fresh", "Peak"]),
         ("playlist", &["Friday"]),
         (
@@ -451,7 +453,7 @@ fn a_retagged_file_keeps_its_row_and_the_djs_edits() {
         ),
     ]);
     assert_eq!(values_of(&l.db_a, &loc(&l.a, A)), expected);
-    assert_eq!(l.env.metadata(&l.a, A), expected);
+    assert_eq!(branch_values(&l.env, &l.a, A), expected);
     assert_eq!(row_at(&l.db_a, &loc(&l.a, A)).unwrap().cues.len(), 2);
     assert_settled(&l.env, &l.a, &l.db_a);
     l.exchange(&[&l.a, &l.b]);
@@ -599,6 +601,7 @@ fn a_file_moved_twice_keeps_what_each_row_was_given() {
     let mut expected = prepared();
     expected.extend(vals(&[
         ("color", &["#0000FF"]),
+        ("plays", &["5"]),
         ("crate", &["Fresh", "Peak"]),
         (
             "cue",
@@ -610,7 +613,7 @@ fn a_file_moved_twice_keeps_what_each_row_was_given() {
         ),
     ]));
     assert_eq!(values_of(&l.db_a, &loc(&l.a, second)), expected);
-    assert_eq!(l.env.metadata(&l.a, second), expected);
+    assert_eq!(branch_values(&l.env, &l.a, second), expected);
     assert_settled(&l.env, &l.a, &l.db_a);
 }
 

@@ -460,12 +460,16 @@ fn pulling_sync_keeps_database_sound_and_other_columns_untouched() {
     assert_eq!(before[3].1.len(), 2, "two cues");
     let report = l.sync_b(&[]);
     assert_eq!(report["pulled"], 3, "{report}");
-    // The owned columns did change; the cues B's DJ made stay (and go to the branch).
+    // The owned columns did change; the cues B's DJ made stay (and go to the branch), and so
+    // do its plays (pushed as B's, so its count stays as it is).
     let in_b = db_values(&l.db_b);
     for (file, v) in &values {
         let mut got = in_b[&loc(&l.b, file)].clone();
         let cues = got.remove("cue").map_or(0, |c| c.len());
         assert_eq!(cues, usize::from(*file != C), "{file}: {got:?}");
+        assert_eq!(got.remove("plays"), Some(set_of(&["7"])), "{file}");
+        let last = got.remove("lastplayed");
+        assert_eq!(last, Some(set_of(&["2021-02-03T04:05:06Z"])), "{file}");
         assert_eq!(&got, v, "{file}");
     }
 

@@ -1,5 +1,6 @@
 //! `git mixxx log`: the history (the library's [`git_mixxx::history::log`]) and its text,
-//! through git's pager on a terminal: each run's heading, then its changes, one a line
+//! through git's pager on a terminal: each run's heading, what it recorded of what was played
+//! in one line (`12 plays, 1 session from gig laptop`), then its changes, one a line
 //! (`path  field  old → new`), or for a run that only pulled, where what it pulled came from.
 
 use crate::cli::args::LogArgs;
@@ -9,9 +10,9 @@ use crate::cli::json;
 use crate::cli::pager::Paged;
 use crate::cli::quote::{Text, q, say, text};
 use crate::cli::report::short;
-use crate::cli::table::{join, tracks, values};
+use crate::cli::table::{count, join, tracks, values};
 use git_mixxx::context;
-use git_mixxx::history::log::{self, Log, RunChanges, Source, Writer};
+use git_mixxx::history::log::{self, Log, Played, RunChanges, Source, Writer};
 
 pub fn run(args: &LogArgs) -> Outcome {
     let repo = context::open_repo()?;
@@ -52,6 +53,9 @@ pub fn log_text(history: &Log, style: Style) -> Text {
             shown(&run.time, style),
             q(short(&run.commit))
         );
+        if let Some(played) = &run.played {
+            say!(out, "    {}", played_line(played, run));
+        }
         for c in &run.changes {
             let file = c.path.as_deref().unwrap_or(&c.key);
             say!(
@@ -98,6 +102,24 @@ fn writer(r: &RunChanges) -> Text {
         }
         Writer::GitAnnex => text!("git annex metadata, by {}", q(&r.author)),
     }
+}
+
+/// What a run recorded of what was played, in one line: `12 plays, 1 session from gig
+/// laptop`.
+fn played_line(played: &Played, run: &RunChanges) -> Text {
+    let mut parts = Vec::new();
+    if played.plays > 0 {
+        parts.push(count(played.plays as usize, "play"));
+    }
+    if played.sessions > 0 {
+        parts.push(count(played.sessions, "session"));
+    }
+    let from = match (run.description.as_deref(), run.clone.as_deref()) {
+        (Some(d), _) if !d.is_empty() => d,
+        (_, Some(clone)) => clone,
+        _ => run.author.as_str(),
+    };
+    text!("{} from {}", join(parts, ", "), q(from))
 }
 
 /// Where a pull-only run's values came from: `run ID of CLONE (N tracks)`.

@@ -8,7 +8,7 @@ use crate::cli::quote::{Text, e, path, q, say, text};
 use crate::cli::report::{
     changes, conflict_line, imports, relinks, short, skipped, unknown, waiting,
 };
-use crate::cli::table::{capped, count, tracks};
+use crate::cli::table::{capped, count, join, tracks};
 use crate::cli::{io, json, observer};
 use git_mixxx::context::Context;
 use git_mixxx::sync::guard::Refusal;
@@ -65,6 +65,7 @@ pub fn report_text(r: &Report, output: Output) -> Text {
     }
     relinks(&mut out, r, limit);
     imports(&mut out, r, limit);
+    played(&mut out, r);
     if let Some(why) = &r.pull_pending {
         say!(
             out,
@@ -97,6 +98,34 @@ pub fn report_text(r: &Report, output: Output) -> Text {
         say!(out, "  committed {} on the git-annex branch", q(short(c)));
     }
     out
+}
+
+/// What the run did with what was played: plays and sessions of this Mixxx pushed, other
+/// clones' sessions added.
+fn played(out: &mut Text, r: &Report) {
+    let (push, add) = match r.dry_run {
+        true => ("would be pushed", "would be added"),
+        false => ("pushed", "added"),
+    };
+    let mut parts = Vec::new();
+    if r.plays > 0 {
+        parts.push(count(r.plays as usize, "play"));
+    }
+    if r.sessions_pushed > 0 {
+        parts.push(count(r.sessions_pushed, "history session"));
+    }
+    if !parts.is_empty() {
+        say!(out, "  {} of this Mixxx {}", join(parts, " and "), push);
+    }
+    if r.sessions_added > 0 {
+        let sessions = count(r.sessions_added, "history session");
+        say!(
+            out,
+            "  {} of other laptops {} to Mixxx's History",
+            sessions,
+            add
+        );
+    }
 }
 
 /// The first line: the counts of tracks pushed, pulled, in conflict and unchanged.

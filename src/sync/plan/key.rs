@@ -2,6 +2,7 @@
 //! bpm/grid tie ([`super::tie`]), then what the decisions mean for Mixxx (pulls) and for the
 //! branch (pushed changes, resolutions), and the values that become the base.
 
+use super::plays::Local;
 use super::push::changes;
 use super::values::{branch_values, canonical, rejected};
 use super::{FieldConflict, Held, KeyPlan};
@@ -59,18 +60,23 @@ struct Merged {
 }
 
 /// The three-way merge of one key, by the design's sync rules. `g` is the branch's log as
-/// git-annex reads it (the current values of `log`, the lines).
+/// git-annex reads it (the current values of `log`, the lines); play counts and last played
+/// merge as they do ([`super::plays`]), with what `local` knows of this clone.
 pub fn plan_key(
     m: &Values,
     g: &Current,
     log: &MetLog,
     past: KeyPast<'_>,
+    local: &Local<'_>,
     opts: &Options,
 ) -> KeyPlan {
     let mut plan = KeyPlan::default();
     let mut merged = Merged::default();
     let (empty, empty_log) = (BTreeSet::new(), BTreeMap::new());
     for field in Field::ALL {
+        if matches!(field, Field::Plays | Field::LastPlayed) {
+            continue;
+        }
         let mv = m.get(&field).unwrap_or(&empty);
         if field.is_set() && field.codec() != Codec::Text {
             let all = g.get(field.name()).unwrap_or(&empty_log);
@@ -107,7 +113,18 @@ pub fn plan_key(
             }
         }
     }
-    finish(plan, merged, m, g, opts)
+    let mut plan = finish(plan, merged, m, g, opts);
+    let plays = super::plays::plan(m, g, past, local, opts);
+    plan.pull.extend(plays.pull);
+    plan.push.extend(plays.push);
+    plan.plays = plays.added;
+    plan.acknowledged = plays.acknowledged;
+    for (field, values) in plays.settled {
+        if !values.is_empty() {
+            plan.settled.insert(field, values);
+        }
+    }
+    plan
 }
 
 /// One field's two sides: Mixxx's values, the branch's as written (with the time of the line
@@ -253,6 +270,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.conflicts, vec![]);
@@ -274,6 +292,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.conflicts.len(), 1);
@@ -284,7 +303,14 @@ mod tests {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, &MetLog::default(), KeyPast::Base(&b), &opts);
+        let plan = plan_key(
+            &m,
+            &g,
+            &MetLog::default(),
+            KeyPast::Base(&b),
+            &Local::default(),
+            &opts,
+        );
         assert!(plan.pull.is_empty());
         assert_eq!(plan.conflicts[0].winner, Prefer::Mixxx);
         assert_eq!(pushed(&plan), ["rating-2", "rating+5"]);
@@ -300,6 +326,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert!(plan.conflicts.is_empty());
@@ -316,6 +343,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull[0].1, set(&["5"]));
@@ -332,6 +360,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m5),
+            &Local::default(),
             &Options::default(),
         );
         assert!(plan.pull.is_empty());
@@ -340,7 +369,14 @@ mod tests {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, &MetLog::default(), KeyPast::Base(&m), &opts);
+        let plan = plan_key(
+            &m,
+            &g,
+            &MetLog::default(),
+            KeyPast::Base(&m),
+            &Local::default(),
+            &opts,
+        );
         assert!(plan.pull.is_empty());
         assert_eq!(pushed(&plan), ["rating-5"]);
     }
@@ -362,6 +398,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&base),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Cue, set(&[moved, c2, c3]))]);
@@ -375,6 +412,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&base),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Cue, set(&[moved, c2]))]);
@@ -388,6 +426,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&base),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Cue, set(&[elsewhere, c2]))]);
@@ -411,6 +450,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Cue, set(&[good]))]);
@@ -438,6 +478,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&base),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(pushed(&plan), [format!("cue+{added}")]);
@@ -454,6 +495,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull[0].1, set(&["5.00"]));
@@ -472,6 +514,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert!(plan.pull.is_empty());
@@ -485,6 +528,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Rating, set(&["2"]))]);
@@ -501,6 +545,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::History(&no_history()),
+            &Local::default(),
             &Options::default(),
         );
         assert!(plan.conflicts.is_empty());
@@ -528,6 +573,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::History(&history),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(
@@ -548,6 +594,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::History(&history),
+            &Local::default(),
             &opts,
         );
         assert_eq!(plan.pull, vec![(Crate, set(&["Mine", "New", "Old"]))]);
@@ -570,6 +617,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::History(&no_history()),
+            &Local::default(),
             &opts,
         );
         assert!(plan.pull.is_empty());
@@ -587,7 +635,14 @@ mod tests {
         let m = vals(&[(Bpm, &["128.00"]), (Key, &["Am"]), (Color, &["#FF0000"])]);
         let history = BTreeSet::from([("rating".into(), "9".into())]);
         for past in [KeyPast::History(&history), KeyPast::Base(&m)] {
-            let plan = plan_key(&m, &g, &MetLog::default(), past, &Options::default());
+            let plan = plan_key(
+                &m,
+                &g,
+                &MetLog::default(),
+                past,
+                &Local::default(),
+                &Options::default(),
+            );
             assert_eq!(
                 plan,
                 KeyPlan {
@@ -603,6 +658,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(pushed(&plan), ["bpm-128", "bpm+130.00"]);
@@ -614,7 +670,14 @@ mod tests {
         let g = cur(&[(Rating, &[("9", 5)])]);
         let history = BTreeSet::from([("rating".into(), "9".into())]);
         for past in [KeyPast::History(&history), KeyPast::Base(&m)] {
-            let plan = plan_key(&m, &g, &MetLog::default(), past, &Options::default());
+            let plan = plan_key(
+                &m,
+                &g,
+                &MetLog::default(),
+                past,
+                &Local::default(),
+                &Options::default(),
+            );
             assert!(plan.pull.is_empty() && plan.push.is_empty(), "{plan:?}");
             assert_eq!(plan.held.len(), 1);
             assert_eq!(plan.held[0].invalid.value, "9");
@@ -630,6 +693,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&b),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
@@ -638,7 +702,14 @@ mod tests {
             prefer: Prefer::Mixxx,
             ..Options::default()
         };
-        let plan = plan_key(&m, &g, &MetLog::default(), KeyPast::Base(&m), &opts);
+        let plan = plan_key(
+            &m,
+            &g,
+            &MetLog::default(),
+            KeyPast::Base(&m),
+            &Local::default(),
+            &opts,
+        );
         assert_eq!(pushed(&plan), ["rating-9", "rating+3"]);
     }
 }

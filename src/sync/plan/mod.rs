@@ -5,15 +5,17 @@
 //!
 //! Here: the plan's types and the run over the library (which keys need a merge, their logs
 //! and bases). Beside it: [`key`] (one key's merge, by the shape merges of [`crate::merge`]),
-//! [`tie`] (bpm and beat grid), [`values`] (the branch's values as compared), [`push`] (what
+//! [`plays`] (play counts and last played), [`tie`] (bpm and beat grid), [`values`] (the branch's values as compared), [`push`] (what
 //! is written to the branch).
 
 pub mod key;
+pub mod plays;
 pub mod push;
 mod tie;
 pub mod values;
 
 pub use key::{KeyPast, plan_key};
+pub use plays::Local;
 pub use push::Push;
 pub use values::{base_values, field_value};
 
@@ -69,6 +71,11 @@ pub struct KeyPlan {
     pub rejected: Vec<(Field, Invalid)>,
     /// The values that become the base once the plan is carried out.
     pub settled: Values,
+    /// The plays this run adds to this clone's part of the key's play count.
+    pub plays: u64,
+    /// When Mixxx's play count is written: the count the base acknowledges once it is, should
+    /// the run stop before its commit ([`Past::acknowledged`]).
+    pub acknowledged: Option<u64>,
 }
 
 impl KeyPlan {
@@ -98,6 +105,10 @@ pub struct TrackPlan<'k> {
     pub held: Vec<Held>,
     /// Elements of set fields on the branch that Mixxx cannot hold ([`KeyPlan::rejected`]).
     pub rejected: Vec<(Field, Invalid)>,
+    /// The plays this run adds to this clone's part ([`KeyPlan::plays`]).
+    pub plays: u64,
+    /// The count the base acknowledges once Mixxx's is written ([`KeyPlan::acknowledged`]).
+    pub acknowledged: Option<u64>,
 }
 
 impl<'k> TrackPlan<'k> {
@@ -112,6 +123,8 @@ impl<'k> TrackPlan<'k> {
             conflicts: Vec::new(),
             held: Vec::new(),
             rejected: Vec::new(),
+            plays: 0,
+            acknowledged: None,
         }
     }
 
@@ -120,6 +133,8 @@ impl<'k> TrackPlan<'k> {
         self.conflicts = kp.conflicts;
         self.held = kp.held;
         self.rejected = kp.rejected;
+        self.plays = kp.plays;
+        self.acknowledged = kp.acknowledged;
         self
     }
 }
@@ -137,12 +152,15 @@ pub struct Plan<'k> {
     pub in_base: usize,
     /// The playlists whose order the run writes ([`super::order`]).
     pub orders: Vec<super::order::PlaylistPlan>,
+    /// The history sessions it writes ([`super::sessions`]).
+    pub sessions: super::sessions::SessionPlan,
 }
 
 impl Plan<'_> {
     pub fn pulls(&self) -> bool {
         self.tracks.iter().any(|t| !t.pull.is_empty())
             || self.orders.iter().any(|o| o.pull.is_some())
+            || self.sessions.pulls()
     }
 
     /// Whether carrying out the plan writes logs to the branch (pushed or combined ones).
@@ -151,6 +169,7 @@ impl Plan<'_> {
             .iter()
             .any(|t| t.push.is_some() || t.combined.is_some())
             || self.orders.iter().any(|o| o.push.is_some())
+            || !self.sessions.push.is_empty()
     }
 }
 
@@ -175,14 +194,30 @@ struct KeyState<'k, 'h> {
     branch_same: bool,
     /// Fields held at the base, with what Mixxx kept.
     held: Option<&'h Values>,
+    /// The play count the base acknowledges instead of its own: one a run wrote to Mixxx
+    /// without committing ([`Past::acknowledged`]).
+    acknowledged: Option<u64>,
 }
 
-/// Plans a run: every key of `keyed` against the branch (`logs`) and the base digests,
+/// What a run knows of this clone's past beyond the branch.
+pub struct Past<'a> {
+    /// The base: each synced key's digest and row.
+    pub digests: &'a FxHashMap<String, Synced>,
+    /// Fields held at the base, with what Mixxx kept.
+    pub held: &'a HashMap<String, Values>,
+    /// Play counts a run wrote to this Mixxx but did not commit on the branch (it was
+    /// stopped between the two): for each key, the count its base acknowledges instead
+    /// ([`crate::sync::ledger`]).
+    pub acknowledged: &'a FxHashMap<String, u64>,
+    /// This clone's part of play counts on the branch.
+    pub part: &'a str,
+}
+
+/// Plans a run: every key of `keyed` against the branch (`logs`) and this clone's `past`,
 /// telling `progress` how many of how many keys are through.
 pub fn plan<'k>(
     keyed: &'k Keyed,
-    base: &FxHashMap<String, Synced>,
-    held: &HashMap<String, Values>,
+    past: &Past<'_>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
@@ -196,10 +231,10 @@ pub fn plan<'k>(
             progress(i, total);
         }
         let item = &keyed.items[k];
-        let base_digest = base.get(k).map(|s| s.digest);
+        let base_digest = past.digests.get(k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
         // A key with a held value is retried every run.
-        let held_here = held.get(k.as_str());
+        let held_here = past.held.get(k.as_str());
         let branch_same = !logs.changed_since_base(k) && held_here.is_none();
         if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() {
             plan.unchanged += item.track_ids.len();
@@ -212,8 +247,14 @@ pub fn plan<'k>(
             base: base_digest,
             branch_same,
             held: held_here,
+            acknowledged: past.acknowledged.get(k.as_str()).copied(),
         };
-        if let Some(track) = plan_one(&state, logs, opts, now, &mut plan)? {
+        let local = Local {
+            part: past.part,
+            own_base: 0,
+            missing: keyed.missing,
+        };
+        if let Some(track) = plan_one(&state, local, logs, opts, now, &mut plan)? {
             plan.tracks.push(track);
         }
     }
@@ -237,10 +278,12 @@ fn align_rows(item: &Item, chosen: &Values, pull: &mut Vec<(Field, BTreeSet<Stri
     pull.sort_by_key(|(f, _)| *f);
 }
 
-/// A key's log now and its values at the base (`None` without a base). `kept` is Mixxx's
-/// values with, for a field held at the base, what Mixxx kept then.
+/// A key's log now and its values at the base (`None` without a base), with this clone's part
+/// of its play count there (in `local`). `kept` is Mixxx's values with, for a field held at
+/// the base, what Mixxx kept then.
 fn read_logs(
     state: &KeyState<'_, '_>,
+    local: &mut Local<'_>,
     logs: &mut impl Logs,
     kept: impl FnOnce() -> Values,
 ) -> annex::Result<(Log, Option<Values>)> {
@@ -249,7 +292,13 @@ fn read_logs(
         return Ok((logs.now(k)?, None));
     }
     let at_base = logs.at_base(k)?;
-    let b = base_values(&MetLog::parse(&at_base).current(), &kept());
+    let current = MetLog::parse(&at_base).current();
+    let mut b = base_values(&current, &kept(), local.missing);
+    local.own_base = plays::branch_counter(&current).part(local.part);
+    if let Some(acknowledged) = state.acknowledged {
+        b.insert(Field::Plays, values::count_value(acknowledged));
+        b.retain(|_, v| !v.is_empty());
+    }
     let now = match state.branch_same {
         true => Log {
             text: at_base,
@@ -263,6 +312,7 @@ fn read_logs(
 /// Plans one key whose values or log may have changed; `None` when it has nothing to do.
 fn plan_one<'k>(
     state: &KeyState<'k, '_>,
+    mut local: Local<'_>,
     logs: &mut impl Logs,
     opts: &Options,
     now: Timestamp,
@@ -284,7 +334,7 @@ fn plan_one<'k>(
         );
         kept
     };
-    let (log, b) = read_logs(state, logs, kept)?;
+    let (log, b) = read_logs(state, &mut local, logs, kept)?;
     if log.skipped {
         // Beyond the limits: left alone (reported where it was read).
         return Ok(None);
@@ -293,7 +343,7 @@ fn plan_one<'k>(
     // written straight from the row.
     if b.is_none() && log.text.is_empty() && !opts.pull_only && item.rows_agree() {
         plan.settled.insert(k, state.digest);
-        return Ok(first_push(state, now, log.in_journal, plan));
+        return Ok(first_push(state, local.part, now, log.in_journal, plan));
     }
     let met = MetLog::parse(&log.text);
     let history;
@@ -304,7 +354,7 @@ fn plan_one<'k>(
             KeyPast::History(&history)
         }
     };
-    let mut kp = plan_key(values(), &met.current(), &met, past, opts);
+    let mut kp = plan_key(values(), &met.current(), &met, past, &local, opts);
     if !item.others.is_empty() {
         align_rows(item, values(), &mut kp.pull);
     }
@@ -321,9 +371,11 @@ fn plan_one<'k>(
     Ok(Some(TrackPlan::new(k, item, push, combined).with(kp)))
 }
 
-/// The push of a key without base or branch log: Mixxx's values, as one line.
+/// The push of a key without base or branch log: Mixxx's values, as one line; its play count
+/// is this clone's part (`part`) and the total.
 fn first_push<'k>(
     state: &KeyState<'k, '_>,
+    part: &str,
     now: Timestamp,
     in_journal: bool,
     plan: &mut Plan<'k>,
@@ -333,10 +385,15 @@ fn first_push<'k>(
         plan.unchanged += item.track_ids.len();
         return None;
     }
-    let line = logmet::format_line_of(now, item.m.values().map(|(f, v)| (f.name(), true, v)));
+    let plays = item.m.single(Field::Plays);
+    let own = plays.map(|count| (part, true, count));
+    let values = item.m.values().map(|(f, v)| (f.name(), true, v));
+    let line = logmet::format_line_of(now, values.chain(own));
     let fields = item.m.values().map(|(f, _)| f).collect();
     let push = Push::new("", "", &line, fields, in_journal);
-    Some(TrackPlan::new(state.key, item, Some(push), None))
+    let mut track = TrackPlan::new(state.key, item, Some(push), None);
+    track.plays = plays.and_then(|p| p.parse().ok()).unwrap_or(0);
+    Some(track)
 }
 
 /// The log a key's plan writes, if it writes one: the log read, the resolution line, then the
@@ -460,6 +517,7 @@ pub(crate) mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&plan.settled),
+            &Local::default(),
             &Options::default(),
         );
         assert!(next.is_empty(), "{next:?}");
@@ -536,10 +594,17 @@ pub(crate) mod tests {
             secs: 1_800_000_000,
             picos: 0,
         };
+        let held = HashMap::new();
+        let acknowledged = FxHashMap::default();
+        let past = Past {
+            digests: &base,
+            held: &held,
+            acknowledged: &acknowledged,
+            part: "plays.aaaa1111",
+        };
         let plan = plan(
             &keyed,
-            &base,
-            &HashMap::new(),
+            &past,
             &mut logs,
             &Options::default(),
             now,
@@ -566,16 +631,28 @@ pub(crate) mod tests {
 
     #[test]
     fn first_sync_pushes_rows_straight() {
-        let keyed = keyed(&[("K1", rated("3")), ("K2", fields::Row::default())]);
+        let mut played = vec![None; Field::Plays as usize + 1];
+        played[Rating as usize] = Some("3");
+        played[Field::Plays as usize] = Some("12");
+        let keyed = keyed(&[
+            ("K1", fields::Row::new(played)),
+            ("K2", fields::Row::default()),
+        ]);
         let mut logs = MemoryLogs::default();
         let now = Timestamp {
             secs: 1_800_000_000,
             picos: 0,
         };
+        let (digests, held, acknowledged) = Default::default();
+        let past = Past {
+            digests: &digests,
+            held: &held,
+            acknowledged: &acknowledged,
+            part: "plays.aaaa1111",
+        };
         let plan = plan(
             &keyed,
-            &FxHashMap::default(),
-            &HashMap::new(),
+            &past,
             &mut logs,
             &Options::default(),
             now,
@@ -584,8 +661,15 @@ pub(crate) mod tests {
         .expect("in memory");
         assert_eq!(plan.tracks.len(), 1);
         let push = plan.tracks[0].push.as_ref().expect("pushed");
-        assert_eq!(push.content, "1800000000s rating +3\n");
-        assert_eq!(push.fields.iter().collect::<Vec<_>>(), [Rating]);
+        assert_eq!(
+            push.content, "1800000000s rating +3 plays +12 plays.aaaa1111 +12\n",
+            "Mixxx's count so far is this clone's part"
+        );
+        assert_eq!(
+            push.fields.iter().collect::<Vec<_>>(),
+            [Rating, Field::Plays]
+        );
+        assert_eq!(plan.tracks[0].plays, 12);
         assert!(!push.unsets);
         assert_eq!(plan.unchanged, 1);
     }

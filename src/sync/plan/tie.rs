@@ -78,7 +78,7 @@ mod tests {
     use crate::fields::grid;
     use crate::sync::options::Options;
     use crate::sync::plan::tests::*;
-    use crate::sync::plan::{KeyPast, plan_key};
+    use crate::sync::plan::{KeyPast, Local, plan_key};
     #[test]
     fn a_pulled_bpm_moves_the_grid_and_clears_a_beat_map() {
         let (old, new) = (grid_value(128.0, 1234), grid_value(130.0, 1234));
@@ -89,6 +89,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(
@@ -109,6 +110,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(
@@ -129,6 +131,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(
@@ -147,6 +150,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull.len(), 1);
@@ -165,6 +169,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(
@@ -180,6 +185,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         let moved = grid_value(131.0, 7);
@@ -208,6 +214,7 @@ mod tests {
             &g,
             &MetLog::default(),
             KeyPast::Base(&m),
+            &Local::default(),
             &Options::default(),
         );
         assert_eq!(plan.pull, vec![(Rating, set(&["5"]))]);

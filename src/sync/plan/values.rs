@@ -3,7 +3,8 @@
 
 use crate::annex::logmet::{Current, Order};
 use crate::fields::codec::Invalid;
-use crate::fields::{Codec, Field, Values};
+use crate::fields::{Codec, Field, FieldSet, Values};
+use crate::merge::latest::latest;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,12 +69,22 @@ pub fn canonical(
 }
 
 /// The base's values from its log: canonical, and for a field whose value Mixxx could not
-/// hold, Mixxx's (that is what the run that met it recorded as settled).
-pub fn base_values(current: &Current, m: &Values) -> Values {
+/// hold, Mixxx's (that is what the run that met it recorded as settled). The play count is
+/// the counter's total ([`crate::fields::plays`]) and last played the latest, which is none
+/// for a Mixxx without its column (`missing`).
+pub fn base_values(current: &Current, m: &Values, missing: FieldSet) -> Values {
     let mut out = Values::new();
     for field in Field::ALL {
         let raw = branch_values(field, current);
         let values = match canonical(field, &raw) {
+            _ if missing.contains(field) => BTreeSet::new(),
+            _ if field == Field::Plays => {
+                count_value(super::plays::branch_counter(current).total())
+            }
+            (values, _) if field == Field::LastPlayed => latest(values.iter().map(String::as_str))
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             (_, Some(_)) => m.get(&field).cloned().unwrap_or_default(),
             (values, None) => values,
         };
@@ -82,6 +93,11 @@ pub fn base_values(current: &Current, m: &Values) -> Values {
         }
     }
     out
+}
+
+/// A count as a field's values: none for 0.
+pub fn count_value(n: u64) -> BTreeSet<String> {
+    (n > 0).then(|| n.to_string()).into_iter().collect()
 }
 
 #[cfg(test)]
@@ -99,7 +115,7 @@ mod tests {
             (Crate, &[("A", 1)]),
         ]);
         assert_eq!(
-            base_values(&g, &m),
+            base_values(&g, &m, FieldSet::default()),
             vals(&[(Rating, &["3"]), (Bpm, &["120.00"]), (Crate, &["A"])])
         );
     }

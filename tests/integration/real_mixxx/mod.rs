@@ -25,6 +25,7 @@
 
 mod library;
 mod mixed;
+mod plays;
 
 use crate::util::*;
 use std::path::{Path, PathBuf};
@@ -37,11 +38,14 @@ pub fn enabled() -> bool {
 }
 
 /// Runs inside `xvfb-run`: `SETTINGS analyse N FILE…` loads the files into decks, waits until
-/// the N tracks are analysed, presses the keys of `$KEYS` and quits; `SETTINGS load N FILE…`
+/// the N tracks are analysed, presses the keys of `$KEYS` (a second apart; `sleepN` waits N
+/// seconds instead) and quits; `SETTINGS load N FILE…`
 /// waits until the N tracks are loaded (analysed before: the analysers find nothing to do),
 /// presses the keys and quits; `SETTINGS scan` waits for the library scan Mixxx starts
-/// (`RescanOnStartup`) and quits; `SETTINGS start` quits as soon as Mixxx runs. Meanwhile it
-/// dismisses the dialogs of a first start without a sound card. Each step waits for a window or
+/// (`RescanOnStartup`) and quits; `SETTINGS start` quits as soon as Mixxx runs; `SETTINGS
+/// history` opens a session under History and plays its first track (Mixxx 2.3.3, see
+/// [`plays`]). Meanwhile it dismisses the dialogs of a first start without a sound card, and
+/// confirms quitting while a deck plays. Each step waits for a window or
 /// a line in `mixxx.log` (flushed at every message; 2.3.3 writes `Debug [Main]: …`, 2.5.0
 /// `TIME Debug [Main] …`), bounded by the `timeout` around `xvfb-run`.
 const DRIVER: &str = r#"
@@ -65,6 +69,7 @@ dismiss() {
   answer 'Choose music library directory' Escape
   answer 'No Output Devices' Return
   answer 'Allow Mixxx to hide the menu bar' Return
+  answer 'Confirm Exit' alt+y
 }
 ready() {
   grep -qE 'Debug \[Main\]:? Running Mixxx$' "$log" 2>/dev/null || return 1
@@ -94,7 +99,24 @@ sleep 3
 main=$(visible '^Mixxx$')
 timeout 5 xdotool windowfocus --sync "$main"
 if [ "$mode" = analyse ] || [ "$mode" = load ]; then
-  for key in $KEYS; do xdotool key $key; sleep 1; done
+  for key in $KEYS; do
+    case $key in
+      sleep*) sleep "${key#sleep}" ;;
+      *) xdotool key $key; sleep 1 ;;
+    esac
+  done
+fi
+if [ "$mode" = history ]; then
+  more() { [ "$(grep -c "$1" "$log")" -gt "$2" ]; }
+  press() {
+    seen=$(grep -c "$1" "$log"); shift; i=0
+    until more "$pattern" "$seen" || [ $i -ge 15 ]; do xdotool key "$@"; sleep 0.7; i=$((i + 1)); done
+  }
+  pattern='Recordings folder set'; press "$pattern" F5
+  xdotool key F5; sleep 0.7; xdotool key F6; sleep 0.7
+  pattern='PlaylistTableModel.*select() took [0-9]* ms [1-9]'; press "$pattern" F5
+  pattern='slotLoadTrack "\[Channel1\]" Track('; press "$pattern" F7 F8
+  xdotool key d; sleep 6; xdotool key d; sleep 1
 fi
 while kill -0 $pid 2>/dev/null; do
   dismiss
