@@ -13,6 +13,7 @@
 //! - [`context`]: where a run happens (repository, database, prefixes).
 //! - [`history`]: `log`, `undo` and `restore`: every change explained and reversible.
 //! - [`hooks`]: installing and running the git hooks.
+//! - [`merge`]: merge rules by the shape of the value (sequences so far).
 //! - [`demo`]: the self-contained demonstration; [`error`]: the shared file-system error.
 
 pub mod annex;
@@ -23,6 +24,7 @@ pub mod fields;
 pub mod history;
 pub mod hooks;
 pub mod launch;
+pub mod merge;
 pub mod mixxx;
 pub mod state;
 pub mod status;
