@@ -514,6 +514,11 @@ impl<'r> TreeReader<'r> {
         Ok(Some(current))
     }
 
+    /// The text of the blob `id`, if it holds at most `max` bytes.
+    pub fn read_within(&self, id: ObjectId, max: u64) -> Result<Capped> {
+        read_blob_within(self.repo, id, max)
+    }
+
     /// The text at `path`, if any.
     pub fn read(&mut self, path: &str) -> Result<Option<String>> {
         match self.blob_id(path)? {
@@ -561,6 +566,24 @@ impl<'r> TreeReader<'r> {
 pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
     let blob = repo.find_blob(id)?;
     Ok(logmet::text_of(&blob.data))
+}
+
+/// A text read only when it is small enough.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Capped {
+    Text(String),
+    /// Larger than allowed: its size in bytes (it was not read).
+    TooLarge(u64),
+}
+
+/// The blob's text when it holds at most `max` bytes, which its object header tells before
+/// anything is read.
+pub fn read_blob_within(repo: &gix::Repository, id: ObjectId, max: u64) -> Result<Capped> {
+    let size = repo.find_header(id)?.size();
+    if size > max {
+        return Ok(Capped::TooLarge(size));
+    }
+    Ok(Capped::Text(read_blob(repo, id)?))
 }
 
 #[cfg(test)]

@@ -126,6 +126,28 @@ fn unknown(out: &mut String, r: &Report, advice: &str) {
     }
 }
 
+/// Playlist orders on the branch that no playlist of this Mixxx shows.
+fn unmatched_orders(out: &mut String, r: &Report, limit: usize) {
+    let orders = &r.unmatched_orders;
+    if orders.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "  {} on the branch that no playlist of this Mixxx shows:",
+        count(orders.len(), "playlist order")
+    );
+    let lines = orders.iter().map(|u| match &u.name {
+        Some(name) => format!(
+            "{name:?} ({}, none of them in this Mixxx) in {}",
+            count(u.entries, "track"),
+            u.file
+        ),
+        None => format!("{} (over the size limits: not read)", u.file),
+    });
+    capped(out, lines, orders.len(), limit);
+}
+
 /// The tracks of this Mixxx that are not synced, by reason.
 fn skipped(out: &mut String, r: &Report) {
     if r.skipped.is_empty() {
@@ -394,6 +416,7 @@ pub fn status(status: &Status, limit: usize) -> String {
                 count(p.tracks, "track")
             );
             unknown(&mut out, p, "");
+            unmatched_orders(&mut out, p, limit);
             skipped(&mut out, p);
             relinks(&mut out, p, limit);
             imports(&mut out, p, limit);

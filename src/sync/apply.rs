@@ -11,6 +11,7 @@ use super::snapshot::Keyed;
 use crate::fields::{Container, Field};
 use crate::mixxx::marker::Marker;
 use crate::mixxx::{Database, import, relink, running, write};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -111,6 +112,11 @@ pub fn apply(
     if let Some(marker) = marker {
         writer.set_marker(marker)?;
     }
+    for order in &plan.orders.playlists {
+        if let Some(from) = &order.rename_from {
+            writer.rename_playlist(from, &order.name)?;
+        }
+    }
     for kind in [Container::Crate, Container::Playlist] {
         for (from, to, leaving) in renames(plan, kind) {
             writer.rename(kind, &from, &to, leaving)?;
@@ -119,8 +125,9 @@ pub fn apply(
     let mut failures = Vec::new();
     for track in &plan.tracks {
         for (field, values) in &track.pull {
+            let values = pulled(plan, *field, values);
             for id in &track.item.track_ids {
-                match writer.set_field(*id, *field, values) {
+                match writer.set_field(*id, *field, &values) {
                     Ok(()) => {}
                     Err(
                         e
@@ -137,7 +144,7 @@ pub fn apply(
             }
         }
     }
-    for order in &plan.orders {
+    for order in &plan.orders.playlists {
         if let Some(keys) = &order.pull {
             let slots: Vec<&[i64]> = keys
                 .iter()
@@ -150,6 +157,20 @@ pub fn apply(
     writer.commit()?;
     crash_point("after-mixxx-commit")?;
     Ok((Applied::Written { backup, failures }, marker.is_some()))
+}
+
+/// The values `field` is pulled to: playlists pulled under an old name of a renamed playlist
+/// go to its name now.
+fn pulled<'p>(
+    plan: &'p Plan<'_>,
+    field: Field,
+    values: &'p BTreeSet<String>,
+) -> Cow<'p, BTreeSet<String>> {
+    if field != Field::Playlist || !values.iter().any(|v| plan.orders.renamed.contains_key(v)) {
+        return Cow::Borrowed(values);
+    }
+    let translated = values.iter().map(|v| plan.orders.translate(v).to_owned());
+    Cow::Owned(translated.collect())
 }
 
 /// Writes the marker alone, when Mixxx is not running and the database may be written. A run
@@ -171,19 +192,20 @@ fn renames(plan: &Plan<'_>, kind: Container) -> Vec<(String, String, usize)> {
         Container::Playlist => Field::Playlist,
     };
     let mut left: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut joined: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut joined: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
     let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
     for track in &plan.tracks {
         let Some((_, new)) = track.pull.iter().find(|(f, _)| *f == field) else {
             continue;
         };
+        let new = pulled(plan, field, new);
         let old = track.item.m.set(field);
         for name in old.iter().filter(|n| !new.contains(*n)) {
             left.entry(name).or_default().insert(track.key);
             *rows.entry(name).or_default() += track.item.track_ids.len();
         }
         for name in new.iter().filter(|n| !old.contains(n)) {
-            joined.entry(name).or_default().insert(track.key);
+            joined.entry(name.clone()).or_default().insert(track.key);
         }
     }
     let mut out = Vec::new();

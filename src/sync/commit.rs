@@ -30,10 +30,9 @@ impl Files {
                 out.files.push((path, logmet::bytes_of(&push.content)));
             }
         }
-        for order in &mut plan.orders {
+        for order in &mut plan.orders.playlists {
             if let Some(content) = order.push.take() {
-                out.files
-                    .push((super::order::file_path(&order.name), content.into_bytes()));
+                out.files.push((order.path.clone(), content.into_bytes()));
             }
         }
         out

@@ -267,7 +267,14 @@ fn attempt(
         opts,
         has_base: base.commit.is_some(),
     };
-    plan.orders = order::plan(&playlists, keyed, &plan, &mut branch, &cx)?;
+    let pulled: rustc_hash::FxHashMap<&str, _> = (plan.tracks.iter())
+        .flat_map(|t| t.pull.iter().map(move |(f, v)| (t.key.as_str(), f, v)))
+        .filter_map(|(key, f, v)| (*f == crate::fields::Field::Playlist).then_some((key, v)))
+        .collect();
+    plan.orders = order::plan(&playlists, keyed, &pulled, &mut branch, &cx)?;
+    for warning in std::mem::take(&mut plan.orders.warnings) {
+        clock.observer.warning(warning);
+    }
     clock.done(Stage::Planning);
     report.tally(&plan, opts.details);
     if ctx.clear_guard && !opts.allow_clears {

@@ -44,6 +44,14 @@ impl Stage {
 pub enum Warning {
     #[error("could not save the local cache ({0}); the next run rebuilds it from the branch")]
     CacheNotSaved(std::io::Error),
+    #[error(
+        "the playlist order file {file} on the git-annex branch holds {size} bytes, over the limit of 64 MiB: it is not read (`git mixxx status` lists it)"
+    )]
+    OrderFileTooLarge { file: String, size: u64 },
+    #[error(
+        "{lines} line(s) of the playlist order file {file} on the git-annex branch are over the limits (100,000 entries, 16 MiB a line): they are skipped"
+    )]
+    OrderLinesSkipped { file: String, lines: usize },
 }
 
 /// Receives a run's events; every method does nothing unless overridden.

@@ -167,14 +167,13 @@ pub struct Plan<'k> {
     pub settled: HashMap<&'k String, Digest>,
     /// How many of this Mixxx's keys have a base.
     pub in_base: usize,
-    /// The playlists whose order the run writes ([`super::order`]).
-    pub orders: Vec<super::order::PlaylistPlan>,
+    /// What the run does with the playlists' orders and names ([`super::order`]).
+    pub orders: super::order::Orders,
 }
 
 impl Plan<'_> {
     pub fn pulls(&self) -> bool {
-        self.tracks.iter().any(|t| !t.pull.is_empty())
-            || self.orders.iter().any(|o| o.pull.is_some())
+        self.tracks.iter().any(|t| !t.pull.is_empty()) || self.orders.pulls()
     }
 
     /// Whether carrying out the plan writes logs to the branch (pushed or combined ones).
@@ -182,7 +181,7 @@ impl Plan<'_> {
         self.tracks
             .iter()
             .any(|t| t.push.is_some() || t.combined.is_some())
-            || self.orders.iter().any(|o| o.push.is_some())
+            || self.orders.pushes()
     }
 }
 
