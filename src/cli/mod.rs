@@ -47,8 +47,8 @@ loop, jump, intro, outro; SLOT 1..37 or -; positions in Mixxx's engine samples a
 (e.g. hotcue 1 5443200 0 #FF0000 Drop)\n  \
 grid          the beat grid: VERSION LOCK BASE64 [SUB-VERSION] (BeatGrid-2.0, BeatGrid-1.0 or \
 BeatMap-1.0; the blob byte for byte), kept consistent with bpm\n\
-Playlist order is kept in mixxx/playlists/<id>.log on the branch, one line per order written; \
-the newest is the order.\n\n\
+Playlist order is kept in mixxx/playlists/<id>.log on the branch, each line an order naming the \
+lines it was made from; orders edited on two clones merge per entry.\n\n\
 Configuration (git config):\n  \
 mixxx.db      path of this clone's Mixxx database (else GIT_MIXXX_DB, else the first of Mixxx's default \
 locations that exists: on Linux ~/.mixxx, then Flatpak's ~/.var/app/org.mixxx.Mixxx/.mixxx; `git mixxx status` \

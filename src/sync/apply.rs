@@ -11,7 +11,6 @@ use super::snapshot::Keyed;
 use crate::fields::{Container, Field};
 use crate::mixxx::marker::Marker;
 use crate::mixxx::{Database, import, relink, running, write};
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
@@ -125,9 +124,8 @@ pub fn apply(
     let mut failures = Vec::new();
     for track in &plan.tracks {
         for (field, values) in &track.pull {
-            let values = pulled(plan, *field, values);
             for id in &track.item.track_ids {
-                match writer.set_field(*id, *field, &values) {
+                match writer.set_field(*id, *field, values) {
                     Ok(()) => {}
                     Err(
                         e
@@ -159,20 +157,6 @@ pub fn apply(
     Ok((Applied::Written { backup, failures }, marker.is_some()))
 }
 
-/// The values `field` is pulled to: playlists pulled under an old name of a renamed playlist
-/// go to its name now.
-fn pulled<'p>(
-    plan: &'p Plan<'_>,
-    field: Field,
-    values: &'p BTreeSet<String>,
-) -> Cow<'p, BTreeSet<String>> {
-    if field != Field::Playlist || !values.iter().any(|v| plan.orders.renamed.contains_key(v)) {
-        return Cow::Borrowed(values);
-    }
-    let translated = values.iter().map(|v| plan.orders.translate(v).to_owned());
-    Cow::Owned(translated.collect())
-}
-
 /// Writes the marker alone, when Mixxx is not running and the database may be written. A run
 /// that pulls nothing does not fail for it: a database it cannot write (read-only file, locked,
 /// newer schema) keeps its marker, which the run records as it is.
@@ -192,20 +176,19 @@ fn renames(plan: &Plan<'_>, kind: Container) -> Vec<(String, String, usize)> {
         Container::Playlist => Field::Playlist,
     };
     let mut left: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    let mut joined: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
+    let mut joined: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let mut rows: BTreeMap<&str, usize> = BTreeMap::new();
     for track in &plan.tracks {
         let Some((_, new)) = track.pull.iter().find(|(f, _)| *f == field) else {
             continue;
         };
-        let new = pulled(plan, field, new);
         let old = track.item.m.set(field);
         for name in old.iter().filter(|n| !new.contains(*n)) {
             left.entry(name).or_default().insert(track.key);
             *rows.entry(name).or_default() += track.item.track_ids.len();
         }
         for name in new.iter().filter(|n| !old.contains(n)) {
-            joined.entry(name.clone()).or_default().insert(track.key);
+            joined.entry(name).or_default().insert(track.key);
         }
     }
     let mut out = Vec::new();

@@ -251,27 +251,29 @@ fn attempt(
     report.unknown_tracks = branch.unknown_keys(keyed);
     clock.done(Stage::LoadingBase);
 
-    let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
-    let mut plan = plan::plan(
-        keyed,
-        &base.digests,
-        &base.held,
-        &mut branch,
-        opts,
-        Timestamp::now(),
-        progress,
-    )?;
     let cx = order::Context {
         uuid: &annex.uuid,
         now: Timestamp::now(),
         opts,
         has_base: base.commit.is_some(),
     };
+    let matched = order::read(&playlists, keyed, &mut branch, &cx)?;
+    let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
+    let mut plan = plan::plan(
+        keyed,
+        &base.digests,
+        &base.held,
+        &mut branch,
+        &matched.memberships,
+        opts,
+        Timestamp::now(),
+        progress,
+    )?;
     let pulled: rustc_hash::FxHashMap<&str, _> = (plan.tracks.iter())
         .flat_map(|t| t.pull.iter().map(move |(f, v)| (t.key.as_str(), f, v)))
         .filter_map(|(key, f, v)| (*f == crate::fields::Field::Playlist).then_some((key, v)))
         .collect();
-    plan.orders = order::plan(&playlists, keyed, &pulled, &mut branch, &cx)?;
+    plan.orders = order::plan(matched, keyed, &pulled, &cx);
     for warning in std::mem::take(&mut plan.orders.warnings) {
         clock.observer.warning(warning);
     }

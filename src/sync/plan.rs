@@ -5,6 +5,7 @@
 
 use super::branch::{Log, Logs};
 use super::options::{Options, Prefer};
+use super::order::Memberships;
 use super::snapshot::{Item, Keyed};
 use crate::annex::logmet::{self, Change, Current, MetLog, Order, Timestamp};
 use crate::annex::{self, key};
@@ -582,6 +583,61 @@ pub fn plan_key(m: &Values, g: &Current, past: Past<'_>, opts: &Options) -> KeyP
     plan
 }
 
+/// [`plan_key`] of `key` with its `playlist` memberships as the playlists' orders say
+/// ([`Memberships`]): those of Mixxx, the branch (`log`) and the base (read so) under the
+/// names after the run, and the result as the order merges decided. The push unsets the
+/// branch's old names, setting the names after the run again in the same line (an old name
+/// unset alone would read as a removal from the playlist).
+fn plan_key_playlists(
+    key: &str,
+    m: &Values,
+    log: &MetLog,
+    past: Past<'_>,
+    opts: &Options,
+    memberships: &Memberships,
+) -> KeyPlan {
+    let g = log.current();
+    let history;
+    let past = match past {
+        Past::History(h) => {
+            history = memberships.history(h);
+            Past::History(&history)
+        }
+        base => base,
+    };
+    let renamed = memberships.current(log);
+    let m = memberships.values(m);
+    let mut kp = plan_key(&m, renamed.as_ref().unwrap_or(&g), past, opts);
+    if renamed.is_none() && !memberships.decides(key) {
+        return kp;
+    }
+    let field = Field::Playlist;
+    let mut result = kp.settled.remove(&field).unwrap_or_default();
+    memberships.settle(key, &mut result);
+    kp.pull.retain(|(f, _)| *f != field);
+    if m.get(&field).map_or(!result.is_empty(), |m| *m != result) {
+        kp.pull.push((field, result.clone()));
+        kp.pull.sort_by_key(|(f, _)| *f);
+    }
+    if !opts.pull_only {
+        kp.push.retain(|c| c.field != field.name());
+        let mut edits = changes(&g, &[(field, result.clone())]);
+        if edits.iter().any(|c| !c.set && memberships.is_old(&c.value)) {
+            edits.retain(|c| !c.set);
+            edits.extend(result.iter().map(|value| Change {
+                field: field.name().to_owned(),
+                set: true,
+                value: value.clone(),
+            }));
+        }
+        kp.push.extend(edits);
+    }
+    if !result.is_empty() {
+        kp.settled.insert(field, result);
+    }
+    kp
+}
+
 /// Keeps `bpm` and `grid` together where the merge pulls one of them (in Mixxx the grid is
 /// the truth and the `bpm` column follows it), as Mixxx does when a BPM is typed in:
 ///
@@ -686,12 +742,15 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
 }
 
 /// Plans a run: every key of `keyed` against the branch (`logs`) and the base digests,
-/// telling `progress` how many of how many keys are through.
+/// telling `progress` how many of how many keys are through. Playlist memberships follow the
+/// playlists' orders (`memberships`).
+#[allow(clippy::too_many_arguments)]
 pub fn plan<'k>(
     keyed: &'k Keyed,
     base: &FxHashMap<String, Synced>,
     held: &HashMap<String, Values>,
     logs: &mut impl Logs,
+    memberships: &Memberships,
     opts: &Options,
     now: Timestamp,
     mut progress: impl FnMut(usize, usize),
@@ -709,7 +768,10 @@ pub fn plan<'k>(
         // A key with a held value is retried every run.
         let held_here = held.get(k.as_str());
         let branch_same = !logs.changed_since_base(k) && held_here.is_none();
-        if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() {
+        // Keys whose memberships the playlists' orders settle are planned, changed or not.
+        let settled = memberships.any(item.m.set(Field::Playlist).iter()) || memberships.decides(k);
+        if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() && !settled
+        {
             plan.unchanged += item.track_ids.len();
             continue;
         }
@@ -721,6 +783,7 @@ pub fn plan<'k>(
             branch_same,
             held_here,
             logs,
+            memberships,
             opts,
             now,
             &mut plan,
@@ -758,6 +821,7 @@ fn plan_one<'k>(
     branch_same: bool,
     held: Option<&Values>,
     logs: &mut impl Logs,
+    memberships: &Memberships,
     opts: &Options,
     now: Timestamp,
     plan: &mut Plan<'k>,
@@ -787,7 +851,7 @@ fn plan_one<'k>(
     let (now_log, b) = match base_digest {
         Some(_) if branch_same => {
             let text = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&text).current(), &kept());
+            let b = base_values(&memberships.current_of(&MetLog::parse(&text)), &kept());
             let log = Log {
                 text,
                 ..Log::default()
@@ -796,7 +860,7 @@ fn plan_one<'k>(
         }
         Some(_) => {
             let base = logs.at_base(k)?;
-            let b = base_values(&MetLog::parse(&base).current(), &kept());
+            let b = base_values(&memberships.current_of(&MetLog::parse(&base)), &kept());
             (logs.now(k)?, Some(b))
         }
         None => (logs.now(k)?, None),
@@ -831,7 +895,7 @@ fn plan_one<'k>(
             Past::History(&history)
         }
     };
-    let mut kp = plan_key(values(), &log.current(), past, opts);
+    let mut kp = plan_key_playlists(k, values(), &log, past, opts, memberships);
     if !item.others.is_empty() {
         align_rows(item, values(), &mut kp.pull);
     }
@@ -1427,6 +1491,7 @@ mod tests {
             &base,
             &HashMap::new(),
             &mut logs,
+            &Memberships::default(),
             &Options::default(),
             now,
             |_, _| {},
@@ -1463,6 +1528,7 @@ mod tests {
             &FxHashMap::default(),
             &HashMap::new(),
             &mut logs,
+            &Memberships::default(),
             &Options::default(),
             now,
             |_, _| {},
@@ -1474,5 +1540,44 @@ mod tests {
         assert_eq!(push.fields.iter().collect::<Vec<_>>(), [Rating]);
         assert!(!push.unsets);
         assert_eq!(plan.unchanged, 1);
+    }
+
+    // A playlist renamed Sat → Saturday on one clone: a track this Mixxx still has in Sat
+    // merges as a member of Saturday (nothing pulled, the old name unset on the branch), and
+    // one another clone took out of Sat after the rename was pushed stays out.
+    #[test]
+    fn memberships_merge_under_playlist_names_after_renames() {
+        let renames = Memberships::new(
+            [("Sat".to_owned(), "Saturday".to_owned())].into(),
+            BTreeMap::new(),
+        );
+        let m = vals(&[(Field::Playlist, &["Sat"])]);
+        let base = vals(&[(Field::Playlist, &["Saturday"])]);
+        let log = MetLog::parse("1s playlist +Sat\n2s playlist -Sat +Saturday\n3s playlist +Sat\n");
+        let plan = plan_key_playlists(
+            "K",
+            &m,
+            &log,
+            Past::Base(&base),
+            &Options::default(),
+            &renames,
+        );
+        assert!(plan.pull.is_empty(), "{plan:?}");
+        let change = |set, value: &str| Change {
+            field: "playlist".into(),
+            set,
+            value: value.into(),
+        };
+        assert_eq!(plan.push, [change(false, "Sat"), change(true, "Saturday")]);
+        let log = MetLog::parse("1s playlist +Sat\n2s playlist -Sat +Saturday\n3s playlist -Sat\n");
+        let plan = plan_key_playlists(
+            "K",
+            &m,
+            &log,
+            Past::Base(&base),
+            &Options::default(),
+            &renames,
+        );
+        assert_eq!(plan.pull, [(Field::Playlist, set(&[]))]);
     }
 }

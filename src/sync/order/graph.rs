@@ -1,7 +1,9 @@
 //! The order file as a small history: each line names the lines it was made from (its
 //! parents), so the lines no other line names are the heads. One head is the order; several
 //! (clones wrote concurrently, and git-annex's union merge kept both lines) are merged against
-//! their lowest common ancestor, the same way on every clone. Lines older than `parents` are
+//! their lowest common ancestor (or, when concurrent merges left several, the merge of those),
+//! the same way on every clone (where the orders conflict the newer decides; where two names
+//! do, the greater). Lines older than `parents` are
 //! chained by time, so an old file reads as before (its newest line is the order).
 //!
 //! A clone that writes keeps only its new line, so the ancestors of concurrent heads are found
@@ -31,17 +33,21 @@ pub struct Merged {
     pub names: Vec<String>,
     /// The newest line's time: a new line is dated after it.
     pub newest: Order,
+    /// Keys a head held that the merge of the heads removed.
+    pub dropped: Vec<String>,
     /// Concurrent heads that conflicted, oldest first.
     pub conflicts: Vec<HeadConflict>,
 }
 
-/// Two concurrent orders (or names) that no merge reconciles: the newer decided.
+/// Two concurrent orders (or names) that no merge reconciles: the newer order decided (the
+/// greater name).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeadConflict {
     /// The field: [`super::FIELD`] or [`super::NAME_FIELD`].
     pub field: &'static str,
-    pub older: Vec<String>,
-    pub newer: Vec<String>,
+    /// The order (or name) that lost, and the one that won.
+    pub lost: Vec<String>,
+    pub won: Vec<String>,
     pub result: Vec<String>,
 }
 
@@ -51,6 +57,8 @@ fn strs(v: &[String]) -> Vec<&str> {
 
 /// Nodes visited at most when looking for a common ancestor.
 const MAX_VISITS: usize = 10_000;
+/// How deep virtual bases are merged from several common ancestors.
+const MAX_DEPTH: usize = 4;
 /// A node's flags while looking for a common ancestor.
 const FROM_SIDE: u8 = 1;
 const FROM_HEAD: u8 = 2;
@@ -140,11 +148,21 @@ impl<'h> Graph<'h> {
             heads: Vec::new(),
             names: Vec::new(),
             newest: self.nodes[ids.last().unwrap_or(first)].line.time.clone(),
+            dropped: Vec::new(),
             conflicts: Vec::new(),
         };
         for (i, head) in heads.iter().enumerate().skip(1) {
-            let base = self.common_ancestor(&heads[..i], head)?;
-            self.fold(&mut out, base.as_deref(), head);
+            let ancestors = self.common_ancestors(&heads[..i], head)?;
+            let base = self.virtual_base(&ancestors, 0)?;
+            let newer = Content::of(&self.nodes[head].line);
+            let acc = Content {
+                name: std::mem::take(&mut out.name),
+                tracks: std::mem::take(&mut out.tracks),
+            };
+            let folded = merge3(base.as_ref(), &newer, acc);
+            (out.name, out.tracks) = (folded.content.name, folded.content.tracks);
+            out.conflicts.extend(folded.conflicts);
+            out.dropped.extend(folded.dropped);
         }
         out.names = heads
             .iter()
@@ -157,38 +175,30 @@ impl<'h> Graph<'h> {
         Ok(Some(out))
     }
 
-    /// Merges the newer head `head` into `acc` (the older heads merged) against `base`.
-    fn fold(&mut self, acc: &mut Merged, base: Option<&str>, head: &str) {
-        let base = base.map(|b| &self.nodes[b].line);
-        let newer = &self.nodes[head].line;
-        let o = base.map(|b| strs(&b.tracks)).unwrap_or_default();
-        let merged = sequence::merge(&o, &strs(&newer.tracks), &strs(&acc.tracks), Side::A);
-        let items: Vec<String> = merged.items.iter().map(|k| (*k).to_owned()).collect();
-        if merged.conflict {
-            acc.conflicts.push(HeadConflict {
-                field: super::FIELD,
-                older: acc.tracks.clone(),
-                newer: newer.tracks.clone(),
-                result: items.clone(),
-            });
+    /// The base of a merge whose lowest common ancestors are `ids` (oldest first): the one,
+    /// or where there are several (concurrent merges of the same lines), their merge, as git's
+    /// recursive strategy makes a virtual base; `None` without a common ancestor.
+    fn virtual_base(&mut self, ids: &[String], depth: usize) -> annex::Result<Option<Content>> {
+        let Some(first) = ids.first() else {
+            return Ok(None);
+        };
+        let mut acc = Content::of(&self.nodes[first].line);
+        for (i, id) in ids.iter().enumerate().skip(1) {
+            let base = match depth < MAX_DEPTH {
+                true => {
+                    let ancestors = self.common_ancestors(&ids[..i], id)?;
+                    self.virtual_base(&ancestors, depth + 1)?
+                }
+                false => None,
+            };
+            acc = merge3(base.as_ref(), &Content::of(&self.nodes[id].line), acc).content;
         }
-        let base_name = base.map(|b| b.name.as_str());
-        let (name, conflict) = super::merge_name(base_name, &newer.name, &acc.name, Side::A);
-        if conflict {
-            acc.conflicts.push(HeadConflict {
-                field: super::NAME_FIELD,
-                older: vec![acc.name.clone()],
-                newer: vec![newer.name.clone()],
-                result: vec![name.to_owned()],
-            });
-        }
-        acc.name = name.to_owned();
-        acc.tracks = items;
+        Ok(Some(acc))
     }
 
-    /// The lowest common ancestor of any of `side` and `head`, the newest if several; found
-    /// as git finds merge bases, newest first, marking the ancestors of those found stale.
-    fn common_ancestor(&mut self, side: &[String], head: &str) -> annex::Result<Option<String>> {
+    /// The lowest common ancestors of any of `side` and `head`, oldest first; found as git
+    /// finds merge bases, newest first, marking the ancestors of those found stale.
+    fn common_ancestors(&mut self, side: &[String], head: &str) -> annex::Result<Vec<String>> {
         let mut flags: HashMap<String, u8> = HashMap::new();
         let mut queue: BinaryHeap<(Order, String)> = BinaryHeap::new();
         for (id, flag) in side
@@ -229,7 +239,78 @@ impl<'h> Graph<'h> {
                 }
             }
         }
-        Ok(found.into_iter().max().map(|(_, id)| id))
+        found.sort();
+        Ok(found.into_iter().map(|(_, id)| id).collect())
+    }
+}
+
+/// What a line says: a name and an order.
+struct Content {
+    name: String,
+    tracks: Vec<String>,
+}
+
+impl Content {
+    fn of(line: &Line) -> Content {
+        Content {
+            name: line.name.clone(),
+            tracks: line.tracks.clone(),
+        }
+    }
+}
+
+/// A merge of two lines' contents.
+struct Folded {
+    content: Content,
+    conflicts: Vec<HeadConflict>,
+    /// Keys a side held that the merge removed.
+    dropped: Vec<String>,
+}
+
+/// Merges `newer` and `older` (each a head, or heads merged) against `base`: the orders as
+/// sequences, the newer deciding a conflict; the names as single values, the greater deciding
+/// a conflict, whichever line is newer, so that every clone that sees both settles on the same
+/// one (a clone that writes again does not win).
+fn merge3(base: Option<&Content>, newer: &Content, older: Content) -> Folded {
+    let o = base.map(|b| strs(&b.tracks)).unwrap_or_default();
+    let merged = sequence::merge(&o, &strs(&newer.tracks), &strs(&older.tracks), Side::A);
+    let kept: std::collections::HashSet<&str> = merged.items.iter().copied().collect();
+    let dropped = (newer.tracks.iter().chain(&older.tracks))
+        .filter(|k| !kept.contains(k.as_str()))
+        .cloned()
+        .collect();
+    let tracks: Vec<String> = merged.items.iter().map(|k| (*k).to_owned()).collect();
+    let mut conflicts = Vec::new();
+    if merged.conflict {
+        conflicts.push(HeadConflict {
+            field: super::FIELD,
+            lost: older.tracks.clone(),
+            won: newer.tracks.clone(),
+            result: tracks.clone(),
+        });
+    }
+    let greater = match newer.name > older.name {
+        true => Side::A,
+        false => Side::B,
+    };
+    let base_name = base.map(|b| b.name.as_str());
+    let (name, conflict) = super::merge_name(base_name, &newer.name, &older.name, greater);
+    let name = name.to_owned();
+    if conflict {
+        let lost = [&older.name, &newer.name]
+            .into_iter()
+            .filter(|n| **n != name);
+        conflicts.push(HeadConflict {
+            field: super::NAME_FIELD,
+            lost: lost.cloned().collect(),
+            won: vec![name.clone()],
+            result: vec![name.clone()],
+        });
+    }
+    Folded {
+        content: Content { name, tracks },
+        conflicts,
+        dropped,
     }
 }
 
@@ -317,6 +398,29 @@ mod tests {
         assert_eq!(merged.tracks, moved_other.tracks, "the newer head wins");
         assert_eq!(merged.conflicts.len(), 1);
         assert_eq!(merged.conflicts[0].field, super::super::FIELD);
+    }
+
+    // Two clones merged the same two heads (one renamed, one reordered) differently; one of them
+    // renames again: its rename applies over the other merge, which only reordered, against
+    // the merge of the two heads (not against either head alone, which would make two renames).
+    #[test]
+    fn criss_cross_merges_merge_against_their_ancestors_merged() {
+        let base = line(1, "X", &["1", "2", "3"], Some(&[]));
+        let renamed = line(2, "Y", &["1", "2", "3"], Some(&[&base]));
+        let moved = line(3, "X", &["3", "1", "2"], Some(&[&base]));
+        let merged_here = line(4, "Y", &["3", "1", "2"], Some(&[&renamed, &moved]));
+        let merged_there = line(5, "Y", &["3", "2", "1"], Some(&[&renamed, &moved]));
+        let renamed_again = line(6, "A", &["3", "1", "2"], Some(&[&merged_here]));
+        let history = [&merged_here, &renamed, &moved, &base];
+        let mut older = Versions(history.iter().map(|l| l.text()).collect());
+        let mut graph = Graph::new(&mut older);
+        let merged = graph
+            .merged(vec![renamed_again, merged_there])
+            .unwrap()
+            .unwrap();
+        assert_eq!(merged.name, "A");
+        assert_eq!(merged.tracks, ["3", "2", "1"]);
+        assert!(merged.conflicts.is_empty(), "{:?}", merged.conflicts);
     }
 
     #[test]

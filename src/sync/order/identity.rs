@@ -2,8 +2,8 @@
 //! renamed (the file's lines carry the new name), so files are found by the names of their
 //! merged heads: a Mixxx playlist of a file's name now is that file's; then one of a file's
 //! name at the base (renamed on the branch since); then, for a playlist no file names, a file
-//! whose base name no Mixxx playlist has, with mostly the same entries (renamed in this
-//! Mixxx). A new playlist gets the file of its name, or the next free one when a renamed
+//! whose base name no Mixxx playlist has, of whose tracks it kept at least half (renamed in
+//! this Mixxx). A new playlist gets the file of its name, or the next free one when a renamed
 //! playlist holds that.
 
 use super::graph::Merged;
@@ -31,10 +31,12 @@ pub struct Identity {
     pub mixxx: Option<usize>,
 }
 
-/// Every file and Mixxx playlist, matched.
+/// Every file and Mixxx playlist, matched; `held` says which keys this Mixxx has (a playlist
+/// is compared with a file's order on those).
 pub fn match_files(
     mixxx: &[MixxxPlaylist<'_>],
     files: &BTreeMap<String, Known<'_>>,
+    held: &dyn Fn(&str) -> bool,
 ) -> Vec<Identity> {
     let mut owner: BTreeMap<&str, usize> = BTreeMap::new();
     let mut free: Vec<usize> = (0..mixxx.len()).collect();
@@ -65,7 +67,13 @@ pub fn match_files(
             .iter()
             .filter(|(p, k)| !owner.contains_key(p.as_str()) && k.base.is_some())
             .filter(|(_, k)| !name_base(k).is_some_and(|n| names.contains(n)))
-            .filter_map(|(p, k)| Some((p, shared(&mixxx[i].keys, &k.base?.tracks)?)))
+            .filter_map(|(p, k)| {
+                let was: Vec<&str> = (k.base?.tracks.iter())
+                    .map(String::as_str)
+                    .filter(|t| held(t))
+                    .collect();
+                Some((p, shared(&mixxx[i].keys, &was)?))
+            })
             .max_by_key(|(p, shared)| (*shared, std::cmp::Reverse(p.as_str())));
         match renamed {
             Some((path, _)) => {
@@ -103,21 +111,21 @@ fn name_base<'m>(k: &Known<'m>) -> Option<&'m str> {
     k.base.map(|m| m.name.as_str())
 }
 
-/// How many entries `a` and `b` share (copies counted), when that is at least half of the
-/// longer: they are mostly the same playlist.
-fn shared(a: &[&str], b: &[String]) -> Option<usize> {
+/// How many entries the playlist `a` shares with `b` (copies counted), when that is at least
+/// half of `b`, the playlist as it was: it kept most of its tracks.
+fn shared(a: &[&str], b: &[&str]) -> Option<usize> {
     let mut counts: HashMap<&str, usize> = HashMap::default();
     for k in a {
         *counts.entry(k).or_default() += 1;
     }
     let mut shared = 0;
     for k in b {
-        if let Some(n) = counts.get_mut(k.as_str()).filter(|n| **n > 0) {
+        if let Some(n) = counts.get_mut(k).filter(|n| **n > 0) {
             *n -= 1;
             shared += 1;
         }
     }
-    (shared > 0 && 2 * shared >= a.len().max(b.len())).then_some(shared)
+    (shared > 0 && 2 * shared >= b.len()).then_some(shared)
 }
 
 #[cfg(test)]
@@ -132,6 +140,7 @@ mod tests {
             heads: Vec::new(),
             names: vec![name.to_owned()],
             newest: Order::parse("1s").unwrap(),
+            dropped: Vec::new(),
             conflicts: Vec::new(),
         }
     }
@@ -183,7 +192,7 @@ mod tests {
             playlist("Friday", &["x", "y"]),
             playlist("New", &[]),
         ];
-        let found = match_files(&mixxx, &files);
+        let found = match_files(&mixxx, &files, &|_| true);
         let pairs: Vec<(&str, Option<&str>)> = found
             .iter()
             .map(|i| (i.path.as_str(), i.mixxx.map(|m| mixxx[m].name)))
@@ -214,6 +223,7 @@ mod tests {
         let found = match_files(
             &[playlist("Set", &["z"]), playlist("Other", &["a"])],
             &files,
+            &|_| true,
         );
         assert_eq!(found[0].mixxx, Some(1));
         assert_eq!(found[1].path, line::file_path("Set", 1));
