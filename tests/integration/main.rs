@@ -14,6 +14,7 @@ mod launch;
 mod month;
 mod oracle;
 mod playlists;
+mod preparation;
 mod push;
 mod real_mixxx;
 mod revision41;
