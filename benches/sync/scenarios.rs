@@ -1,7 +1,8 @@
 //! The sync scenarios, each measured on the same fresh copy of the generated library in turn:
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
 //! and after `git add` of another file), a sync after 1% changed in Mixxx, one pulling 1%
-//! changed on the branch, and `git mixxx log FILE` once the branch holds 20 syncs.
+//! changed on the branch, and `git mixxx log FILE` once the branch holds 20 syncs; then, on a
+//! fresh copy, the merge of a playlist reordered on two clones ([`crate::playlist`]).
 
 use crate::batch::{batch_line, commit_journal, write_batch};
 use crate::checks::{check_repo, expect_report, report};
@@ -58,11 +59,12 @@ pub enum Scenario {
     Incremental,
     Pull,
     Log,
+    PlaylistMerge,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
@@ -72,6 +74,7 @@ impl Scenario {
         Scenario::Incremental,
         Scenario::Pull,
         Scenario::Log,
+        Scenario::PlaylistMerge,
     ];
 
     pub fn label(self) -> &'static str {
@@ -85,6 +88,9 @@ impl Scenario {
             Scenario::Incremental => "sync after 1% changed in Mixxx",
             Scenario::Pull => "sync pulling 1% changed on branch",
             Scenario::Log => "`git mixxx log FILE` after 20 syncs",
+            Scenario::PlaylistMerge => {
+                "sync merging a 5,000-track playlist reordered on two clones"
+            }
         }
     }
 }
@@ -250,4 +256,9 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
             );
         }
     }
+    // Last: it works on a fresh copy of its own.
+    add(
+        Scenario::PlaylistMerge,
+        crate::playlist::playlist_merge(env, lib),
+    );
 }
