@@ -21,6 +21,11 @@ pub enum Error {
     )]
     NoDatabase(Vec<PathBuf>),
     #[error(
+        "{} is a folder, not a Mixxx database: give the database file (Mixxx keeps it as mixxxdb.sqlite in its settings folder) with --db PATH, GIT_MIXXX_DB or `git config mixxx.db PATH`",
+        .0.display()
+    )]
+    DbIsFolder(PathBuf),
+    #[error(
         "{0} is outside the work tree {1}: give files or folders of the repository (or none, for the whole library)"
     )]
     PathOutside(PathBuf, PathBuf),
@@ -78,6 +83,9 @@ pub struct Context {
     /// Whether a sync adds to Mixxx the files it lacks (`git config mixxx.import`, default
     /// true).
     pub import: bool,
+    /// Whether run records on the branch leave out this machine's host name and database path
+    /// (`git config mixxx.private`, default false).
+    pub private: bool,
 }
 
 /// A git config value of the repository, as a path (with `~/` expanded).
@@ -151,6 +159,9 @@ impl Context {
                     })?
             }
         };
+        if db.is_dir() {
+            return Err(Error::DbIsFolder(db));
+        }
         let prefixes = config_path(&repo, "mixxx.prefix");
         let clear_guard = repo
             .config_snapshot()
@@ -160,8 +171,13 @@ impl Context {
             .config_snapshot()
             .boolean("mixxx.import")
             .unwrap_or(true);
+        let private = repo
+            .config_snapshot()
+            .boolean("mixxx.private")
+            .unwrap_or(false);
         Ok(Context {
             import,
+            private,
             annex: Annex::open(repo)?,
             db,
             db_source,

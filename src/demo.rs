@@ -313,6 +313,176 @@ fn on_user_path() -> bool {
 /// Runs the demonstration in `dir` (new or empty; default: a new temporary directory that is
 /// kept), telling what happens to `narrate`. The hooks run the git-mixxx binary this process
 /// runs.
+/// The demonstration's tracks: 12 files in three genre folders.
+fn track_names() -> Vec<String> {
+    (0..12)
+        .map(|i| {
+            format!(
+                "music/{}/Artist {} - Track {i}.flac",
+                ["House", "Techno", "Disco"][i % 3],
+                i % 97
+            )
+        })
+        .collect()
+}
+
+/// The file name of track `i`.
+fn file(names: &[String], i: usize) -> String {
+    names[i].rsplit('/').next().unwrap_or(&names[i]).to_owned()
+}
+
+fn open(dir: &Path) -> Result<gix::Repository, Error> {
+    gix::open(dir).map_err(|e| Error::Open(dir.to_owned(), e))
+}
+
+/// Chapter 1: the NAS, and laptop A with the music and a rated, keyed, crated Mixxx: its first sync.
+fn first_laptop(
+    sh: &mut Shell<'_>,
+    root: &Path,
+    names: &[String],
+) -> Result<(String, Laptop), Error> {
+    sh.say(
+        "\n1. Laptop A: 12 annexed tracks, rated, keyed and crated in its Mixxx (2.3). First sync:",
+    );
+    let nas = sh.repo(root, "nas.git", None, "nas")?;
+    let nas = nas.to_str().unwrap_or("nas.git").to_owned();
+    let dir_a = sh.repo(root, "laptop-a", Some(&nas), "laptop A")?;
+    for (i, name) in names.iter().enumerate() {
+        let path = dir_a.join(name);
+        std::fs::create_dir_all(path.parent().unwrap_or(&dir_a))?;
+        std::fs::write(&path, format!("demo audio {i}\n").repeat(64))?;
+    }
+    sh.git(&dir_a, &["annex", "add", "-q", "music"])?;
+    sh.git(&dir_a, &["commit", "-q", "-m", "Add music"])?;
+    let a = Laptop {
+        repo: open(&dir_a)?,
+        db: root.join("mixxx-a/mixxxdb.sqlite"),
+        dir: dir_a,
+        name: "laptop-a",
+    };
+    std::fs::create_dir_all(a.db.parent().unwrap_or(root))?;
+    let tracks: Vec<(String, Values)> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (a.location(n), sample_values(i, 3, 2)))
+        .collect();
+    create_library(&a.db, 32, &tracks)?;
+    sh.git(&a.dir, &["config", "mixxx.db", &a.db.to_string_lossy()])?;
+    sh.show(&a, &["mixxx", "sync"])?;
+    sh.show(&a, &["annex", "find", "--metadata", "rating=5"])?;
+
+    Ok((nas, a))
+}
+
+/// Chapter 2: laptop B, a clone of the NAS with a Mixxx that has the files, not their
+/// metadata; the hooks on both laptops, and B's Mixxx filled through `git annex sync`.
+fn second_laptop(
+    sh: &mut Shell<'_>,
+    root: &Path,
+    nas: &str,
+    names: &[String],
+    a: &Laptop,
+) -> Result<Laptop, Error> {
+    sh.say("\n2. Laptop B clones the NAS; its Mixxx (2.4) has the files, not the metadata.");
+    sh.say("   Both laptops get the hooks, then `git annex sync` on A, then on B:");
+    let dir_b = sh.repo(root, "laptop-b", Some(nas), "laptop B")?;
+    let b = Laptop {
+        repo: open(&dir_b)?,
+        db: root.join("mixxx-b/mixxxdb.sqlite"),
+        dir: dir_b,
+        name: "laptop-b",
+    };
+    std::fs::create_dir_all(b.db.parent().unwrap_or(root))?;
+    let bare: Vec<(String, Values)> = names
+        .iter()
+        .map(|n| (b.location(n), Values::new()))
+        .collect();
+    create_library(&b.db, 39, &bare)?;
+    sh.git(&b.dir, &["config", "mixxx.db", &b.db.to_string_lossy()])?;
+    for laptop in [a, &b] {
+        let changes = crate::hooks::install(&laptop.repo, &sh.exe)?;
+        let hooks: Vec<String> = changes
+            .iter()
+            .filter_map(|c| c.path.file_name())
+            .map(|n| n.to_string_lossy().into_owned())
+            .collect();
+        sh.say(&format!("{}$ git mixxx install-hooks", laptop.name));
+        sh.say(&format!("hooks: {}", hooks.join(", ")));
+    }
+    sh.annex_sync(a)?;
+    sh.annex_sync(&b)?;
+    let (rated_a, rated_b) = (rated(&a.db)?, rated(&b.db)?);
+    check(rated_b == rated_a && rated_a > 0, || {
+        format!("laptop B's Mixxx rates {rated_b} tracks, laptop A's {rated_a}")
+    })?;
+    sh.say(&format!(
+        "Laptop B's Mixxx now rates {rated_b} of its 12 tracks, as laptop A's does; the first three:"
+    ));
+    for row in first_rows(&b.db, 3)? {
+        sh.say(&format!("  {row}"));
+    }
+
+    Ok(b)
+}
+
+/// Chapter 3: an edit in A's Mixxx reaches B's Mixxx through the hooks alone.
+fn edit_reaches_b(
+    sh: &mut Shell<'_>,
+    a: &Laptop,
+    b: &Laptop,
+    names: &[String],
+) -> Result<(), Error> {
+    let track = file(names, 0);
+    sh.say(&format!(
+        "\n3. On laptop A the DJ rates \"{track}\" 5 in Mixxx. No `git mixxx` command is typed, the hooks do it:"
+    ));
+    rate(&a.db, &a.location(&names[0]), 5)?;
+    sh.annex_sync(a)?;
+    sh.annex_sync(b)?;
+    let now = rating(&b.db, &b.location(&names[0]))?;
+    check(now == 5, || {
+        format!("laptop B's Mixxx rates \"{track}\" {now}, not 5")
+    })?;
+    sh.say(&format!(
+        "Laptop B's Mixxx now rates \"{track}\" {now}: laptop A's edit reached it through the hooks."
+    ));
+
+    Ok(())
+}
+
+/// Chapter 4: a conflict: both laptops rate a track offline; both end with the newer edit, and
+/// `status` keeps the conflict.
+fn conflict(sh: &mut Shell<'_>, a: &Laptop, b: &Laptop, names: &[String]) -> Result<(), Error> {
+    let track = file(names, 2);
+    let (stars_a, stars_b) = (1, 4);
+    sh.say(&format!(
+        "\n4. A conflict: offline, laptop A rates \"{track}\" {stars_a} and laptop B rates it {stars_b}; then each syncs (A, B, A):"
+    ));
+    rate(&a.db, &a.location(&names[2]), stars_a)?;
+    rate(&b.db, &b.location(&names[2]), stars_b)?;
+    sh.annex_sync(a)?;
+    sh.annex_sync(b)?;
+    sh.annex_sync(a)?;
+    let status = sh.show(b, &["mixxx", "status"])?;
+    let (now_a, now_b) = (
+        rating(&a.db, &a.location(&names[2]))?,
+        rating(&b.db, &b.location(&names[2]))?,
+    );
+    check(
+        now_a == stars_b && now_b == stars_b && status.contains(&format!("{track} rating")),
+        || {
+            format!(
+                "after the conflict laptop A's Mixxx rates \"{track}\" {now_a}, laptop B's {now_b}, and status says:\n{status}"
+            )
+        },
+    )?;
+    sh.say(&format!(
+        "Both laptops' Mixxx now rate \"{track}\" {now_b}: the newer edit (laptop B's) won on both laptops, and `git mixxx status` keeps the conflict."
+    ));
+
+    Ok(())
+}
+
 pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf, Error> {
     let exe = std::env::current_exe()?;
     let user_path = std::env::var_os("PATH").unwrap_or_default();
@@ -335,133 +505,16 @@ pub fn run(dir: Option<&Path>, narrate: &mut dyn FnMut(&str)) -> Result<PathBuf,
         return Err(Error::NoAnnex);
     }
     let root = root_dir(dir)?;
-    let open = |dir: &Path| gix::open(dir).map_err(|e| Error::Open(dir.to_owned(), e));
     sh.say(&format!(
         "git-mixxx demo in {}: a NAS and two laptops, each laptop with its own Mixxx.",
         root.display()
     ));
 
-    sh.say(
-        "\n1. Laptop A: 12 annexed tracks, rated, keyed and crated in its Mixxx (2.3). First sync:",
-    );
-    let nas = sh.repo(&root, "nas.git", None, "nas")?;
-    let nas = nas.to_str().unwrap_or("nas.git").to_owned();
-    let names: Vec<String> = (0..12)
-        .map(|i| {
-            format!(
-                "music/{}/Artist {} - Track {i}.flac",
-                ["House", "Techno", "Disco"][i % 3],
-                i % 97
-            )
-        })
-        .collect();
-    let file = |i: usize| names[i].rsplit('/').next().unwrap_or(&names[i]).to_owned();
-    let dir_a = sh.repo(&root, "laptop-a", Some(&nas), "laptop A")?;
-    for (i, name) in names.iter().enumerate() {
-        let path = dir_a.join(name);
-        std::fs::create_dir_all(path.parent().unwrap_or(&dir_a))?;
-        std::fs::write(&path, format!("demo audio {i}\n").repeat(64))?;
-    }
-    sh.git(&dir_a, &["annex", "add", "-q", "music"])?;
-    sh.git(&dir_a, &["commit", "-q", "-m", "Add music"])?;
-    let a = Laptop {
-        repo: open(&dir_a)?,
-        db: root.join("mixxx-a/mixxxdb.sqlite"),
-        dir: dir_a,
-        name: "laptop-a",
-    };
-    std::fs::create_dir_all(a.db.parent().unwrap_or(&root))?;
-    let tracks: Vec<(String, Values)> = names
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (a.location(n), sample_values(i, 3, 2)))
-        .collect();
-    create_library(&a.db, 32, &tracks)?;
-    sh.git(&a.dir, &["config", "mixxx.db", &a.db.to_string_lossy()])?;
-    sh.show(&a, &["mixxx", "sync"])?;
-    sh.show(&a, &["annex", "find", "--metadata", "rating=5"])?;
-
-    sh.say("\n2. Laptop B clones the NAS; its Mixxx (2.4) has the files, not the metadata.");
-    sh.say("   Both laptops get the hooks, then `git annex sync` on A, then on B:");
-    let dir_b = sh.repo(&root, "laptop-b", Some(&nas), "laptop B")?;
-    let b = Laptop {
-        repo: open(&dir_b)?,
-        db: root.join("mixxx-b/mixxxdb.sqlite"),
-        dir: dir_b,
-        name: "laptop-b",
-    };
-    std::fs::create_dir_all(b.db.parent().unwrap_or(&root))?;
-    let bare: Vec<(String, Values)> = names
-        .iter()
-        .map(|n| (b.location(n), Values::new()))
-        .collect();
-    create_library(&b.db, 39, &bare)?;
-    sh.git(&b.dir, &["config", "mixxx.db", &b.db.to_string_lossy()])?;
-    for laptop in [&a, &b] {
-        let changes = crate::hooks::install(&laptop.repo, &sh.exe)?;
-        let hooks: Vec<String> = changes
-            .iter()
-            .filter_map(|c| c.path.file_name())
-            .map(|n| n.to_string_lossy().into_owned())
-            .collect();
-        sh.say(&format!("{}$ git mixxx install-hooks", laptop.name));
-        sh.say(&format!("hooks: {}", hooks.join(", ")));
-    }
-    sh.annex_sync(&a)?;
-    sh.annex_sync(&b)?;
-    let (rated_a, rated_b) = (rated(&a.db)?, rated(&b.db)?);
-    check(rated_b == rated_a && rated_a > 0, || {
-        format!("laptop B's Mixxx rates {rated_b} tracks, laptop A's {rated_a}")
-    })?;
-    sh.say(&format!(
-        "Laptop B's Mixxx now rates {rated_b} of its 12 tracks, as laptop A's does; the first three:"
-    ));
-    for row in first_rows(&b.db, 3)? {
-        sh.say(&format!("  {row}"));
-    }
-
-    let track = file(0);
-    sh.say(&format!(
-        "\n3. On laptop A the DJ rates \"{track}\" 5 in Mixxx. No `git mixxx` command is typed, the hooks do it:"
-    ));
-    rate(&a.db, &a.location(&names[0]), 5)?;
-    sh.annex_sync(&a)?;
-    sh.annex_sync(&b)?;
-    let now = rating(&b.db, &b.location(&names[0]))?;
-    check(now == 5, || {
-        format!("laptop B's Mixxx rates \"{track}\" {now}, not 5")
-    })?;
-    sh.say(&format!(
-        "Laptop B's Mixxx now rates \"{track}\" {now}: laptop A's edit reached it through the hooks."
-    ));
-
-    let track = file(2);
-    let (stars_a, stars_b) = (1, 4);
-    sh.say(&format!(
-        "\n4. A conflict: offline, laptop A rates \"{track}\" {stars_a} and laptop B rates it {stars_b}; then each syncs (A, B, A):"
-    ));
-    rate(&a.db, &a.location(&names[2]), stars_a)?;
-    rate(&b.db, &b.location(&names[2]), stars_b)?;
-    sh.annex_sync(&a)?;
-    sh.annex_sync(&b)?;
-    sh.annex_sync(&a)?;
-    let status = sh.show(&b, &["mixxx", "status"])?;
-    let (now_a, now_b) = (
-        rating(&a.db, &a.location(&names[2]))?,
-        rating(&b.db, &b.location(&names[2]))?,
-    );
-    check(
-        now_a == stars_b && now_b == stars_b && status.contains(&format!("{track} rating")),
-        || {
-            format!(
-                "after the conflict laptop A's Mixxx rates \"{track}\" {now_a}, laptop B's {now_b}, and status says:\n{status}"
-            )
-        },
-    )?;
-    sh.say(&format!(
-        "Both laptops' Mixxx now rate \"{track}\" {now_b}: the newer edit (laptop B's) won on both laptops, and `git mixxx status` keeps the conflict."
-    ));
-
+    let names = track_names();
+    let (nas, a) = first_laptop(&mut sh, &root, &names)?;
+    let b = second_laptop(&mut sh, &root, &nas, &names, &a)?;
+    edit_reaches_b(&mut sh, &a, &b, &names)?;
+    conflict(&mut sh, &a, &b, &names)?;
     sh.say("\nTry it yourself:");
     if !on_user_path() {
         sh.say(

@@ -303,7 +303,8 @@ pub fn run(
         Err(e) => format!("failed: {e}"),
     };
     let path = last_run_path(&ctx.annex.repo, name);
-    let line = format!("{} {outcome}\n", chrono::Utc::now().to_rfc3339());
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let line = format!("{now} {outcome}\n");
     // Bookkeeping for `status` only: a hook never fails for it.
     let _ = std::fs::create_dir_all(path.parent().unwrap_or(Path::new(".")))
         .and_then(|()| std::fs::write(&path, line));

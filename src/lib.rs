@@ -7,9 +7,12 @@
 //! - [`mixxx`]: the Mixxx database (reading, writing, schema, running detection).
 //! - [`annex`]: the git-annex branch, its log format, keys and journal.
 //! - [`worktree`]: Mixxx paths to git-annex keys.
-//! - [`fields`]: the field mapping between the two.
+//! - [`fields`]: the field mapping between the two; [`merge`]: the three-way merges by the
+//!   shape of a value (single value, set, cue, sequence).
 //! - [`sync`]: the engine, in stages (snapshot, base, plan, apply, commit) and its no-change
-//!   fingerprint; [`state`]: sync state on the branch and the local cache; [`status`].
+//!   fingerprint; [`state`]: this clone's own sync state (local, authoritative) and every
+//!   clone's on the branch; [`status`].
+//! - [`bounds`]: the limits on what is read from the branch, which any clone writes.
 //! - [`context`]: where a run happens (repository, database, prefixes).
 //! - [`history`]: `log`, `undo` and `restore`: every change explained and reversible.
 //! - [`hooks`]: installing and running the git hooks.
@@ -17,6 +20,7 @@
 //! - [`demo`]: the self-contained demonstration; [`error`]: the shared file-system error.
 
 pub mod annex;
+pub mod bounds;
 pub mod context;
 pub mod demo;
 pub mod error;

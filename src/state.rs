@@ -1,21 +1,27 @@
-//! Sync state. On the git-annex branch, under `mixxx/<clone uuid>/` (line-oriented, so
-//! git-annex's union merge combines clones cleanly):
+//! Sync state. This clone's own (what it last synced, per Mixxx database, and its runs) is
+//! kept locally and is authoritative ([`local`]); the branch carries a copy for everyone to
+//! see, read back into this clone only as far as its own history vouches for it ([`vouch`]).
+//!
+//! On the git-annex branch, under `mixxx/<clone uuid>/` (line-oriented, so git-annex's union
+//! merge combines clones cleanly):
 //!
 //! - `runs`: one line per sync that committed: `<UTC time> <JSON record>` (host, database,
 //!   version, counts, the branch commit it reconciled with, whether it finished, conflicts).
 //! - `synced/<xx>`: the keys this clone has synced, each as the first 64 bits of its MD5 in
-//!   hex, sharded by their first two digits, so a later sync knows which tracks have a base.
+//!   hex, sharded by their first two digits, with the Mixxx row each was synced with.
 //!
-//! The base of the three-way merge is the branch tree of this clone's newest *finished* sync
-//! commit, marked in its message by [`TRAILER_CLONE`] and [`TRAILER_FINISHED`]. A local
-//! cache in `$GIT_DIR/mixxx/` keeps the base values for speed; it is rebuilt from the branch
-//! whenever it is missing, stale or unreadable.
+//! Each run's commit names its clone and run in trailers ([`TRAILER_CLONE`], [`TRAILER_RUN`]).
+//! Whatever is read from the branch is read within [`crate::bounds`]. A cache in
+//! `$GIT_DIR/mixxx/` keeps the keys of work-tree blobs for speed ([`Cache`]).
+
+pub mod local;
+pub mod vouch;
 
 use crate::annex::{self, Annex, TreeReader};
+use crate::bounds;
 use crate::fields::Digest;
 use gix::ObjectId;
 use md5::{Digest as _, Md5};
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -90,6 +96,10 @@ pub struct RunRecord {
     /// The marker the database held after this run ([`crate::mixxx::marker`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// The marker it held before `marker` (empty when it had none; absent in records older
+    /// than this field): a copy of the database that holds it is older than this run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
     /// Fields whose branch value Mixxx could not hold, with the value Mixxx kept: the base of
     /// those fields for the next run.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -161,19 +171,34 @@ impl RunRecord {
     }
 }
 
-/// All run records of a `runs` file, oldest first.
-pub fn parse_runs(text: &str) -> Vec<RunRecord> {
-    let mut runs: Vec<RunRecord> = text.lines().filter_map(RunRecord::parse_line).collect();
+/// The run records of the `runs` file at `file`, oldest first (records beyond
+/// [`bounds::RECORD_BYTES`] skipped and noted, malformed ones skipped).
+pub fn parse_runs(text: &str, file: &str) -> Vec<RunRecord> {
+    let mut runs: Vec<RunRecord> = bounds::lines(text, file, bounds::RECORD_BYTES)
+        .into_iter()
+        .filter_map(RunRecord::parse_line)
+        .collect();
     runs.sort_by(|a, b| a.time.cmp(&b.time));
     runs
 }
 
-/// Every clone's run records at a branch commit, oldest first, clone by clone.
+/// Every clone's run records at a branch commit, oldest first, clone by clone (the first
+/// [`bounds::CLONES`] clones).
 pub fn all_runs(reader: &mut TreeReader<'_>) -> annex::Result<Vec<Vec<RunRecord>>> {
+    let clones = reader.dirs_in("mixxx")?;
+    if clones.len() > bounds::CLONES {
+        bounds::note(bounds::Skipped {
+            file: "mixxx/".to_owned(),
+            beyond: bounds::Beyond::Clones {
+                count: clones.len() - bounds::CLONES,
+            },
+        });
+    }
     let mut out = Vec::new();
-    for uuid in reader.dirs_in("mixxx")? {
-        if let Some(text) = reader.read(&runs_path(&uuid))? {
-            out.push(parse_runs(&text));
+    for uuid in clones.into_iter().take(bounds::CLONES) {
+        let path = runs_path(&uuid);
+        if let Some(text) = reader.read(&path)? {
+            out.push(parse_runs(&text, &path));
         }
     }
     Ok(out)
@@ -188,11 +213,18 @@ pub fn synced_ids(
     let mut keys = HashMap::new();
     for path in reader.files_in(&format!("mixxx/{uuid}/synced"))? {
         if let Some(text) = reader.read(&path)? {
-            keys.extend(text.lines().filter_map(parse_synced_line));
+            keys.extend(
+                bounds::lines(&text, &path, SYNCED_LINE_BYTES)
+                    .into_iter()
+                    .filter_map(parse_synced_line),
+            );
         }
     }
     Ok(keys)
 }
+
+/// The longest line of a `synced/<xx>` file: an id and a row are 36 bytes at most.
+pub const SYNCED_LINE_BYTES: usize = 64;
 
 /// A line of a `synced/<xx>` file: `<id>` or `<id> <row>`.
 pub fn parse_synced_line(line: &str) -> Option<(String, Option<i64>)> {
@@ -228,77 +260,27 @@ impl Synced {
     }
 }
 
-/// Finds this clone's newest finished sync commit reachable from `tip`, if it has one, with
-/// that run's record.
-pub fn find_base_commit(
-    annex: &Annex,
-    tip: ObjectId,
-) -> annex::Result<Option<(ObjectId, RunRecord)>> {
-    let runs = annex.tree_reader(tip)?.read(&runs_path(&annex.uuid))?;
-    let Some(last_finished) = runs
-        .as_deref()
-        .map(parse_runs)
-        .and_then(|r| r.into_iter().rev().find(|r| r.finished))
-    else {
-        return Ok(None);
-    };
-    // Commits older than a day before that run cannot be it (clocks may be a little off).
-    let cutoff = chrono::DateTime::parse_from_rfc3339(&last_finished.time)
-        .map(|t| t.timestamp() - 86_400)
-        .unwrap_or(i64::MIN);
-    let clone_line = format!("{TRAILER_CLONE} {}", annex.uuid);
-    use gix::revision::walk::Sorting;
-    use gix::traverse::commit::simple::CommitTimeOrder;
-    let walk = annex
-        .repo
-        .rev_walk([tip])
-        .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
-        .all()?;
-    for info in walk {
-        let info = info?;
-        let commit = info.object()?;
-        if commit.time()?.seconds < cutoff {
-            break;
-        }
-        let message = commit.message_raw()?;
-        let message = String::from_utf8_lossy(message);
-        if message.lines().any(|l| l == clone_line)
-            && message.lines().any(|l| l == TRAILER_FINISHED)
-        {
-            return Ok(Some((info.id, last_finished)));
-        }
-    }
-    Ok(None)
-}
-
-/// The local cache in `$GIT_DIR/mixxx/`: `<uuid>.base`, the digest of each synced key's
-/// values at the base commit, and `<uuid>.keys`, the keys of work-tree blobs (rewritten only
-/// when it learned keys, so a sync after a small change rewrites the first only). Everything in
-/// it can be rebuilt from the branch and the object database; a missing, old or unreadable
-/// cache only costs time.
+/// What a run reads from `$GIT_DIR/mixxx/` before it knows which database it syncs: the keys
+/// of work-tree blobs (a cache, `<uuid>.keys`, rewritten only when it learned keys; a missing,
+/// old or unreadable one only costs time) and, ahead of need, the base saved last
+/// ([`local`]), which is most runs' base.
 #[derive(Debug, Default)]
 pub struct Cache {
-    base: Option<(ObjectId, FxHashMap<String, Synced>)>,
     pub keys_by_blob: HashMap<ObjectId, String>,
+    base: Option<local::StoredBase>,
 }
 
 pub(crate) const CACHE_HEADER: &str = concat!("git-mixxx cache 9 ", env!("CARGO_PKG_VERSION"));
 
-/// `$GIT_DIR/mixxx/`: git-mixxx's local files (the cache, the no-change fingerprint, the hook
-/// lock and log), shared by all work trees of the repository.
+/// `$GIT_DIR/mixxx/`: git-mixxx's local files (this clone's state, the cache, the no-change
+/// fingerprint, the hook lock and log), shared by all work trees of the repository.
 pub fn local_dir(repo: &gix::Repository) -> PathBuf {
     repo.common_dir().join("mixxx")
 }
 
-/// Where the cache of `annex` lives: the files are this path with `.base` and `.keys` added.
-pub fn cache_path(annex: &Annex) -> PathBuf {
-    local_dir(&annex.repo).join(&annex.uuid)
-}
-
-fn with_extension(path: &Path, ext: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(ext);
-    PathBuf::from(name)
+/// Where the keys cache of `annex` lives.
+pub fn keys_path(annex: &Annex) -> PathBuf {
+    local_dir(&annex.repo).join(format!("{}.keys", annex.uuid))
 }
 
 /// The lines of a cache file after its header; `None` when missing or from another version.
@@ -306,18 +288,6 @@ fn cache_lines(path: &Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let (header, rest) = text.split_once('\n')?;
     (header == CACHE_HEADER).then(|| rest.to_owned())
-}
-
-/// Writes a cache file atomically: the header, then `body`.
-fn write_cache_file(path: &Path, body: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = path.parent().unwrap_or(path);
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(format!("{CACHE_HEADER}\n").as_bytes())?;
-    tmp.write_all(body)?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 /// Appends `<hex of bytes> <text>\n` (formatted by hand: 100,000 lines through `write!`
@@ -332,41 +302,12 @@ fn push_line(out: &mut Vec<u8>, bytes: &[u8], text: &str) {
     out.push(b'\n');
 }
 
-/// A line of the `.base` file: `<digest> <row or -> <key>`.
-fn parse_base_line(line: &str) -> Option<(&str, Synced)> {
-    let (digest, rest) = line.split_once(' ')?;
-    let (row, key) = rest.split_once(' ')?;
-    let synced = Synced {
-        digest: Digest::from_str_radix(digest, 16).ok()?,
-        row: match row {
-            "-" => None,
-            row => Some(row.parse().ok()?),
-        },
-    };
-    Some((key, synced))
-}
-
-/// Appends a `.base` line, `<digest> <row or -> <key>` ([`parse_base_line`]).
-fn push_base_line(out: &mut Vec<u8>, synced: &Synced, key: &str) {
-    use std::io::Write as _;
-    let start = out.len();
-    out.resize(start + 32, 0);
-    // The slice is exactly twice the digest's 16 bytes, which is all hex encoding needs.
-    let _ = faster_hex::hex_encode(&synced.digest.to_be_bytes(), &mut out[start..]);
-    // Writing to a vector cannot fail.
-    let _ = match synced.row {
-        Some(row) => write!(out, " {row} "),
-        None => write!(out, " - "),
-    };
-    out.extend_from_slice(key.as_bytes());
-    out.push(b'\n');
-}
-
 impl Cache {
-    /// Loads the cache at `path` ([`cache_path`]); what is missing or unreadable is empty.
-    pub fn load(path: &Path) -> Cache {
+    /// Loads the keys cache at `keys` ([`keys_path`]; what is missing or unreadable is empty)
+    /// and the base `local` saved last.
+    pub fn load(keys: &Path, local: &local::Local) -> Cache {
         let mut cache = Cache::default();
-        if let Some(text) = cache_lines(&with_extension(path, ".keys")) {
+        if let Some(text) = cache_lines(keys) {
             for line in text.lines() {
                 let Some((blob, key)) = line.split_once(' ') else {
                     cache.keys_by_blob.clear();
@@ -377,64 +318,30 @@ impl Cache {
                 }
             }
         }
-        if let Some(text) = cache_lines(&with_extension(path, ".base")) {
-            let mut lines = text.lines();
-            let commit = lines
-                .next()
-                .and_then(|l| ObjectId::from_hex(l.as_bytes()).ok());
-            let mut digests = FxHashMap::default();
-            for line in lines {
-                match parse_base_line(line) {
-                    Some((key, synced)) => {
-                        digests.insert(key.to_owned(), synced);
-                    }
-                    None => {
-                        return Cache {
-                            base: None,
-                            ..cache
-                        };
-                    }
-                }
-            }
-            cache.base = commit.map(|c| (c, digests));
-        }
+        cache.base = local
+            .newest_base_tag()
+            .and_then(|tag| local.load_base(&tag));
         cache
     }
 
-    /// Takes the base digests out of the cache if they describe `commit` (put them back with
-    /// [`Cache::set_base`]).
-    pub fn take_base_for(&mut self, commit: ObjectId) -> Option<FxHashMap<String, Synced>> {
-        match self.base.take() {
-            Some((c, digests)) if c == commit => Some(digests),
-            other => {
-                self.base = other;
-                None
-            }
-        }
+    /// Takes the base read ahead out of the cache if it is the one kept as `tag`.
+    pub fn take_base(&mut self, tag: &str) -> Option<local::StoredBase> {
+        self.base.take_if(|b| b.tag == tag)
     }
 
-    pub fn set_base(&mut self, commit: ObjectId, digests: FxHashMap<String, Synced>) {
-        self.base = Some((commit, digests));
+    /// Keeps `base` for the next attempt of the run.
+    pub fn put_base(&mut self, base: local::StoredBase) {
+        self.base = Some(base);
     }
 
-    /// Saves the base digests, and the blob keys when `keys_changed`, each file atomically.
-    pub fn save(&self, path: &Path, keys_changed: bool) -> std::io::Result<()> {
-        if keys_changed {
-            let mut out = Vec::with_capacity(self.keys_by_blob.len() * 160);
-            for (blob, key) in &self.keys_by_blob {
-                push_line(&mut out, blob.as_bytes(), key);
-            }
-            write_cache_file(&with_extension(path, ".keys"), &out)?;
+    /// Saves the blob keys atomically.
+    pub fn save_keys(&self, path: &Path) -> std::io::Result<()> {
+        let mut out = format!("{CACHE_HEADER}\n").into_bytes();
+        out.reserve(self.keys_by_blob.len() * 160);
+        for (blob, key) in &self.keys_by_blob {
+            push_line(&mut out, blob.as_bytes(), key);
         }
-        if let Some((commit, digests)) = &self.base {
-            let mut out = Vec::with_capacity(digests.len() * 140);
-            out.extend_from_slice(format!("{commit}\n").as_bytes());
-            for (key, synced) in digests {
-                push_base_line(&mut out, synced, key);
-            }
-            write_cache_file(&with_extension(path, ".base"), &out)?;
-        }
-        Ok(())
+        local::write_atomically(path, &out)
     }
 }
 
@@ -464,40 +371,20 @@ mod tests {
     }
 
     #[test]
-    fn cache_round_trips_and_a_damaged_file_only_loses_its_part() {
+    fn the_keys_cache_round_trips_and_an_old_one_is_empty() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("mixxx").join("uuid");
+        let path = dir.path().join("mixxx").join("uuid.keys");
+        let local = local::Local::at(dir.path().join("mixxx").join("uuid"));
         let blob = ObjectId::from_hex(b"0123456789abcdef0123456789abcdef01234567").unwrap();
-        let commit = ObjectId::from_hex(b"89abcdef0123456789abcdef0123456789abcdef").unwrap();
         let mut cache = Cache::default();
         cache
             .keys_by_blob
             .insert(blob, "SHA256E-s1--ab cd.flac".to_owned());
-        let synced = Synced {
-            digest: 7u128 << 100 | 5,
-            row: Some(42),
-        };
-        cache.set_base(commit, FxHashMap::from_iter([("K1".to_owned(), synced)]));
-        cache.save(&path, true).unwrap();
-
-        let mut loaded = Cache::load(&path);
+        cache.save_keys(&path).unwrap();
+        let loaded = Cache::load(&path, &local);
         assert_eq!(loaded.keys_by_blob, cache.keys_by_blob);
-        let digests = loaded.take_base_for(commit).expect("base of that commit");
-        assert_eq!(digests["K1"], synced);
-        assert!(Cache::load(&path).take_base_for(blob).is_none());
-
-        let base_file = with_extension(&path, ".base");
-        let text = std::fs::read_to_string(&base_file).unwrap();
-        std::fs::write(&base_file, format!("{text}zz not-a-digest\n")).unwrap();
-        let mut damaged = Cache::load(&path);
-        assert!(damaged.take_base_for(commit).is_none());
-        assert_eq!(damaged.keys_by_blob, cache.keys_by_blob);
-
-        std::fs::write(
-            with_extension(&path, ".keys"),
-            "git-mixxx cache 1 old\nk x y\n",
-        )
-        .unwrap();
-        assert!(Cache::load(&path).keys_by_blob.is_empty());
+        assert!(loaded.base.is_none());
+        std::fs::write(&path, "git-mixxx cache 1 old\nk x y\n").unwrap();
+        assert!(Cache::load(&path, &local).keys_by_blob.is_empty());
     }
 }

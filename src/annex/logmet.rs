@@ -5,6 +5,7 @@
 //! that mentions a (field, value) pair decides whether that value is set; field names compare
 //! case-insensitively.
 
+use crate::bounds;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::{BTreeMap, BTreeSet};
@@ -413,13 +414,20 @@ fn value_token(token: &str) -> Option<(bool, String)> {
 /// (empty tokens included); the first token names a field (any text, compared
 /// case-insensitively), and each later one is a value of the current field when it is one
 /// ([`value_token`]), else names the next field. So a bad token never discards the line.
+///
+/// A line beyond the limits ([`bounds::LINE_BYTES`], a value over [`bounds::VALUE_BYTES`]) is
+/// skipped too: no real library writes one.
 pub fn parse_line(line: &str) -> Option<Line> {
+    if line.len() > bounds::LINE_BYTES {
+        return None;
+    }
     let (time, rest) = line.split_once(' ').unwrap_or((line, ""));
     let order = Order::parse(time)?;
     let mut field: Option<String> = None;
     let mut changes = Vec::new();
     for token in rest.split(' ') {
         match (&field, value_token(token)) {
+            (Some(_), Some((_, value))) if value.len() > bounds::VALUE_BYTES => return None,
             (Some(name), Some((set, value))) => changes.push(Change {
                 field: name.clone(),
                 set,
@@ -445,11 +453,36 @@ pub type Current = BTreeMap<String, BTreeMap<String, Order>>;
 
 impl MetLog {
     /// Parses a file as git-annex does: lines end at `\n` or `\r`, and those without a
-    /// timestamp are skipped.
+    /// timestamp are skipped; so are lines beyond the limits, and those after the first
+    /// [`bounds::LINES`].
     pub fn parse(text: &str) -> MetLog {
         MetLog {
-            lines: text.split(['\n', '\r']).filter_map(parse_line).collect(),
+            lines: text
+                .split(['\n', '\r'])
+                .filter(|l| !l.is_empty())
+                .take(bounds::LINES)
+                .filter_map(parse_line)
+                .collect(),
         }
+    }
+
+    /// How many lines of a file [`MetLog::parse`] skips for the limits (counted only in a file
+    /// large enough to have any).
+    pub fn beyond_limits(text: &str) -> usize {
+        if text.len() <= bounds::VALUE_BYTES {
+            return 0;
+        }
+        let lines: Vec<&str> = text.split(['\n', '\r']).filter(|l| !l.is_empty()).collect();
+        let after = lines.len().saturating_sub(bounds::LINES);
+        let oversized = lines
+            .iter()
+            .take(bounds::LINES)
+            .filter(|l| {
+                let dated = l.split(' ').next().and_then(Order::parse).is_some();
+                l.len() > bounds::VALUE_BYTES && dated && parse_line(l).is_none()
+            })
+            .count();
+        after + oversized
     }
 
     /// Every (field, value) pair that any line sets or unsets: the branch's history of a key.
@@ -464,6 +497,29 @@ impl MetLog {
     /// The newest line's time.
     pub fn max_order(&self) -> Option<&Order> {
         self.lines.iter().map(|l| &l.order).max()
+    }
+
+    /// The values of `field` that the newest line setting `value` unset: what that edit
+    /// replaced (a cue's earlier version, say).
+    pub fn replaced(&self, field: &str, value: &str) -> Vec<String> {
+        let sets = |l: &&Line| {
+            l.changes
+                .iter()
+                .any(|c| c.set && c.field == field && c.value == value)
+        };
+        let Some(line) = self
+            .lines
+            .iter()
+            .filter(sets)
+            .max_by(|a, b| a.order.cmp(&b.order))
+        else {
+            return Vec::new();
+        };
+        line.changes
+            .iter()
+            .filter(|c| !c.set && c.field == field)
+            .map(|c| c.value.clone())
+            .collect()
     }
 
     /// The current values, computed as git-annex does: lines in timestamp order, and for every

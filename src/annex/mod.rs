@@ -8,6 +8,7 @@ pub mod logmet;
 pub mod objects;
 pub mod pack;
 
+use crate::bounds;
 use crate::error::PathError;
 use gix::ObjectId;
 use gix::bstr::{BStr, BString, ByteSlice};
@@ -326,12 +327,18 @@ impl Annex {
         new: ObjectId,
         committer: &gix::actor::Signature,
     ) -> Result<bool> {
-        use gix::refs::transaction::{PreviousValue, RefEdit};
-        let edit = RefEdit::update(
+        use gix::refs::transaction::{LogChange, PreviousValue, RefEdit};
+        // The reflog entry is how this clone knows its own commits later (whatever the
+        // repository's `core.logAllRefUpdates`): see `state::vouch`.
+        let edit = RefEdit::update_with_log(
             BRANCH.try_into().map_err(gix::Error::from_error)?,
             new,
             PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
-            "git-mixxx sync",
+            LogChange {
+                force_create_reflog: true,
+                message: crate::state::vouch::REFLOG_MESSAGE.into(),
+                ..LogChange::default()
+            },
         );
         // A concurrent git (or git-annex) may hold the ref's lock file, or packed-refs': retry
         // for up to 5 s while it does, then name the lock (a killed git leaves it behind); any
@@ -519,10 +526,11 @@ impl<'r> TreeReader<'r> {
         read_blob_within(self.repo, id, max)
     }
 
-    /// The text at `path`, if any.
+    /// The text at `path`, if any (a file over [`bounds::FILE_BYTES`] is not read: noted, and
+    /// `None`).
     pub fn read(&mut self, path: &str) -> Result<Option<String>> {
         match self.blob_id(path)? {
-            Some(id) => Ok(Some(read_blob(self.repo, id)?)),
+            Some(id) => read_blob(self.repo, id, path),
             None => Ok(None),
         }
     }
@@ -563,9 +571,48 @@ impl<'r> TreeReader<'r> {
     }
 }
 
-pub fn read_blob(repo: &gix::Repository, id: ObjectId) -> Result<String> {
+/// The text of the blob `id`, the branch file `path`; `None` (noted) when it is larger than
+/// [`bounds::FILE_BYTES`], which its object header tells before the object is read.
+pub fn read_blob(repo: &gix::Repository, id: ObjectId, path: &str) -> Result<Option<String>> {
+    let bytes = repo.find_header(id)?.size();
+    if bytes > bounds::FILE_BYTES {
+        bounds::note(bounds::Skipped {
+            file: path.to_owned(),
+            beyond: bounds::Beyond::File { bytes },
+        });
+        return Ok(None);
+    }
     let blob = repo.find_blob(id)?;
-    Ok(logmet::text_of(&blob.data))
+    Ok(Some(logmet::text_of(&blob.data)))
+}
+
+/// The message of the commit `id`, unless the commit is larger than [`bounds::COMMIT_BYTES`]
+/// (then empty, noted: a message that long is no git-mixxx commit's); its size is read from
+/// the object header first.
+pub fn commit_message(repo: &gix::Repository, id: ObjectId) -> Result<String> {
+    let bytes = repo.find_header(id)?.size();
+    if bytes > bounds::COMMIT_BYTES {
+        note_commit(id, bytes);
+        return Ok(String::new());
+    }
+    message_of(&repo.find_commit(id)?)
+}
+
+/// The message of a commit read already, within [`bounds::COMMIT_BYTES`] ([`commit_message`]).
+pub fn message_of(commit: &gix::Commit<'_>) -> Result<String> {
+    let bytes = commit.data.len() as u64;
+    if bytes > bounds::COMMIT_BYTES {
+        note_commit(commit.id, bytes);
+        return Ok(String::new());
+    }
+    Ok(String::from_utf8_lossy(commit.message_raw()?).into_owned())
+}
+
+fn note_commit(id: ObjectId, bytes: u64) {
+    bounds::note(bounds::Skipped {
+        file: id.to_string(),
+        beyond: bounds::Beyond::Commit { bytes },
+    });
 }
 
 /// A text read only when it is small enough.
@@ -583,7 +630,7 @@ pub fn read_blob_within(repo: &gix::Repository, id: ObjectId, max: u64) -> Resul
     if size > max {
         return Ok(Capped::TooLarge(size));
     }
-    Ok(Capped::Text(read_blob(repo, id)?))
+    Ok(Capped::Text(logmet::text_of(&repo.find_blob(id)?.data)))
 }
 
 #[cfg(test)]

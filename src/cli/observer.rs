@@ -1,6 +1,8 @@
 //! The terminal observer of a sync: a progress bar for long stages (on a terminal only),
 //! stage timings with `GIT_MIXXX_TRACE`, and warnings.
 
+use super::io;
+use super::quote::{e, text};
 use git_mixxx::sync::observer::{Observer, Stage, Warning};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -47,11 +49,11 @@ impl Terminal {
 impl Observer for Terminal {
     fn stage_done(&mut self, stage: Stage, took: Duration) {
         if self.trace {
-            eprintln!(
+            io::err(&text!(
                 "git-mixxx: {}: {:.1} ms",
                 stage.describe(),
                 took.as_secs_f64() * 1e3
-            );
+            ));
         }
     }
 
@@ -69,6 +71,6 @@ impl Observer for Terminal {
     }
 
     fn warning(&mut self, warning: Warning) {
-        eprintln!("git-mixxx: warning: {warning}");
+        io::err(&text!("warning: {}", e(warning)));
     }
 }

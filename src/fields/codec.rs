@@ -15,7 +15,8 @@ pub enum Codec {
     Text,
     /// `library.rating` 1..5 (0 = unset) ⇄ `1`..`5`.
     Rating,
-    /// `library.bpm` REAL > 0 (0 = unset) ⇄ two decimals, `128.00`.
+    /// `library.bpm` REAL in Mixxx's range, above 0 and at most 500 (0 = unset) ⇄ two
+    /// decimals, `128.00`.
     Bpm,
     /// `library.color` 0xRRGGBB (NULL = unset) ⇄ `#RRGGBB`, upper-case.
     Color,
@@ -44,11 +45,11 @@ impl Codec {
         match self {
             Codec::Text => "text",
             Codec::Rating => "a rating from 1 to 5",
-            Codec::Bpm => "a positive number of beats per minute",
+            Codec::Bpm => "a BPM above 0 and at most 500",
             Codec::Color => "a colour written #RRGGBB",
             Codec::Key => "a musical key such as Am, C#m, 8A or 1m",
             Codec::Cue => {
-                "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 and a position within a track"
+                "a cue: KIND SLOT POSITION LENGTH #RRGGBB [LABEL], with a slot from 1 to 37 (- for a main cue, intro or outro, and a loop or jump without a pad) and a position within a day"
             }
             Codec::Grid => super::grid::reason::SPELLING,
         }
@@ -130,10 +131,15 @@ fn rating(rating: i64) -> Option<String> {
     (1..=5).contains(&rating).then(|| rating.to_string())
 }
 
-/// A BPM with two decimals; what rounds to 0, negative or not a number is unset.
+/// The largest BPM Mixxx accepts (`mixxx::Bpm::kValueMax`); the beat grid has the same limit.
+const MAX_BPM: f64 = 500.0;
+
+/// A BPM with two decimals; what rounds to 0 or below, above Mixxx's 500 or is not a number
+/// is none (a branch value so is held, never written to Mixxx nor used to move a beat grid).
 fn bpm(bpm: f64) -> Option<String> {
     let text = format!("{bpm:.2}");
-    (bpm.is_finite() && text.parse::<f64>().is_ok_and(|b| b > 0.0)).then_some(text)
+    let in_range = |b: f64| b > 0.0 && b <= MAX_BPM;
+    (bpm.is_finite() && text.parse::<f64>().is_ok_and(in_range)).then_some(text)
 }
 
 /// A colour `0xRRGGBB` as `#RRGGBB`.
@@ -225,6 +231,9 @@ mod tests {
             (Codec::Bpm, "-5"),
             (Codec::Bpm, "NaN"),
             (Codec::Bpm, "inf"),
+            (Codec::Bpm, "1000"),
+            (Codec::Bpm, "500.01"),
+            (Codec::Bpm, "0.001"),
             (Codec::Color, "red"),
             (Codec::Color, "#12345"),
             (Codec::Color, "#+12345"),

@@ -95,6 +95,21 @@ impl Notation {
         })
     }
 
+    /// The notation a Mixxx with this `mixxx.cfg` writes `library.key` in: ID3v2 from Mixxx
+    /// 2.5 on (`[Config]` `Version`; seen in the real Mixxx 2.5.0's database, `Ab` for key 9
+    /// whatever the preference), else the configured one ([`Notation::from_config`]).
+    pub fn written_by(cfg_text: &str) -> Option<Notation> {
+        let config = config_group(cfg_text, "[Config]");
+        let version = config.get("Version").map(|v| {
+            let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+            (parts.next().unwrap_or(0), parts.next().unwrap_or(0))
+        });
+        if version.is_some_and(|v| v >= (2, 5)) {
+            return Some(Notation::Id3v2);
+        }
+        Notation::from_config(cfg_text)
+    }
+
     /// The built-in notation that renders the most of these `(key_id, key text)` rows to
     /// exactly their text (the earlier in [`BUILT_IN`] on a tie); `None` when none renders
     /// any row.
@@ -507,6 +522,19 @@ RescanOnStartup 0
         assert_eq!(names[0], "k1");
         assert_eq!(names[2], "");
         assert_eq!(names[23], "k24");
+    }
+
+    #[test]
+    fn mixxx_2_5_writes_id3v2_names_whatever_its_preference() {
+        let v25 = CONFIG.replace("Version 2.3.6", "Version 2.5.0");
+        assert_eq!(Notation::written_by(&v25), Some(Notation::Id3v2));
+        assert_eq!(
+            Notation::written_by("[Config]\nVersion 2.6.0-beta\n"),
+            Some(Notation::Id3v2)
+        );
+        assert_eq!(Notation::written_by(CONFIG), Some(Notation::Lancelot));
+        assert_eq!(Notation::written_by("[Config]\nVersion 2.4.2\n"), None);
+        assert_eq!(Notation::written_by(""), None);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct Options {
     pub paths: Vec<String>,
     /// Only runs committed at or after this time (seconds since the epoch).
     pub since: Option<i64>,
+    /// Only runs committed at or before this time (seconds since the epoch).
+    pub until: Option<i64>,
     /// At most this many runs, newest first.
     pub max_runs: Option<usize>,
 }
@@ -64,6 +66,22 @@ pub struct RunChanges {
     /// The run an undo reverted.
     pub undid: Option<String>,
     pub changes: Vec<FieldChange>,
+    /// Tracks the run pulled into its Mixxx (from its run record; 0 for other commits).
+    pub pulled: usize,
+    /// For a run that pulled and wrote no value: the commits that wrote what it pulled.
+    pub pulled_from: Vec<Source>,
+}
+
+/// A commit that wrote values a pull-only run pulled: its run and clone (git-mixxx's
+/// commits) or its author, and how many tracks' logs it changed.
+#[derive(Debug, Serialize)]
+pub struct Source {
+    pub commit: String,
+    pub run: Option<String>,
+    pub clone: Option<String>,
+    pub description: Option<String>,
+    pub author: String,
+    pub tracks: usize,
 }
 
 /// One field of one track changed by one line.
@@ -96,6 +114,22 @@ impl Commit {
             .find_map(|l| l.strip_prefix(name))
             .map(str::trim)
     }
+}
+
+/// A walked commit as the history needs it.
+fn commit_of(info: &gix::revision::walk::Info<'_>) -> crate::annex::Result<Commit> {
+    let commit = info.object()?;
+    let author = commit
+        .author()
+        .map(|a| a.name.to_string())
+        .unwrap_or_default();
+    Ok(Commit {
+        id: info.id,
+        parents: info.parent_ids.iter().copied().collect(),
+        time: commit.time()?.seconds,
+        message: crate::annex::message_of(&commit)?,
+        author,
+    })
 }
 
 /// Reads the branch's commits and the files in them, caching trees and texts.
@@ -133,24 +167,34 @@ impl<'a> Branch<'a> {
             .all()?;
         let mut out = Vec::new();
         for info in walk {
-            let info = info?;
-            let commit = info.object()?;
-            let time = commit.time()?.seconds;
-            if since.is_some_and(|s| time < s) {
+            let commit = commit_of(&info?)?;
+            if since.is_some_and(|s| commit.time < s) {
                 break;
             }
-            let message = commit.message_raw()?;
-            let author = commit
-                .author()
-                .map(|a| a.name.to_string())
-                .unwrap_or_default();
-            out.push(Commit {
-                id: info.id,
-                parents: info.parent_ids.iter().copied().collect(),
-                time,
-                message: String::from_utf8_lossy(message).into_owned(),
-                author,
-            });
+            out.push(commit);
+        }
+        Ok(out)
+    }
+
+    /// The commits reachable from `tips` and not from `hidden`, newest first, at most `max`.
+    pub fn commits_between(
+        &self,
+        tips: &[ObjectId],
+        hidden: Option<ObjectId>,
+        max: usize,
+    ) -> crate::annex::Result<Vec<Commit>> {
+        use gix::revision::walk::Sorting;
+        use gix::traverse::commit::simple::CommitTimeOrder;
+        let walk = self
+            .annex
+            .repo
+            .rev_walk(tips.iter().copied())
+            .with_hidden(hidden)
+            .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+            .all()?;
+        let mut out = Vec::new();
+        for info in walk.take(max) {
+            out.push(commit_of(&info?)?);
         }
         Ok(out)
     }
@@ -171,22 +215,15 @@ impl<'a> Branch<'a> {
         Ok(self.reader.blob_id(path)?)
     }
 
-    /// The text of a blob.
-    pub fn text(&mut self, blob: ObjectId) -> Result<Rc<String>, Error> {
+    /// The text of a blob, the file at `path` (empty when beyond the file limit).
+    pub fn text(&mut self, blob: ObjectId, path: &str) -> Result<Rc<String>, Error> {
         if let Some(text) = self.texts.get(&blob) {
             return Ok(Rc::clone(text));
         }
-        let text = Rc::new(crate::annex::read_blob(&self.annex.repo, blob)?);
+        let text = crate::annex::read_blob(&self.annex.repo, blob, path)?;
+        let text = Rc::new(text.unwrap_or_default());
         self.texts.insert(blob, Rc::clone(&text));
         Ok(text)
-    }
-
-    /// The text at `path` in `commit`, if any.
-    pub fn read(&mut self, commit: ObjectId, path: &str) -> Result<Option<Rc<String>>, Error> {
-        match self.blob(commit, path)? {
-            Some(blob) => Ok(Some(self.text(blob)?)),
-            None => Ok(None),
-        }
     }
 
     /// What `commit` wrote to the file at `path`: the changes none of its parents has, with
@@ -200,11 +237,11 @@ impl<'a> Branch<'a> {
         for parent in &commit.parents {
             match self.blob(*parent, path)? {
                 Some(b) if b == blob => return Ok(None),
-                Some(b) => before.push(self.text(b)?),
+                Some(b) => before.push(self.text(b, path)?),
                 None => {}
             }
         }
-        let text = self.text(blob)?;
+        let text = self.text(blob, path)?;
         let old: HashSet<Atom> = before.iter().flat_map(|t| atoms(t)).collect();
         let new: HashSet<Atom> = atoms(&text).filter(|a| !old.contains(a)).collect();
         Ok((!new.is_empty()).then_some((text, new)))
@@ -212,6 +249,15 @@ impl<'a> Branch<'a> {
 
     /// The metadata logs `commit` changed against every parent (a merge's own changes).
     pub fn changed_logs(&mut self, commit: &Commit) -> Result<Vec<String>, Error> {
+        self.changed_files(commit, |p| p.ends_with(".log.met"))
+    }
+
+    /// The files `commit` changed against every parent (a merge's own changes) that `wanted`.
+    pub fn changed_files(
+        &mut self,
+        commit: &Commit,
+        wanted: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, Error> {
         let tree = self.tree(commit.id)?;
         let mut common: Option<HashSet<String>> = None;
         for parent in &commit.parents {
@@ -220,7 +266,7 @@ impl<'a> Branch<'a> {
                 .annex
                 .changed_paths(parent_tree, tree)?
                 .into_iter()
-                .filter(|p| p.ends_with(".log.met"))
+                .filter(|p| wanted(p))
                 .collect();
             common = Some(match common {
                 None => changed,
@@ -336,14 +382,9 @@ fn describe(
     let clone = commit.trailer(state::TRAILER_CLONE).map(str::to_owned);
     let run = commit.trailer(state::TRAILER_RUN).map(str::to_owned);
     let record = record_of(commit, records);
-    let description = clone.as_deref().map(|uuid| {
-        descriptions
-            .iter()
-            .rev()
-            .find(|(u, _)| u == uuid)
-            .map(|(_, d)| d.clone())
-            .unwrap_or_default()
-    });
+    let description = clone
+        .as_deref()
+        .map(|uuid| description_of(descriptions, uuid));
     RunChanges {
         commit: commit.id.to_string(),
         time: chrono::DateTime::from_timestamp(commit.time, 0)
@@ -361,7 +402,64 @@ fn describe(
         undid: commit.trailer(state::TRAILER_UNDO).map(str::to_owned),
         clone,
         changes: Vec::new(),
+        pulled: record.map_or(0, |r| r.pulled),
+        pulled_from: Vec::new(),
     }
+}
+
+/// A description of `uuid` from `descriptions` (newest last).
+fn description_of(descriptions: &[(String, String)], uuid: &str) -> String {
+    descriptions
+        .iter()
+        .rev()
+        .find(|(u, _)| u == uuid)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_default()
+}
+
+/// How many commits a pull-only run's sources are looked for in, at most: a clone's first
+/// run may have read the whole history.
+const SOURCES_WALKED: usize = 1000;
+
+/// The commits that wrote what the run of `record` (committed as `run`) pulled: those of the
+/// branch (`tips`: as git-annex sees it, with the unmerged remote branches the run read too)
+/// that its clone's previous run had not read, committed before the run, by another writer,
+/// that changed metadata logs; newest first.
+fn sources(
+    branch: &mut Branch<'_>,
+    (run, tips): (&Commit, &[ObjectId]),
+    record: &RunRecord,
+    records: &[RunRecord],
+    descriptions: &[(String, String)],
+) -> Result<Vec<Source>, Error> {
+    let previous = records
+        .iter()
+        .filter(|r| r.uuid == record.uuid && r.time < record.time)
+        .max_by(|a, b| a.time.cmp(&b.time))
+        .and_then(|r| ObjectId::from_hex(r.reconciled.as_bytes()).ok());
+    let mut out = Vec::new();
+    for commit in branch.commits_between(tips, previous, SOURCES_WALKED)? {
+        if commit.parents.len() > 1
+            || commit.time > run.time
+            || commit.trailer(state::TRAILER_CLONE) == Some(&record.uuid)
+        {
+            continue;
+        }
+        let tracks = branch.changed_logs(&commit)?.len();
+        if tracks == 0 {
+            continue;
+        }
+        let run = describe(&commit, records, descriptions);
+        out.push(Source {
+            commit: run.commit,
+            run: run.run,
+            clone: run.clone,
+            description: run.description,
+            author: run.author,
+            tracks,
+        });
+    }
+    Ok(out)
 }
 
 /// The indices of `commits`, oldest first: by commit time, then (runs in one second) by their
@@ -404,16 +502,23 @@ pub(crate) fn attributed(
 }
 
 /// The branch as git-annex sees it: its tip and the remote-tracking git-annex branches not
-/// merged yet; and every run record they hold.
+/// merged yet; and every run record they hold, except those under this clone's UUID that are
+/// not its own runs ([`state::vouch`]): a record any clone can write does not speak for this
+/// one.
 pub(crate) fn tips_and_records(annex: &Annex) -> Result<(Vec<ObjectId>, Vec<RunRecord>), Error> {
     let tip = annex.tip()?;
     let mut tips = vec![tip];
     tips.extend(annex.unmerged_remotes(tip)?);
+    let own: HashSet<String> = state::vouch::own_runs(annex)?
+        .iter()
+        .map(|r| r.record.run_id())
+        .collect();
     let mut records: Vec<RunRecord> = Vec::new();
     for t in &tips {
         for record in state::all_runs(&mut annex.tree_reader(*t)?)?
             .into_iter()
             .flatten()
+            .filter(|r| r.uuid != annex.uuid || own.contains(&r.run_id()))
         {
             if !records
                 .iter()
@@ -426,103 +531,195 @@ pub(crate) fn tips_and_records(annex: &Annex) -> Result<(Vec<ObjectId>, Vec<RunR
     Ok((tips, records))
 }
 
+/// Whether a commit at `time` is in the window `opts` asks for.
+fn in_window(opts: &Options, time: i64) -> bool {
+    opts.since.is_none_or(|s| time >= s) && opts.until.is_none_or(|u| time <= u)
+}
+
+/// The whole library: the commits that changed logs (merges only carry what others wrote),
+/// newest first, while more are wanted (twice as many: a sync that read another clone's
+/// unmerged branch may hold none of its own), and the logs they changed.
+fn library_logs(
+    branch: &mut Branch<'_>,
+    commits: &[Commit],
+    opts: &Options,
+) -> Result<(Vec<String>, HashSet<usize>), Error> {
+    let mut wanted = HashSet::new();
+    let mut log_paths = std::collections::BTreeSet::new();
+    for (i, commit) in commits.iter().enumerate() {
+        if opts.since.is_some_and(|s| commit.time < s)
+            || opts.max_runs.is_some_and(|n| wanted.len() >= 2 * n)
+        {
+            break;
+        }
+        if commit.parents.len() > 1 || !in_window(opts, commit.time) {
+            continue;
+        }
+        let changed = branch.changed_logs(commit)?;
+        if !changed.is_empty() {
+            wanted.insert(i);
+            log_paths.extend(changed);
+        }
+    }
+    Ok((log_paths.into_iter().collect(), wanted))
+}
+
+/// What the history knows: the commits (newest first), the tips they were read from, every
+/// run record and the clones' descriptions.
+struct Known<'h> {
+    commits: &'h [Commit],
+    tips: &'h [ObjectId],
+    records: &'h [RunRecord],
+    descriptions: &'h [(String, String)],
+}
+
+/// This clone's runs that pulled and wrote no value (by commit index), with where what they
+/// pulled came from; among the commits newer than the last of `runs` that `-n` shows.
+fn pull_only_runs(
+    branch: &mut Branch<'_>,
+    known: &Known<'_>,
+    runs: &[(usize, RunChanges)],
+    opts: &Options,
+) -> Result<Vec<(usize, RunChanges)>, Error> {
+    let taken: HashSet<usize> = runs.iter().map(|(i, _)| *i).collect();
+    let last = match opts.max_runs {
+        Some(n) if n > 0 && n <= runs.len() => runs.iter().map(|(i, _)| *i).nth(n - 1),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    for (i, commit) in known
+        .commits
+        .iter()
+        .enumerate()
+        .take(last.map_or(usize::MAX, |l| l + 1))
+    {
+        if taken.contains(&i) || !in_window(opts, commit.time) {
+            continue;
+        }
+        let Some(record) = record_of(commit, known.records)
+            .filter(|r| r.pulled > 0 && r.uuid == branch.annex.uuid)
+        else {
+            continue;
+        };
+        let mut run = describe(commit, known.records, known.descriptions);
+        run.pulled_from = sources(
+            branch,
+            (commit, known.tips),
+            record,
+            known.records,
+            known.descriptions,
+        )?;
+        out.push((i, run));
+    }
+    Ok(out)
+}
+
+/// What [`changes_by_commit`] reads: the commits, oldest first, those wanted (the whole
+/// library's) and the work-tree paths of the keys.
+struct Found<'c> {
+    commits: &'c [Commit],
+    oldest_first: &'c [usize],
+    wanted: Option<&'c HashSet<usize>>,
+    paths_of: &'c HashMap<String, Vec<String>>,
+}
+
+/// The field changes of each commit (by index) to the logs at `log_paths`.
+fn changes_by_commit(
+    branch: &mut Branch<'_>,
+    found: &Found<'_>,
+    log_paths: &[String],
+) -> Result<BTreeMap<usize, Vec<FieldChange>>, Error> {
+    let mut by_commit: BTreeMap<usize, Vec<FieldChange>> = BTreeMap::new();
+    for log_path in log_paths {
+        let Some(key) = key::key_of_metadata_log_path(log_path) else {
+            continue;
+        };
+        let path = found.paths_of.get(&key).and_then(|p| p.first()).cloned();
+        for (i, (text, new)) in attributed(branch, found.commits, found.oldest_first, log_path)? {
+            if found.wanted.is_some_and(|w| !w.contains(&i)) {
+                continue;
+            }
+            let changes = by_commit.entry(i).or_default();
+            for (field, old, new, order) in line_changes(&text, &new) {
+                changes.push(FieldChange {
+                    path: path.clone(),
+                    key: key.clone(),
+                    field,
+                    old,
+                    new,
+                    time: shown_time(&order),
+                });
+            }
+        }
+    }
+    Ok(by_commit)
+}
+
 /// The history as `opts` asks.
 pub fn log(annex: &Annex, opts: &Options) -> Result<Log, Error> {
     let (tips, records) = tips_and_records(annex)?;
-    let tip = tips[0];
-    let mut branch = Branch::new(annex, tip)?;
-    let mut reader = annex.tree_reader(tip)?;
+    let mut branch = Branch::new(annex, tips[0])?;
+    let mut reader = annex.tree_reader(tips[0])?;
     let descriptions = crate::status::descriptions(&reader.read("uuid.log")?.unwrap_or_default());
     let mut mapper =
         crate::worktree::Mapper::new(&annex.repo, &[]).map_err(crate::annex::Error::from)?;
-    let files = mapper.annexed_at(&opts.paths);
     let mut paths_of: HashMap<String, Vec<String>> = HashMap::new();
-    for (path, key) in files {
+    for (path, key) in mapper.annexed_at(&opts.paths) {
         paths_of.entry(key).or_default().push(path);
     }
     let commits = branch.commits(&tips, None)?;
     let mut oldest_first = oldest_first(&commits, &records);
     let (log_paths, wanted) = if opts.paths.is_empty() {
-        // The whole library: the commits that changed logs (merges only carry what others
-        // wrote), newest first, while more are wanted (twice as many: a sync that read
-        // another clone's unmerged branch may hold none of its own); their changes are then
-        // attributed as a file's are, among the commits since a day before the oldest.
-        let mut wanted = HashSet::new();
-        let mut log_paths = std::collections::BTreeSet::new();
-        for (i, commit) in commits.iter().enumerate() {
-            if opts.since.is_some_and(|s| commit.time < s)
-                || opts.max_runs.is_some_and(|n| wanted.len() >= 2 * n)
-            {
-                break;
-            }
-            if commit.parents.len() > 1 {
-                continue;
-            }
-            let changed = branch.changed_logs(commit)?;
-            if !changed.is_empty() {
-                wanted.insert(i);
-                log_paths.extend(changed);
-            }
-        }
-        let from = wanted
-            .iter()
-            .map(|&i| commits[i].time)
-            .min()
-            .unwrap_or(i64::MAX);
-        oldest_first.retain(|&i| commits[i].time >= from.saturating_sub(86_400));
-        (log_paths.into_iter().collect(), Some(wanted))
+        // Their changes are attributed as a file's are, among the commits since a day before
+        // the oldest.
+        let (log_paths, wanted) = library_logs(&mut branch, &commits, opts)?;
+        let from = wanted.iter().map(|&i| commits[i].time).min();
+        let from = from.unwrap_or(i64::MAX).saturating_sub(86_400);
+        oldest_first.retain(|&i| commits[i].time >= from);
+        (log_paths, Some(wanted))
     } else {
         let mut keys: Vec<&String> = paths_of.keys().collect();
         keys.sort();
-        let log_paths: Vec<String> = keys
-            .into_iter()
-            .map(|k| key::metadata_log_path(k))
-            .collect();
-        (log_paths, None)
+        (
+            keys.into_iter()
+                .map(|k| key::metadata_log_path(k))
+                .collect(),
+            None,
+        )
     };
-    let mut found: Vec<(usize, String, Rc<String>, HashSet<Atom>)> = Vec::new();
-    for log_path in log_paths {
-        for (i, (text, new)) in attributed(&mut branch, &commits, &oldest_first, &log_path)? {
-            if wanted.as_ref().is_none_or(|w| w.contains(&i)) {
-                found.push((i, log_path.clone(), text, new));
-            }
-        }
-    }
-    let mut by_commit: BTreeMap<usize, Vec<FieldChange>> = BTreeMap::new();
-    for (i, log_path, text, new) in found {
-        let Some(key) = key::key_of_metadata_log_path(&log_path) else {
-            continue;
-        };
-        let path = paths_of.get(&key).and_then(|p| p.first()).cloned();
-        let changes = by_commit.entry(i).or_default();
-        for (field, old, new, order) in line_changes(&text, &new) {
-            changes.push(FieldChange {
-                path: path.clone(),
-                key: key.clone(),
-                field,
-                old,
-                new,
-                time: shown_time(&order),
-            });
-        }
-    }
+    let found = Found {
+        commits: &commits,
+        oldest_first: &oldest_first,
+        wanted: wanted.as_ref(),
+        paths_of: &paths_of,
+    };
+    let by_commit = changes_by_commit(&mut branch, &found, &log_paths)?;
     let mut runs = Vec::new();
     for (i, mut changes) in by_commit {
-        let commit = &commits[i];
-        if changes.is_empty() || opts.since.is_some_and(|s| commit.time < s) {
+        if changes.is_empty() || !in_window(opts, commits[i].time) {
             continue;
         }
         changes.sort_by(|a, b| {
             (&a.path, &a.key, &a.time, &a.field).cmp(&(&b.path, &b.key, &b.time, &b.field))
         });
-        let mut run = describe(commit, &records, &descriptions);
+        let mut run = describe(&commits[i], &records, &descriptions);
         run.changes = changes;
-        runs.push(run);
-        if opts.max_runs.is_some_and(|n| runs.len() >= n) {
-            break;
-        }
+        runs.push((i, run));
     }
-    Ok(Log { runs })
+    if opts.paths.is_empty() {
+        let known = Known {
+            commits: &commits,
+            tips: &tips,
+            records: &records,
+            descriptions: &descriptions,
+        };
+        runs.extend(pull_only_runs(&mut branch, &known, &runs, opts)?);
+    }
+    runs.sort_by_key(|(i, _)| *i);
+    runs.truncate(opts.max_runs.unwrap_or(usize::MAX));
+    Ok(Log {
+        runs: runs.into_iter().map(|(_, r)| r).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 
 pub mod log;
 pub mod restore;
+mod revert;
 pub mod undo;
 
 use crate::mixxx::running;
@@ -53,17 +54,8 @@ pub enum Error {
         path.display()
     )]
     BadBackup { path: PathBuf, reason: String },
-    #[error(
-        "putting {} back failed ({source}); the database is as it was (SQLite rolls an unfinished restore back), and it is also backed up in {}",
-        backup.display(),
-        saved.display()
-    )]
-    Restore {
-        backup: PathBuf,
-        saved: PathBuf,
-        #[source]
-        source: rusqlite::Error,
-    },
+    #[error(transparent)]
+    PutBack(#[from] mixxx::backups::RestoreError),
     #[error(transparent)]
     Io(#[from] crate::error::PathError),
 }

@@ -1,19 +1,18 @@
 //! `git mixxx restore`: the backups of this Mixxx database, each with the run it preceded, and
-//! putting one back. The database as it is is backed up first, Mixxx must be closed, and the
-//! copy is made by SQLite (its backup API, in one transaction: a killed restore leaves the
-//! database as it was). A missing database is simply put back; a damaged one (failing
-//! SQLite's check, which no backup could pass) is moved aside into the backup folder first. The restored database loses git-mixxx's marker, so the next sync
-//! treats it as a database without a base: the branch's values win wherever it has history
-//! (see [`crate::mixxx::marker`]), and nothing newer from another clone is lost.
+//! putting one back ([`backups::put_back`]: the database as it is is backed up first, or set
+//! aside when damaged; SQLite copies the backup in one transaction). Mixxx must be closed, and
+//! the backup must pass SQLite's check. The restored database loses git-mixxx's marker, so the
+//! next sync treats it as a database without a base: the branch's values win wherever it has
+//! history (see [`crate::mixxx::marker`]), and nothing newer from another clone is lost.
 
 use super::{Error, Result};
 use crate::context::Context;
 use crate::error::{at, kill_point};
-use crate::mixxx::{backups, marker, running, write};
+use crate::mixxx::{backups, marker, running};
 use crate::state::{self, RunRecord};
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A run starts at most this long after the backup it takes (seconds).
 const RUN_AFTER_BACKUP: i64 = 600;
@@ -47,16 +46,11 @@ pub struct Restored {
 pub fn list(ctx: &Context) -> Result<Vec<BackupInfo>> {
     let dir = backups::dir(&ctx.db);
     let found = backups::list(&dir).map_err(crate::error::at("listing", &dir))?;
-    let tip = ctx.annex.tip()?;
-    let runs = ctx
-        .annex
-        .tree_reader(tip)?
-        .read(&state::runs_path(&ctx.annex.uuid))?
-        .map(|t| state::parse_runs(&t))
-        .unwrap_or_default();
+    let runs = state::vouch::own_runs(&ctx.annex)?;
     let db = ctx.db.display().to_string();
     let runs: Vec<(chrono::DateTime<chrono::Utc>, &RunRecord)> = runs
         .iter()
+        .map(|r| &r.record)
         .filter(|r| r.db == db)
         .filter_map(|r| {
             let time = chrono::DateTime::parse_from_rfc3339(&r.time).ok()?;
@@ -107,100 +101,34 @@ pub fn restore(ctx: &Context, name: &str) -> Result<Restored> {
         return Err(Error::MixxxRunning { holder });
     }
     let source = PathBuf::from(&chosen.path);
-    write::check(&source).map_err(|e| Error::BadBackup {
+    backups::check(&source).map_err(|e| Error::BadBackup {
         path: source.clone(),
         reason: e.to_string(),
     })?;
     let db = &ctx.db;
+    let replaced = backups::put_back(db, &source)?;
+    kill_point("restore-after-copy");
+    // A database without a base, whatever marker the backup held.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let sqlite = |source| crate::mixxx::Error::Sqlite {
         path: db.clone(),
         source,
     };
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let (saved, damaged) = if !db.exists() {
-        replace_file(db, &source)?;
-        (None, false)
-    } else if write::check(db).is_err() {
-        // Damaged: it cannot be backed up as a database, so it is set aside as it is.
-        let aside = set_aside(db)?;
-        replace_file(db, &source)?;
-        (Some(aside), true)
-    } else {
-        let mut conn = Connection::open_with_flags(db, flags).map_err(sqlite)?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .map_err(sqlite)?;
-        let saved = write::back_up_unpruned(db, mode.eq_ignore_ascii_case("wal"))?;
-        kill_point("restore-after-backup");
-        conn.restore(
-            rusqlite::MAIN_DB,
-            &source,
-            None::<fn(rusqlite::backup::Progress)>,
-        )
-        .map_err(|error| Error::Restore {
-            backup: source.clone(),
-            saved: saved.clone(),
-            source: error,
-        })?;
-        (Some(saved), false)
-    };
-    kill_point("restore-after-copy");
-    // A database without a base, whatever marker the backup held.
     let conn = Connection::open_with_flags(db, flags).map_err(sqlite)?;
     conn.execute("DELETE FROM settings WHERE name = ?1", [marker::SETTING])
         .map_err(sqlite)?;
     drop(conn);
-    write::prune_backups(db)?;
+    // Nor the base of a database at this path that held no marker.
+    let local = state::local::Local::new(&ctx.annex.repo, &ctx.annex.uuid);
+    let unmarked = state::local::tag(None, db);
+    local
+        .forget_base(&unmarked)
+        .map_err(at("removing the base of", db))?;
+    backups::prune_beside(db)?;
     Ok(Restored {
         restored: chosen,
-        backup: saved.map(|p| p.display().to_string()),
-        damaged,
+        backup: replaced.saved.map(|p| p.display().to_string()),
+        damaged: replaced.damaged,
         db: db.display().to_string(),
     })
-}
-
-/// `db` with `suffix` added to its file name (`mixxxdb.sqlite-wal`).
-fn beside(db: &Path, suffix: &str) -> PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-/// Puts a copy of `backup` at `db` in one rename, removing the journal files of the database
-/// that was there (they would be applied to the copy).
-fn replace_file(db: &Path, backup: &Path) -> Result<()> {
-    let partial = beside(db, ".restoring");
-    std::fs::copy(backup, &partial).map_err(at("copying a backup to", &partial))?;
-    std::fs::File::open(&partial)
-        .and_then(|f| f.sync_all())
-        .map_err(at("writing", &partial))?;
-    for stale in ["-wal", "-shm", "-journal"].map(|s| beside(db, s)) {
-        match std::fs::remove_file(&stale) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(at("removing", &stale)(e).into());
-            }
-            _ => {}
-        }
-    }
-    std::fs::rename(&partial, db).map_err(at("replacing", db))?;
-    Ok(())
-}
-
-/// Moves a damaged database (with its journal files) into the backup folder, named
-/// `<name>-damaged-<time>.sqlite.damaged`, where pruning leaves it alone.
-fn set_aside(db: &Path) -> Result<PathBuf> {
-    let dir = backups::dir(db);
-    std::fs::create_dir_all(&dir).map_err(at("creating", &dir))?;
-    let stem = db.file_stem().and_then(|s| s.to_str()).unwrap_or("mixxxdb");
-    let time = chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ");
-    let aside = dir.join(format!("{stem}-damaged-{time}.sqlite.damaged"));
-    std::fs::rename(db, &aside).map_err(at("moving aside", db))?;
-    for suffix in ["-wal", "-journal"] {
-        let file = beside(db, suffix);
-        if file.exists() {
-            let to = beside(&aside, suffix);
-            std::fs::rename(&file, &to).map_err(at("moving aside", &file))?;
-        }
-    }
-    Ok(aside)
 }

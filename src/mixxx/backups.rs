@@ -1,11 +1,15 @@
 //! The database backups git-mixxx takes before it writes Mixxx (in `git-mixxx-backups/`
-//! beside the database, each named `<database name>-<UTC time>.sqlite`): their names, the
-//! list of them, and which to keep. They are kept by age, not by count ([`keep`]): every one
-//! of the last hour (at most [`LAST_HOUR_KEPT`]), the newest of each hour for a day, the newest
-//! of each day for a month, nothing older except the newest of all. So the folder holds at
-//! most 10 + 24 + 31 + 1 copies of the database, however often it syncs.
+//! beside the database, each named `<database name>-<UTC time>.sqlite`): taking one (a copy
+//! SQLite's check passes), their names, the list of them, which to keep, and putting one back
+//! over the database. They are kept by age, not by count ([`keep`]): every one of the last hour
+//! (at most [`LAST_HOUR_KEPT`]), the newest of each hour for a day, the newest of each day for
+//! a month, nothing older except the newest of all. So the folder holds at most 10 + 24 + 31 +
+//! 1 copies of the database, however often it syncs.
 
+use super::Error as DbError;
+use crate::error::{PathError, at, kill_point};
 use chrono::{DateTime, NaiveDateTime, Utc};
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 
 /// Backups of the last hour kept at most (the newest ones).
@@ -126,6 +130,199 @@ pub fn prune(dir: &Path, now: DateTime<Utc>) -> std::io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Backs up the database at `db` (in WAL mode when `wal`) into its backup folder, then
+/// prunes the folder by age ([`keep`]); returns the backup's path. The caller makes sure
+/// nobody writes the database meanwhile (holding its write lock, or Mixxx closed).
+pub fn back_up(db: &Path, wal: bool) -> Result<PathBuf, DbError> {
+    let backup = back_up_unpruned(db, wal)?;
+    prune_beside(db)?;
+    Ok(backup)
+}
+
+/// [`back_up`] without pruning (when the caller still needs an older backup).
+pub fn back_up_unpruned(db: &Path, wal: bool) -> Result<PathBuf, DbError> {
+    let backup = path_for(db, Utc::now());
+    take(db, &backup, wal)?;
+    Ok(backup)
+}
+
+/// Prunes the backups of the database at `db` by age ([`keep`]).
+pub fn prune_beside(db: &Path) -> Result<(), DbError> {
+    let dir = dir(db);
+    prune(&dir, Utc::now()).map_err(|source| DbError::Backup { path: dir, source })
+}
+
+/// Copies the database at `db` to `backup` (through `backup.partial`, renamed once SQLite's
+/// `quick_check` passes on the copy), so that only whole, sound copies count as backups; a
+/// failed copy (a full disk) leaves nothing behind. Called while the write lock is held: in
+/// WAL mode the copy is SQLite's backup from a second connection (the writing one cannot be a
+/// backup's source), which sees the last commit, as no one else can write meanwhile.
+fn take(db: &Path, backup: &Path, wal: bool) -> Result<(), DbError> {
+    let partial = backup.with_extension("sqlite.partial");
+    let dir = backup.parent().unwrap_or(Path::new("."));
+    let copied = std::fs::create_dir_all(dir)
+        .and_then(|()| copy_database(db, &partial, wal))
+        .and_then(|()| check(&partial));
+    let done = copied.and_then(|()| std::fs::rename(&partial, backup));
+    done.map_err(|source| {
+        let _ = std::fs::remove_file(&partial);
+        DbError::Backup {
+            path: backup.to_owned(),
+            source,
+        }
+    })
+}
+
+fn copy_database(db: &Path, to: &Path, wal: bool) -> std::io::Result<()> {
+    if !wal {
+        return std::fs::copy(db, to).map(drop);
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(db, flags)
+        .and_then(|reader| {
+            reader.backup(
+                rusqlite::MAIN_DB,
+                to,
+                None::<fn(rusqlite::backup::Progress)>,
+            )
+        })
+        .map_err(std::io::Error::other)
+}
+
+/// SQLite's `quick_check` on a database file: `Err` with what it found when it fails.
+pub fn check(path: &Path) -> std::io::Result<()> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let check: String = Connection::open_with_flags(path, flags)
+        .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))
+        .map_err(std::io::Error::other)?;
+    if check == "ok" {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!(
+            "the copy fails SQLite's check: {check}"
+        )))
+    }
+}
+
+/// Why a backup could not be put back.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error(
+        "putting {} back failed ({source}); the database is as it was (SQLite rolls an unfinished restore back), and it is also backed up in {}",
+        backup.display(),
+        saved.display()
+    )]
+    Copy {
+        backup: PathBuf,
+        saved: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(transparent)]
+    Mixxx(#[from] DbError),
+    #[error(transparent)]
+    Io(#[from] PathError),
+}
+
+/// What became of the database a backup was put back over.
+#[derive(Debug)]
+pub struct Replaced {
+    /// Its backup, or the file itself set aside when `damaged`; `None` when there was none.
+    pub saved: Option<PathBuf>,
+    /// Whether it failed SQLite's check (it cannot be backed up as a database).
+    pub damaged: bool,
+}
+
+/// Puts the (checked) backup `backup` back as the database `db`, Mixxx closed: a missing
+/// database is simply replaced; a damaged one is moved aside into the backup folder first; a
+/// sound one is backed up first (not pruned: `backup` may be among the oldest), then
+/// overwritten by SQLite's backup API in one transaction, so a killed restore leaves it as it
+/// was.
+pub fn put_back(db: &Path, backup: &Path) -> Result<Replaced, RestoreError> {
+    if !db.exists() {
+        replace_file(db, backup)?;
+        return Ok(Replaced {
+            saved: None,
+            damaged: false,
+        });
+    }
+    if check(db).is_err() {
+        let aside = set_aside(db)?;
+        replace_file(db, backup)?;
+        return Ok(Replaced {
+            saved: Some(aside),
+            damaged: true,
+        });
+    }
+    let sqlite = |source| super::sqlite_error(db, source);
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(db, flags).map_err(sqlite)?;
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(sqlite)?;
+    let saved = back_up_unpruned(db, mode.eq_ignore_ascii_case("wal"))?;
+    kill_point("restore-after-backup");
+    conn.restore(
+        rusqlite::MAIN_DB,
+        backup,
+        None::<fn(rusqlite::backup::Progress)>,
+    )
+    .map_err(|source| RestoreError::Copy {
+        backup: backup.to_owned(),
+        saved: saved.clone(),
+        source,
+    })?;
+    Ok(Replaced {
+        saved: Some(saved),
+        damaged: false,
+    })
+}
+
+/// `db` with `suffix` added to its file name (`mixxxdb.sqlite-wal`).
+fn beside(db: &Path, suffix: &str) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Puts a copy of `backup` at `db` in one rename, removing the journal files of the database
+/// that was there (they would be applied to the copy).
+fn replace_file(db: &Path, backup: &Path) -> Result<(), PathError> {
+    let partial = beside(db, ".restoring");
+    std::fs::copy(backup, &partial).map_err(at("copying a backup to", &partial))?;
+    std::fs::File::open(&partial)
+        .and_then(|f| f.sync_all())
+        .map_err(at("writing", &partial))?;
+    for stale in ["-wal", "-shm", "-journal"].map(|s| beside(db, s)) {
+        match std::fs::remove_file(&stale) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(at("removing", &stale)(e));
+            }
+            _ => {}
+        }
+    }
+    std::fs::rename(&partial, db).map_err(at("replacing", db))
+}
+
+/// Moves a damaged database (with its journal files) into the backup folder, named
+/// `<name>-damaged-<time>.sqlite.damaged`, where pruning leaves it alone.
+fn set_aside(db: &Path) -> Result<PathBuf, PathError> {
+    let dir = dir(db);
+    std::fs::create_dir_all(&dir).map_err(at("creating", &dir))?;
+    let stem = db.file_stem().and_then(|s| s.to_str()).unwrap_or("mixxxdb");
+    let time = Utc::now().format(NAME_TIME);
+    let aside = dir.join(format!("{stem}-damaged-{time}.sqlite.damaged"));
+    std::fs::rename(db, &aside).map_err(at("moving aside", db))?;
+    for suffix in ["-wal", "-journal"] {
+        let file = beside(db, suffix);
+        if file.exists() {
+            let to = beside(&aside, suffix);
+            std::fs::rename(&file, &to).map_err(at("moving aside", &file))?;
+        }
+    }
+    Ok(aside)
 }
 
 #[cfg(test)]

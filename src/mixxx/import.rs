@@ -122,12 +122,6 @@ pub fn insert(tx: &Transaction<'_>, track: &NewTrack) -> rusqlite::Result<i64> {
             params![track.modified_ms, id],
         )?;
     }
-    if has_column(tx, "track_locations", "track_id")? {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE id = ?2",
-            params![id, location],
-        )?;
-    }
     Ok(id)
 }
 
@@ -150,8 +144,18 @@ pub fn ensure_library_folder(tx: &Transaction<'_>, folder: &str) -> rusqlite::Re
 }
 
 impl super::Database {
-    /// Those of `locations` that have a `track_locations` row: files this Mixxx knows (hidden,
-    /// missing, or a track's secondary file), which a sync never adds.
+    /// Mixxx's library folders (`directories`), as it names them.
+    pub fn library_folders(&self) -> super::Result<Vec<String>> {
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = self.conn.prepare("SELECT directory FROM directories")?;
+            let folders = stmt.query_map([], |r| r.get::<_, Option<String>>(0))?;
+            folders.filter_map(Result::transpose).collect()
+        };
+        read().map_err(|e| super::sqlite_error(&self.path, e))
+    }
+
+    /// Those of `locations` that have a `track_locations` row: files this Mixxx knows (hidden
+    /// or missing), which a sync never adds.
     pub fn known_locations<'a>(&self, locations: &[&'a str]) -> super::Result<Vec<&'a str>> {
         known(&self.conn, locations).map_err(|e| super::sqlite_error(&self.path, e))
     }

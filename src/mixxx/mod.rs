@@ -27,9 +27,21 @@ use std::time::Duration;
 
 /// The oldest schema revision git-mixxx reads (Mixxx 2.3).
 pub const MIN_REVISION: i64 = 32;
-/// The newest schema revision git-mixxx knows (Mixxx's development branch: several files per
-/// track).
-pub const MAX_REVISION: i64 = 41;
+/// The newest schema revision git-mixxx knows and writes (Mixxx 2.6 and Mixxx's development
+/// branch; 39 is Mixxx 2.4 and 2.5). A newer one is read, never written.
+pub const MAX_REVISION: i64 = 40;
+
+/// The Mixxx releases that create schema revision `revision`, as `status` names them.
+pub fn releases(revision: i64) -> &'static str {
+    match revision {
+        ..MIN_REVISION => "older than Mixxx 2.3: git-mixxx cannot read it",
+        MIN_REVISION => "Mixxx 2.3",
+        33..=38 => "a development version between Mixxx 2.3 and 2.4",
+        39 => "Mixxx 2.4 or 2.5",
+        MAX_REVISION => "Mixxx 2.6 or Mixxx's development branch",
+        _ => "newer than git-mixxx knows: read only, sync with --push-only",
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -42,13 +54,13 @@ pub enum Error {
     )]
     NotMixxx { path: PathBuf, reason: String },
     #[error(
-        "the Mixxx database {path} has schema revision {revision}, which git-mixxx {what}; it supports {MIN_REVISION} (Mixxx 2.3) to {MAX_REVISION} (Mixxx development): upgrade git-mixxx"
+        "the Mixxx database {path} has schema revision {revision}, older than Mixxx 2.3's {MIN_REVISION}, which git-mixxx cannot read: open it once in Mixxx 2.3 or newer (which upgrades it), then sync"
     )]
-    UnsupportedSchema {
-        path: PathBuf,
-        revision: i64,
-        what: &'static str,
-    },
+    TooOld { path: PathBuf, revision: i64 },
+    #[error(
+        "the Mixxx database {path} has schema revision {revision}, newer than the {MAX_REVISION} (Mixxx 2.6) git-mixxx knows, so git-mixxx reads it but never writes to it: sync with --push-only, or upgrade git-mixxx"
+    )]
+    TooNew { path: PathBuf, revision: i64 },
     #[error(
         "the Mixxx database {path} is damaged (SQLite: database disk image is malformed); restore it from a backup (git-mixxx keeps its last ones in {backups}) or let Mixxx build a new one"
     )]
@@ -93,12 +105,6 @@ pub struct Track {
 pub struct Library {
     pub revision: i64,
     pub tracks: Vec<Track>,
-    /// The locations of tracks' secondary files (from revision 41 on, a track may have several
-    /// files: rows of `track_locations` whose `track_id` is the track but that are not its
-    /// `library.location`), which hold none of its values: its cues and beat grid are
-    /// positioned for its primary file, and a secondary file's are shifted by its
-    /// `offset_samples`.
-    pub secondary: Vec<String>,
     /// git-mixxx's marker in this database ([`marker`]), if it has one.
     pub marker: Option<marker::Marker>,
     /// The user playlists (not `hidden`) with their entries in order.
@@ -128,7 +134,7 @@ fn sqlite_error(path: &Path, source: rusqlite::Error) -> Error {
         },
         Some(ErrorCode::DatabaseCorrupt) => Error::Corrupt {
             path: path.to_owned(),
-            backups: write::backup_dir(path),
+            backups: backups::dir(path),
         },
         Some(ErrorCode::NotADatabase) => Error::NotMixxx {
             path: path.to_owned(),
@@ -194,10 +200,9 @@ impl Database {
             }
         }
         if revision < MIN_REVISION {
-            return Err(Error::UnsupportedSchema {
+            return Err(Error::TooOld {
                 path: path.to_owned(),
                 revision,
-                what: "cannot read (too old: start it once in Mixxx 2.3 or newer to upgrade it)",
             });
         }
         Ok(Database {
@@ -210,10 +215,9 @@ impl Database {
     /// Fails unless git-mixxx knows this revision well enough to write to it.
     pub fn check_writable(&self) -> Result<()> {
         if self.revision > MAX_REVISION {
-            return Err(Error::UnsupportedSchema {
+            return Err(Error::TooNew {
                 path: self.path.clone(),
                 revision: self.revision,
-                what: "does not know and will not write to",
             });
         }
         Ok(())
@@ -322,36 +326,17 @@ impl Database {
                 Source::Column(_) | Source::Grid => {}
             }
         }
-        let secondary = if has_track_ids(&self.conn)? {
-            self.read_secondary()?
-        } else {
-            Vec::new()
-        };
         Ok(Library {
             revision: self.revision,
             tracks,
-            secondary,
             marker: marker::read(&self.conn)?,
             playlists: read_playlists(&self.conn)?,
         })
     }
 
-    /// The locations of the secondary files of tracks that are not hidden
-    /// ([`Library::secondary`]). A location row that is some track's `library.location` is that
-    /// track's primary file, whatever its `track_id` says.
-    fn read_secondary(&self) -> rusqlite::Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT tl.location FROM track_locations tl JOIN library l ON l.id = tl.track_id \
-             WHERE tl.id IS NOT l.location AND COALESCE(l.mixxx_deleted, 0) = 0 \
-             AND tl.id NOT IN (SELECT location FROM library WHERE location IS NOT NULL) \
-             ORDER BY tl.id",
-        )?;
-        let mut rows = stmt.query([])?;
-        let mut locations = Vec::new();
-        while let Some(row) = rows.next()? {
-            locations.extend(text(row.get_ref(0)?));
-        }
-        Ok(locations)
+    /// git-mixxx's marker in this database, if it has one.
+    pub fn marker(&self) -> rusqlite::Result<Option<marker::Marker>> {
+        marker::read(&self.conn)
     }
 
     /// Adds every track's memberships of one kind of container.
@@ -518,16 +503,6 @@ fn roll_back_hot_journal(path: &Path) -> Result<()> {
 /// enforcing them breaks every write; rusqlite's bundled SQLite enables them by default.
 pub(crate) fn no_foreign_keys(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "foreign_keys", false)
-}
-
-/// Whether `track_locations` links each file to its track (`track_id`, schema revision 41:
-/// several files per track).
-pub(crate) fn has_track_ids(conn: &Connection) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT count(*) FROM pragma_table_info('track_locations') WHERE name = 'track_id'",
-    )?
-    .query_row([], |r| r.get::<_, i64>(0))
-    .map(|n| n > 0)
 }
 
 /// The tables git-mixxx reads, which every Mixxx library database has.

@@ -1,7 +1,8 @@
 //! Creating Mixxx databases exactly as Mixxx does: the DDL of real Mixxx 2.3.3 (revision 32),
-//! plus the later revisions' `library` columns and revision 41's `track_locations` columns and
-//! indexes (from Mixxx's `res/schema.xml`), the `settings` rows and the playlists a fresh
-//! Mixxx creates. Used by the demo, the tests and the benchmark to build real libraries.
+//! plus the migrations of revisions 33 to 40 that change the schema, as Mixxx's `res/schema.xml`
+//! has them (a test compares revision 39 with what the real Mixxx 2.5.0 creates), the `settings`
+//! rows and the playlists a fresh Mixxx creates. Used by the demo, the tests and the benchmark
+//! to build real libraries.
 
 use super::write::{self, Writer};
 use crate::annex::logmet::Values;
@@ -12,10 +13,27 @@ use std::path::Path;
 /// The DDL that real Mixxx 2.3.3 creates (schema revision 32).
 pub const DDL_REV32: &str = include_str!("schema-rev32.sql");
 
-/// The DDL of the revisions after 32 that git-mixxx depends on, by revision.
+/// The migrations after revision 32 that change the schema, by revision, as Mixxx's
+/// `res/schema.xml` has them (36, 38 and 39 only update rows, which a new database has none of).
 const LATER_DDL: &[(i64, &str)] = &[
-    (33, "ALTER TABLE library ADD COLUMN coverart_color INTEGER"),
-    (33, "ALTER TABLE library ADD COLUMN coverart_digest BLOB"),
+    (
+        33,
+        "ALTER TABLE library ADD COLUMN coverart_color INTEGER;
+         ALTER TABLE library ADD COLUMN coverart_digest BLOB;",
+    ),
+    (
+        34,
+        "CREATE INDEX IF NOT EXISTS idx_PlaylistTracks_playlist_id_track_id ON PlaylistTracks (
+          playlist_id,
+          track_id
+      );
+      CREATE INDEX IF NOT EXISTS idx_PlaylistTracks_track_id ON PlaylistTracks (
+          track_id
+      );
+      CREATE INDEX IF NOT EXISTS idx_crate_tracks_track_id ON crate_tracks (
+          track_id
+      );",
+    ),
     (
         35,
         "ALTER TABLE library ADD COLUMN last_played_at DATETIME DEFAULT NULL",
@@ -26,26 +44,9 @@ const LATER_DDL: &[(i64, &str)] = &[
     ),
     (
         40,
-        "ALTER TABLE library ADD COLUMN tuning_frequency_hz REAL DEFAULT 0",
+        "ALTER TABLE library ADD COLUMN tuning_frequency_hz FLOAT DEFAULT 0.0",
     ),
-    (41, REV41_MULTIPLE_FILES),
 ];
-
-/// Revision 41 (Mixxx's development branch): several files per track, exactly as Mixxx's
-/// `res/schema.xml` has it.
-const REV41_MULTIPLE_FILES: &str = "
-      ALTER TABLE track_locations ADD COLUMN track_id INTEGER REFERENCES library(id);
-      ALTER TABLE track_locations ADD COLUMN offset_samples REAL DEFAULT 0.0;
-      ALTER TABLE track_locations ADD COLUMN quality_indicator INTEGER DEFAULT 0;
-      ALTER TABLE track_locations ADD COLUMN fingerprint_hash TEXT DEFAULT NULL;
-
-      CREATE INDEX IF NOT EXISTS idx_track_locations_track_id
-          ON track_locations(track_id);
-
-      CREATE INDEX IF NOT EXISTS idx_track_locations_fingerprint
-          ON track_locations(fingerprint_hash)
-          WHERE fingerprint_hash IS NOT NULL;
-";
 
 /// Creates a new database at `path` as Mixxx at `revision` would on first start.
 pub fn create(path: &Path, revision: i64) -> rusqlite::Result<Connection> {
@@ -82,8 +83,8 @@ pub fn create(path: &Path, revision: i64) -> rusqlite::Result<Connection> {
 }
 
 /// Adds a track at absolute `location` with mapped `values` (annex field names and values,
-/// crates and playlists included, created when missing), as Mixxx would store it (from
-/// revision 41 on, the location row names its track in `track_id`). Returns the track id.
+/// crates and playlists included, created when missing), as Mixxx would store it. Returns the
+/// track id.
 pub fn insert_track(
     writer: &mut Writer<'_>,
     location: &str,
@@ -103,12 +104,6 @@ pub fn insert_track(
         params![location_id, filename.rsplit('.').next().unwrap_or("?")],
     )?;
     let id = tx.last_insert_rowid();
-    if super::has_track_ids(tx)? {
-        tx.execute(
-            "UPDATE track_locations SET track_id = ?1 WHERE id = ?2",
-            params![id, location_id],
-        )?;
-    }
     for (name, set) in values {
         let field =
             Field::from_name(name).ok_or_else(|| write::Error::UnknownField(name.clone()))?;
@@ -120,96 +115,128 @@ pub fn insert_track(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::annex::logmet::Values;
+    use std::collections::BTreeMap;
 
-    /// A column: name, declared type, default.
-    type Column = (String, String, Option<String>);
+    /// What Mixxx 2.5.0 creates (revision 39), dumped from its database.
+    const MIXXX_2_5_0: &str = include_str!("../../tests/fixtures/mixxx-2.5.0-schema-rev39.sql");
 
-    /// `track_locations`' columns and indexes.
-    fn locations_schema(conn: &Connection) -> (Vec<Column>, Vec<String>) {
-        let columns = conn
-            .prepare("SELECT name, type, dflt_value FROM pragma_table_info('track_locations') ORDER BY cid")
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .expect("columns");
-        let indexes = conn
+    /// A column as SQLite declares it: name, type, NOT NULL, default, primary key (types and
+    /// defaults as written, up to case and quotes: Mixxx 2.5.0 spells 2.3.3's `integer`,
+    /// `"?"` as `INTEGER`, `'?'`).
+    type Column = (String, String, bool, Option<String>, bool);
+
+    /// Every table's columns and every index's table and columns, by name.
+    #[derive(Debug, PartialEq)]
+    struct Schema {
+        tables: BTreeMap<String, Vec<Column>>,
+        indexes: BTreeMap<String, (String, Vec<String>)>,
+    }
+
+    fn names(conn: &Connection, kind: &str) -> Vec<(String, String)> {
+        let mut stmt = conn
             .prepare(
-                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'track_locations' \
-                 AND sql IS NOT NULL ORDER BY name",
+                "SELECT name, tbl_name FROM sqlite_master WHERE type = ?1 \
+                 AND name NOT LIKE 'sqlite_%' ORDER BY name",
             )
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<_>>>())
-            .expect("indexes");
-        (columns, indexes)
+            .expect("prepare");
+        stmt.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?)))
+            .and_then(|rows| rows.collect())
+            .expect("names")
+    }
+
+    fn schema(conn: &Connection) -> Schema {
+        let mut tables = BTreeMap::new();
+        for (table, _) in names(conn, "table") {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)",
+                )
+                .expect("prepare");
+            let columns = stmt
+                .query_map([&table], |r| {
+                    let default: Option<String> = r.get(3)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get::<_, String>(1)?.to_uppercase(),
+                        r.get(2)?,
+                        default.map(|d| d.replace('"', "'")),
+                        r.get::<_, i64>(4)? > 0,
+                    ))
+                })
+                .and_then(|rows| rows.collect())
+                .expect("columns");
+            tables.insert(table, columns);
+        }
+        let mut indexes = BTreeMap::new();
+        for (index, table) in names(conn, "index") {
+            let mut stmt = conn
+                .prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")
+                .expect("prepare");
+            let columns = stmt
+                .query_map([&index], |r| r.get(0))
+                .and_then(|rows| rows.collect())
+                .expect("index columns");
+            indexes.insert(index, (table, columns));
+        }
+        Schema { tables, indexes }
+    }
+
+    fn created(revision: i64) -> Schema {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = create(&dir.path().join("mixxxdb.sqlite"), revision).expect("create");
+        schema(&conn)
+    }
+
+    /// The schema of Mixxx 2.5.0 plus the tables it creates while it runs and drops when it
+    /// quits (Rekordbox's and Serato's, which 2.3.3 keeps).
+    fn mixxx_2_5_0() -> Schema {
+        let conn = Connection::open_in_memory().expect("memory");
+        conn.execute_batch(MIXXX_2_5_0).expect("fixture");
+        let mut expected = schema(&conn);
+        let revision_32 = created(32);
+        for (name, columns) in revision_32.tables {
+            if name.starts_with("rekordbox_") || name.starts_with("serato_") {
+                expected.tables.insert(name, columns);
+            }
+        }
+        expected
     }
 
     #[test]
-    fn revision_41_links_each_file_to_its_track() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("mixxxdb.sqlite");
-        let mut conn = create(&path, 41).expect("create");
-        let (columns, indexes) = locations_schema(&conn);
-        let added: Vec<_> = columns
-            .iter()
-            .skip_while(|(name, _, _)| name != "track_id")
-            .map(|(n, t, d)| (n.as_str(), t.as_str(), d.as_deref()))
-            .collect();
-        assert_eq!(
-            added,
-            [
-                ("track_id", "INTEGER", None),
-                ("offset_samples", "REAL", Some("0.0")),
-                ("quality_indicator", "INTEGER", Some("0")),
-                ("fingerprint_hash", "TEXT", Some("NULL")),
-            ]
-        );
-        assert_eq!(
-            indexes,
-            [
-                "idx_track_locations_fingerprint",
-                "idx_track_locations_track_id"
-            ]
-        );
-        let version: String = conn
-            .query_row(
-                "SELECT value FROM settings WHERE name = 'mixxx.schema.version'",
-                [],
-                |r| r.get(0),
-            )
-            .expect("version");
-        assert_eq!(version, "41");
-
-        let tx = rusqlite::Transaction::new(&mut conn, rusqlite::TransactionBehavior::Immediate)
-            .expect("transaction");
-        let mut writer = Writer::new(tx);
-        let a = insert_track(&mut writer, "/music/a.flac", &Values::new()).expect("insert");
-        let b = insert_track(&mut writer, "/music/b.flac", &Values::new()).expect("insert");
-        writer.commit().expect("commit");
-        let linked: Vec<(i64, i64, f64)> = conn
-            .prepare(
-                "SELECT l.id, tl.track_id, tl.offset_samples FROM library l \
-                 JOIN track_locations tl ON tl.id = l.location ORDER BY l.id",
-            )
-            .and_then(|mut s| {
-                s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })
-            .expect("rows");
-        assert_eq!(linked, [(a, a, 0.0), (b, b, 0.0)]);
-    }
-
-    #[test]
-    fn revision_40_has_no_track_ids() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("mixxxdb.sqlite");
-        let conn = create(&path, 40).expect("create");
-        let (columns, indexes) = locations_schema(&conn);
+    fn revision_39_is_what_the_real_mixxx_2_5_0_creates() {
+        let expected = mixxx_2_5_0();
         assert!(
-            columns.iter().all(|(name, _, _)| name != "track_id"),
-            "{columns:?}"
+            expected.tables["library"]
+                .iter()
+                .any(|c| c.0 == "source_synchronized_ms")
         );
-        assert!(indexes.is_empty(), "{indexes:?}");
-        assert!(!super::super::has_track_ids(&conn).expect("pragma"));
+        assert!(expected.indexes.contains_key("idx_crate_tracks_track_id"));
+        assert_eq!(created(39), expected);
+    }
+
+    #[test]
+    fn revision_40_adds_the_tuning_frequency() {
+        let mut expected = mixxx_2_5_0();
+        let library = expected.tables.get_mut("library").expect("library");
+        library.push((
+            "tuning_frequency_hz".into(),
+            "FLOAT".into(),
+            false,
+            Some("0.0".into()),
+            false,
+        ));
+        assert_eq!(created(40), expected);
+    }
+
+    #[test]
+    fn revision_32_has_none_of_the_later_columns_and_indexes() {
+        let schema = created(32);
+        let indexes: Vec<&str> = schema.indexes.keys().map(String::as_str).collect();
+        assert_eq!(indexes, ["track_analysis_track_id_index"]);
+        assert!(
+            !schema.tables["library"]
+                .iter()
+                .any(|c| c.0 == "coverart_color")
+        );
     }
 }

@@ -1,7 +1,7 @@
-//! Writing the Mixxx database: one transaction per run, after a byte-exact backup, touching only
-//! the columns and rows git-mixxx owns (the mapped `library` columns with `key_id` kept
-//! consistent, and crate / user-playlist membership, creating crates and playlists that do
-//! not exist yet).
+//! Writing the Mixxx database: one transaction per run, after a byte-exact backup
+//! ([`super::backups`]), touching only the columns and rows git-mixxx owns (the mapped
+//! `library` columns with `key_id` kept consistent, and crate / user-playlist membership,
+//! creating crates and playlists that do not exist yet).
 
 use super::marker::Marker;
 use super::{Database, Error as DbError};
@@ -43,11 +43,6 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
-/// The backup folder for a database: `git-mixxx-backups/` beside it.
-pub fn backup_dir(db_path: &Path) -> PathBuf {
-    super::backups::dir(db_path)
-}
-
 impl Database {
     /// Opens the database for writing (it must exist and have a known schema revision).
     pub fn open_for_writing(path: &Path) -> Result<Database, DbError> {
@@ -71,7 +66,7 @@ impl Database {
             .map_err(sqlite)?;
         let tx =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
-        let backup = back_up(&path, wal.eq_ignore_ascii_case("wal"))?;
+        let backup = super::backups::back_up(&path, wal.eq_ignore_ascii_case("wal"))?;
         let mut writer = Writer::new(tx);
         writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
         Ok((writer, backup))
@@ -88,86 +83,6 @@ impl Database {
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
         super::marker::write(&tx, marker).map_err(sqlite)?;
         tx.commit().map_err(sqlite)
-    }
-}
-
-/// Backs up the database at `path` (in WAL mode when `wal`) into its backup folder, then
-/// prunes the folder by age ([`super::backups::keep`]); returns the backup's path. The caller
-/// makes sure nobody writes the database meanwhile (holding its write lock, or Mixxx closed).
-pub fn back_up(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
-    let backup = back_up_unpruned(path, wal)?;
-    prune_backups(path)?;
-    Ok(backup)
-}
-
-/// [`back_up`] without pruning (when the caller still needs an older backup).
-pub fn back_up_unpruned(path: &Path, wal: bool) -> Result<PathBuf, DbError> {
-    let backup = super::backups::path_for(path, chrono::Utc::now());
-    take_backup(path, &backup, wal)?;
-    Ok(backup)
-}
-
-/// Prunes the backups of the database at `path` by age ([`super::backups::keep`]).
-pub fn prune_backups(path: &Path) -> Result<(), DbError> {
-    let dir = backup_dir(path);
-    super::backups::prune(&dir, chrono::Utc::now())
-        .map_err(|source| DbError::Backup { path: dir, source })
-}
-
-/// SQLite's `quick_check` on a database file: `Err` with what it found when it fails.
-pub fn check(path: &Path) -> std::io::Result<()> {
-    verify(path)
-}
-
-/// Copies the database at `path` to `backup` (through `backup.partial`, renamed once SQLite's
-/// `quick_check` passes on the copy), so that only whole, sound copies count as backups; a
-/// failed copy (a full disk) leaves nothing behind. Called while the write lock is held: in
-/// WAL mode the copy is SQLite's backup from a second connection (the writing one cannot be a
-/// backup's source), which sees the last commit, as no one else can write meanwhile.
-fn take_backup(path: &Path, backup: &Path, wal: bool) -> Result<(), DbError> {
-    let partial = backup.with_extension("sqlite.partial");
-    let dir = backup.parent().unwrap_or(Path::new("."));
-    let copied = std::fs::create_dir_all(dir)
-        .and_then(|()| copy_database(path, &partial, wal))
-        .and_then(|()| verify(&partial));
-    let done = copied.and_then(|()| std::fs::rename(&partial, backup));
-    done.map_err(|source| {
-        let _ = std::fs::remove_file(&partial);
-        DbError::Backup {
-            path: backup.to_owned(),
-            source,
-        }
-    })
-}
-
-fn copy_database(path: &Path, to: &Path, wal: bool) -> std::io::Result<()> {
-    if !wal {
-        return std::fs::copy(path, to).map(drop);
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    rusqlite::Connection::open_with_flags(path, flags)
-        .and_then(|reader| {
-            reader.backup(
-                rusqlite::MAIN_DB,
-                to,
-                None::<fn(rusqlite::backup::Progress)>,
-            )
-        })
-        .map_err(std::io::Error::other)
-}
-
-/// SQLite's `quick_check` on a copy.
-fn verify(copy: &Path) -> std::io::Result<()> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let check: String = rusqlite::Connection::open_with_flags(copy, flags)
-        .and_then(|c| c.query_row("PRAGMA quick_check", [], |r| r.get(0)))
-        .map_err(std::io::Error::other)?;
-    if check == "ok" {
-        Ok(())
-    } else {
-        Err(std::io::Error::other(format!(
-            "the copy fails SQLite's check: {check}"
-        )))
     }
 }
 
@@ -327,9 +242,9 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// The key notation this Mixxx writes: the one its rows are written in (Mixxx 2.5 and
-    /// later write ID3v2 names whatever the preference says), else its configuration's
-    /// (`mixxx.cfg` beside the database), else Mixxx's default.
+    /// The key notation this Mixxx writes: the one its rows are written in, else the one its
+    /// configuration (`mixxx.cfg` beside the database) makes it write (Mixxx 2.5 and later
+    /// write ID3v2 names whatever the preference says), else Mixxx's default.
     fn notation(&mut self) -> Result<&Notation, Error> {
         if self.notation.is_none() {
             let mut stmt = self.tx.prepare(
@@ -342,7 +257,7 @@ impl<'a> Writer<'a> {
             let notation = Notation::detect(rows.iter().map(|(id, t)| (*id, t.as_str())))
                 .or_else(|| {
                     let text = std::fs::read_to_string(self.config.as_deref()?).ok()?;
-                    Notation::from_config(&text)
+                    Notation::written_by(&text)
                 })
                 .unwrap_or_default();
             self.notation = Some(notation);

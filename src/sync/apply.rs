@@ -29,15 +29,19 @@ pub enum Applied {
 }
 
 /// Moves the rows of `relinks` in one transaction after a backup, unless Mixxx runs or
-/// `--push-only` was given.
-pub fn relink(db: &Path, relinks: &[Relink], opts: &Options) -> Result<Applied, Error> {
+/// `--push-only` was given; notes in each what became of the cues that could not simply move.
+pub fn relink(db: &Path, relinks: &mut [Relink], opts: &Options) -> Result<Applied, Error> {
     if let Some(why) = held(db, opts) {
         return Ok(Applied::Held(why));
     }
     let mut db = Database::open_for_writing(db)?;
     let (writer, backup) = db.begin_write()?;
-    for change in relinks.iter().filter_map(|r| r.change.as_ref()) {
-        relink::relink(writer.transaction(), change).map_err(write::Error::from)?;
+    for r in relinks.iter_mut() {
+        if let Some(change) = &r.change {
+            let adopted =
+                relink::relink(writer.transaction(), change).map_err(write::Error::from)?;
+            r.note(adopted);
+        }
     }
     crash_point("before-relink-commit")?;
     writer.commit()?;
@@ -54,8 +58,9 @@ pub fn import(db: &Path, imports: &[Import], opts: &Options) -> Result<Applied, 
     let mut db = Database::open_for_writing(db)?;
     let (writer, backup) = db.begin_write()?;
     let tx = writer.transaction();
-    if let Some(folder) = super::import::library_folder(imports) {
-        import::ensure_library_folder(tx, &folder).map_err(write::Error::from)?;
+    let folders: BTreeSet<&str> = imports.iter().map(|i| i.folder.as_str()).collect();
+    for folder in folders {
+        import::ensure_library_folder(tx, folder).map_err(write::Error::from)?;
     }
     for file in imports {
         let track = super::import::read_track(file);

@@ -1,42 +1,91 @@
-//! The base of the three-way merge: this clone's newest finished sync commit on the branch,
-//! and the digest of each synced key's values there. Read from the local cache when it
-//! describes that commit, else rebuilt from the branch (the cache is only for speed).
+//! The base of the three-way merge: the branch as of this clone's last finished sync of this
+//! Mixxx database, and the digest of each synced key's values then. Each database (recognised
+//! by its marker) has its own, kept locally ([`crate::state::local`]); only a clone without
+//! local state gets one back from the branch, rebuilt at the run its own history vouches for
+//! ([`crate::state::vouch`]).
 
 use super::plan;
 use super::snapshot::Item;
-use crate::annex::logmet::MetLog;
+use crate::annex::logmet::{MetLog, Order, Timestamp};
 use crate::annex::{self, Annex, key};
+use crate::bounds;
 use crate::fields;
 use crate::fields::Values;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, HeldValue, Synced};
+use crate::state::local::{self, BaseInfo, Local, OwnRun, StoredBase};
+use crate::state::{self, Cache, HeldValue, Synced, vouch};
 use gix::ObjectId;
 use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
+use std::path::Path;
 
 pub struct Base {
-    /// This clone's newest finished sync commit; `None` before its first sync.
+    /// The commit of this database's last finished sync; `None` without one.
     pub commit: Option<ObjectId>,
     /// Each synced key's digest of values at `commit`, and the row they were synced with.
     pub digests: FxHashMap<String, Synced>,
-    /// The marker the database held after that sync, if it recorded one.
-    pub marker: Option<String>,
     /// Fields held at the base (a value Mixxx could not hold), with what Mixxx kept.
     pub held: HashMap<String, Values>,
     /// Keys whose base was carried over from the key their row was synced with
     /// ([`Base::carry`]): they are recorded as synced anew.
     pub carried: HashSet<String>,
+    /// What its local file says, and the tag it is kept under ([`local::tag`]).
+    pub info: BaseInfo,
+    pub tag: Option<String>,
+}
+
+/// How the base was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// Kept locally for this database.
+    Kept,
+    /// Rebuilt from the branch at a run this clone's history vouches for: to be kept.
+    Rebuilt,
+    /// None: this clone never synced.
+    FirstSync,
+    /// None for this database, though this clone synced others (a new one, a restored backup,
+    /// a copy).
+    OtherDatabase,
 }
 
 impl Base {
-    /// No base: a first sync, or a database the base does not belong to.
+    /// No base: a first sync, or a database the clone has no base for.
     pub fn none() -> Base {
         Base {
             commit: None,
             digests: FxHashMap::default(),
-            marker: None,
             held: HashMap::new(),
             carried: HashSet::new(),
+            info: BaseInfo::default(),
+            tag: None,
+        }
+    }
+
+    /// The base a local file holds; `None` when its commit is not in the repository (the
+    /// branch was rewritten and pruned since).
+    fn from_stored(annex: &Annex, stored: StoredBase) -> annex::Result<Option<Base>> {
+        let Ok(commit) = ObjectId::from_hex(stored.info.commit.as_bytes()) else {
+            return Ok(None);
+        };
+        if annex.repo.try_find_header(commit)?.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(Base {
+            commit: Some(commit),
+            digests: stored.digests,
+            held: held_values(&stored.info.held),
+            carried: HashSet::new(),
+            info: stored.info,
+            tag: Some(stored.tag),
+        }))
+    }
+
+    /// The base as kept, under `tag`.
+    pub fn into_stored(self, tag: String) -> StoredBase {
+        StoredBase {
+            tag,
+            info: self.info,
+            digests: self.digests,
         }
     }
 
@@ -77,36 +126,131 @@ impl Base {
         });
     }
 
-    /// Whether the base was taken with another database than the one holding `marker` (a new
-    /// one, a restored backup, a copy from another clone).
-    pub fn belongs_elsewhere(&self, marker: Option<&Marker>) -> bool {
-        self.marker
-            .as_deref()
-            .is_some_and(|recorded| !marker.is_some_and(|m| m.accepts(recorded)))
+    /// The keys whose newest metadata line is dated in the future: those the base listed
+    /// that still are (a log's newest line only ever gets newer), with those a run read now
+    /// (`found`), each with its newest time.
+    pub fn future(&self, found: &[(String, Order)]) -> Vec<(String, String)> {
+        let now = bounds::now_secs();
+        let mut out: HashMap<&str, Order> = HashMap::new();
+        let known = self
+            .info
+            .future
+            .iter()
+            .filter_map(|(k, o)| Some((k.as_str(), Order::parse(o)?)));
+        for (key, order) in known.chain(found.iter().map(|(k, o)| (k.as_str(), o.clone()))) {
+            if in_future(&order, now) && out.get(key).is_none_or(|o| *o < order) {
+                out.insert(key, order);
+            }
+        }
+        let mut out: Vec<(String, String)> = out
+            .into_iter()
+            .map(|(k, o)| (k.to_owned(), o.to_string()))
+            .collect();
+        out.sort();
+        out
     }
 }
 
-/// Finds the base; the second value says it was rebuilt (and so should be saved).
+/// The keys whose newest metadata line is dated in the future ([`Base::future`]): those the
+/// base knew, those read now (`read`), and those written by this clone's own runs that are
+/// dated in the future (its clock was ahead then: the lines they wrote are dated so).
+pub fn future_dated(
+    annex: &Annex,
+    base: &Base,
+    read: &[(String, Order)],
+) -> annex::Result<Vec<(String, String)>> {
+    let now = bounds::now_secs();
+    let mut found = read.to_vec();
+    let runs = Local::new(&annex.repo, &annex.uuid).runs();
+    for run in runs {
+        let Ok(time) = chrono::DateTime::parse_from_rfc3339(&run.record.time) else {
+            continue;
+        };
+        let Some(order) = Order::parse(&format!("{}s", time.timestamp())) else {
+            continue;
+        };
+        if !in_future(&order, now) {
+            continue;
+        }
+        let Ok(commit) = ObjectId::from_hex(run.commit.as_bytes()) else {
+            continue;
+        };
+        let Some(parent) = annex.repo.find_commit(commit)?.parent_ids().next() else {
+            continue;
+        };
+        let changed =
+            annex.changed_paths(annex.tree_of(parent.detach())?, annex.tree_of(commit)?)?;
+        found.extend(
+            changed
+                .iter()
+                .filter_map(|p| key::key_of_metadata_log_path(p))
+                .map(|k| (k, order.clone())),
+        );
+    }
+    Ok(base.future(&found))
+}
+
+/// Whether a log line's time is more than [`bounds::FUTURE_SECS`] past `now`.
+pub fn in_future(order: &Order, now: i64) -> bool {
+    let limit = Timestamp {
+        secs: i128::from(now.saturating_add(bounds::FUTURE_SECS)),
+        picos: 0,
+    };
+    *order > Order::Exact(limit)
+}
+
+/// The candidate tags of the database that holds `marker` (at `db`), best first.
+fn tags(marker: Option<&Marker>, db: &Path) -> Vec<String> {
+    match marker {
+        Some(m) => std::iter::once(&m.current)
+            .chain(&m.previous)
+            .map(|t| local::tag(Some(t), db))
+            .collect(),
+        None => vec![local::tag(None, db)],
+    }
+}
+
+/// Finds the base of the database that holds `marker` at `db`: kept locally, else (for a
+/// clone without local state) rebuilt at the run its own history vouches for.
 pub fn load(
     annex: &Annex,
-    tip: ObjectId,
     cache: &mut Cache,
     items: &FxHashMap<String, Item>,
-) -> annex::Result<(Base, bool)> {
-    let Some((commit, record)) = state::find_base_commit(annex, tip)? else {
-        return Ok((Base::none(), false));
-    };
-    if let Some(digests) = cache.take_base_for(commit) {
-        let base = Base {
-            commit: Some(commit),
-            digests,
-            held: held_values(&record.held),
-            marker: record.marker,
-            carried: HashSet::new(),
+    marker: Option<&Marker>,
+    db: &Path,
+) -> annex::Result<(Base, Found)> {
+    let local = Local::new(&annex.repo, &annex.uuid);
+    for tag in tags(marker, db) {
+        let Some(stored) = cache.take_base(&tag).or_else(|| local.load_base(&tag)) else {
+            continue;
         };
-        return Ok((base, false));
+        if let Some(base) = Base::from_stored(annex, stored)? {
+            return Ok((base, Found::Kept));
+        }
     }
-    // Rebuild: the keys synced then, with the digests of their values at that commit.
+    if local.exists() {
+        return Ok((Base::none(), Found::OtherDatabase));
+    }
+    let runs = vouch::own_runs(annex)?;
+    let db_text = db.display().to_string();
+    match vouch::base_run(&runs, marker, &db_text) {
+        Some(run) => Ok((rebuild(annex, run, items, &db_text)?, Found::Rebuilt)),
+        None if runs.is_empty() => Ok((Base::none(), Found::FirstSync)),
+        None => Ok((Base::none(), Found::OtherDatabase)),
+    }
+}
+
+/// The base at `run`'s commit: the keys this clone had synced then, with the digests of their
+/// values there.
+fn rebuild(
+    annex: &Annex,
+    run: &OwnRun,
+    items: &FxHashMap<String, Item>,
+    db: &str,
+) -> annex::Result<Base> {
+    let commit = ObjectId::from_hex(run.commit.as_bytes())
+        .map_err(|e| annex::Error::Git(gix::Error::from_error(e)))?;
+    let record = &run.record;
     let held = held_values(&record.held);
     let mut reader = annex.tree_reader(commit)?;
     let synced = state::synced_ids(&mut reader, &annex.uuid)?;
@@ -128,14 +272,38 @@ pub fn load(
         let digest = fields::digest(&values);
         digests.insert(k.clone(), Synced { digest, row: *row });
     }
-    let base = Base {
+    Ok(Base {
         commit: Some(commit),
         digests,
         held,
-        marker: record.marker,
         carried: HashSet::new(),
-    };
-    Ok((base, true))
+        info: BaseInfo {
+            commit: run.commit.clone(),
+            run: record.run_id(),
+            time: record.time.clone(),
+            marker: record.marker.clone(),
+            db: db.to_owned(),
+            held: record.held.clone(),
+            future: Vec::new(),
+        },
+        tag: Some(local::tag(record.marker.as_deref(), Path::new(db))),
+    })
+}
+
+/// Keeps `base` locally as the base of the database that holds `marker` at `db` now,
+/// replacing the file it was read from; returns it as kept.
+pub fn save(
+    annex: &Annex,
+    mut base: Base,
+    marker: Option<&Marker>,
+    db: &Path,
+) -> std::io::Result<StoredBase> {
+    let local = Local::new(&annex.repo, &annex.uuid);
+    let from = base.tag.take();
+    base.info.db = db.display().to_string();
+    let stored = base.into_stored(local::tag(marker.map(|m| m.current.as_str()), db));
+    local.save_base(&stored, from.as_deref())?;
+    Ok(stored)
 }
 
 /// A run record's held fields, by key.
@@ -158,16 +326,18 @@ pub struct LoadingCache {
 
 impl LoadingCache {
     pub fn start(annex: &Annex) -> LoadingCache {
-        let path = state::cache_path(annex);
+        let keys = state::keys_path(annex);
+        let local = Local::new(&annex.repo, &annex.uuid);
         LoadingCache {
-            loader: Some(std::thread::spawn(move || Cache::load(&path))),
+            loader: Some(std::thread::spawn(move || Cache::load(&keys, &local))),
             cache: Cache::default(),
         }
     }
 
     pub fn get_mut(&mut self) -> &mut Cache {
         if let Some(loader) = self.loader.take() {
-            // A loader that panicked leaves an empty cache, rebuilt from the branch.
+            // A loader that panicked leaves an empty cache: keys are found again, the base
+            // is read when needed.
             self.cache = loader.join().unwrap_or_default();
         }
         &mut self.cache
@@ -176,5 +346,38 @@ impl LoadingCache {
     pub fn get(mut self) -> Cache {
         self.get_mut();
         self.cache
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_stays_in_the_future_until_its_time_comes() {
+        let now = bounds::now_secs();
+        let at = |secs: i64| Order::parse(&format!("{secs}s")).unwrap();
+        let mut base = Base::none();
+        base.info.future = vec![
+            ("old".into(), format!("{}s", now - 10)),
+            (
+                "kept".into(),
+                format!("{}s", now + 10 * bounds::FUTURE_SECS),
+            ),
+            ("junk".into(), "not a time".into()),
+        ];
+        let found = [
+            ("new".to_owned(), at(now + 2 * bounds::FUTURE_SECS)),
+            ("kept".to_owned(), at(now + 20 * bounds::FUTURE_SECS)),
+            ("soon".to_owned(), at(now + 60)),
+        ];
+        let future = base.future(&found);
+        let keys: Vec<&str> = future.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["kept", "new"]);
+        assert_eq!(future[0].1, at(now + 20 * bounds::FUTURE_SECS).to_string());
+        assert!(in_future(
+            &Order::parse("99999999999999999999999999999999999999999s").unwrap(),
+            now
+        ));
     }
 }

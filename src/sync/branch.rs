@@ -3,11 +3,16 @@
 //! combined as git-annex combines them), the log at the
 //! base commit, and which logs changed since the base; git-mixxx's own files now, at the base
 //! and in older commits ([`FileVersions`]), each read only up to a size. [`Logs`] is what the
-//! planner needs; [`Branch`] reads a repository, tests use a map.
+//! planner needs; [`Branch`] reads a repository, tests use a map. A log beyond the file limit
+//! is not read ([`crate::bounds`]): its key is left alone. The keys whose newest line is dated
+//! in the future are noted as their logs are read.
 
-use super::snapshot::Keyed;
+use super::snapshot::Item;
+use crate::annex::logmet::{self, MetLog, Order};
 use crate::annex::{self, Annex, Capped, TreeReader, key};
+use crate::bounds;
 use gix::ObjectId;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A key's metadata log.
@@ -21,6 +26,9 @@ pub struct Log {
     /// journal): a run that settles on them writes them to the branch, so that its commit holds
     /// what it was planned on.
     pub combined: bool,
+    /// Whether a version of the file is beyond the file limit ([`bounds::FILE_BYTES`]): not
+    /// read, and the key left alone.
+    pub skipped: bool,
 }
 
 /// The branch logs the planner reads.
@@ -50,6 +58,10 @@ pub struct Branch<'a> {
     journal: HashSet<String>,
     /// Keys whose base is another key's ([`Branch::base_from`]).
     base_keys: HashMap<String, String>,
+    /// Keys read whose newest line is dated in the future, with its time.
+    pub future: Vec<(String, Order)>,
+    /// This machine's time when the branch was opened (seconds since the epoch).
+    opened: i64,
 }
 
 impl<'a> Branch<'a> {
@@ -90,6 +102,8 @@ impl<'a> Branch<'a> {
             changed,
             journal,
             base_keys: HashMap::new(),
+            future: Vec::new(),
+            opened: bounds::now_secs(),
         })
     }
 
@@ -99,35 +113,43 @@ impl<'a> Branch<'a> {
         self.base_keys.insert(key.to_owned(), old.to_owned());
     }
 
-    /// How many keys changed on the branch since the base that this Mixxx does not have (a
-    /// file at a track's secondary location is not lacking: its track has its metadata).
-    pub fn unknown_keys(&self, keyed: &Keyed) -> usize {
-        self.changed.as_ref().map_or(0, |c| {
-            c.iter()
-                .filter(|k| !keyed.items.contains_key(*k) && !keyed.secondary.keys.contains(*k))
-                .count()
-        })
+    /// How many keys changed on the branch since the base that this Mixxx does not have.
+    pub fn unknown_keys(&self, items: &FxHashMap<String, Item>) -> usize {
+        self.changed
+            .as_ref()
+            .map_or(0, |c| c.iter().filter(|k| !items.contains_key(*k)).count())
     }
 }
 
 impl<'a> Branch<'a> {
     /// The file at `path` now: the tip's lines combined with those of the unmerged remote
     /// branches and `extra` (a journal entry), as git-annex's union merge combines them; and
-    /// whether lines came from elsewhere than the tip.
-    fn combined(&mut self, path: &str, extra: Option<String>) -> annex::Result<(String, bool)> {
+    /// whether lines came from elsewhere than the tip. `None` when a version of it is beyond
+    /// the file limit.
+    fn combined(
+        &mut self,
+        path: &str,
+        extra: Option<String>,
+    ) -> annex::Result<Option<(String, bool)>> {
         let here = self.reader.blob_id(path)?;
-        let read = |id| annex::read_blob(&self.annex.repo, id);
-        let text = here.map(read).transpose()?.unwrap_or_default();
+        let read = |id| annex::read_blob(&self.annex.repo, id, path);
+        let text = match here.map(read).transpose()? {
+            Some(None) => return Ok(None),
+            found => found.flatten().unwrap_or_default(),
+        };
         let mut others = Vec::new();
         for remote in &mut self.remotes {
             let there = remote.blob_id(path)?;
             if there != here {
-                others.extend(there.map(read).transpose()?);
+                match there.map(read).transpose()? {
+                    Some(None) => return Ok(None),
+                    found => others.extend(found.flatten()),
+                }
             }
         }
         others.extend(extra);
         if others.is_empty() {
-            return Ok((text, false));
+            return Ok(Some((text, false)));
         }
         let mut lines: BTreeSet<&str> = text.lines().collect();
         let before = lines.len();
@@ -138,7 +160,7 @@ impl<'a> Branch<'a> {
             .filter(|l| !l.is_empty())
             .map(|l| format!("{l}\n"))
             .collect();
-        Ok((text, combined))
+        Ok(Some((text, combined)))
     }
 
     /// A file of git-mixxx's own now (tip and unmerged remote branches combined, as
@@ -160,7 +182,7 @@ impl<'a> Branch<'a> {
         }
         let texts = blobs
             .iter()
-            .map(|id| annex::read_blob(repo, *id))
+            .map(|id| Ok(logmet::text_of(&repo.find_blob(*id)?.data)))
             .collect::<annex::Result<Vec<String>>>()?;
         Ok(match texts.len() {
             0 => None,
@@ -280,11 +302,28 @@ impl Logs for Branch<'_> {
             true => self.annex.journal_entry(&path)?,
             false => None,
         };
-        let (text, combined) = self.combined(&path, journal)?;
+        let Some((text, combined)) = self.combined(&path, journal)? else {
+            return Ok(Log {
+                in_journal,
+                skipped: true,
+                ..Log::default()
+            });
+        };
+        let beyond = MetLog::beyond_limits(&text);
+        if beyond > 0 {
+            bounds::note(bounds::Skipped {
+                file: path,
+                beyond: bounds::Beyond::Entries { count: beyond },
+            });
+        }
+        if let Some(newest) = newest_in_future(&text, self.opened) {
+            self.future.push((key.to_owned(), newest));
+        }
         Ok(Log {
             text,
             in_journal,
             combined,
+            skipped: false,
         })
     }
 
@@ -296,5 +335,44 @@ impl Logs for Branch<'_> {
                 .unwrap_or_default()),
             None => Ok(String::new()),
         }
+    }
+}
+
+/// The time of a log's newest line, when it is in the future ([`super::base::in_future`]).
+/// Most lines are told apart by their digits alone.
+fn newest_in_future(text: &str, now: i64) -> Option<Order> {
+    let limit = now.saturating_add(bounds::FUTURE_SECS).to_string();
+    let surely_past = |time: &str| {
+        let int = time.split(['.', 's']).next().unwrap_or(time);
+        int.bytes().all(|b| b.is_ascii_digit())
+            && (int.len() < limit.len() || (int.len() == limit.len() && int <= limit.as_str()))
+    };
+    text.split(['\n', '\r'])
+        .filter_map(|line| line.split(' ').next())
+        .filter(|time| !time.is_empty() && !surely_past(time))
+        .filter_map(Order::parse)
+        .filter(|order| super::base::in_future(order, now))
+        .max()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_log_is_in_the_future_by_its_newest_line() {
+        let now = 1_800_000_000;
+        let ahead = now + 2 * bounds::FUTURE_SECS;
+        let text = format!("1s rating +1\n{ahead}.5s rating +2\n{now}s rating +3\n");
+        assert_eq!(
+            newest_in_future(&text, now),
+            Order::parse(&format!("{ahead}.5s"))
+        );
+        assert_eq!(newest_in_future(&format!("{now}s x +1\n"), now), None);
+        assert!(newest_in_future("99999999999999999999999999999999999999999s x +1", now).is_some());
+        assert_eq!(
+            newest_in_future("-99999999999s x +1\nnot-a-time x\n", now),
+            None
+        );
     }
 }

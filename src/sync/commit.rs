@@ -5,6 +5,7 @@
 use super::plan::Plan;
 use super::report::{Report, field_counts};
 use crate::annex::{self, Annex, TreeReader, logmet};
+use crate::bounds;
 use crate::state::{self, RunRecord};
 use gix::ObjectId;
 use std::collections::BTreeMap;
@@ -24,10 +25,7 @@ impl Files {
         for track in &mut plan.tracks {
             if let Some(push) = track.push.take().or_else(|| track.combined.take()) {
                 let path = std::mem::take(&mut track.log_path);
-                if push.in_journal {
-                    out.journal.push((path.clone(), push.content.clone()));
-                }
-                out.files.push((path, logmet::bytes_of(&push.content)));
+                out.add_log(path, push.content, push.in_journal);
             }
         }
         for order in &mut plan.orders.playlists {
@@ -36,6 +34,16 @@ impl Files {
             }
         }
         out
+    }
+
+    /// A key's metadata log with its new `content` (in git-annex's journal too when the journal
+    /// holds the file).
+    pub fn add_log(&mut self, path: String, content: String, in_journal: bool) {
+        let bytes = logmet::bytes_of(&content);
+        if in_journal {
+            self.journal.push((path.clone(), content));
+        }
+        self.files.push((path, bytes));
     }
 
     /// Records `keys` as synced by this clone with their Mixxx rows, in their shard files.
@@ -54,9 +62,14 @@ impl Files {
                 .push((id, *row));
         }
         for (path, ids) in shards {
+            // A shard beyond the limits is written anew (its ids only serve a clone re-made
+            // without its local state).
             let old = reader.read(&path)?.unwrap_or_default();
             let mut all: BTreeMap<String, Option<i64>> =
-                old.lines().filter_map(state::parse_synced_line).collect();
+                bounds::lines(&old, &path, state::SYNCED_LINE_BYTES)
+                    .into_iter()
+                    .filter_map(state::parse_synced_line)
+                    .collect();
             for (id, row) in ids {
                 all.insert(id, Some(row));
             }
@@ -71,14 +84,18 @@ impl Files {
         Ok(())
     }
 
-    /// Appends the run record to this clone's `runs` file.
+    /// Appends the run record to this clone's `runs` file, on a line of its own (its last: see
+    /// [`state::vouch`]). A file beyond the file limit is started anew.
     pub fn add_record(
         &mut self,
         reader: &mut TreeReader<'_>,
         record: &RunRecord,
     ) -> annex::Result<()> {
         let path = state::runs_path(&record.uuid);
-        let runs = reader.read(&path)?.unwrap_or_default();
+        let mut runs = reader.read(&path)?.unwrap_or_default();
+        if !runs.is_empty() && !runs.ends_with('\n') {
+            runs.push('\n');
+        }
         let content = format!("{runs}{}\n", record.to_line());
         self.files.push((path, content.into_bytes()));
         Ok(())
@@ -107,8 +124,8 @@ impl Files {
 pub fn message(report: &Report, record: &RunRecord) -> String {
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let mut msg = format!(
-        "git-mixxx sync on {}: {} track{} pushed, {} pulled",
-        record.host,
+        "git-mixxx sync{}: {} track{} pushed, {} pulled",
+        on_host(record),
         record.pushed,
         plural(record.pushed),
         record.pulled
@@ -132,6 +149,14 @@ pub fn message(report: &Report, record: &RunRecord) -> String {
     }
     msg.push_str(&trailers(record));
     msg
+}
+
+/// ` on HOST`, or nothing for a record that leaves its host out (`mixxx.private`).
+pub fn on_host(record: &RunRecord) -> String {
+    match record.host.is_empty() {
+        true => String::new(),
+        false => format!(" on {}", record.host),
+    }
 }
 
 /// The trailers that mark a run's commit: its clone, its run id, the run an undo reverted,

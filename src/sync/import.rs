@@ -3,6 +3,10 @@
 //! added as Mixxx's scanner adds a file ([`crate::mixxx::import`]); the run then starts over
 //! and pulls their values, crates, playlists, cues and grids like any row without a base.
 //!
+//! A file gets the path Mixxx sees it at: under the library folder of this Mixxx that holds it
+//! once symlinks are resolved (a folder reached through a symlinked `~/Music`), so Mixxx's
+//! own rescans find the same row; else under the work tree, which becomes a library folder.
+//!
 //! Files stay out when this Mixxx hid them, when this database synced them before (Mixxx
 //! purged them), and while their content is missing (`git annex get` brings it; the
 //! `reference-transaction` hook then runs on git-annex's branch commit and imports them).
@@ -13,7 +17,7 @@ use crate::annex::{self, Annex, logmet::MetLog};
 use crate::fields::Field;
 use crate::mixxx::import::{NewTrack, Tags};
 use crate::state::{Cache, Synced};
-use crate::worktree::Mapper;
+use crate::worktree::{Mapper, Views};
 use lofty::file::{AudioFile as _, TaggedFileExt as _};
 use lofty::tag::{ItemKey, Tag};
 use rustc_hash::FxHashMap;
@@ -31,8 +35,12 @@ pub struct Import {
     /// Its path in the work tree.
     pub path: String,
     pub key: String,
-    /// The absolute location Mixxx gets.
+    /// The absolute location Mixxx gets: where Mixxx sees it (under one of its library folders
+    /// that, symlinks resolved, holds it), else under the work tree (or the first
+    /// `mixxx.prefix`).
     pub location: String,
+    /// The library folder it is in (one of Mixxx's already, or the work tree's root).
+    pub folder: String,
     /// The file on this machine.
     pub source: PathBuf,
     /// The fields the branch has values or history for: the file's tags do not fill them
@@ -114,7 +122,6 @@ pub fn find(
         let wanted = is_audio(&path)
             && !scope.keyed.items.contains_key(&key)
             && !scope.synced.contains_key(&key)
-            && !scope.keyed.secondary.keys.contains(&key)
             && !seen.contains(&key);
         if !wanted || !content_present(&workdir.join(&path)) {
             continue;
@@ -123,6 +130,7 @@ pub fn find(
             seen.insert(key.clone());
             out.push(Import {
                 location: format!("{root}/{path}"),
+                folder: root.to_owned(),
                 source: workdir.join(&path),
                 branch_fields,
                 path,
@@ -134,6 +142,12 @@ pub fn find(
         return Ok(out);
     }
     let db = crate::mixxx::Database::open_read_only(scope.db)?;
+    let views = Views::new(workdir, &db.library_folders()?);
+    for import in &mut out {
+        if let Some((location, folder)) = views.location(&import.path) {
+            (import.location, import.folder) = (location, folder.to_owned());
+        }
+    }
     let locations: Vec<&str> = out.iter().map(|i| i.location.as_str()).collect();
     let known: HashSet<String> = db
         .known_locations(&locations)?
@@ -142,13 +156,6 @@ pub fn find(
         .collect();
     out.retain(|i| !known.contains(&i.location));
     Ok(out)
-}
-
-/// The folder Mixxx gets as a library folder for imports: the root of their locations.
-pub fn library_folder(imports: &[Import]) -> Option<String> {
-    let first = imports.first()?;
-    let root = first.location.strip_suffix(first.path.as_str())?;
-    Some(root.trim_end_matches('/').to_owned())
 }
 
 /// What Mixxx's scanner reads from an import's file, its tags left out of the fields the
@@ -229,17 +236,5 @@ mod tests {
         assert!(is_audio("b.mp3"));
         assert!(!is_audio("notes.txt"));
         assert!(!is_audio("flac"));
-    }
-
-    #[test]
-    fn the_library_folder_is_the_root_of_the_locations() {
-        let import = Import {
-            path: "House/a.flac".into(),
-            key: "K".into(),
-            location: "/home/dj/Music/House/a.flac".into(),
-            source: PathBuf::from("House/a.flac"),
-            branch_fields: Vec::new(),
-        };
-        assert_eq!(library_folder(&[import]).as_deref(), Some("/home/dj/Music"));
     }
 }

@@ -2,18 +2,22 @@
 //!
 //! 1. [`snapshot`]: read this Mixxx (one read transaction) and group its tracks by git-annex
 //!    key ([`snapshot::Keyed`]);
-//! 2. [`base`]: this clone's last finished sync, the base of the three-way merge; then
+//! 2. [`base`]: this clone's last finished sync of this database, the base of the three-way
+//!    merge (kept locally, per database); then
 //!    [`relink`]: rows whose file moved move to its new path (in Mixxx, before anything else
 //!    is written), and the attempt starts over;
 //! 3. [`plan`]: every decision per key and field ([`plan::Plan`]), against the branch as
 //!    [`branch`] reads it; nothing is written before it is complete;
 //! 4. [`apply`]: the pulls, written to Mixxx (one transaction, after a backup, only while
 //!    Mixxx is not running);
-//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch.
+//! 5. [`commit`]: the pushed logs and the sync state, as one commit on the branch; then this
+//!    clone's own state (the new base, the run) is kept locally.
 //!
 //! That order makes every interruption safe: if the run stops after the Mixxx transaction, the
 //! base has not moved, Mixxx now equals the branch for the pulled fields, and the next run
-//! pushes what is left. If it stops before, nothing happened. [`fingerprint`] skips the whole
+//! pushes what is left. If it stops before, nothing happened. If it stops after the commit,
+//! the old base still holds (Mixxx equals the branch for all the run changed), and the next
+//! run takes the run back from this clone's reflog ([`crate::state::vouch`]). [`fingerprint`] skips the whole
 //! run when nothing it reads changed since the last run that found nothing to do; the engine
 //! reports what it does to an [`observer::Observer`] and prints nothing.
 
@@ -31,6 +35,7 @@ pub mod order;
 pub mod plan;
 pub mod relink;
 mod report;
+mod rows;
 pub mod snapshot;
 
 pub use error::{Error, Result};
@@ -41,15 +46,15 @@ use crate::annex::logmet::Timestamp;
 use crate::annex::{self, Annex};
 use crate::context::Context;
 use crate::mixxx::marker::Marker;
-use crate::state::{self, Cache, RunRecord, Synced};
+use crate::state::local::{Local, OwnRun};
+use crate::state::{self, Cache, RunRecord, Synced, vouch};
 use apply::Applied;
-use base::{Base, LoadingCache};
+use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
 use fingerprint::Fingerprint;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
-use relink::Relink;
 use snapshot::Keyed;
 
 /// How often the whole run is redone when the branch moves under it.
@@ -93,28 +98,33 @@ pub fn run_keeping(
     let _lock = if opts.dry_run {
         None
     } else {
-        Some(ctx.annex.lock_journal()?)
+        let lock = ctx.annex.lock_journal()?;
+        Local::new(&ctx.annex.repo, &ctx.annex.uuid).remove_temporary_files();
+        Some(lock)
     };
     let mut cache = LoadingCache::start(&ctx.annex);
     let mut outcome = Err(Error::Contended);
     let marker_id = Marker::new_id(&ctx.annex.uuid);
-    let mut relinked = None;
-    let mut imported = None;
-    for _ in 0..ATTEMPTS {
-        let mut keyed = Keyed::default();
-        let run = Run {
-            ctx,
-            opts,
-            marker_id: &marker_id,
-            relinked: &mut relinked,
-            imported: &mut imported,
-        };
-        let result = attempt(run, &mut cache, &mut keyed, &mut clock);
-        leftovers.keep(keyed);
-        if let Some(report) = result.transpose() {
-            outcome = report;
-            break;
+    let mut changed = rows::Changed::default();
+    let ((), skipped) = crate::bounds::collect(|| {
+        for _ in 0..ATTEMPTS {
+            let mut keyed = Keyed::default();
+            let run = Run {
+                ctx,
+                opts,
+                marker_id: &marker_id,
+                changed: &mut changed,
+            };
+            let result = attempt(run, &mut cache, &mut keyed, &mut clock);
+            leftovers.keep(keyed);
+            if let Some(report) = result.transpose() {
+                outcome = report;
+                break;
+            }
         }
+    });
+    for skipped in skipped {
+        clock.observer.warning(Warning::Skipped(skipped));
     }
     leftovers.keep(cache.get());
     if let (Some(f), Ok(report)) = (&fingerprint, &outcome)
@@ -136,108 +146,153 @@ struct Run<'a> {
     opts: &'a Options,
     /// One new database marker for the run, whichever attempt writes it.
     marker_id: &'a str,
-    /// The rows this run moved to their files' new paths, and the backup taken first.
-    relinked: &'a mut Option<(Vec<Relink>, std::path::PathBuf)>,
-    /// The files this run added to Mixxx, and the backup taken first.
-    imported: &'a mut Option<(Vec<String>, std::path::PathBuf)>,
+    /// What the run changed in Mixxx's rows before planning ([`rows`]).
+    changed: &'a mut rows::Changed,
 }
 
-/// One attempt; `None` when the run must start over: the branch moved before the commit, or
-/// rows were relinked and the library is read again.
+/// What reading this Mixxx found besides its tracks.
+struct Read {
+    /// The database's marker ([`crate::mixxx::marker`]).
+    marker: Option<Marker>,
+    playlists: Vec<crate::mixxx::Playlist>,
+    /// Whether mapping tracks to keys learned keys the cache did not have.
+    keys_learned: bool,
+}
+
+/// One attempt, stage by stage; `None` when the run must start over: rows were relinked or
+/// files imported (the library is read again), or the branch moved before the commit.
 fn attempt(
-    run: Run<'_>,
+    mut run: Run<'_>,
     cache: &mut LoadingCache,
     keyed: &mut Keyed,
     clock: &mut Clock<'_>,
 ) -> Result<Option<Report>> {
-    let Run {
+    let (ctx, opts) = (run.ctx, run.opts);
+    let (read, mut report) = read_mixxx(ctx, opts, cache, keyed, clock)?;
+    let cache = cache.get_mut();
+    let tip = ctx.annex.tip()?;
+    let (mut base, found) = load_base(ctx, cache, keyed, &read, &mut report)?;
+    if rows::change_rows(&mut run, &base, keyed, cache, tip, &mut report)? {
+        keep_base(cache, base);
+        return Ok(None);
+    }
+    let (mut plan, mut branch) = make_plan(&run, tip, &mut base, keyed, &read, &mut report, clock)?;
+    let future = base::future_dated(&ctx.annex, &base, &branch.future)?;
+    report.future_dated = future
+        .iter()
+        .filter_map(|(k, _)| keyed.items.get(k).map(|i| i.path.clone()))
+        .collect();
+    clock.done(Stage::Planning);
+    report.tally(&plan, opts.details);
+    if ctx.clear_guard && !opts.allow_clears {
+        report.refused = guard::check(&plan, keyed.items.len());
+    }
+    if opts.dry_run || report.refused.is_some() {
+        return Ok(Some(report));
+    }
+    let (written, marker) = write_mixxx(&run, tip, keyed, &base, &plan, read.marker, &mut report)?;
+    clock.done(Stage::WritingMixxx);
+    let Some(ToCommit { record, new_keys }) = written else {
+        match found {
+            Found::Rebuilt => keep_state(ctx, cache, base, marker.as_ref(), None, clock),
+            _ => keep_base(cache, base),
+        }
+        if read.keys_learned {
+            save_keys(cache, &ctx.annex, clock);
+        }
+        return Ok(Some(report));
+    };
+    let commit = commit_run(
         ctx,
-        opts,
-        marker_id,
-        relinked,
-        imported,
-    } = run;
-    let annex = &ctx.annex;
+        tip,
+        &mut plan,
+        &mut branch,
+        &record,
+        &new_keys,
+        &report,
+    )?;
+    clock.done(Stage::Committing);
+    let Some(commit) = commit else {
+        // The branch moved: the next attempt starts over with the same base.
+        keep_base(cache, base);
+        return Ok(None);
+    };
+    report.commit = Some(commit.to_string());
+    crash_point("after-branch-commit")?;
+    let base = match record.finished {
+        true => settle_base(base, commit, keyed, plan, &record, future),
+        false => base,
+    };
+    let run = OwnRun {
+        commit: commit.to_string(),
+        record,
+    };
+    keep_state(ctx, cache, base, marker.as_ref(), Some(run), clock);
+    if read.keys_learned {
+        save_keys(cache, &ctx.annex, clock);
+    }
+    Ok(Some(report))
+}
+
+/// Reads this Mixxx and groups its tracks by key: the report starts with what it found.
+fn read_mixxx(
+    ctx: &Context,
+    opts: &Options,
+    cache: &mut LoadingCache,
+    keyed: &mut Keyed,
+    clock: &mut Clock<'_>,
+) -> Result<(Read, Report)> {
     let mut library = snapshot::read(&ctx.db, opts)?;
-    let db_marker = library.marker.take();
+    let marker = library.marker.take();
     let playlists = std::mem::take(&mut library.playlists);
     clock.done(Stage::ReadingMixxx);
     let cache = cache.get_mut();
     clock.done(Stage::WaitingForCache);
-    let mut report = Report {
+    let keys_learned = snapshot::key_tracks(&ctx.annex, &ctx.prefixes, library, cache, opts, keyed)
+        .map_err(annex::Error::from)?;
+    let report = Report {
         dry_run: opts.dry_run,
+        tracks: keyed.tracks(),
+        skipped: std::mem::take(&mut keyed.skipped),
+        library_paths: std::mem::take(&mut keyed.library_paths),
         ..Report::default()
     };
-    let keys_learned = snapshot::key_tracks(annex, &ctx.prefixes, library, cache, opts, keyed)
-        .map_err(annex::Error::from)?;
-    report.tracks = keyed.tracks();
-    report.skipped = std::mem::take(&mut keyed.skipped);
-    report.library_paths = std::mem::take(&mut keyed.library_paths);
     clock.done(Stage::MappingTracks);
+    let read = Read {
+        marker,
+        playlists,
+        keys_learned,
+    };
+    Ok((read, report))
+}
 
-    let tip = annex.tip()?;
-    let (mut base, rebuilt) = base::load(annex, tip, cache, &keyed.items)?;
-    if base.belongs_elsewhere(db_marker.as_ref()) {
-        // Its rows have no base: the branch is the truth wherever it has history.
-        report.database_replaced = true;
-        base = Base::none();
-    }
-    if let Some((moved, backup)) = relinked.as_ref() {
-        report.relinked.clone_from(moved);
-        report.backup = Some(backup.clone());
-    } else if !keyed.lost.is_empty() {
-        let relinks = relink::find(annex, &ctx.prefixes, keyed, &base.digests, cache)?;
-        if !relinks.is_empty() {
-            if opts.dry_run {
-                // Their rows are planned by the sync after the relink, not as they are now.
-                keyed.forget(relinks.iter().map(|r| r.key.as_str()));
-                report.relinked = relinks;
-            } else {
-                match apply::relink(&ctx.db, &relinks, opts)? {
-                    Applied::Written { backup, .. } => {
-                        *relinked = Some((relinks, backup));
-                        keep_base(cache, base);
-                        return Ok(None);
-                    }
-                    Applied::Held(why) => {
-                        report.relinks_waiting = relinks;
-                        report.pull_pending = Some(why);
-                    }
-                    Applied::Nothing => {}
-                }
-            }
-        }
-    }
-    if let Some((done, backup)) = imported.as_ref() {
-        report.imported.clone_from(done);
-        report.backup.get_or_insert_with(|| backup.clone());
-    } else if ctx.import && !opts.no_import && opts.paths.is_empty() && !opts.push_only {
-        let scope = import::Scope {
-            prefixes: &ctx.prefixes,
-            keyed,
-            synced: &base.digests,
-            db: &ctx.db,
-        };
-        let mut probe = Branch::open(annex, tip, None)?;
-        let imports = import::find(annex, &scope, &mut probe, cache)?;
-        let paths: Vec<String> = imports.iter().map(|i| i.path.clone()).collect();
-        if opts.dry_run {
-            report.imported = paths;
-        } else if !imports.is_empty() {
-            match apply::import(&ctx.db, &imports, opts)? {
-                Applied::Written { backup, .. } => {
-                    *imported = Some((paths, backup));
-                    keep_base(cache, base);
-                    return Ok(None);
-                }
-                Applied::Held(why) => {
-                    report.imports_waiting = paths;
-                    report.pull_pending.get_or_insert(why);
-                }
-                Applied::Nothing => {}
-            }
-        }
-    }
+/// This clone's base for this database, and how it was found. Without a base of its own, a
+/// database's rows have none: the branch is the truth wherever it has history.
+fn load_base(
+    ctx: &Context,
+    cache: &mut Cache,
+    keyed: &Keyed,
+    read: &Read,
+    report: &mut Report,
+) -> Result<(Base, Found)> {
+    let marker = read.marker.as_ref();
+    let (base, found) = base::load(&ctx.annex, cache, &keyed.items, marker, &ctx.db)?;
+    report.database_replaced = found == Found::OtherDatabase;
+    Ok((base, found))
+}
+
+/// The plan of every key and playlist against the branch; the branch as it read it.
+fn make_plan<'k, 'a>(
+    run: &Run<'a>,
+    tip: gix::ObjectId,
+    base: &mut Base,
+    keyed: &'k Keyed,
+    read: &Read,
+    report: &mut Report,
+    clock: &mut Clock<'_>,
+) -> Result<(Plan<'k>, Branch<'a>)> {
+    let (ctx, opts) = (run.ctx, run.opts);
+    let annex = &ctx.annex;
     base.forget_other_rows(&keyed.items);
     report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
@@ -248,16 +303,15 @@ fn attempt(
             base.carry(key, &old);
         }
     }
-    report.unknown_tracks = branch.unknown_keys(keyed);
+    report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
-
     let cx = order::Context {
         uuid: &annex.uuid,
         now: Timestamp::now(),
         opts,
         has_base: base.commit.is_some(),
     };
-    let matched = order::read(&playlists, keyed, &mut branch, &cx)?;
+    let matched = order::read(&read.playlists, keyed, &mut branch, &cx)?;
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let mut plan = plan::plan(
         keyed,
@@ -269,23 +323,35 @@ fn attempt(
         Timestamp::now(),
         progress,
     )?;
-    let pulled: rustc_hash::FxHashMap<&str, _> = (plan.tracks.iter())
-        .flat_map(|t| t.pull.iter().map(move |(f, v)| (t.key.as_str(), f, v)))
-        .filter_map(|(key, f, v)| (*f == crate::fields::Field::Playlist).then_some((key, v)))
-        .collect();
-    plan.orders = order::plan(matched, keyed, &pulled, &cx);
-    for warning in std::mem::take(&mut plan.orders.warnings) {
-        clock.observer.warning(warning);
-    }
-    clock.done(Stage::Planning);
-    report.tally(&plan, opts.details);
-    if ctx.clear_guard && !opts.allow_clears {
-        report.refused = guard::check(&plan, keyed.items.len());
-    }
-    if opts.dry_run || report.refused.is_some() {
-        return Ok(Some(report));
-    }
+    plan.orders = order::plan(matched, keyed, &plan.playlist_pulls(), &cx);
+    Ok((plan, branch))
+}
 
+/// What a run commits besides its pushed logs: its record, and the keys it synced first
+/// (with their rows).
+struct ToCommit<'k> {
+    record: RunRecord,
+    new_keys: Vec<(&'k String, i64)>,
+}
+
+/// Writes the plan's pulls to Mixxx, with a new marker where the run may finish; the run's
+/// record and the keys newly synced when the run commits (`None` when it has nothing to
+/// commit), and the marker the database holds now.
+fn write_mixxx<'k>(
+    run: &Run<'_>,
+    tip: gix::ObjectId,
+    keyed: &'k Keyed,
+    base: &Base,
+    plan: &Plan<'_>,
+    db_marker: Option<Marker>,
+    report: &mut Report,
+) -> Result<(Option<ToCommit<'k>>, Option<Marker>)> {
+    let Run {
+        ctx,
+        opts,
+        marker_id,
+        ..
+    } = run;
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
         .order
@@ -299,7 +365,7 @@ fn attempt(
     let marker = ((records || plan.pulls()) && opts.paths.is_empty() && !opts.push_only)
         .then(|| Marker::next(db_marker.as_ref(), marker_id))
         .flatten();
-    let (applied, marked) = apply::apply(&ctx.db, &plan, keyed, opts, marker.as_ref())?;
+    let (applied, marked) = apply::apply(&ctx.db, plan, keyed, opts, marker.as_ref())?;
     let db_marker = if marked { marker } else { db_marker };
     let needs_commit = records || matches!(applied, Applied::Written { .. });
     let pulled = match applied {
@@ -315,37 +381,34 @@ fn attempt(
         }
     };
     if !needs_commit {
-        keep_base(cache, base);
-        if keys_learned || rebuilt {
-            save_cache(cache, annex, keys_learned, clock);
-        }
-        return Ok(Some(report));
+        return Ok((None, db_marker));
     }
     let finished = report.pull_pending.is_none() && opts.paths.is_empty();
-    let mut record = run_record(ctx, &report, tip, pulled, finished);
-    record.marker = db_marker.map(|m| m.current);
-    record.held = held_values(&plan);
+    let mut record = run_record(ctx, report, tip, pulled, finished);
+    record.marker = db_marker.as_ref().map(|m| m.current.clone());
+    record.previous = db_marker
+        .as_ref()
+        .map(|m| m.previous.clone().unwrap_or_default());
+    record.held = held_values(plan);
+    Ok((Some(ToCommit { record, new_keys }), db_marker))
+}
 
-    let mut files = commit::Files::pushed(&mut plan);
-    files.add_synced(&mut branch.reader, &annex.uuid, &new_keys)?;
-    files.add_record(&mut branch.reader, &record)?;
-    clock.done(Stage::WritingMixxx);
-    let message = commit::message(&report, &record);
-    let Some(commit) = files.commit(annex, tip, &message)? else {
-        // The branch moved: the next attempt starts over with the same base.
-        keep_base(cache, base);
-        return Ok(None);
-    };
-    report.commit = Some(commit.to_string());
-    clock.done(Stage::Committing);
-    crash_point("after-branch-commit")?;
-    if finished {
-        settle_base(cache, base, commit, keyed, plan);
-    } else {
-        keep_base(cache, base);
-    }
-    save_cache(cache, annex, keys_learned, clock);
-    Ok(Some(report))
+/// Commits the pushed logs, the newly synced keys and the run record on top of `tip`; `None`
+/// when the branch moved meanwhile.
+fn commit_run(
+    ctx: &Context,
+    tip: gix::ObjectId,
+    plan: &mut Plan<'_>,
+    branch: &mut Branch<'_>,
+    record: &RunRecord,
+    new_keys: &[(&String, i64)],
+    report: &Report,
+) -> Result<Option<gix::ObjectId>> {
+    let mut files = commit::Files::pushed(plan);
+    files.add_synced(&mut branch.reader, &ctx.annex.uuid, new_keys)?;
+    files.add_record(&mut branch.reader, record)?;
+    let message = commit::message(report, record);
+    Ok(files.commit(&ctx.annex, tip, &message)?)
 }
 
 /// The record of this run for the branch.
@@ -357,13 +420,20 @@ pub(crate) fn run_record(
     finished: bool,
 ) -> RunRecord {
     let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    let (host, db) = match ctx.private {
+        true => (String::new(), String::new()),
+        false => (
+            gethostname::gethostname().to_string_lossy().into_owned(),
+            ctx.db.display().to_string(),
+        ),
+    };
     RunRecord {
         id: state::run_id(&ctx.annex.uuid, &time),
         undid: None,
         time,
         uuid: ctx.annex.uuid.clone(),
-        host: gethostname::gethostname().to_string_lossy().into_owned(),
-        db: ctx.db.display().to_string(),
+        host,
+        db,
         version: env!("CARGO_PKG_VERSION").to_owned(),
         tracks: report.tracks,
         pushed: report.pushed,
@@ -378,6 +448,7 @@ pub(crate) fn run_record(
             .cloned()
             .collect(),
         marker: None,
+        previous: None,
         held: Vec::new(),
     }
 }
@@ -396,22 +467,24 @@ fn held_values(plan: &Plan<'_>) -> Vec<state::HeldValue> {
         .collect()
 }
 
-/// Puts the base back in the cache unchanged.
-fn keep_base(cache: &mut Cache, base: Base) {
-    if let Some(commit) = base.commit {
-        cache.set_base(commit, base.digests);
+/// Puts the base back in the cache unchanged, for the next attempt.
+fn keep_base(cache: &mut Cache, mut base: Base) {
+    if let Some(tag) = base.tag.take() {
+        cache.put_base(base.into_stored(tag));
     }
 }
 
 /// The new base after a finished run: the commit, with every key of this Mixxx synced (keys
-/// not planned kept their base values).
+/// not planned kept their base values), the run's held fields and the keys dated in the
+/// future.
 fn settle_base(
-    cache: &mut Cache,
     mut base: Base,
     commit: gix::ObjectId,
     keyed: &Keyed,
     plan: Plan<'_>,
-) {
+    record: &RunRecord,
+    future: Vec<(String, String)>,
+) -> Base {
     if plan.in_base != base.digests.len() {
         base.digests.retain(|k, _| keyed.items.contains_key(k));
     }
@@ -423,13 +496,55 @@ fn settle_base(
             .copied();
         base.digests.insert(k.clone(), Synced { digest, row });
     }
-    cache.set_base(commit, base.digests);
+    base.commit = Some(commit);
+    base.info.commit = commit.to_string();
+    base.info.run = record.run_id();
+    base.info.time.clone_from(&record.time);
+    base.info.marker.clone_from(&record.marker);
+    base.info.held.clone_from(&record.held);
+    base.info.future = future;
+    base
 }
 
-/// Saves the local cache; failing only costs speed next time, so it is a warning.
-fn save_cache(cache: &Cache, annex: &Annex, keys_changed: bool, clock: &mut Clock<'_>) {
-    if let Err(e) = cache.save(&state::cache_path(annex), keys_changed) {
-        clock.observer.warning(Warning::CacheNotSaved(e));
+/// Keeps this clone's own state: the base of the database that holds `marker` now (moved
+/// there from the file it came from), then the run (with any run of its own commits the
+/// local state lacks). Failing leaves the state before, which still holds: a warning.
+fn keep_state(
+    ctx: &Context,
+    cache: &mut Cache,
+    base: Base,
+    marker: Option<&Marker>,
+    run: Option<OwnRun>,
+    clock: &mut Clock<'_>,
+) {
+    let annex = &ctx.annex;
+    let mut saved = match base.commit {
+        Some(_) => base::save(annex, base, marker, &ctx.db).map(|stored| cache.put_base(stored)),
+        None => Ok(()),
+    };
+    if let Some(mut run) = run {
+        // The local copy names this machine and database, whatever the branch's leaves out.
+        let (host, db) = (gethostname::gethostname(), ctx.db.display());
+        run.record.host = host.to_string_lossy().into_owned();
+        run.record.db = db.to_string();
+        let local = Local::new(&annex.repo, &annex.uuid);
+        saved = saved.and_then(|()| {
+            let mut runs =
+                vouch::unrecorded(annex, &local.runs()).map_err(std::io::Error::other)?;
+            runs.retain(|r| r.commit != run.commit);
+            runs.push(run);
+            local.append_runs(runs)
+        });
+    }
+    if let Err(e) = saved {
+        clock.observer.warning(Warning::StateNotSaved(e));
     }
     clock.done(Stage::SavingCache);
+}
+
+/// Saves the keys cache; failing only costs speed next time, so it is a warning.
+fn save_keys(cache: &Cache, annex: &Annex, clock: &mut Clock<'_>) {
+    if let Err(e) = cache.save_keys(&state::keys_path(annex)) {
+        clock.observer.warning(Warning::CacheNotSaved(e));
+    }
 }

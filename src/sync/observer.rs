@@ -33,7 +33,7 @@ impl Stage {
             Stage::Planning => "planning",
             Stage::WritingMixxx => "writing Mixxx and preparing the commit",
             Stage::Committing => "committing",
-            Stage::SavingCache => "saving the cache",
+            Stage::SavingCache => "saving this clone's state",
             Stage::RecordingShortcut => "recording the no-change shortcut",
         }
     }
@@ -45,13 +45,11 @@ pub enum Warning {
     #[error("could not save the local cache ({0}); the next run rebuilds it from the branch")]
     CacheNotSaved(std::io::Error),
     #[error(
-        "the playlist order file {file} on the git-annex branch holds {size} bytes, over the limit of 64 MiB: it is not read (`git mixxx status` lists it)"
+        "could not save this clone's sync state in .git/mixxx ({0}); the next run syncs from the state before this run, which still holds: free space or make .git writable"
     )]
-    OrderFileTooLarge { file: String, size: u64 },
-    #[error(
-        "{lines} line(s) of the playlist order file {file} on the git-annex branch are over the limits (100,000 entries, 16 MiB a line): they are skipped"
-    )]
-    OrderLinesSkipped { file: String, lines: usize },
+    StateNotSaved(std::io::Error),
+    #[error("skipped on the git-annex branch: {0}")]
+    Skipped(crate::bounds::Skipped),
 }
 
 /// Receives a run's events; every method does nothing unless overridden.

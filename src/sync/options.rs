@@ -1,24 +1,6 @@
 //! What a run is asked to do: its options and the conflict policy.
 
-use serde::{Deserialize, Serialize};
-
-/// Which side wins a conflict.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Prefer {
-    #[default]
-    Git,
-    Mixxx,
-}
-
-impl Prefer {
-    pub fn name(self) -> &'static str {
-        match self {
-            Prefer::Git => "git",
-            Prefer::Mixxx => "mixxx",
-        }
-    }
-}
+pub use crate::merge::Prefer;
 
 #[derive(Clone, Debug, Default)]
 pub struct Options {

@@ -7,9 +7,9 @@
 
 use super::snapshot::{Keyed, Lost};
 use crate::annex::{self, Annex, TreeReader, key};
-use crate::mixxx::relink::Move;
+use crate::mixxx::relink::{Adopted, Move};
 use crate::state::{Cache, Synced};
-use crate::worktree::Mapper;
+use crate::worktree::{Mapper, moved_location};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -20,11 +20,29 @@ use std::path::{Path, PathBuf};
 pub struct Relink {
     pub from: String,
     pub to: String,
+    /// Cues of the row Mixxx's rescan made for the new path that went to another pad, as
+    /// `VALUE → pad N` (the old row uses their pad).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues_moved: Vec<String>,
+    /// Cues of that row not kept (the old row has its own of that kind, or no pad is free):
+    /// their values, for the DJ to set again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cues_dropped: Vec<String>,
     /// The file's key.
     #[serde(skip)]
     pub(crate) key: String,
     #[serde(skip)]
     pub(crate) change: Option<Move>,
+}
+
+impl Relink {
+    /// Notes what became of the rescanned row's cues that could not simply move.
+    pub(crate) fn note(&mut self, adopted: Adopted) {
+        let pad = |(value, slot): (String, i64)| format!("{value} → pad {}", slot + 1);
+        self.cues_moved
+            .extend(adopted.reslotted.into_iter().map(pad));
+        self.cues_dropped.extend(adopted.dropped);
+    }
 }
 
 /// How many commits of `HEAD`'s first-parent history are searched for the key a lost row's
@@ -71,21 +89,24 @@ pub fn find(
     let mut mapper = Mapper::new(&annex.repo, prefixes)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     let mut targets: HashMap<String, Vec<String>> = HashMap::new();
-    // A track's secondary location is that track's file: no other row moves there.
     for (path, key) in mapper.annexed() {
-        if wanted.contains_key(&key) && !keyed.secondary.paths.contains(&path) {
+        if wanted.contains_key(&key) {
             targets.entry(key).or_default().push(path);
         }
     }
     cache.keys_by_blob = mapper.into_known().0;
     let workdir = annex.repo.workdir();
+    let root = workdir
+        .map(|w| std::path::absolute(w).unwrap_or_else(|_| w.to_owned()))
+        .map(|w| format!("{}/", w.to_string_lossy().trim_end_matches('/')))
+        .unwrap_or_default();
     let mut relinks: Vec<Relink> = targets
         .into_iter()
         .filter_map(|(key, paths)| {
             let rows = &wanted[&key];
             let item = keyed.items.get(&key);
             let to = choose(&rows[0].path, paths, |p| item.is_some_and(|i| i.holds(p)))?;
-            Some(relink(key, rows, to, workdir))
+            Some(relink(key, rows, to, workdir, &root))
         })
         .collect();
     relinks.sort_by(|a, b| a.from.cmp(&b.from));
@@ -153,19 +174,21 @@ fn common_tail(a: &str, b: &str) -> usize {
 }
 
 /// The relink of the first of `rows` (one key's lost rows) to work-tree path `to`, under the
-/// same prefix (mount point) as before; the others merge into it.
-fn relink(key: String, rows: &[&Lost], to: String, workdir: Option<&Path>) -> Relink {
+/// same folder (mount point, symlink) as Mixxx saw it before, else under `root` (the work
+/// tree); the others merge into it.
+fn relink(key: String, rows: &[&Lost], to: String, workdir: Option<&Path>, root: &str) -> Relink {
     let row = rows[0];
-    let prefix = &row.location[..row.location.len() - row.path.len()];
     let change = Move {
         row: row.id,
-        location: format!("{prefix}{to}"),
+        location: moved_location(&row.location, &row.path, &to, root),
         present: workdir.is_some_and(|w| w.join(&to).exists()),
         absorbed: rows[1..].iter().map(|r| r.id).collect(),
     };
     Relink {
         from: row.path.clone(),
         to,
+        cues_moved: Vec::new(),
+        cues_dropped: Vec::new(),
         key,
         change: Some(change),
     }

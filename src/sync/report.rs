@@ -70,6 +70,9 @@ pub struct Report {
     pub pulled: usize,
     /// Tracks whose changes from the branch wait (see `pull_pending`) instead of being pulled.
     pub held_back: usize,
+    /// The fields of those changes, counted as `pulled_fields` counts them.
+    #[serde(default)]
+    pub held_fields: BTreeMap<String, usize>,
     pub unchanged: usize,
     pub pushed_fields: BTreeMap<String, usize>,
     pub pulled_fields: BTreeMap<String, usize>,
@@ -85,6 +88,11 @@ pub struct Report {
     /// tracks is here, or the file is over the size limit).
     #[serde(default)]
     pub unmatched_orders: Vec<super::order::UnmatchedOrder>,
+    /// Tracks whose newest metadata line is dated in the future (more than a day past this
+    /// machine's clock): a value set without git-mixxx (`git annex metadata`) cannot win over
+    /// it until then. Their paths.
+    #[serde(default)]
+    pub future_dated: Vec<String>,
     /// Why changes from the branch were not written to Mixxx, when they were not.
     pub pull_pending: Option<String>,
     /// Set when the clear guard refused the run: nothing was written.
@@ -127,7 +135,7 @@ impl Report {
     pub(crate) fn hold_back(&mut self, why: String) {
         self.pull_pending.get_or_insert(why);
         self.held_back = std::mem::take(&mut self.pulled);
-        self.pulled_fields.clear();
+        self.held_fields = std::mem::take(&mut self.pulled_fields);
     }
 
     /// Counts the plan's decisions; with `details`, lists each field that changes.

@@ -70,17 +70,6 @@ pub struct Keyed {
     /// Rows whose path is in the work tree but no annexed file of the index (a file moved or
     /// removed), which a relink may move (only for a run over the whole library).
     pub lost: Vec<Lost>,
-    /// The annexed files at tracks' secondary locations ([`Library::secondary`]): their
-    /// work-tree paths, which no row is relinked to, and their keys, which this Mixxx does not
-    /// lack (their tracks' metadata travels with the primary files).
-    pub secondary: Secondary,
-}
-
-/// The annexed files at tracks' secondary locations.
-#[derive(Default)]
-pub struct Secondary {
-    pub paths: HashSet<String>,
-    pub keys: HashSet<String>,
 }
 
 /// A row whose file is no longer an annexed file of the index.
@@ -108,8 +97,7 @@ impl Keyed {
 }
 
 /// Groups the library's tracks by key (within `opts.paths`), counting the others by reason and
-/// noting the library's work-tree paths; annexed files at secondary locations are counted and
-/// noted apart, never as tracks. Keys come from the cache's blob → key map, which
+/// noting the library's work-tree paths. Keys come from the cache's blob → key map, which
 /// learns new keys; returns whether it did.
 pub fn key_tracks(
     annex: &Annex,
@@ -123,13 +111,8 @@ pub fn key_tracks(
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     keyed.items.reserve(library.tracks.len());
     keyed.order.reserve(library.tracks.len());
-    // The tracks' locations, then their secondary locations.
-    let locations: Vec<&str> = library
-        .tracks
-        .iter()
-        .map(|t| t.location.as_str())
-        .chain(library.secondary.iter().map(String::as_str))
-        .collect();
+    let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
+    let mapped = mapper.keys(&locations);
     if opts.paths.is_empty() {
         keyed.library_paths = locations
             .iter()
@@ -137,15 +120,7 @@ pub fn key_tracks(
             .map(|p| path_hash(p.as_bytes()))
             .collect();
     }
-    let mut mapped = mapper.keys(&locations);
     drop(locations);
-    for (path, key) in mapped.split_off(library.tracks.len()).into_iter().flatten() {
-        if opts.paths.is_empty() {
-            *keyed.skipped.entry(Skip::SecondaryLocation).or_default() += 1;
-        }
-        keyed.secondary.paths.insert(path);
-        keyed.secondary.keys.insert(key);
-    }
     for (track, found) in library.tracks.into_iter().zip(mapped) {
         let (path, key) = match found {
             Ok(found) => found,
@@ -156,7 +131,7 @@ pub fn key_tracks(
                     if skip != Skip::OutsideRepo
                         && let Some(path) = mapper.relative(&track.location)
                     {
-                        let path = path.to_owned();
+                        let path = path.into_owned();
                         let (id, location) = (track.id, track.location);
                         keyed.lost.push(Lost { id, location, path });
                     }

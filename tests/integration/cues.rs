@@ -260,3 +260,64 @@ fn cues_without_a_slot_travel_and_read_back() {
     assert_settled(&l.env, &l.b, &l.db_b);
     assert_settled(&l.env, &l.a, &l.db_a);
 }
+
+// Hot cue pads 1 (Intro) and 2 (Drop) swapped on laptop A while laptop B relabels pad 1, both
+// offline: whichever laptop syncs first, both end with the Drop's position on pad 1 and the
+// Intro's on pad 2 (no cue position a DJ set is lost), pad 1's label is the one of the laptop
+// that synced last (the label changed on both: a conflict, listed), and both agree.
+#[test]
+fn a_pad_swap_and_a_relabel_offline_keep_every_cue_position() {
+    for a_first in [true, false] {
+        let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+        let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+        add_cue(&l.db_a, &at_a, "1, 0, 100000, 0, 16711680, 'Intro'");
+        add_cue(&l.db_a, &at_a, "1, 1, 200000, 0, 65280, 'Drop'");
+        l.sync_a(&[]);
+        l.exchange(&[&l.a, &l.b]);
+        l.sync_b(&[]);
+        let swap = "UPDATE cues SET hotcue = 1 - hotcue WHERE type = 1";
+        db_exec(&l.db_a, swap);
+        db_exec(
+            &l.db_b,
+            "UPDATE cues SET label = 'Intro vox' WHERE hotcue = 0",
+        );
+        l.sync_a(&[]);
+        l.sync_b(&[]);
+        let order: [&std::path::Path; 2] = match a_first {
+            true => [&l.a, &l.b],
+            false => [&l.b, &l.a],
+        };
+        l.exchange(&order);
+        let (first, second) = match a_first {
+            true => (l.sync_a(&[]), l.sync_b(&[])),
+            false => (l.sync_b(&[]), l.sync_a(&[])),
+        };
+        l.exchange(&[order[1], order[0]]);
+        l.sync_a(&[]);
+        l.sync_b(&[]);
+        let cues_a = cues(&l.db_a, &at_a);
+        assert_eq!(cues(&l.db_b, &at_b), cues_a, "A first: {a_first}");
+        let pad = |slot: &str| -> String {
+            cues_a
+                .iter()
+                .find(|c| c.starts_with(&format!("1|{slot}|")))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert!(
+            pad("0").starts_with("1|0|200000|integer|0|integer|65280|"),
+            "{cues_a:#?}"
+        );
+        assert!(
+            pad("1").starts_with("1|1|100000|integer|0|integer|16711680|"),
+            "{cues_a:#?}"
+        );
+        let conflicts = [first, second]
+            .iter()
+            .map(|r| r["conflicts"].as_array().map_or(0, Vec::len))
+            .sum::<usize>();
+        assert_eq!(conflicts, 1, "the label of pad 1 changed on both laptops");
+        assert_settled(&l.env, &l.a, &l.db_a);
+        assert_settled(&l.env, &l.b, &l.db_b);
+    }
+}

@@ -59,32 +59,56 @@ fn not_a_mixxx_database() {
     );
 }
 
+// Revisions 32 (Mixxx 2.3) to 40 (Mixxx 2.6) are read and written; an older one is refused
+// with what to do; a newer one (there is no revision 41 in Mixxx yet) is refused for writing,
+// in one sentence that names --push-only, which reads it and pushes.
 #[test]
 fn unknown_schema_revisions() {
     let env = Env::new();
     let (repo, db) = env.one_track("4");
     let dbs = db.to_str().unwrap();
     let tip = env.branch_tip(&repo);
-    db_exec(
-        &db,
-        "UPDATE settings SET value = '31' WHERE name = 'mixxx.schema.version'",
-    );
-    fails_with(&env, &repo, &["sync", "--db", dbs], "schema revision 31");
-    db_exec(
-        &db,
-        "UPDATE settings SET value = '42' WHERE name = 'mixxx.schema.version'",
-    );
+    let revision = |r: &str| {
+        db_exec(
+            &db,
+            &format!("UPDATE settings SET value = '{r}' WHERE name = 'mixxx.schema.version'"),
+        )
+    };
+    revision("31");
     fails_with(
         &env,
         &repo,
         &["sync", "--db", dbs],
-        "has schema revision 42, which git-mixxx does not know and will not write to; \
-         it supports 32 (Mixxx 2.3) to 41 (Mixxx development): upgrade git-mixxx",
+        "has schema revision 31, older than Mixxx 2.3's 32, which git-mixxx cannot read: \
+         open it once in Mixxx 2.3 or newer (which upgrades it), then sync",
+    );
+    revision("41");
+    fails_with(
+        &env,
+        &repo,
+        &["sync", "--db", dbs],
+        "has schema revision 41, newer than the 40 (Mixxx 2.6) git-mixxx knows, so git-mixxx \
+         reads it but never writes to it: sync with --push-only, or upgrade git-mixxx",
     );
     assert_eq!(env.branch_tip(&repo), tip);
+    let text = env.mixxx_ok(&repo, &["status", "--db", dbs]);
+    assert!(
+        text.contains(
+            "\n  Schema revision 41 (newer than git-mixxx knows: read only, sync with --push-only)\n"
+        ),
+        "{text}"
+    );
     // Reading a newer schema is fine: it can still be pushed.
     let report = env.sync(&repo, &db, &["--push-only"]);
     assert_eq!(report["pushed"], 1);
+    // Revision 40 is written.
+    revision("40");
+    let status: serde_json::Value =
+        serde_json::from_str(&env.mixxx_ok(&repo, &["status", "--json", "--db", dbs])).unwrap();
+    assert_eq!(status["database"]["schema_revision"], 40, "{status}");
+    env.git(&repo, &["annex", "metadata", "-s", "rating=2", "a.flac"]);
+    let report = env.sync(&repo, &db, &[]);
+    assert_eq!(report["pulled"], 1, "{report}");
 }
 
 #[test]

@@ -8,18 +8,6 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use std::path::Path;
 
-/// A `BeatMap-1.0` blob: one `Beat { frame_position }` per position.
-fn beat_map(positions: &[u64]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for p in positions {
-        let mut beat = vec![0x08];
-        varint(*p, &mut beat);
-        out.extend([0x0A, beat.len() as u8]);
-        out.extend(beat);
-    }
-    out
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
@@ -231,4 +219,138 @@ fn a_grid_edit_alone_is_synced_and_then_nothing_is_left_to_do() {
         set_of(&[&format!("BeatGrid-2.0 1 {} a b", B64.encode(&grid))])
     );
     assert_settled(&env, &repo, &db);
+}
+
+// A typo on the branch, `git annex metadata -s bpm=1000` (Mixxx's BPM goes up to 500), is held:
+// the sync says so and exits 1, Mixxx keeps its BPM, and the beat grid stays in Mixxx and on
+// the branch (it is not moved to 1000 nor deleted). Fixing the typo (`bpm=100`) moves the grid
+// to 100 keeping its first beat, on the branch too.
+#[test]
+fn a_bpm_beyond_what_mixxx_accepts_is_held_and_leaves_the_grid_alone() {
+    let env = Env::new();
+    let (repo, db) = env.one_track("3");
+    let at = loc(&repo, "a.flac");
+    set_grid(
+        &db,
+        &at,
+        &beat_grid(128.0, 1000),
+        "BeatGrid-2.0",
+        None,
+        128.0,
+    );
+    env.sync(&repo, &db, &[]);
+    let grid_before = env.metadata(&repo, "a.flac")["grid"].clone();
+    let columns_before = grid_columns(&db, &at);
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "bpm=1000", "a.flac"],
+    );
+    let out = env.mixxx(&repo, &["sync", "--json", "--db", db.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        report["failed"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|f| f["field"] == "bpm")),
+        "{report}"
+    );
+    assert_eq!(grid_columns(&db, &at), columns_before);
+    assert_eq!(env.metadata(&repo, "a.flac")["grid"], grid_before);
+    env.git(
+        &repo,
+        &["annex", "metadata", "-q", "-s", "bpm=100", "a.flac"],
+    );
+    env.sync(&repo, &db, &[]);
+    let moved = format!("X'{}'", hex(&beat_grid(100.0, 1000)));
+    assert!(
+        grid_columns(&db, &at).starts_with(&moved),
+        "{}",
+        grid_columns(&db, &at)
+    );
+    assert_eq!(
+        env.metadata(&repo, "a.flac")["grid"],
+        set_of(&[&format!(
+            "BeatGrid-2.0 1 {}",
+            B64.encode(beat_grid(100.0, 1000))
+        )])
+    );
+}
+
+// Offline, laptop A re-analyses a track (a new beat grid at 126, the BPM with it) while laptop
+// B types a BPM of 130 (Mixxx moves B's grid to 130, keeping its first beat). Whichever syncs
+// first, both end with one consistent pair (the BPM is the grid's), and the side that lost is
+// recorded as a conflict that `status` lists.
+#[test]
+fn a_reanalysis_and_a_typed_bpm_settle_on_one_pair_and_record_the_loser() {
+    for a_first in [true, false] {
+        let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+        let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+        set_grid(
+            &l.db_a,
+            &at_a,
+            &beat_grid(128.0, 1000),
+            "BeatGrid-2.0",
+            None,
+            128.0,
+        );
+        l.sync_a(&[]);
+        l.exchange(&[&l.a, &l.b]);
+        l.sync_b(&[]);
+        set_grid(
+            &l.db_a,
+            &at_a,
+            &beat_grid(126.0, 2000),
+            "BeatGrid-2.0",
+            None,
+            126.0,
+        );
+        set_grid(
+            &l.db_b,
+            &at_b,
+            &beat_grid(130.0, 1000),
+            "BeatGrid-2.0",
+            None,
+            130.0,
+        );
+        l.sync_a(&[]);
+        l.sync_b(&[]);
+        let order: [&Path; 2] = match a_first {
+            true => [&l.a, &l.b],
+            false => [&l.b, &l.a],
+        };
+        l.exchange(&order);
+        let mut reports = vec![];
+        for _ in 0..2 {
+            reports.push(l.sync_a(&[]));
+            reports.push(l.sync_b(&[]));
+            l.exchange(&[order[1], order[0]]);
+        }
+        let (a, b) = (grid_columns(&l.db_a, &at_a), grid_columns(&l.db_b, &at_b));
+        assert_eq!(a, b, "A first: {a_first}");
+        let pairs = [(126.0, 2000), (130.0, 1000)];
+        assert!(
+            pairs.iter().any(|(bpm, first)| a
+                .starts_with(&format!("X'{}'", hex(&beat_grid(*bpm, *first))))
+                && a.ends_with(&format!("|{bpm:?}"))),
+            "one consistent pair: {a}"
+        );
+        let conflicts: Vec<&serde_json::Value> = reports
+            .iter()
+            .flat_map(|r| r["conflicts"].as_array().into_iter().flatten())
+            .collect();
+        assert!(
+            conflicts
+                .iter()
+                .any(|c| c["field"] == "grid" || c["field"] == "bpm"),
+            "the losing side is recorded: {conflicts:?}"
+        );
+        let listed = status(&l.env, &l.a, &l.db_a);
+        assert!(
+            !clones_with_conflict(&listed, "grid").is_empty()
+                || !clones_with_conflict(&listed, "bpm").is_empty(),
+            "{listed}"
+        );
+        assert_settled(&l.env, &l.a, &l.db_a);
+        assert_settled(&l.env, &l.b, &l.db_b);
+    }
 }

@@ -133,8 +133,29 @@ fn log_tells_each_change_of_a_file_by_whom_and_in_order() {
     let log = json_of(env, &t.c, &["log", B]);
     assert_eq!(log["runs"].as_array().unwrap().len(), 1, "{log:#}");
     // The whole library, newest first, and as a DJ reads it.
-    let log = json_of(env, &t.c, &["log", "-n", "2"]);
-    assert_eq!(log["runs"][1]["run"], json!(run_b), "{log:#}");
+    // C's last run only pulled: the whole library's log says what, and from which runs.
+    let log = json_of(env, &t.c, &["log", "-n", "3"]);
+    let runs = log["runs"].as_array().unwrap();
+    assert!(runs.iter().any(|r| r["run"] == json!(run_b)), "{log:#}");
+    let pull = &runs[0];
+    assert_eq!(
+        (&pull["description"], &pull["changes"]),
+        (&json!("laptop-c"), &json!([])),
+        "{log:#}"
+    );
+    assert!(pull["pulled"].as_u64() > Some(0), "{log:#}");
+    let sources: Vec<&Value> = pull["pulled_from"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["run"])
+        .collect();
+    assert!(sources.contains(&&json!(run_b)), "{log:#}");
+    let text = env.mixxx_ok(&t.c, &["log", "-n", "1"]);
+    assert!(
+        text.contains(" into Mixxx, from ") && text.contains(&format!("run {run_b} of laptop-b (")),
+        "{text}"
+    );
     let text = env.mixxx_ok(&t.c, &["log", A]);
     assert!(
         text.contains(&format!("run {run_b} of laptop-b on "))
@@ -267,6 +288,208 @@ fn undo_of_another_laptops_run_reverts_it_on_all_three_and_leaves_later_changes(
         values_of(&t.l.db_a, &loc(&t.l.a, B))["rating"],
         set_of(&["2"])
     );
+}
+
+const DROP: &str = "hotcue 1 44100 0 #FF0000 Drop";
+const INTRO: &str = "intro - 1000 5000 #000000";
+const BREAK_B: &str = "hotcue 2 200000 0 #0000FF BreakB";
+
+/// Edits a track's cues in Mixxx (`SET` or `DELETE` clauses of SQL on its rows).
+fn cue_sql(db: &Path, location: &str, sql: &str) {
+    db_exec(db, &sql.replace("{track}", &track(location)));
+}
+
+/// Laptop B adds hot cue 2 (Break B) to the track at `location`.
+fn add_break_b(db: &Path, location: &str) {
+    cue_sql(
+        db,
+        location,
+        "INSERT INTO cues (track_id, type, hotcue, position, length, color, label) \
+         SELECT {track}, 1, 1, 200000, 0, 255, 'BreakB'",
+    );
+}
+
+/// (field, before, after, now) of each entry of an undo's `reverted` or `changed_since`.
+fn parts(list: &Value) -> Vec<(String, Value, Value, Value)> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let field = r["field"].as_str().unwrap().to_owned();
+            (
+                field,
+                r["before"].clone(),
+                r["after"].clone(),
+                r["now"].clone(),
+            )
+        })
+        .collect()
+}
+
+// Laptop A's run moves hot cue 1, deletes the intro, adds the track to crates Peak and New and
+// takes it out of Old. Laptop B then adds hot cue 2 and crate Late, takes the track out of New
+// and puts it back in Old. Undoing A's run reverts cue by cue and crate by crate: hot cue 1
+// and the intro come back, Peak goes; B's cue and crates stay, and what B already put back
+// needs nothing. A genre waiting in git-annex's journal on A is kept.
+#[test]
+fn undo_reverts_cue_by_cue_and_crate_by_crate_and_leaves_the_other_laptops() {
+    let l = Laptops::synced(&[
+        (
+            A,
+            vals(&[("cue", &[DROP, INTRO]), ("crate", &["Old", "Warm"])]),
+        ),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let env = &l.env;
+    let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+    cue_sql(
+        &l.db_a,
+        &at_a,
+        "UPDATE cues SET position = 99999 WHERE track_id = {track} AND hotcue = 0;
+         DELETE FROM cues WHERE track_id = {track} AND type = 6;",
+    );
+    add_to_crate(&l.db_a, &at_a, "Peak");
+    add_to_crate(&l.db_a, &at_a, "New");
+    remove_from_crate(&l.db_a, &at_a, "Old");
+    l.sync_a(&[]);
+    let run_a = last_run(env, &l.a, &l.db_a);
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    add_break_b(&l.db_b, &at_b);
+    add_to_crate(&l.db_b, &at_b, "Late");
+    remove_from_crate(&l.db_b, &at_b, "New");
+    add_to_crate(&l.db_b, &at_b, "Old");
+    l.sync_b(&[]);
+    l.exchange(&[&l.b, &l.a]);
+    l.sync_a(&[]);
+
+    // A genre set by hand on A waits in git-annex's journal: the undo reads and keeps it.
+    env.git(
+        &l.a,
+        &[
+            "-c",
+            "annex.alwayscommit=false",
+            "annex",
+            "metadata",
+            "-q",
+            "-s",
+            "genre=House",
+            A,
+        ],
+    );
+    let moved = "hotcue 1 99999 0 #FF0000 Drop";
+    let undo = json_of(
+        env,
+        &l.a,
+        &["undo", &run_a, "--db", l.db_a.to_str().unwrap()],
+    );
+    assert_eq!(
+        parts(&undo["reverted"]),
+        [
+            ("crate".into(), json!([]), json!(["Peak"]), json!(["Peak"])),
+            ("cue".into(), json!([DROP]), json!([moved]), json!([moved])),
+            ("cue".into(), json!([INTRO]), json!([]), json!([])),
+        ],
+        "{undo:#}"
+    );
+    assert_eq!(undo["changed_since"], json!([]), "{undo:#}");
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    let expected = vals(&[
+        ("cue", &[DROP, INTRO, BREAK_B]),
+        ("crate", &["Late", "Old", "Warm"]),
+        ("genre", &["House"]),
+    ]);
+    assert_eq!(env.metadata(&l.a, A), expected);
+    assert_eq!(values_of(&l.db_a, &at_a), expected);
+    assert_eq!(values_of(&l.db_b, &at_b), expected);
+    assert_settled(env, &l.a, &l.db_a);
+    assert_settled(env, &l.b, &l.db_b);
+}
+
+// Laptop A's run moves hot cue 1 and adds the track to crate Peak; laptop B moves hot cue 1
+// again and adds hot cue 2 and crate Late. Undoing A's run takes Peak away and lists hot cue
+// 1, changed since; forced, it puts hot cue 1 back where it was before A's run, and B's hot
+// cue 2 and crate Late stay: --force reverts only what the run changed.
+#[test]
+fn undo_force_puts_back_a_cue_changed_since_and_never_removes_the_other_laptops() {
+    let l = Laptops::synced(&[
+        (A, vals(&[("cue", &[DROP]), ("crate", &["Old"])])),
+        (B, vals(&[("rating", &["2"])])),
+    ]);
+    let env = &l.env;
+    let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+    let db_a = l.db_a.to_str().unwrap();
+    cue_sql(
+        &l.db_a,
+        &at_a,
+        "UPDATE cues SET position = 99999 WHERE track_id = {track} AND hotcue = 0",
+    );
+    add_to_crate(&l.db_a, &at_a, "Peak");
+    l.sync_a(&[]);
+    let run_a = last_run(env, &l.a, &l.db_a);
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    cue_sql(
+        &l.db_b,
+        &at_b,
+        "UPDATE cues SET position = 77777 WHERE track_id = {track} AND hotcue = 0",
+    );
+    add_break_b(&l.db_b, &at_b);
+    add_to_crate(&l.db_b, &at_b, "Late");
+    l.sync_b(&[]);
+    l.exchange(&[&l.b, &l.a]);
+    l.sync_a(&[]);
+
+    let (moved, moved_again) = (
+        "hotcue 1 99999 0 #FF0000 Drop",
+        "hotcue 1 77777 0 #FF0000 Drop",
+    );
+    let undo = json_of(env, &l.a, &["undo", &run_a, "--db", db_a]);
+    assert_eq!(
+        parts(&undo["reverted"]),
+        [("crate".into(), json!([]), json!(["Peak"]), json!(["Peak"]))],
+        "{undo:#}"
+    );
+    let changed = (
+        "cue".into(),
+        json!([DROP]),
+        json!([moved]),
+        json!([moved_again]),
+    );
+    assert_eq!(
+        parts(&undo["changed_since"]),
+        std::slice::from_ref(&changed),
+        "{undo:#}"
+    );
+    assert_eq!(
+        env.metadata(&l.a, A),
+        vals(&[
+            ("cue", &[moved_again, BREAK_B]),
+            ("crate", &["Late", "Old"])
+        ])
+    );
+    let text = env.mixxx_ok(&l.a, &["undo", &run_a, "--dry-run", "--db", db_a]);
+    assert!(
+        text.contains("1 value changed again after that run"),
+        "{text}"
+    );
+
+    let forced = json_of(env, &l.a, &["undo", &run_a, "--force", "--db", db_a]);
+    assert_eq!(
+        parts(&forced["reverted"]),
+        std::slice::from_ref(&changed),
+        "{forced:#}"
+    );
+    assert_eq!(parts(&forced["changed_since"]), [changed], "{forced:#}");
+    l.exchange(&[&l.a, &l.b]);
+    l.sync_b(&[]);
+    let expected = vals(&[("cue", &[DROP, BREAK_B]), ("crate", &["Late", "Old"])]);
+    assert_eq!(env.metadata(&l.a, A), expected);
+    assert_eq!(values_of(&l.db_a, &at_a), expected);
+    assert_eq!(values_of(&l.db_b, &at_b), expected);
+    assert_settled(env, &l.a, &l.db_a);
+    assert_settled(env, &l.b, &l.db_b);
 }
 
 #[test]

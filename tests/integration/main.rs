@@ -1,13 +1,16 @@
 //! The integration tests: one binary, real git, git-annex and SQLite, a fresh environment per
 //! test (see `util`, on top of `tests/support`, which the benchmark shares).
 
+mod bases;
 mod cues;
 mod database;
 mod errors;
 mod faults;
+mod forge;
 mod grid;
 mod history;
 mod hooks;
+mod hostile;
 mod import;
 mod laptops;
 mod launch;
@@ -17,11 +20,15 @@ mod playlists;
 mod preparation;
 mod push;
 mod real_mixxx;
-mod revision41;
+mod roundtrip;
 mod safety;
+mod screens;
 #[allow(dead_code)] // shared with the benchmark, which uses other parts of it
 #[path = "../support/mod.rs"]
 mod support;
 mod surface;
+mod symlinks;
+mod terminal;
+mod trust;
 mod two_way;
 mod util;

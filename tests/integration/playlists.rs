@@ -484,7 +484,7 @@ fn orders_beyond_the_limits_are_skipped_and_unmatched_ones_listed() {
     assert!(out.status.success(), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains(&big_file) && stderr.contains("over the limits"),
+        stderr.contains(&big_file) && stderr.contains("beyond the limits skipped"),
         "{stderr}"
     );
     let status = status(&s.env, &s.a, &s.db_a);

@@ -110,8 +110,8 @@ fn first_sync_writes_exact_values_schema_39() {
 }
 
 #[test]
-fn first_sync_writes_exact_values_schema_41() {
-    first_sync_writes_exact_values(41);
+fn first_sync_writes_exact_values_schema_40() {
+    first_sync_writes_exact_values(40);
 }
 
 #[test]

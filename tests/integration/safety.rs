@@ -269,8 +269,10 @@ fn a_renamed_file_is_relinked_with_its_cues_and_plays() {
     assert_eq!(values_of(&l.db_b, &loc(&l.b, renamed)), synced);
 }
 
-// The DJ used the rescan's new row before syncing (a crate, a rating, a hot cue, plays): it
-// all moves onto the old row, and what is new reaches the branch.
+// The DJ used the rescan's new row before syncing (a crate, a rating, hot cues, plays): it
+// all moves onto the old row, and what is new reaches the branch. A hot cue whose pad the old
+// row already uses goes to the first free pad, and the run says so; a main cue the old row
+// holds as it is adds nothing.
 #[test]
 fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
     let l = Laptops::synced(&[(A, prepared())]);
@@ -288,6 +290,15 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
 
     let report = l.sync_a(&[]);
     assert_eq!(relinks(&report, "relinked").len(), 1, "{report}");
+    assert_eq!(
+        report["relinked"][0]["cues_moved"],
+        json!(["hotcue 1 88200 0 0xFFFF0000 Also drop → pad 2"]),
+        "{report}"
+    );
+    assert!(
+        report["relinked"][0].get("cues_dropped").is_none(),
+        "{report}"
+    );
     assert_eq!(report["pushed"], 1, "{report}");
     let row = row_at(&l.db_a, &new).unwrap();
     assert_eq!(row.id, old_id);
@@ -296,10 +307,11 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
         row.cues,
         vec![
             (1, 0, "Drop".into()),
+            (1, 1, "Also drop".into()),
             (1, 3, "Break".into()),
             (2, -1, String::new())
         ],
-        "a cue moves unless the old row has one in its slot"
+        "a cue whose pad is taken moves to the first free pad"
     );
     let expected = vals(&[
         ("rating", &["2"]),
@@ -309,6 +321,7 @@ fn what_the_dj_gave_the_rescanned_row_moves_onto_the_old_row() {
             "cue",
             &[
                 "hotcue 1 88200 0 0xFFFF0000 Drop",
+                "hotcue 2 88200 0 0xFFFF0000 Also drop",
                 "hotcue 4 88200 0 0xFFFF0000 Break",
                 "maincue - 44100 0 0xFFFF0000",
             ],
@@ -629,4 +642,46 @@ fn a_held_value_is_replaced_by_a_later_mixxx_edit_across_commits() {
     assert_eq!(report["failed"], json!([]), "{report}");
     assert_eq!(report["pushed"], 1, "{report}");
     assert_eq!(l.env.metadata(&l.b, A)["rating"], set_of(&["4"]));
+}
+
+// After a rename and Mixxx's rescan the DJ sets hot cue 1 and a main cue on the new row (the
+// old row already has both): the hot cue goes to pad 2 and reaches the branch; the old row
+// keeps its main cue, and the run names the new row's main cue it did not keep. Nothing is
+// dropped without a word.
+#[test]
+fn a_relink_names_every_cue_of_the_rescanned_row_it_could_not_keep_in_place() {
+    let l = Laptops::synced(&[(A, prepared())]);
+    prepare(&l.db_a, &loc(&l.a, A), 0, "Drop", 0);
+    l.sync_a(&[]);
+    let renamed = "music/House/a2.flac";
+    l.env.git(&l.a, &["mv", A, renamed]);
+    l.env.git(&l.a, &["commit", "-q", "-m", "rename"]);
+    rescan_after_rename(&l.db_a, &loc(&l.a, A), &loc(&l.a, renamed));
+    let new = loc(&l.a, renamed);
+    db_exec(
+        &l.db_a,
+        &format!(
+            "INSERT INTO cues (track_id, type, position, length, hotcue, label, color) \
+             VALUES ({0}, 1, 55555, 0, 0, 'New pad 1', 65280), ({0}, 2, 22050, 0, -1, '', 0)",
+            track(&new)
+        ),
+    );
+    let out = l
+        .env
+        .mixxx_ok(&l.a, &["sync", "--db", l.db_a.to_str().unwrap()]);
+    assert!(
+        out.contains("cue moved, its pad was taken: hotcue 1 55555 0 #00FF00 New pad 1 → pad 2"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cue not kept, the row already has its own: maincue - 22050 0 #000000"),
+        "{out}"
+    );
+    let cues = &l.env.metadata(&l.a, renamed)["cue"];
+    assert!(
+        cues.contains("hotcue 2 55555 0 #00FF00 New pad 1"),
+        "{cues:?}"
+    );
+    assert!(cues.contains("maincue - 44100 0 0xFFFF0000"), "{cues:?}");
+    assert_settled(&l.env, &l.a, &l.db_a);
 }

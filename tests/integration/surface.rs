@@ -96,7 +96,7 @@ fn json_documents_match_their_schemas() {
         "Dry run (nothing written), 3 tracks: 1 would be pushed to the branch, 2 would be pulled",
         "t00.flac: rating 3 → 5 (would be pushed)",
         "t01.flac: rating 3 → 1 (would be pulled)",
-        "t02.flac: rating 4 → 2 (conflict, git would win)",
+        "t02.flac: rating 4 → 2 (conflict: would keep the branch's value)",
     ] {
         assert!(dry.contains(line), "{line}\n{dry}");
     }

@@ -221,7 +221,7 @@ fn running_mixxx_defers_pulls_until_it_is_closed() {
             .env
             .mixxx_ok(&l.b, &["status", "--db", l.db_b.to_str().unwrap()]);
         assert!(
-            text.contains("Mixxx is running") && text.contains("for 3 tracks wait"),
+            text.contains("Mixxx is running") && text.contains("from the branch for 3 tracks"),
             "{text}"
         );
     }

@@ -68,3 +68,15 @@ pub fn beat_grid(bpm: f64, first: u64) -> Vec<u8> {
     out.extend(beat);
     out
 }
+
+/// A `BeatMap-1.0` blob: one `Beat { frame_position }` per position.
+pub fn beat_map(positions: &[u64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for p in positions {
+        let mut beat = vec![0x08];
+        varint(*p, &mut beat);
+        out.extend([0x0A, beat.len() as u8]);
+        out.extend(beat);
+    }
+    out
+}

@@ -56,7 +56,6 @@ pub fn plan(
     let mut found = playlists.found;
     found.unmatched.append(&mut out.unmatched);
     out.unmatched = found.unmatched;
-    out.warnings = found.warnings;
     out
 }
 

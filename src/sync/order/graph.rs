@@ -442,7 +442,9 @@ mod tests {
 
     #[test]
     fn lines_over_the_limits_are_skipped_and_counted() {
-        let many: Vec<String> = (0..=line::MAX_ENTRIES).map(|i| i.to_string()).collect();
+        let many: Vec<String> = (0..=crate::bounds::ORDER_ENTRIES)
+            .map(|i| i.to_string())
+            .collect();
         let text = format!(
             "1s {}\n2s {{\"name\":\"Set\",\"clone\":\"u\",\"tracks\":[\"a\"],\"parents\":[]}}\n",
             serde_json::json!({"name": "Big", "clone": "x", "tracks": many})

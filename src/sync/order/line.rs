@@ -3,10 +3,11 @@
 //! tracks and parents (not its time or clone), so two clones that write the same merge write
 //! the same node. Lines older than `parents` have none; they are read as before.
 //!
-//! Reading is bounded: a line over [`MAX_LINE`] bytes or [`MAX_ENTRIES`] entries is skipped
+//! Reading is bounded: a line over [`bounds::ORDER_LINE_BYTES`] bytes or [`bounds::ORDER_ENTRIES`] entries is skipped
 //! and counted, so that no line on the branch can make a sync slow or large.
 
 use crate::annex::logmet::Order;
+use crate::bounds;
 use md5::{Digest as _, Md5};
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -14,12 +15,6 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// The folder of the order files on the branch.
 pub const DIR: &str = "mixxx/playlists";
 
-/// Entries of one order at most (a playlist of 100,000 tracks).
-pub const MAX_ENTRIES: usize = 100_000;
-/// Bytes of one line at most (100,000 keys of 160 bytes).
-pub const MAX_LINE: usize = 16 << 20;
-/// Bytes of one order file at most, read from the object header before the file is read.
-pub const MAX_FILE: u64 = 64 << 20;
 /// Parents of one line at most (heads merged at once).
 const MAX_PARENTS: usize = 64;
 
@@ -102,7 +97,7 @@ pub struct Parsed {
 pub fn parse(text: &str) -> Parsed {
     let mut out = Parsed::default();
     for l in text.lines() {
-        if l.len() > MAX_LINE {
+        if l.len() > bounds::ORDER_LINE_BYTES {
             out.over_limits += 1;
             continue;
         }
@@ -130,7 +125,7 @@ pub fn parse(text: &str) -> Parsed {
     out
 }
 
-/// A list of strings read up to [`MAX_ENTRIES`]: beyond, `over` is set and the rest is
+/// A list of strings read up to [`bounds::ORDER_ENTRIES`]: beyond, `over` is set and the rest is
 /// skipped without being kept.
 struct Keys {
     keys: Vec<String>,
@@ -159,7 +154,7 @@ impl<'de> Visitor<'de> for KeysVisitor {
         };
         while !out.over {
             match seq.next_element::<String>()? {
-                Some(_) if out.keys.len() == MAX_ENTRIES => out.over = true,
+                Some(_) if out.keys.len() == bounds::ORDER_ENTRIES => out.over = true,
                 Some(k) => out.keys.push(k),
                 None => return Ok(out),
             }

@@ -27,10 +27,10 @@ pub use memberships::Memberships;
 pub use read::{Playlists, read};
 
 use super::branch::FileVersions;
-use super::observer::Warning;
 use super::options::{Options, Prefer};
 use crate::annex::logmet::{Order, Timestamp};
 use crate::annex::{self, Annex, Capped, TreeReader};
+use crate::bounds;
 use crate::merge::sequence::{self, Side};
 use crate::state::Conflict;
 use graph::Graph;
@@ -106,8 +106,6 @@ pub struct Orders {
     /// The playlists with something to do.
     pub playlists: Vec<PlaylistPlan>,
     pub unmatched: Vec<UnmatchedOrder>,
-    /// Order files or lines skipped for being over the limits.
-    pub warnings: Vec<Warning>,
 }
 
 impl Orders {
@@ -184,10 +182,10 @@ pub fn merged_at(
     let Some(id) = annex.tree_reader(commit)?.blob_id(path)? else {
         return Ok(None);
     };
-    let Capped::Text(text) = annex::read_blob_within(&annex.repo, id, line::MAX_FILE)? else {
+    let Capped::Text(text) = annex::read_blob_within(&annex.repo, id, bounds::FILE_BYTES)? else {
         return Ok(None);
     };
-    let mut versions = FileVersions::new(annex, vec![commit], path, line::MAX_FILE);
+    let mut versions = FileVersions::new(annex, vec![commit], path, bounds::FILE_BYTES);
     Graph::new(&mut versions).merged(line::parse(&text).lines)
 }
 
@@ -197,7 +195,7 @@ pub fn written_at(reader: &mut TreeReader<'_>, path: &str) -> annex::Result<Opti
     let Some(id) = reader.blob_id(path)? else {
         return Ok(None);
     };
-    Ok(match reader.read_within(id, line::MAX_FILE)? {
+    Ok(match reader.read_within(id, bounds::FILE_BYTES)? {
         Capped::Text(text) => line::parse(&text).lines.into_iter().map(|l| l.time).max(),
         Capped::TooLarge(_) => None,
     })

@@ -9,9 +9,9 @@ use super::identity::{self, Identity, Known, MixxxPlaylist};
 use super::memberships::Decided;
 use super::{Context, Memberships, Orders, UnmatchedOrder, line, merge_name, sequence};
 use crate::annex::{self, Capped};
+use crate::bounds;
 use crate::mixxx::Playlist;
 use crate::sync::branch::Branch;
-use crate::sync::observer::Warning;
 use crate::sync::snapshot::Keyed;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -192,19 +192,19 @@ type Files = BTreeMap<String, (Option<Merged>, Option<Merged>)>;
 fn read_files(branch: &mut Branch<'_>, has_base: bool, out: &mut Orders) -> annex::Result<Files> {
     let mut files = Files::new();
     for path in branch.files_now(line::DIR)? {
-        let mut versions = branch.file_versions(&path, line::MAX_FILE);
+        let mut versions = branch.file_versions(&path, bounds::FILE_BYTES);
         let mut graph = Graph::new(&mut versions);
         let mut skipped = 0;
-        let now = match branch.file_now_within(&path, line::MAX_FILE)? {
+        let now = match branch.file_now_within(&path, bounds::FILE_BYTES)? {
             Some(Capped::Text(text)) => {
                 let parsed = line::parse(&text);
                 skipped += parsed.over_limits;
                 graph.merged(parsed.lines)?
             }
-            Some(Capped::TooLarge(size)) => {
-                out.warnings.push(Warning::OrderFileTooLarge {
+            Some(Capped::TooLarge(bytes)) => {
+                bounds::note(bounds::Skipped {
                     file: path.clone(),
-                    size,
+                    beyond: bounds::Beyond::File { bytes },
                 });
                 out.unmatched.push(UnmatchedOrder::too_large(path));
                 continue;
@@ -216,7 +216,7 @@ fn read_files(branch: &mut Branch<'_>, has_base: bool, out: &mut Orders) -> anne
             out.unmatched.push(UnmatchedOrder::too_large(path.clone()));
         }
         let base = match has_base {
-            true => branch.file_at_base_within(&path, line::MAX_FILE)?,
+            true => branch.file_at_base_within(&path, bounds::FILE_BYTES)?,
             false => None,
         };
         let base = match base {
@@ -225,10 +225,9 @@ fn read_files(branch: &mut Branch<'_>, has_base: bool, out: &mut Orders) -> anne
         };
         skipped += graph.over_limits;
         if skipped > 0 {
-            let file = path.clone();
-            out.warnings.push(Warning::OrderLinesSkipped {
-                file,
-                lines: skipped,
+            bounds::note(bounds::Skipped {
+                file: path.clone(),
+                beyond: bounds::Beyond::Entries { count: skipped },
             });
         }
         files.insert(path, (now, base));
