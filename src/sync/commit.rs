@@ -30,7 +30,7 @@ impl Files {
         }
         for order in &mut plan.orders.playlists {
             if let Some(content) = order.push.take() {
-                out.files.push((order.path.clone(), content.into_bytes()));
+                out.add_order(order.path.clone(), content);
             }
         }
         out
@@ -44,6 +44,11 @@ impl Files {
             self.journal.push((path.clone(), content));
         }
         self.files.push((path, bytes));
+    }
+
+    /// A playlist's order file with its new `content`.
+    pub fn add_order(&mut self, path: String, content: String) {
+        self.files.push((path, content.into_bytes()));
     }
 
     /// Records `keys` as synced by this clone with their Mixxx rows, in their shard files.

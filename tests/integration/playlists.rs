@@ -500,3 +500,52 @@ fn orders_beyond_the_limits_are_skipped_and_unmatched_ones_listed() {
     assert_eq!(Set::playlists_named(&s.db_a, "Big"), 0);
     assert_eq!(s.playlist(&s.db_a, "Mine"), s.names(&[0, 1]));
 }
+
+// Undo of orders. A reverses a playlist and syncs (run R); B, having met R, appends a track.
+// A undoes R: the order before R comes back with B's track still at its end, on both laptops,
+// with no conflict. Then A deletes a playlist that holds a track twice by accident and syncs:
+// undoing that run brings it back in its order, the second copy included.
+#[test]
+fn undo_reverts_a_runs_order_and_brings_a_deleted_playlist_back_in_order() {
+    let s = Set::new(5, 5);
+    let undo = |run: &str| {
+        let db = s.db_a.to_str().unwrap();
+        let out = s.env.mixxx_ok(&s.a, &["undo", run, "--json", "--db", db]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    s.set_playlist(&s.db_a, "Friday", &[0, 1, 2, 3]);
+    s.set_playlist(&s.db_a, "Set", &[2, 0, 1, 0, 3]);
+    s.a_then_b();
+    s.set_playlist(&s.db_a, "Friday", &[3, 2, 1, 0]);
+    s.a_then_b();
+    let reversed = crate::history::last_run(&s.env, &s.a, &s.db_a);
+    assert_eq!(s.playlist(&s.db_b, "Friday"), s.names(&[3, 2, 1, 0]));
+    s.set_playlist(&s.db_b, "Friday", &[3, 2, 1, 0, 4]);
+    s.sync_b();
+    s.env.annex_sync(&s.b);
+    s.env.annex_sync(&s.a);
+    let undone = undo(&reversed);
+    let reverted = undone["reverted"].as_array().unwrap();
+    assert_eq!(reverted.len(), 1, "{undone:#}");
+    assert_eq!(reverted[0]["field"], "order");
+    assert_eq!(reverted[0]["path"], "Friday");
+    let want = s.names(&[0, 1, 2, 3, 4]);
+    assert_eq!(s.playlist(&s.db_a, "Friday"), want);
+    s.env.annex_sync(&s.a);
+    s.env.annex_sync(&s.b);
+    s.sync_b();
+    assert_eq!(s.playlist(&s.db_b, "Friday"), want);
+    assert_eq!(s.playlist_conflicts(), Vec::<String>::new());
+
+    db_exec(
+        &s.db_a,
+        "DELETE FROM PlaylistTracks WHERE playlist_id = (SELECT id FROM Playlists WHERE name = 'Set');
+         DELETE FROM Playlists WHERE name = 'Set';",
+    );
+    s.sync_a();
+    assert_eq!(Set::playlists_named(&s.db_a, "Set"), 0);
+    let deleted = crate::history::last_run(&s.env, &s.a, &s.db_a);
+    undo(&deleted);
+    assert_eq!(s.playlist(&s.db_a, "Set"), s.names(&[2, 0, 1, 0, 3]));
+    assert_settled(&s.env, &s.a, &s.db_a);
+}

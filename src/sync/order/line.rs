@@ -18,6 +18,13 @@ pub const DIR: &str = "mixxx/playlists";
 /// Parents of one line at most (heads merged at once).
 const MAX_PARENTS: usize = 64;
 
+/// Whether the branch file at `path` is an order file.
+pub fn is_file(path: &str) -> bool {
+    (path.strip_prefix(DIR))
+        .and_then(|p| p.strip_prefix('/'))
+        .is_some_and(|name| name.ends_with(".log") && !name.contains('/'))
+}
+
 /// The branch file of a new playlist `name`; `n` > 0 gives the `n`-th other file for it, when
 /// that one is taken by a playlist renamed since.
 pub fn file_path(name: &str, n: usize) -> String {

@@ -26,7 +26,7 @@ pub use graph::{Merged, Older};
 pub use memberships::Memberships;
 pub use read::{Playlists, read};
 
-use super::branch::FileVersions;
+use super::branch::{Branch, FileVersions};
 use super::options::{Options, Prefer};
 use crate::annex::logmet::{Order, Timestamp};
 use crate::annex::{self, Annex, Capped, TreeReader};
@@ -186,6 +186,16 @@ pub fn merged_at(
         return Ok(None);
     };
     let mut versions = FileVersions::new(annex, vec![commit], path, bounds::FILE_BYTES);
+    Graph::new(&mut versions).merged(line::parse(&text).lines)
+}
+
+/// The order of the file at `path` on the branch now (the tip and the unmerged remote
+/// branches, as a sync reads it; `None` without the file, or when it is over the size limit).
+pub fn merged_now(branch: &mut Branch<'_>, path: &str) -> annex::Result<Option<Merged>> {
+    let Some(Capped::Text(text)) = branch.file_now_within(path, bounds::FILE_BYTES)? else {
+        return Ok(None);
+    };
+    let mut versions = branch.file_versions(path, bounds::FILE_BYTES);
     Graph::new(&mut versions).merged(line::parse(&text).lines)
 }
 
