@@ -305,11 +305,13 @@ fn make_plan<'k, 'a>(
     }
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
+    let in_base = |k: &str| base.digests.contains_key(k);
     let cx = order::Context {
         uuid: &annex.uuid,
         now: Timestamp::now(),
         opts,
         has_base: base.commit.is_some(),
+        in_base: &in_base,
     };
     let matched = order::read(&read.playlists, keyed, &mut branch, &cx)?;
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);

@@ -125,6 +125,10 @@ pub struct Context<'a> {
     pub opts: &'a Options,
     /// Whether the run has a base (a database with a past).
     pub has_base: bool,
+    /// Whether a key was synced at the base: one that was not (a file imported or whose
+    /// content arrived since) was in no order of this Mixxx then, so its absence from Mixxx's
+    /// order is no removal.
+    pub in_base: &'a dyn Fn(&str) -> bool,
 }
 
 impl Context<'_> {

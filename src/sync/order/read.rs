@@ -159,8 +159,9 @@ fn merge_orders(s: &Sides<'_>, held: &dyn Fn(&str) -> bool, cx: &Context<'_>) ->
         // Without a base the branch is the truth where it has history.
         (branch, false, Vec::new())
     } else {
+        let was_held = |k: &&str| held(k) && (cx.in_base)(k);
         let base: Vec<&str> = (s.base.iter())
-            .flat_map(|b| b.tracks.iter().map(String::as_str).filter(|k| held(k)))
+            .flat_map(|b| b.tracks.iter().map(String::as_str).filter(was_held))
             .collect();
         let merged = sequence::merge(&base, mixxx, &branch, cx.prefer());
         let dropped = (s.now.iter()).flat_map(|n| n.dropped.iter().map(String::as_str));
