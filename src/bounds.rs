@@ -19,6 +19,11 @@ pub const LINES: usize = 200_000;
 pub const LINE_BYTES: usize = 4 << 20;
 /// A value in a metadata log, decoded.
 pub const VALUE_BYTES: usize = 1 << 20;
+/// Entries of one playlist order (a line of `mixxx/playlists/<id>.log`): a playlist of
+/// 100,000 tracks.
+pub const ORDER_ENTRIES: usize = 100_000;
+/// A line of a playlist order file: [`ORDER_ENTRIES`] keys of 160 bytes.
+pub const ORDER_LINE_BYTES: usize = 16 << 20;
 /// A run record: one line of a `runs` file.
 pub const RECORD_BYTES: usize = 1 << 20;
 /// A history session: one line of a clone's history file ([`crate::sync::sessions`]).

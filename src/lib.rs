@@ -16,6 +16,7 @@
 //! - [`context`]: where a run happens (repository, database, prefixes).
 //! - [`history`]: `log`, `undo` and `restore`: every change explained and reversible.
 //! - [`hooks`]: installing and running the git hooks.
+//! - [`merge`]: merge rules by the shape of the value (sequences so far).
 //! - [`demo`]: the self-contained demonstration; [`error`]: the shared file-system error.
 
 pub mod annex;

@@ -345,7 +345,7 @@ fn open_conflicts(
         if acknowledged.contains(&open.id()) {
             continue;
         }
-        if c.field == order::FIELD {
+        if order::is_playlist_field(&c.field) {
             if order_unchanged_since(reader, &c.key, &run.time)? {
                 out.push(open);
             }
@@ -368,7 +368,7 @@ fn open_conflicts(
 }
 
 /// Whether the playlist order in the file at `path` was not written again after `time` (a run
-/// record's time): its reorder conflict still stands.
+/// record's time): its reorder or rename conflict still stands.
 fn order_unchanged_since(
     reader: &mut annex::TreeReader<'_>,
     path: &str,
@@ -382,8 +382,8 @@ fn order_unchanged_since(
         time.timestamp(),
         time.timestamp_subsec_nanos()
     ));
-    let newest = order::newest(&reader.read(path)?.unwrap_or_default());
-    Ok(matches!((newest, recorded), (Some((at, _)), Some(r)) if at <= r))
+    let written = order::written_at(reader, path)?;
+    Ok(matches!((written, recorded), (Some(at), Some(r)) if at <= r))
 }
 
 /// Where this clone keeps the conflicts its DJ acknowledged: one id per line.

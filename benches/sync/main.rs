@@ -23,7 +23,8 @@
 //! medians over the runs.
 //!
 //! The modules: [`generate`] (the synthetic repository and database), [`measure`] (the
-//! measuring child process and samples), [`scenarios`] (the sync scenarios), [`checks`] (that
+//! measuring child process and samples), [`scenarios`] (the sync scenarios), [`playlist`] (a
+//! playlist reordered on two clones, merged), [`checks`] (that
 //! each step did what it should), [`batch`] and [`compare`] (the `git annex metadata --batch`
 //! comparison); this file has the arguments, `main` and the table. The hermetic command
 //! environment and the Mixxx database helpers are shared with the integration tests
@@ -34,6 +35,7 @@ mod checks;
 mod compare;
 mod generate;
 mod measure;
+mod playlist;
 mod scenarios;
 #[allow(dead_code)] // shared with the integration tests, which use other parts of it
 #[path = "../../tests/support/mod.rs"]

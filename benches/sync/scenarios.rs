@@ -2,9 +2,9 @@
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
 //! and after `git add` of another file), `status`, a sync after 1% changed in Mixxx, one
 //! pulling 1% changed on the branch, `git mixxx log FILE` once the branch holds 20 syncs, and
-//! the hook that `git annex sync` fires right after a sync. Each figure has
-//! beside it the time to read the same library and cue rows with the `sqlite3` program,
-//! measured right after it.
+//! the hook that `git annex sync` fires right after a sync; then, on a fresh copy, the merge of
+//! a playlist reordered on two clones ([`crate::playlist`]). Each figure has beside it the time
+//! to read the same library and cue rows with the `sqlite3` program, measured right after it.
 
 use crate::batch::{batch_line, commit_journal, write_batch};
 use crate::checks::{check_repo, expect_plays, expect_report, report};
@@ -63,11 +63,12 @@ pub enum Scenario {
     Pull,
     Log,
     HookAfterPush,
+    PlaylistMerge,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
@@ -79,6 +80,7 @@ impl Scenario {
         Scenario::Pull,
         Scenario::Log,
         Scenario::HookAfterPush,
+        Scenario::PlaylistMerge,
     ];
 
     pub fn label(self) -> &'static str {
@@ -94,6 +96,9 @@ impl Scenario {
             Scenario::Pull => "sync pulling 1% changed on branch",
             Scenario::Log => "`git mixxx log FILE` after 20 syncs",
             Scenario::HookAfterPush => "hook after a sync and a push of the branch",
+            Scenario::PlaylistMerge => {
+                "sync merging a 5,000-track playlist reordered on two clones"
+            }
         }
     }
 }
@@ -327,4 +332,9 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
             );
         }
     }
+    // Last: it works on a fresh copy of its own.
+    add(
+        Scenario::PlaylistMerge,
+        crate::playlist::playlist_merge(env, lib),
+    );
 }

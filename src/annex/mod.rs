@@ -526,6 +526,11 @@ impl<'r> TreeReader<'r> {
         Ok(Some(current))
     }
 
+    /// The text of the blob `id`, if it holds at most `max` bytes.
+    pub fn read_within(&self, id: ObjectId, max: u64) -> Result<Capped> {
+        read_blob_within(self.repo, id, max)
+    }
+
     /// The text at `path`, if any (a file over [`bounds::FILE_BYTES`] is not read: noted, and
     /// `None`).
     pub fn read(&mut self, path: &str) -> Result<Option<String>> {
@@ -630,6 +635,24 @@ pub(crate) fn descriptions(text: &str) -> Vec<(String, String)> {
         .into_iter()
         .map(|(u, d, _)| (u.to_owned(), d.to_owned()))
         .collect()
+}
+
+/// A text read only when it is small enough.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Capped {
+    Text(String),
+    /// Larger than allowed: its size in bytes (it was not read).
+    TooLarge(u64),
+}
+
+/// The blob's text when it holds at most `max` bytes, which its object header tells before
+/// anything is read.
+pub fn read_blob_within(repo: &gix::Repository, id: ObjectId, max: u64) -> Result<Capped> {
+    let size = repo.find_header(id)?.size();
+    if size > max {
+        return Ok(Capped::TooLarge(size));
+    }
+    Ok(Capped::Text(logmet::text_of(&repo.find_blob(id)?.data)))
 }
 
 #[cfg(test)]

@@ -27,6 +27,29 @@ pub fn unknown(out: &mut Text, r: &Report, advice: &'static str) {
     }
 }
 
+/// Playlist orders on the branch that no playlist of this Mixxx shows.
+pub fn unmatched_orders(out: &mut Text, r: &Report, limit: usize) {
+    let orders = &r.unmatched_orders;
+    if orders.is_empty() {
+        return;
+    }
+    say!(
+        out,
+        "  {} on the branch that no playlist of this Mixxx shows:",
+        count(orders.len(), "playlist order")
+    );
+    let lines = orders.iter().map(|u| match &u.name {
+        Some(name) => text!(
+            "{} ({}, none of them in this Mixxx) in {}",
+            q(name).always(),
+            count(u.entries, "track"),
+            q(&u.file)
+        ),
+        None => text!("{} (over the size limits: not read)", q(&u.file)),
+    });
+    capped(out, lines, orders.len(), limit);
+}
+
 /// The tracks of this Mixxx that are not synced, by reason.
 pub fn skipped(out: &mut Text, r: &Report) {
     if r.skipped.is_empty() {

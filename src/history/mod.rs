@@ -1,9 +1,10 @@
 //! Every change explainable and reversible: [`log`] (which run of which clone changed which
 //! value, from the branch's metadata logs and commits), [`undo`] (a run's changes reverted as
-//! new log lines, then synced into this Mixxx) and [`restore`] (the database backups, and
-//! putting one back).
+//! new log lines, then synced into this Mixxx; playlist orders by [`order`]) and [`restore`]
+//! (the database backups, and putting one back).
 
 pub mod log;
+mod order;
 pub mod restore;
 mod revert;
 pub mod undo;

@@ -17,6 +17,7 @@ use crate::annex::{Annex, key};
 use crate::fields::cue::Cue;
 use crate::fields::{Field, Source, plays};
 use crate::sync::branch::{self, Logs};
+use crate::sync::order;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -31,19 +32,21 @@ pub struct Revert {
     pub now: Vec<String>,
 }
 
-/// The kinds of branch files a run writes that undo puts back. Playlist orders
-/// (`mixxx/playlists/*.log`) are not among them yet: they would be one more kind, found by
-/// [`Kind::of`], with their own reading of what the run wrote and their own revert in
-/// [`Sources::revert`].
+/// The kinds of branch files a run writes that undo puts back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// A key's metadata log (`.log.met`).
     Metadata { key: String },
+    /// A playlist's order file (`mixxx/playlists/<id>.log`), reverted by [`super::order`].
+    Order,
 }
 
 impl Kind {
     /// The kind of the branch file at `path`, if undo reverts it.
     pub fn of(path: &str) -> Option<Kind> {
+        if order::line::is_file(path) {
+            return Some(Kind::Order);
+        }
         key::key_of_metadata_log_path(path).map(|key| Kind::Metadata { key })
     }
 }
@@ -63,6 +66,7 @@ pub struct FileRevert {
 /// `commits`, oldest first by `order`), the branch now as a sync reads it, and the work tree's
 /// path of each key.
 pub struct Sources<'a, 'c> {
+    annex: &'a Annex,
     history: log::Branch<'a>,
     commits: &'c [Commit],
     order: Vec<usize>,
@@ -90,6 +94,7 @@ impl<'a, 'c> Sources<'a, 'c> {
             .map(|(path, key)| (key, path))
             .collect();
         Ok(Sources {
+            annex,
             history: log::Branch::new(annex, tip)?,
             commits,
             order,
@@ -115,6 +120,10 @@ impl<'a, 'c> Sources<'a, 'c> {
     pub fn revert(&mut self, path: &str, kind: &Kind, force: bool) -> Result<FileRevert> {
         match kind {
             Kind::Metadata { key } => self.metadata(path, key, force),
+            Kind::Order => {
+                let commit = &self.commits[self.run];
+                super::order::revert(self.annex, commit, &mut self.now, path, &self.paths, force)
+            }
         }
     }
 

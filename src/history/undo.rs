@@ -2,9 +2,11 @@
 //! branch files it changed and which changes it wrote (as `log` finds them); for every part of
 //! a value those changes touched (a field's single value, one crate or playlist membership, one
 //! cue), the value before the run is written back as a new log line (so the revert travels
-//! with `git annex sync` and shows in `log`), then the normal sync brings it into this Mixxx
-//! (only while Mixxx is closed, as any sync). `revert.rs` says what is put back, per kind
-//! of change; the branch now is read as a sync reads it ([`crate::sync::branch`]). A part
+//! with `git annex sync` and shows in `log`); a playlist's order the run wrote is merged
+//! back (the order before the run against the branch's now, [`super::order`]); then the
+//! normal sync brings it into this Mixxx (only while Mixxx is closed, as any sync).
+//! `revert.rs` says what is put back, per kind of change; the branch now is read as a sync
+//! reads it ([`crate::sync::branch`]). A part
 //! changed again since the run is listed and left alone, unless forced; other clones' parts are
 //! never touched. The undo is a run of its own: recorded, with an id, and undoable in turn. Its
 //! commit is not a finished sync, so this clone's base stays where it was and the sync that
@@ -199,9 +201,13 @@ fn reverts(annex: &Annex, found: &Found, force: bool) -> Result<Reverts> {
         let file = sources.revert(&path, &kind, force)?;
         out.reverted.extend(file.reverted);
         out.changed_since.extend(file.changed_since);
-        if let Some((content, in_journal)) = file.write {
-            out.tracks += usize::from(matches!(kind, Kind::Metadata { .. }));
-            out.files.add_log(path, content, in_journal);
+        match (file.write, kind) {
+            (Some((content, in_journal)), Kind::Metadata { .. }) => {
+                out.tracks += 1;
+                out.files.add_log(path, content, in_journal);
+            }
+            (Some((content, _)), Kind::Order) => out.files.add_order(path, content),
+            (None, _) => {}
         }
     }
     Ok(out)

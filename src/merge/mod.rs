@@ -8,6 +8,8 @@
 //! - [`cue`]: a track's cues, merged per cue and, within a cue, per attribute;
 //! - [`counter`]: a count each clone adds to (play counts), one part per clone;
 //! - [`latest`]: moments (last played), merged to the latest.
+//! - [`sequence`]: ordered lists whose entries may repeat (a playlist's order), merged per
+//!   entry.
 //!
 //! Pure: values in, a [`Decision`] out; the planner ([`crate::sync::plan`]) calls them and
 //! holds no merge rule itself.
@@ -15,6 +17,7 @@
 pub mod counter;
 pub mod cue;
 pub mod latest;
+pub mod sequence;
 pub mod set;
 pub mod single;
 

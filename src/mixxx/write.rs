@@ -532,26 +532,44 @@ impl<'a> Writer<'a> {
         let (None, Some(&id)) = (ids.get(to), ids.get(from)) else {
             return Ok(false);
         };
-        let (count, rename) = match kind {
-            Container::Crate => (
-                "SELECT count(DISTINCT track_id) FROM crate_tracks WHERE crate_id = ?1",
-                "UPDATE crates SET name = ?2 WHERE id = ?1",
-            ),
-            Container::Playlist => (
-                "SELECT count(DISTINCT track_id) FROM PlaylistTracks WHERE playlist_id = ?1",
-                "UPDATE Playlists SET name = ?2 WHERE id = ?1",
-            ),
+        let count = match kind {
+            Container::Crate => {
+                "SELECT count(DISTINCT track_id) FROM crate_tracks WHERE crate_id = ?1"
+            }
+            Container::Playlist => {
+                "SELECT count(DISTINCT track_id) FROM PlaylistTracks WHERE playlist_id = ?1"
+            }
         };
         let members: i64 = self.tx.query_row(count, [id], |r| r.get(0))?;
         if usize::try_from(members).ok() != Some(leaving) {
             return Ok(false);
         }
-        self.tx.execute(rename, params![id, to])?;
+        self.rename_id(kind, id, from, to)?;
+        Ok(true)
+    }
+
+    /// Renames user playlist `from` to `to`, keeping its id, settings and order, unless a
+    /// playlist named `to` exists. Returns whether it did.
+    pub fn rename_playlist(&mut self, from: &str, to: &str) -> Result<bool, Error> {
+        let ids = self.ids(Container::Playlist)?;
+        let (None, Some(&id)) = (ids.get(to), ids.get(from)) else {
+            return Ok(false);
+        };
+        self.rename_id(Container::Playlist, id, from, to)?;
+        Ok(true)
+    }
+
+    fn rename_id(&mut self, kind: Container, id: i64, from: &str, to: &str) -> Result<(), Error> {
+        let sql = match kind {
+            Container::Crate => "UPDATE crates SET name = ?2 WHERE id = ?1",
+            Container::Playlist => "UPDATE Playlists SET name = ?2 WHERE id = ?1",
+        };
+        self.tx.execute(sql, params![id, to])?;
         let ids = self.ids(kind)?;
         ids.remove(from);
         ids.insert(to.to_owned(), id);
         self.members[usize::from(kind != Container::Crate)] = None;
-        Ok(true)
+        Ok(())
     }
 
     /// Arranges the user playlist `name` as `slots`, creating it when missing. A slot is one

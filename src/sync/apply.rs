@@ -182,6 +182,11 @@ pub fn apply(
     if let Some(marker) = marker {
         writer.set_marker(marker)?;
     }
+    for order in &plan.orders.playlists {
+        if let Some(from) = &order.rename_from {
+            writer.rename_playlist(from, &order.name)?;
+        }
+    }
     for kind in [Container::Crate, Container::Playlist] {
         for (from, to, leaving) in renames(plan, kind) {
             writer.rename(kind, &from, &to, leaving)?;
@@ -208,7 +213,7 @@ pub fn apply(
             }
         }
     }
-    for order in &plan.orders {
+    for order in &plan.orders.playlists {
         if let Some(keys) = &order.pull {
             let slots: Vec<&[i64]> = keys
                 .iter()

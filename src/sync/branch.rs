@@ -1,14 +1,15 @@
 //! The git-annex branch as the planner reads it: each key's metadata log now (the branch tip,
 //! the remote-tracking git-annex branches not merged yet and git-annex's pending journal entry,
 //! combined as git-annex combines them), the log at the
-//! base commit, and which logs changed since the base. [`Logs`] is what the planner needs;
-//! [`Branch`] reads a repository, tests use a map. A log beyond the file limit is not read
-//! ([`crate::bounds`]): its key is left alone. The keys whose newest line is dated in the
-//! future are noted as their logs are read.
+//! base commit, and which logs changed since the base; git-mixxx's own files now, at the base
+//! and in older commits ([`FileVersions`]), each read only up to a size. [`Logs`] is what the
+//! planner needs; [`Branch`] reads a repository, tests use a map. A log beyond the file limit
+//! is not read ([`crate::bounds`]): its key is left alone. The keys whose newest line is dated
+//! in the future are noted as their logs are read.
 
 use super::snapshot::Item;
-use crate::annex::logmet::{MetLog, Order};
-use crate::annex::{self, Annex, TreeReader, key};
+use crate::annex::logmet::{self, MetLog, Order};
+use crate::annex::{self, Annex, Capped, TreeReader, key};
 use crate::bounds;
 use gix::ObjectId;
 use rustc_hash::FxHashMap;
@@ -48,6 +49,8 @@ pub struct Branch<'a> {
     /// The remote-tracking git-annex branches not merged yet: git-annex merges them at its next
     /// command, and reads them until then; so does git-mixxx.
     remotes: Vec<TreeReader<'a>>,
+    /// The tip and the unmerged remote-tracking branches: where the history starts.
+    heads: Vec<ObjectId>,
     base_reader: Option<TreeReader<'a>>,
     /// Keys whose logs changed between the base commit and the tip (`None`: no base).
     changed: Option<HashSet<String>>,
@@ -91,9 +94,10 @@ impl<'a> Branch<'a> {
             annex,
             reader: annex.tree_reader(tip)?,
             remotes: remotes
-                .into_iter()
-                .map(|r| annex.tree_reader(r))
+                .iter()
+                .map(|r| annex.tree_reader(*r))
                 .collect::<annex::Result<_>>()?,
+            heads: std::iter::once(tip).chain(remotes).collect(),
             base_reader: base.map(|c| annex.tree_reader(c)).transpose()?,
             changed,
             journal,
@@ -117,7 +121,7 @@ impl<'a> Branch<'a> {
     }
 }
 
-impl Branch<'_> {
+impl<'a> Branch<'a> {
     /// The file at `path` now: the tip's lines combined with those of the unmerged remote
     /// branches and `extra` (a journal entry), as git-annex's union merge combines them; and
     /// whether lines came from elsewhere than the tip. `None` when a version of it is beyond
@@ -159,9 +163,36 @@ impl Branch<'_> {
         Ok(Some((text, combined)))
     }
 
-    /// A file of git-mixxx's own now (tip and unmerged remote branches combined).
-    pub fn file_now(&mut self, path: &str) -> annex::Result<String> {
-        Ok(self.combined(path, None)?.unwrap_or_default().0)
+    /// A file of git-mixxx's own now (tip and unmerged remote branches combined, as
+    /// git-annex's union merge will), when its versions hold at most `max` bytes together.
+    pub fn file_now_within(&mut self, path: &str, max: u64) -> annex::Result<Option<Capped>> {
+        let mut blobs: Vec<gix::ObjectId> = Vec::new();
+        for reader in std::iter::once(&mut self.reader).chain(&mut self.remotes) {
+            if let Some(id) = reader.blob_id(path)?.filter(|id| !blobs.contains(id)) {
+                blobs.push(id);
+            }
+        }
+        let repo = &self.annex.repo;
+        let mut size = 0;
+        for id in &blobs {
+            size += repo.find_header(*id)?.size();
+        }
+        if size > max {
+            return Ok(Some(Capped::TooLarge(size)));
+        }
+        let texts = blobs
+            .iter()
+            .map(|id| Ok(logmet::text_of(&repo.find_blob(*id)?.data)))
+            .collect::<annex::Result<Vec<String>>>()?;
+        Ok(match texts.len() {
+            0 => None,
+            1 => texts.into_iter().next().map(Capped::Text),
+            _ => {
+                let lines: BTreeSet<&str> = texts.iter().flat_map(|t| t.lines()).collect();
+                let text = lines.into_iter().map(|l| format!("{l}\n")).collect();
+                Some(Capped::Text(text))
+            }
+        })
     }
 
     /// A file of git-mixxx's own now, as [`Branch::file_now`]; `None` when a version of it is
@@ -188,12 +219,85 @@ impl Branch<'_> {
         Ok(out)
     }
 
-    /// A file at the base commit; `None` without a base commit.
-    pub fn file_at_base(&mut self, path: &str) -> annex::Result<Option<String>> {
-        match &mut self.base_reader {
-            Some(reader) => Ok(Some(reader.read(path)?.unwrap_or_default())),
-            None => Ok(None),
+    /// A file at the base commit, when it holds at most `max` bytes; `None` without a base
+    /// commit or without the file in it.
+    pub fn file_at_base_within(&mut self, path: &str, max: u64) -> annex::Result<Option<Capped>> {
+        let Some(reader) = &mut self.base_reader else {
+            return Ok(None);
+        };
+        reader
+            .blob_id(path)?
+            .map(|id| annex::read_blob_within(&self.annex.repo, id, max))
+            .transpose()
+    }
+
+    /// The versions of the file at `path` in the branch's history.
+    pub fn file_versions(&self, path: &str, max: u64) -> FileVersions<'a> {
+        FileVersions::new(self.annex, self.heads.clone(), path, max)
+    }
+}
+
+/// Commits of the branch's history [`FileVersions`] reads at most.
+pub const HISTORY_COMMITS: usize = 2_000;
+
+/// The versions of one file in the branch's history (from the tip and the unmerged remote
+/// branches), newest commit first, each once; versions over a size are skipped, and the walk
+/// stops after [`HISTORY_COMMITS`] commits.
+pub struct FileVersions<'a> {
+    annex: &'a Annex,
+    heads: Vec<ObjectId>,
+    path: String,
+    max: u64,
+    walk: Option<gix::revision::Walk<'a>>,
+    seen: HashSet<ObjectId>,
+    commits: usize,
+}
+
+impl<'a> FileVersions<'a> {
+    /// The versions of `path` in the history of the commits `heads`, each at most `max` bytes.
+    pub fn new(annex: &'a Annex, heads: Vec<ObjectId>, path: &str, max: u64) -> Self {
+        FileVersions {
+            annex,
+            heads,
+            path: path.to_owned(),
+            max,
+            walk: None,
+            seen: HashSet::new(),
+            commits: 0,
         }
+    }
+
+    /// The next older version's text, if any.
+    pub fn next_text(&mut self) -> annex::Result<Option<String>> {
+        use gix::revision::walk::Sorting;
+        use gix::traverse::commit::simple::CommitTimeOrder;
+        let repo = &self.annex.repo;
+        if self.walk.is_none() {
+            let walk = repo
+                .rev_walk(self.heads.iter().copied())
+                .sorting(Sorting::ByCommitTime(CommitTimeOrder::NewestFirst))
+                .all()?;
+            self.walk = Some(walk);
+        }
+        let walk = self.walk.as_mut().expect("started above");
+        while self.commits < HISTORY_COMMITS {
+            let Some(info) = walk.next() else {
+                return Ok(None);
+            };
+            self.commits += 1;
+            let tree = info?.object()?.tree()?;
+            let Some(entry) = tree.lookup_entry_by_path(&self.path)? else {
+                continue;
+            };
+            let id = entry.object_id();
+            if !entry.mode().is_blob() || !self.seen.insert(id) {
+                continue;
+            }
+            if let Capped::Text(text) = annex::read_blob_within(repo, id, self.max)? {
+                return Ok(Some(text));
+            }
+        }
+        Ok(None)
     }
 }
 

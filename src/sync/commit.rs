@@ -28,10 +28,9 @@ impl Files {
                 out.add_log(path, push.content, push.in_journal);
             }
         }
-        for order in &mut plan.orders {
+        for order in &mut plan.orders.playlists {
             if let Some(content) = order.push.take() {
-                out.files
-                    .push((super::order::file_path(&order.name), content.into_bytes()));
+                out.add_order(order.path.clone(), content);
             }
         }
         for (path, content) in std::mem::take(&mut plan.sessions.push) {
@@ -48,6 +47,11 @@ impl Files {
             self.journal.push((path.clone(), content));
         }
         self.files.push((path, bytes));
+    }
+
+    /// A playlist's order file with its new `content`.
+    pub fn add_order(&mut self, path: String, content: String) {
+        self.files.push((path, content.into_bytes()));
     }
 
     /// Records `keys` as synced by this clone with their Mixxx rows, in their shard files.

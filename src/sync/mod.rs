@@ -359,6 +359,15 @@ fn make_plan<'k, 'a>(
     }
     report.unknown_tracks = branch.unknown_keys(&keyed.items);
     clock.done(Stage::LoadingBase);
+    let in_base = |k: &str| base.digests.contains_key(k);
+    let cx = order::Context {
+        uuid: &annex.uuid,
+        now: Timestamp::now(),
+        opts,
+        has_base: base.commit.is_some(),
+        in_base: &in_base,
+    };
+    let matched = order::read(&read.playlists, keyed, &mut branch, &cx)?;
     let progress = |done, total| clock.observer.progress(Stage::Planning, done, total);
     let part = crate::fields::plays::part_field(&annex.uuid);
     let past = plan::Past {
@@ -369,14 +378,10 @@ fn make_plan<'k, 'a>(
             .acknowledged(read.marker.as_ref(), base.info.marker.as_deref()),
         part: &part,
     };
-    let mut plan = plan::plan(keyed, &past, &mut branch, opts, Timestamp::now(), progress)?;
-    let cx = order::Context {
-        uuid: &annex.uuid,
-        now: Timestamp::now(),
-        opts,
-        has_base: base.commit.is_some(),
-    };
-    plan.orders = order::plan(&read.playlists, keyed, &plan, &mut branch, &cx)?;
+    let memberships = &matched.memberships;
+    let now = Timestamp::now();
+    let mut plan = plan::plan(keyed, &past, &mut branch, memberships, opts, now, progress)?;
+    plan.orders = order::plan(matched, keyed, &plan.playlist_pulls(), &cx);
     let uuids = branch.reader.read("uuid.log")?.unwrap_or_default();
     let cx = sessions::Context {
         uuid: &annex.uuid,

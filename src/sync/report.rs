@@ -94,6 +94,10 @@ pub struct Report {
     pub changes: Vec<TrackChange>,
     /// Tracks changed on the branch since the base that this Mixxx does not have.
     pub unknown_tracks: usize,
+    /// Playlist orders on the branch that no playlist of this Mixxx shows (none of their
+    /// tracks is here, or the file is over the size limit).
+    #[serde(default)]
+    pub unmatched_orders: Vec<super::order::UnmatchedOrder>,
     /// Tracks whose newest metadata line is dated in the future (more than a day past this
     /// machine's clock): a value set without git-mixxx (`git annex metadata`) cannot win over
     /// it until then. Their paths.
@@ -184,16 +188,17 @@ impl Report {
         self.plays = plan.tracks.iter().map(|t| t.plays).sum();
         self.sessions_pushed = plan.sessions.pushed;
         self.sessions_added = plan.sessions.add.len();
-        for order in &plan.orders {
+        for order in &plan.orders.playlists {
             let name = super::order::FIELD.to_owned();
             if order.push.is_some() {
                 *self.pushed_fields.entry(name.clone()).or_default() += 1;
             }
-            if order.pull.is_some() {
+            if order.writes_mixxx() {
                 *self.pulled_fields.entry(name).or_default() += 1;
             }
-            self.conflicts.extend(order.conflict.clone());
+            self.conflicts.extend(order.conflicts.iter().cloned());
         }
+        self.unmatched_orders.clone_from(&plan.orders.unmatched);
         for track in &plan.tracks {
             let rows = track.item.track_ids.len();
             if let Some(push) = &track.push {

@@ -560,9 +560,11 @@ fn assert_order_synced(env: &Env, repo: &std::path::Path, db: &std::path::Path, 
     let files = env.git(repo, &["annex", "find", "--format=${key} ${file}\\n"]);
     let file_of: std::collections::HashMap<&str, &str> =
         files.lines().filter_map(|l| l.split_once(' ')).collect();
-    let path = git_mixxx::sync::order::file_path("Crash set");
+    let path = git_mixxx::sync::order::line::file_path("Crash set", 0);
     let text = env.git(repo, &["show", &format!("git-annex:{path}")]);
-    let (_, line) = git_mixxx::sync::order::newest(&text).expect("an order on the branch");
+    let line = (git_mixxx::sync::order::line::parse(&text).lines.into_iter())
+        .max_by(|a, b| a.time.cmp(&b.time))
+        .expect("an order on the branch");
     let on_branch: Vec<String> = line
         .tracks
         .iter()

@@ -15,7 +15,7 @@ fn json_of(env: &Env, dir: &Path, args: &[&str]) -> Value {
 }
 
 /// The id of this clone's last run, as `status` shows it.
-fn last_run(env: &Env, repo: &Path, db: &Path) -> String {
+pub(crate) fn last_run(env: &Env, repo: &Path, db: &Path) -> String {
     let status = status(env, repo, db);
     let this = status["clones"]
         .as_array()

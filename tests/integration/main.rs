@@ -18,6 +18,7 @@ mod month;
 mod oracle;
 mod playlists;
 mod plays;
+mod preparation;
 mod push;
 mod real_mixxx;
 mod roundtrip;

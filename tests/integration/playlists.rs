@@ -1,11 +1,14 @@
 //! A prepared set keeps its order on every clone: a playlist's order (a track twice included)
-//! travels, a new playlist arrives with its order, reorders on two laptops converge on the
-//! newer with a conflict in `status`, a laptop holding half the tracks never shortens the
-//! playlist, and renaming a crate or playlist renames it everywhere.
+//! travels, a new playlist arrives with its order, edits of one playlist on two laptops merge
+//! (a reorder and an append, a removed copy and a move, a rename and a reorder: both apply,
+//! whichever laptop syncs first), one track moved to two places is a conflict in `status`, a
+//! laptop holding half the tracks never shortens the playlist, renaming a crate or playlist
+//! renames it everywhere, and orders on the branch are read within limits.
 
-use crate::laptops::{add_to_crate, assert_settled, status, track};
+use crate::laptops::{add_to_crate, assert_settled, set_of, status, track};
 use crate::util::*;
 use git_mixxx::annex::logmet::Values;
+use git_mixxx::sync::order::line::{self, Line};
 use std::path::{Path, PathBuf};
 
 /// A NAS and two laptops sharing `n` annexed tracks `music/tNN.flac`; A's Mixxx has them all,
@@ -133,8 +136,9 @@ fn one(db: &Path, sql: &str) -> i64 {
 }
 
 // A's prepared set of 20 tracks with one twice reaches B, which never had the playlist, in
-// order; then A and B reorder it offline and A syncs first: B's sync finds both changed, the
-// branch's order wins on both laptops, and B's `status` shows the conflict.
+// order; then A and B move the same track offline, A to the front and B to the end, and A
+// syncs first: B's sync finds the two moves irreconcilable, the branch's order wins on both
+// laptops, and both laptops' `status` show the conflict.
 #[test]
 fn a_prepared_set_keeps_its_order_and_reorders_converge() {
     let s = Set::new(20, 20);
@@ -155,11 +159,13 @@ fn a_prepared_set_keeps_its_order_and_reorders_converge() {
     assert_settled(&s.env, &s.a, &s.db_a);
     assert_settled(&s.env, &s.b, &s.db_b);
 
-    // Both reorder offline; A syncs first, then B: B's Mixxx changed and so did the branch.
+    // Both move one track offline; A syncs first, then B: B's Mixxx changed and so did the
+    // branch, and the two moves make no order.
     let mut on_a = order.clone();
-    on_a.rotate_left(3);
-    let mut on_b = order.clone();
-    on_b.swap(0, 19);
+    let moved = on_a.remove(10);
+    let mut on_b = on_a.clone();
+    on_a.insert(0, moved);
+    on_b.push(moved);
     s.set_playlist(&s.db_a, "Friday set", &on_a);
     s.set_playlist(&s.db_b, "Friday set", &on_b);
     s.sync_a();
@@ -287,4 +293,259 @@ fn renaming_a_crate_or_playlist_renames_it_everywhere() {
     s.env.annex_sync(&s.a);
     assert_settled(&s.env, &s.a, &s.db_a);
     assert_settled(&s.env, &s.b, &s.db_b);
+}
+
+impl Set {
+    /// A and B edited offline: each syncs its own Mixxx, then they meet through the NAS twice
+    /// round, A's sync first in each round if `a_first`, else B's; then both exchange again.
+    fn meet(&self, a_first: bool) {
+        self.sync_a();
+        self.sync_b();
+        for _ in 0..2 {
+            self.env.annex_sync(&self.a);
+            self.env.annex_sync(&self.b);
+            self.env.annex_sync(&self.a);
+            if a_first {
+                self.sync_a();
+                self.sync_b();
+            } else {
+                self.sync_b();
+                self.sync_a();
+            }
+        }
+        self.env.annex_sync(&self.a);
+        self.env.annex_sync(&self.b);
+        self.env.annex_sync(&self.a);
+    }
+
+    /// The conflicts about playlists (order or name) that `status` lists on each laptop.
+    fn playlist_conflicts(&self) -> Vec<String> {
+        [(&self.a, &self.db_a), (&self.b, &self.db_b)]
+            .into_iter()
+            .flat_map(|(repo, db)| {
+                let status = status(&self.env, repo, db);
+                let listed = status["conflicts"].as_array().unwrap().clone();
+                listed
+                    .into_iter()
+                    .filter(|c| c["field"] == "order" || c["field"] == "name")
+                    .map(|c| format!("{}: {}", c["path"], c["field"]))
+            })
+            .collect()
+    }
+
+    /// The lines of the order file at `path` on A's branch.
+    fn order_lines(&self, path: &str) -> Vec<Line> {
+        let text = self
+            .env
+            .git(&self.a, &["show", &format!("git-annex:{path}")]);
+        line::parse(&text).lines
+    }
+
+    /// How many playlists named `name` `db` has.
+    fn playlists_named(db: &Path, name: &str) -> i64 {
+        let sql = format!("SELECT count(*) FROM Playlists WHERE name = '{name}' AND hidden = 0");
+        one(db, &sql)
+    }
+}
+
+/// Writes `content` to `path` on the git-annex branch of `repo`, as another clone might (one
+/// commit, plumbing).
+fn write_branch_file(env: &Env, repo: &Path, path: &str, content: &[u8]) {
+    let git = gix::open(repo).unwrap();
+    let blob = git.write_blob(content).unwrap().detach();
+    let index = env.root.join("forge.index");
+    let git_idx = |args: &[&str]| {
+        let out = env
+            .command(repo, "git", args)
+            .env("GIT_INDEX_FILE", &index)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    git_idx(&["read-tree", "git-annex"]);
+    git_idx(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("100644,{blob},{path}"),
+    ]);
+    let tree = git_idx(&["write-tree"]);
+    let commit = git_idx(&[
+        "commit-tree",
+        &tree,
+        "-p",
+        "git-annex",
+        "-m",
+        "another clone",
+    ]);
+    env.git(repo, &["update-ref", "refs/heads/git-annex", &commit]);
+    std::fs::remove_file(&index).unwrap();
+}
+
+// Laptop A reverses a playlist while laptop B appends a track to it, both offline: after they
+// meet (either syncing first), both hold the reversed playlist with the new track at its end,
+// and no conflict is listed. The clone that met both orders wrote their merge, naming both.
+#[test]
+fn a_reorder_on_one_laptop_and_an_append_on_another_both_apply() {
+    for a_first in [true, false] {
+        let s = Set::new(5, 5);
+        s.set_playlist(&s.db_a, "Friday", &[0, 1, 2, 3]);
+        s.a_then_b();
+        assert_eq!(s.playlist(&s.db_b, "Friday"), s.names(&[0, 1, 2, 3]));
+        s.set_playlist(&s.db_a, "Friday", &[3, 2, 1, 0]);
+        s.set_playlist(&s.db_b, "Friday", &[0, 1, 2, 3, 4]);
+        s.meet(a_first);
+        let want = s.names(&[3, 2, 1, 0, 4]);
+        assert_eq!(s.playlist(&s.db_a, "Friday"), want, "a_first {a_first}");
+        assert_eq!(s.playlist(&s.db_b, "Friday"), want, "a_first {a_first}");
+        assert_eq!(s.playlist_conflicts(), Vec::<String>::new());
+        let lines = s.order_lines(&line::file_path("Friday", 0));
+        let newest = lines.iter().max_by(|a, b| a.time.cmp(&b.time)).unwrap();
+        assert_eq!(newest.parents.as_ref().map(Vec::len), Some(2), "{lines:?}");
+        assert_settled(&s.env, &s.a, &s.db_a);
+        assert_settled(&s.env, &s.b, &s.db_b);
+    }
+}
+
+// A playlist holds a track twice. Offline, A removes the second copy while B moves another
+// track to the top: after they meet, both laptops hold one copy, the moved track on top.
+#[test]
+fn a_removed_copy_and_a_move_on_another_laptop_both_apply() {
+    for a_first in [true, false] {
+        let s = Set::new(4, 4);
+        s.set_playlist(&s.db_a, "P2", &[0, 1, 2, 3, 1]);
+        s.a_then_b();
+        s.set_playlist(&s.db_a, "P2", &[0, 1, 2, 3]);
+        s.set_playlist(&s.db_b, "P2", &[3, 0, 1, 2, 1]);
+        s.meet(a_first);
+        let want = s.names(&[3, 0, 1, 2]);
+        assert_eq!(s.playlist(&s.db_a, "P2"), want, "a_first {a_first}");
+        assert_eq!(s.playlist(&s.db_b, "P2"), want, "a_first {a_first}");
+        assert_eq!(s.playlist_conflicts(), Vec::<String>::new());
+        assert_settled(&s.env, &s.a, &s.db_a);
+        assert_settled(&s.env, &s.b, &s.db_b);
+    }
+}
+
+// Offline, A renames a playlist while B reverses it and appends a track to it: after they
+// meet, both laptops hold the playlist under its new name, reversed, with the new track (its
+// membership moved to the new name on the branch too), and no playlist of the old name.
+#[test]
+fn a_rename_and_a_reorder_and_an_addition_on_another_laptop_all_apply() {
+    for a_first in [true, false] {
+        let s = Set::new(5, 5);
+        s.set_playlist(&s.db_a, "Sat", &[0, 1, 2, 3]);
+        s.a_then_b();
+        db_exec(
+            &s.db_a,
+            "UPDATE Playlists SET name = 'Saturday' WHERE name = 'Sat'",
+        );
+        s.set_playlist(&s.db_b, "Sat", &[3, 2, 1, 0, 4]);
+        s.meet(a_first);
+        let want = s.names(&[3, 2, 1, 0, 4]);
+        assert_eq!(s.playlist(&s.db_a, "Saturday"), want, "a_first {a_first}");
+        assert_eq!(s.playlist(&s.db_b, "Saturday"), want, "a_first {a_first}");
+        for db in [&s.db_a, &s.db_b] {
+            assert_eq!(Set::playlists_named(db, "Sat"), 0, "a_first {a_first}");
+        }
+        for file in &s.files {
+            let values = s.env.metadata(&s.a, file);
+            let member = values.get("playlist").cloned().unwrap_or_default();
+            assert_eq!(member, set_of(&["Saturday"]), "{file}, a_first {a_first}");
+        }
+        assert_eq!(s.playlist_conflicts(), Vec::<String>::new());
+        assert_settled(&s.env, &s.a, &s.db_a);
+        assert_settled(&s.env, &s.b, &s.db_b);
+    }
+}
+
+// Another clone pushes an order line of 100,001 entries and an order of tracks this laptop
+// does not have: the sync skips the first with a warning naming its file, and `status` lists
+// both, so that the DJ can see what is there.
+#[test]
+fn orders_beyond_the_limits_are_skipped_and_unmatched_ones_listed() {
+    let s = Set::new(2, 2);
+    s.set_playlist(&s.db_a, "Mine", &[0, 1]);
+    s.sync_a();
+    let key = "SHA256E-s1--0000000000000000000000000000000000000000000000000000000000000000.flac";
+    let big = serde_json::json!({"name": "Big", "clone": "x", "tracks": vec![key; 100_001]});
+    let elsewhere = serde_json::json!({"name": "Elsewhere", "clone": "x", "tracks": [key, key]});
+    let (big_file, elsewhere_file) = (line::file_path("Big", 0), line::file_path("Elsewhere", 0));
+    write_branch_file(&s.env, &s.a, &big_file, format!("1s {big}\n").as_bytes());
+    write_branch_file(
+        &s.env,
+        &s.a,
+        &elsewhere_file,
+        format!("1s {elsewhere}\n").as_bytes(),
+    );
+    let db = s.db_a.to_str().unwrap();
+    let out = s.env.mixxx(&s.a, &["sync", "--json", "--db", db]);
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&big_file) && stderr.contains("beyond the limits skipped"),
+        "{stderr}"
+    );
+    let status = status(&s.env, &s.a, &s.db_a);
+    let listed = &status["pending"]["unmatched_orders"];
+    assert_eq!(
+        *listed,
+        serde_json::json!([
+            {"file": big_file, "name": null, "entries": 0, "reason": "too_large"},
+            {"file": elsewhere_file, "name": "Elsewhere", "entries": 2, "reason": "no_track_here"},
+        ]),
+        "{status}"
+    );
+    assert_eq!(Set::playlists_named(&s.db_a, "Big"), 0);
+    assert_eq!(s.playlist(&s.db_a, "Mine"), s.names(&[0, 1]));
+}
+
+// Undo of orders. A reverses a playlist and syncs (run R); B, having met R, appends a track.
+// A undoes R: the order before R comes back with B's track still at its end, on both laptops,
+// with no conflict. Then A deletes a playlist that holds a track twice by accident and syncs:
+// undoing that run brings it back in its order, the second copy included.
+#[test]
+fn undo_reverts_a_runs_order_and_brings_a_deleted_playlist_back_in_order() {
+    let s = Set::new(5, 5);
+    let undo = |run: &str| {
+        let db = s.db_a.to_str().unwrap();
+        let out = s.env.mixxx_ok(&s.a, &["undo", run, "--json", "--db", db]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()
+    };
+    s.set_playlist(&s.db_a, "Friday", &[0, 1, 2, 3]);
+    s.set_playlist(&s.db_a, "Set", &[2, 0, 1, 0, 3]);
+    s.a_then_b();
+    s.set_playlist(&s.db_a, "Friday", &[3, 2, 1, 0]);
+    s.a_then_b();
+    let reversed = crate::history::last_run(&s.env, &s.a, &s.db_a);
+    assert_eq!(s.playlist(&s.db_b, "Friday"), s.names(&[3, 2, 1, 0]));
+    s.set_playlist(&s.db_b, "Friday", &[3, 2, 1, 0, 4]);
+    s.sync_b();
+    s.env.annex_sync(&s.b);
+    s.env.annex_sync(&s.a);
+    let undone = undo(&reversed);
+    let reverted = undone["reverted"].as_array().unwrap();
+    assert_eq!(reverted.len(), 1, "{undone:#}");
+    assert_eq!(reverted[0]["field"], "order");
+    assert_eq!(reverted[0]["path"], "Friday");
+    let want = s.names(&[0, 1, 2, 3, 4]);
+    assert_eq!(s.playlist(&s.db_a, "Friday"), want);
+    s.env.annex_sync(&s.a);
+    s.env.annex_sync(&s.b);
+    s.sync_b();
+    assert_eq!(s.playlist(&s.db_b, "Friday"), want);
+    assert_eq!(s.playlist_conflicts(), Vec::<String>::new());
+
+    db_exec(
+        &s.db_a,
+        "DELETE FROM PlaylistTracks WHERE playlist_id = (SELECT id FROM Playlists WHERE name = 'Set');
+         DELETE FROM Playlists WHERE name = 'Set';",
+    );
+    s.sync_a();
+    assert_eq!(Set::playlists_named(&s.db_a, "Set"), 0);
+    let deleted = crate::history::last_run(&s.env, &s.a, &s.db_a);
+    undo(&deleted);
+    assert_eq!(s.playlist(&s.db_a, "Set"), s.names(&[2, 0, 1, 0, 3]));
+    assert_settled(&s.env, &s.a, &s.db_a);
 }

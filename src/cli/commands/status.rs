@@ -7,7 +7,9 @@ use crate::cli::args::StatusArgs;
 use crate::cli::dates::when;
 use crate::cli::exit::{OK, Outcome};
 use crate::cli::quote::{Text, e, q, say, text};
-use crate::cli::report::{changes, conflict_line, imports, relinks, skipped, unknown};
+use crate::cli::report::{
+    changes, conflict_line, imports, relinks, skipped, unknown, unmatched_orders,
+};
 use crate::cli::table::{capped, count, tracks};
 use crate::cli::{io, json};
 use git_mixxx::context::{Context, DbSource};
@@ -192,6 +194,7 @@ fn pending(out: &mut Text, status: &Status, limit: usize) {
                 tracks(p.tracks)
             );
             unknown(out, p, "");
+            unmatched_orders(out, p, limit);
             skipped(out, p);
             trust::future_dated(out, p, limit);
             relinks(out, p, limit);

@@ -50,8 +50,10 @@ pub fn undo_text(u: &Undo, output: Output) -> Text {
         (true, false) => "would be reverted",
         (false, false) => "reverted",
     };
-    let tracks: std::collections::BTreeSet<&str> =
-        u.reverted.iter().map(|r| r.key.as_str()).collect();
+    let tracks: std::collections::BTreeSet<&str> = (u.reverted.iter())
+        .filter(|r| !git_mixxx::sync::order::is_playlist_field(&r.field))
+        .map(|r| r.key.as_str())
+        .collect();
     let counted = match u.reverted.is_empty() {
         true => Text::new(),
         false => text!(

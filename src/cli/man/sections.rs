@@ -37,7 +37,7 @@ const FIELDS: List = &[
     ),
     (
         "mixxx/playlists/<id>.log",
-        "Not a field: a playlist's order, one line per order written; the newest is the order.",
+        "Not a field: a playlist's order, each line an order naming the lines it was made from; orders edited on two clones merge per entry.",
     ),
 ];
 

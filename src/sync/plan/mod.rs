@@ -5,10 +5,12 @@
 //!
 //! Here: the plan's types and the run over the library (which keys need a merge, their logs
 //! and bases). Beside it: [`key`] (one key's merge, by the shape merges of [`crate::merge`]),
-//! [`plays`] (play counts and last played), [`tie`] (bpm and beat grid), [`values`] (the branch's values as compared), [`push`] (what
-//! is written to the branch).
+//! [`plays`] (play counts and last played), [`tie`] (bpm and beat grid), [`values`] (the
+//! branch's values as compared), [`push`] (what is written to the branch), [`members`]
+//! (playlist memberships as the playlists' orders say).
 
 pub mod key;
+mod members;
 pub mod plays;
 pub mod push;
 mod tie;
@@ -21,6 +23,7 @@ pub use values::{base_values, field_value};
 
 use super::branch::{Log, Logs};
 use super::options::Options;
+use super::order::Memberships;
 use super::snapshot::{Item, Keyed};
 use crate::annex::logmet::{self, Change, MetLog, Order, Timestamp};
 use crate::annex::{self, key as annex_key};
@@ -150,8 +153,8 @@ pub struct Plan<'k> {
     pub settled: HashMap<&'k String, Digest>,
     /// How many of this Mixxx's keys have a base.
     pub in_base: usize,
-    /// The playlists whose order the run writes ([`super::order`]).
-    pub orders: Vec<super::order::PlaylistPlan>,
+    /// What the run does with the playlists' orders and names ([`super::order`]).
+    pub orders: super::order::Orders,
     /// The history sessions it writes ([`super::sessions`]).
     pub sessions: super::sessions::SessionPlan,
 }
@@ -159,8 +162,16 @@ pub struct Plan<'k> {
 impl Plan<'_> {
     pub fn pulls(&self) -> bool {
         self.tracks.iter().any(|t| !t.pull.is_empty())
-            || self.orders.iter().any(|o| o.pull.is_some())
+            || self.orders.pulls()
             || self.sessions.pulls()
+    }
+
+    /// The `playlist` memberships the plan pulls, by key.
+    pub fn playlist_pulls(&self) -> FxHashMap<&str, &BTreeSet<String>> {
+        (self.tracks.iter())
+            .flat_map(|t| t.pull.iter().map(move |(f, v)| (t.key.as_str(), f, v)))
+            .filter_map(|(key, f, v)| (*f == Field::Playlist).then_some((key, v)))
+            .collect()
     }
 
     /// Whether carrying out the plan writes logs to the branch (pushed or combined ones).
@@ -168,7 +179,7 @@ impl Plan<'_> {
         self.tracks
             .iter()
             .any(|t| t.push.is_some() || t.combined.is_some())
-            || self.orders.iter().any(|o| o.push.is_some())
+            || self.orders.pushes()
             || !self.sessions.push.is_empty()
     }
 }
@@ -214,11 +225,13 @@ pub struct Past<'a> {
 }
 
 /// Plans a run: every key of `keyed` against the branch (`logs`) and this clone's `past`,
-/// telling `progress` how many of how many keys are through.
+/// telling `progress` how many of how many keys are through. Playlist memberships follow the
+/// playlists' orders (`memberships`).
 pub fn plan<'k>(
     keyed: &'k Keyed,
     past: &Past<'_>,
     logs: &mut impl Logs,
+    memberships: &Memberships,
     opts: &Options,
     now: Timestamp,
     mut progress: impl FnMut(usize, usize),
@@ -236,7 +249,10 @@ pub fn plan<'k>(
         // A key with a held value is retried every run.
         let held_here = past.held.get(k.as_str());
         let branch_same = !logs.changed_since_base(k) && held_here.is_none();
-        if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() {
+        // Keys whose memberships the playlists' orders settle are planned, changed or not.
+        let settled = memberships.any(item.m.set(Field::Playlist).iter()) || memberships.decides(k);
+        if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() && !settled
+        {
             plan.unchanged += item.track_ids.len();
             continue;
         }
@@ -254,7 +270,7 @@ pub fn plan<'k>(
             own_base: 0,
             missing: keyed.missing,
         };
-        if let Some(track) = plan_one(&state, local, logs, opts, now, &mut plan)? {
+        if let Some(track) = plan_one(&state, local, logs, memberships, opts, now, &mut plan)? {
             plan.tracks.push(track);
         }
     }
@@ -285,6 +301,7 @@ fn read_logs(
     state: &KeyState<'_, '_>,
     local: &mut Local<'_>,
     logs: &mut impl Logs,
+    memberships: &Memberships,
     kept: impl FnOnce() -> Values,
 ) -> annex::Result<(Log, Option<Values>)> {
     let k = state.key.as_str();
@@ -292,7 +309,7 @@ fn read_logs(
         return Ok((logs.now(k)?, None));
     }
     let at_base = logs.at_base(k)?;
-    let current = MetLog::parse(&at_base).current();
+    let current = memberships.current_of(&MetLog::parse(&at_base));
     let mut b = base_values(&current, &kept(), local.missing);
     local.own_base = plays::branch_counter(&current).part(local.part);
     if let Some(acknowledged) = state.acknowledged {
@@ -314,6 +331,7 @@ fn plan_one<'k>(
     state: &KeyState<'k, '_>,
     mut local: Local<'_>,
     logs: &mut impl Logs,
+    memberships: &Memberships,
     opts: &Options,
     now: Timestamp,
     plan: &mut Plan<'k>,
@@ -334,7 +352,7 @@ fn plan_one<'k>(
         );
         kept
     };
-    let (log, b) = read_logs(state, &mut local, logs, kept)?;
+    let (log, b) = read_logs(state, &mut local, logs, memberships, kept)?;
     if log.skipped {
         // Beyond the limits: left alone (reported where it was read).
         return Ok(None);
@@ -354,7 +372,7 @@ fn plan_one<'k>(
             KeyPast::History(&history)
         }
     };
-    let mut kp = plan_key(values(), &met.current(), &met, past, &local, opts);
+    let mut kp = members::plan_key_playlists(k, values(), &met, past, &local, opts, memberships);
     if !item.others.is_empty() {
         align_rows(item, values(), &mut kp.pull);
     }
@@ -606,6 +624,7 @@ pub(crate) mod tests {
             &keyed,
             &past,
             &mut logs,
+            &Memberships::default(),
             &Options::default(),
             now,
             |_, _| {},
@@ -654,6 +673,7 @@ pub(crate) mod tests {
             &keyed,
             &past,
             &mut logs,
+            &Memberships::default(),
             &Options::default(),
             now,
             |_, _| {},
