@@ -134,16 +134,35 @@ fn decide(sides: &Sides<'_>, past: Past<'_>, opts: &Options) -> Decision {
         _ if opts.all => Decision::Value((*mv).clone()),
         Field::Cue => {
             let replaced = |value: &str| log.replaced(field.name(), value);
+            let edits_of = |value: &str| log.edits_of(field.name(), value);
             let branch = merge::cue::Branch {
                 gv,
                 raw,
                 replaced: &replaced,
+                edits_of: &edits_of,
             };
             merge::cue::merge(mv, &branch, past, opts.prefer)
         }
         _ if field.is_set() => merge::set::merge(mv, gv, past, opts.prefer),
-        _ => merge::single::decide(field.codec(), mv, raw, past, opts.prefer),
+        _ => {
+            let cleared = cleared(log, field.name(), raw);
+            merge::single::decide(field.codec(), mv, raw, cleared.as_ref(), past, opts.prefer)
+        }
     }
+}
+
+/// When another clone cleared the value the branch's one replaced: the newest line that unset
+/// it and set nothing in the field.
+fn cleared(log: &MetLog, field: &str, raw: &BTreeMap<String, Order>) -> Option<Order> {
+    let [value] = raw.keys().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let parents = log.replaced(field, value);
+    let clears = parents.iter().flat_map(|p| log.edits_of(field, p));
+    clears
+        .filter(|(_, sets)| sets.is_empty())
+        .map(|(order, _)| order)
+        .max()
 }
 
 /// Records a field's decision: its conflict, resolution or hold, and its outcome (`invalid`:

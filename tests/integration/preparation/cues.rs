@@ -277,7 +277,7 @@ impl Crew {
             let branch_pads: Pads = on_branch
                 .unwrap_or_default()
                 .iter()
-                .map(branch_pad)
+                .map(|v| branch_pad(v))
                 .collect();
             assert_eq!(
                 branch_pads, pads,
@@ -355,7 +355,7 @@ fn whole(t: usize, slot: i64) -> Touch {
 }
 
 /// A pad of a branch value `KIND SLOT POSITION LENGTH COLOR [LABEL]` (slot 1-based).
-fn branch_pad(value: &String) -> (i64, (i64, String)) {
+fn branch_pad(value: &str) -> (i64, (i64, String)) {
     let parts: Vec<&str> = value.splitn(6, ' ').collect();
     let slot: i64 = parts[1].parse().expect("a pad");
     let position: f64 = parts[2].parse().expect("a position");
