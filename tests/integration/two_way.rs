@@ -839,6 +839,9 @@ fn a_value_changed_on_one_laptop_and_cleared_on_another_settles_on_the_later_edi
             .map(|c| c["field"].as_str().unwrap())
             .collect();
         assert_eq!(fields, ["comment", "rating"], "{loser}");
+        // The branch's side is what it settled on: a clear that won is no value.
+        let settled = expected.get("comment").cloned().unwrap_or_default();
+        assert_eq!(loser["conflicts"][0]["branch"], json!(settled), "{loser}");
         assert_eq!(winner["conflicts"], json!([]), "{winner}");
     }
 }

@@ -184,7 +184,12 @@ fn take(
     let conflict = |result: &BTreeSet<String>, winner| FieldConflict {
         field,
         mixxx: mv.clone(),
-        branch: branch.clone(),
+        // A single value the branch won is the branch's as settled (a clear that won over
+        // a change made concurrently is no value).
+        branch: match (field.is_set(), winner) {
+            (false, Prefer::Git) => result.clone(),
+            _ => branch.clone(),
+        },
         winner,
         result: result.clone(),
     };
@@ -195,7 +200,12 @@ fn take(
             (r, false)
         }
         Decision::Resolve(r, at, text) => {
-            plan.conflicts.push(conflict(&r, Prefer::Git));
+            // The several values the branch held.
+            let several = FieldConflict {
+                branch: branch.clone(),
+                ..conflict(&r, Prefer::Git)
+            };
+            plan.conflicts.push(several);
             plan.resolved_at = plan.resolved_at.clone().max(Some(at.just_after()));
             merged.resolved.push((field, BTreeSet::from([text])));
             (r, true)
