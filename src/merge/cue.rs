@@ -74,12 +74,16 @@ pub fn merge(mv: &BTreeSet<String>, g: &Branch<'_>, past: Past<'_>, prefer: Pref
     for versions in cues.values_mut() {
         versions.branch.sort_by(|a, b| a.0.cmp(&b.0));
         let concurrent = settle_branch(versions);
-        let deleted = settle_deletion(versions, g);
+        let deletion = settle_deletion(versions, g);
         let (merged, disputed) = merge_cue(versions, past, prefer);
-        // A deletion settled on the branch is this clone's conflict where it changes what
-        // this clone last synced: the side whose edit it displaced says so, once.
-        let displaced =
-            deleted && (matches!(past, Past::History { .. }) || merged != versions.base);
+        // A deletion that won is a conflict wherever it is seen (the run writes it, and no
+        // clone sees the clash again); a version that won stays, clash and all, so it is one
+        // only for the clone whose deletion it displaced (what it last synced changes).
+        let displaced = match deletion {
+            Deletion::None => false,
+            Deletion::Won => true,
+            Deletion::Lost => matches!(past, Past::History { .. }) || merged != versions.base,
+        };
         out.extend(merged.iter().map(Cue::to_string));
         conflict |= disputed || concurrent || displaced;
     }
@@ -115,11 +119,10 @@ fn settle_branch(versions: &mut Versions) -> bool {
 
 /// A version of the cue on the branch made from a cue that another clone deleted meanwhile
 /// (git-annex's union merge keeps the version: the deletion unset only the cue it was made
-/// from): the newer of the two lines decides, as between two versions. Returns whether a
-/// deletion clashed.
-fn settle_deletion(versions: &mut Versions, g: &Branch<'_>) -> bool {
+/// from): the newer of the two lines decides, as between two versions.
+fn settle_deletion(versions: &mut Versions, g: &Branch<'_>) -> Deletion {
     let [(at, cue, Some(parent))] = versions.branch.as_slice() else {
-        return false;
+        return Deletion::None;
     };
     let same = |v: &String| Cue::parse(v).is_some_and(|c| c.identity() == cue.identity());
     let deletions = (g.edits_of)(&parent.to_string())
@@ -127,12 +130,20 @@ fn settle_deletion(versions: &mut Versions, g: &Branch<'_>) -> bool {
         .filter(|(_, sets)| !sets.iter().any(same))
         .map(|(order, _)| order);
     let Some(newest) = deletions.max() else {
-        return false;
+        return Deletion::None;
     };
     if newest > *at {
         versions.branch.clear();
+        return Deletion::Won;
     }
-    true
+    Deletion::Lost
+}
+
+/// What became of a deletion made concurrently with a new version of the cue.
+enum Deletion {
+    None,
+    Won,
+    Lost,
 }
 
 /// One cue's merge: what both sides hold afterwards (none, one cue, or several values where

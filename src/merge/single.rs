@@ -60,19 +60,20 @@ pub fn decide(
     match (raw.iter().next(), cleared) {
         (Some((_, set_at)), Some(cleared_at)) if raw.len() == 1 => {
             let after_clear = (cleared_at > set_at).then(BTreeMap::new);
-            let raw = after_clear.as_ref().unwrap_or(raw);
-            let decision = decide_values(codec, mv, raw, past, prefer);
-            displaced(decision, past)
+            let decision =
+                decide_values(codec, mv, after_clear.as_ref().unwrap_or(raw), past, prefer);
+            displaced(decision, past, after_clear.is_some())
         }
         _ => decide_values(codec, mv, raw, past, prefer),
     }
 }
 
-/// A value set and cleared concurrently, settled on the branch: a conflict for the clone whose
-/// edit it displaced (what it last synced changes), once.
-fn displaced(decision: Decision, past: Past<'_>) -> Decision {
+/// A value set and cleared concurrently, settled on the branch: a conflict. A clear that won
+/// is one wherever it is seen (the run writes it, and no clone sees the clash again); a value
+/// that won stays, clash and all, so it is one only for the clone whose clear it displaced.
+fn displaced(decision: Decision, past: Past<'_>, cleared: bool) -> Decision {
     match decision {
-        Decision::Value(r) if past.base().is_none_or(|b| *b != r) => {
+        Decision::Value(r) if cleared || past.base().is_none_or(|b| *b != r) => {
             Decision::Conflict(r, Prefer::Git)
         }
         other => other,
