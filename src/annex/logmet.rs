@@ -441,6 +441,10 @@ pub fn parse_line(line: &str) -> Option<Line> {
     Some(Line { order, changes })
 }
 
+/// An edit of a value: the time of the line that unset it and the values of its field that
+/// line set.
+pub type Edit = (Order, Vec<String>);
+
 /// A whole `.log.met` file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MetLog {
@@ -519,6 +523,28 @@ impl MetLog {
             .iter()
             .filter(|c| !c.set && c.field == field)
             .map(|c| c.value.clone())
+            .collect()
+    }
+
+    /// The edits made from `value` of `field`: the lines after the newest one that set it that
+    /// unset it, each with its time and the values of `field` it set (several when clones
+    /// edited it concurrently; git-annex's union merge keeps every line).
+    pub fn edits_of(&self, field: &str, value: &str) -> Vec<Edit> {
+        let is = |c: &Change, set: bool| c.set == set && c.field == field && c.value == value;
+        let set_at = (self.lines.iter())
+            .filter(|l| l.changes.iter().any(|c| is(c, true)))
+            .map(|l| &l.order)
+            .max();
+        let after = |l: &&Line| set_at.is_none_or(|at| l.order > *at);
+        (self.lines.iter())
+            .filter(after)
+            .filter(|l| l.changes.iter().any(|c| is(c, false)))
+            .map(|l| {
+                let sets = (l.changes.iter())
+                    .filter(|c| c.set && c.field == field)
+                    .map(|c| c.value.clone());
+                (l.order.clone(), sets.collect())
+            })
             .collect()
     }
 
@@ -829,6 +855,27 @@ mod tests {
             "-12345678901234567890123456789012345678901275.999999999s"
         );
         assert!(negative.just_after() > negative);
+    }
+
+    #[test]
+    fn edits_of_a_value_are_the_lines_that_unset_it_since_it_was_set() {
+        // 3 set, then concurrently changed to 5 on one clone and cleared on another; an older
+        // clear of 3 (before it was set again) is no edit of it.
+        let log = MetLog::parse(
+            "1s rating +3\n2s rating -3\n3s rating +3\n4s rating +5 -3\n5s rating -3\n",
+        );
+        let edits: Vec<(String, Vec<String>)> = (log.edits_of("rating", "3").into_iter())
+            .map(|(at, sets)| (at.to_string(), sets))
+            .collect();
+        assert_eq!(
+            edits,
+            [
+                ("4s".to_owned(), vec!["5".to_owned()]),
+                ("5s".to_owned(), vec![])
+            ]
+        );
+        assert_eq!(log.replaced("rating", "5"), ["3"]);
+        assert!(log.edits_of("rating", "5").is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! plain elements ([`set`]).
 
 use super::{Decision, Past, Prefer, set};
-use crate::annex::logmet::Order;
+use crate::annex::logmet::{Edit, Order};
 use crate::fields::cue::{Cue, Num};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +22,10 @@ pub struct Branch<'a> {
     pub raw: &'a BTreeMap<String, Order>,
     /// The values the line that set a value unset: what that edit replaced.
     pub replaced: &'a dyn Fn(&str) -> Vec<String>,
+    /// The edits made from a value since it was set ([`MetLog::edits_of`]).
+    ///
+    /// [`MetLog::edits_of`]: crate::annex::logmet::MetLog::edits_of
+    pub edits_of: &'a dyn Fn(&str) -> Vec<Edit>,
 }
 
 /// One cue's versions: Mixxx's, the branch's (oldest line first, each with the version it
@@ -70,9 +74,18 @@ pub fn merge(mv: &BTreeSet<String>, g: &Branch<'_>, past: Past<'_>, prefer: Pref
     for versions in cues.values_mut() {
         versions.branch.sort_by(|a, b| a.0.cmp(&b.0));
         let concurrent = settle_branch(versions);
+        let deletion = settle_deletion(versions, g);
         let (merged, disputed) = merge_cue(versions, past, prefer);
+        // A deletion that won is a conflict wherever it is seen (the run writes it, and no
+        // clone sees the clash again); a version that won stays, clash and all, so it is one
+        // only for the clone whose deletion it displaced (what it last synced changes).
+        let displaced = match deletion {
+            Deletion::None => false,
+            Deletion::Won => true,
+            Deletion::Lost => matches!(past, Past::History { .. }) || merged != versions.base,
+        };
         out.extend(merged.iter().map(Cue::to_string));
-        conflict |= disputed || concurrent;
+        conflict |= disputed || concurrent || displaced;
     }
     if let Decision::Value(others) = set::merge(&opaque.0, &opaque.1, past, prefer) {
         out.extend(others);
@@ -102,6 +115,35 @@ fn settle_branch(versions: &mut Versions) -> bool {
     let (merged, clash) = attributes(Some(parent), None, newest, &branch, Prefer::Git);
     versions.branch = vec![(at.clone(), merged, Some(parent.clone()))];
     clash
+}
+
+/// A version of the cue on the branch made from a cue that another clone deleted meanwhile
+/// (git-annex's union merge keeps the version: the deletion unset only the cue it was made
+/// from): the newer of the two lines decides, as between two versions.
+fn settle_deletion(versions: &mut Versions, g: &Branch<'_>) -> Deletion {
+    let [(at, cue, Some(parent))] = versions.branch.as_slice() else {
+        return Deletion::None;
+    };
+    let same = |v: &String| Cue::parse(v).is_some_and(|c| c.identity() == cue.identity());
+    let deletions = (g.edits_of)(&parent.to_string())
+        .into_iter()
+        .filter(|(_, sets)| !sets.iter().any(same))
+        .map(|(order, _)| order);
+    let Some(newest) = deletions.max() else {
+        return Deletion::None;
+    };
+    if newest > *at {
+        versions.branch.clear();
+        return Deletion::Won;
+    }
+    Deletion::Lost
+}
+
+/// What became of a deletion made concurrently with a new version of the cue.
+enum Deletion {
+    None,
+    Won,
+    Lost,
 }
 
 /// One cue's merge: what both sides hold afterwards (none, one cue, or several values where
@@ -263,6 +305,7 @@ mod tests {
             gv: &gv,
             raw: &raw,
             replaced: &none,
+            edits_of: &|_| Vec::new(),
         };
         match merge(&set(m), &branch, Past::Base(&base), prefer) {
             Decision::Value(v) => (v, false),
@@ -372,6 +415,7 @@ mod tests {
             gv: &BTreeSet::new(),
             raw: &BTreeMap::new(),
             replaced: &none,
+            edits_of: &|_| Vec::new(),
         };
         let decision = merge(&m, &branch, past, Prefer::Git);
         assert_eq!(decision, Decision::Value(set(&[DROP])));

@@ -1,7 +1,9 @@
 //! A single value (a rating, a key, the beat grid): a side that changed it since the base
 //! decides; both changed it differently is a conflict. On the branch a single-valued field
 //! may hold several values after git-annex's union merge (two clones set it concurrently):
-//! they resolve to the newest line's value, on every clone alike.
+//! they resolve to the newest line's value, on every clone alike. So does a value set on one
+//! clone while another cleared it (the clear unset only the value it saw, so git-annex's
+//! union merge keeps the new one): the newer line decides.
 
 use super::{Decision, Past, Prefer};
 use crate::annex::logmet::Order;
@@ -45,8 +47,41 @@ pub fn merge(
 }
 
 /// The decision for a single-valued field from its branch values as written (`raw`, with the
-/// time of the line that set each), read with `codec`.
+/// time of the line that set each), read with `codec`; `cleared`: when another clone cleared
+/// the value the branch's one was made from (a line unsetting it and setting nothing).
 pub fn decide(
+    codec: Codec,
+    mv: &BTreeSet<String>,
+    raw: &BTreeMap<String, Order>,
+    cleared: Option<&Order>,
+    past: Past<'_>,
+    prefer: Prefer,
+) -> Decision {
+    match (raw.iter().next(), cleared) {
+        (Some((_, set_at)), Some(cleared_at)) if raw.len() == 1 => {
+            let after_clear = (cleared_at > set_at).then(BTreeMap::new);
+            let decision =
+                decide_values(codec, mv, after_clear.as_ref().unwrap_or(raw), past, prefer);
+            displaced(decision, past, after_clear.is_some())
+        }
+        _ => decide_values(codec, mv, raw, past, prefer),
+    }
+}
+
+/// A value set and cleared concurrently, settled on the branch: a conflict. A clear that won
+/// is one wherever it is seen (the run writes it, and no clone sees the clash again); a value
+/// that won stays, clash and all, so it is one only for the clone whose clear it displaced.
+fn displaced(decision: Decision, past: Past<'_>, cleared: bool) -> Decision {
+    match decision {
+        Decision::Value(r) if cleared || past.base().is_none_or(|b| *b != r) => {
+            Decision::Conflict(r, Prefer::Git)
+        }
+        other => other,
+    }
+}
+
+/// [`decide`] from the branch's values alone.
+fn decide_values(
     codec: Codec,
     mv: &BTreeSet<String>,
     raw: &BTreeMap<String, Order>,

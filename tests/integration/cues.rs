@@ -321,3 +321,58 @@ fn a_pad_swap_and_a_relabel_offline_keep_every_cue_position() {
         assert_settled(&l.env, &l.b, &l.db_b);
     }
 }
+
+// Hot cue pad 1 moved on laptop A and deleted on laptop B, both offline, both synced to their
+// own branch before `git annex sync` joins them (git-annex keeps both lines: the deletion
+// unset only the cue A moved): the later edit wins on both laptops, whichever syncs first, and
+// the laptop whose edit lost lists the conflict, once (before, the moved cue came back on B without a
+// word: B's deletion was lost).
+#[test]
+fn a_cue_moved_on_one_laptop_and_deleted_on_another_settles_on_the_later_edit() {
+    for delete_last in [true, false] {
+        let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+        let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+        add_cue(&l.db_a, &at_a, "1, 0, 100000, 0, 16711680, 'Intro'");
+        l.sync_a(&[]);
+        l.exchange(&[&l.a, &l.b]);
+        l.sync_b(&[]);
+        let (move_pad, delete_pad) = (
+            "UPDATE cues SET position = 150000 WHERE hotcue = 0",
+            "DELETE FROM cues WHERE hotcue = 0",
+        );
+        // The later edit's line is the newer one.
+        if delete_last {
+            db_exec(&l.db_a, move_pad);
+            l.sync_a(&[]);
+            db_exec(&l.db_b, delete_pad);
+            l.sync_b(&[]);
+        } else {
+            db_exec(&l.db_b, delete_pad);
+            l.sync_b(&[]);
+            db_exec(&l.db_a, move_pad);
+            l.sync_a(&[]);
+        }
+        l.exchange(&[&l.a, &l.b, &l.a]);
+        let (report_a, report_b) = (l.sync_a(&[]), l.sync_b(&[]));
+        l.exchange(&[&l.b, &l.a]);
+        l.sync_a(&[]);
+        let cues_a = cues(&l.db_a, &at_a);
+        assert_eq!(cues(&l.db_b, &at_b), cues_a, "delete last: {delete_last}");
+        let expected: Vec<String> = match delete_last {
+            true => vec![],
+            false => vec!["1|0|150000|integer|0|integer|16711680|Intro".to_owned()],
+        };
+        assert_eq!(cues_a, expected, "delete last: {delete_last}");
+        let loser = match delete_last {
+            true => &report_a,
+            false => &report_b,
+        };
+        assert_eq!(loser["conflicts"][0]["field"], "cue", "{loser}");
+        // Settled: no laptop lists it again.
+        for report in [l.sync_a(&[]), l.sync_b(&[])] {
+            assert_eq!(report["conflicts"], serde_json::json!([]), "{report}");
+        }
+        assert_settled(&l.env, &l.a, &l.db_a);
+        assert_settled(&l.env, &l.b, &l.db_b);
+    }
+}

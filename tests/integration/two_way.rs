@@ -787,3 +787,68 @@ fn the_demo_carries_laptop_a_edit_to_laptop_b_through_the_hooks() {
         before
     );
 }
+
+// A rating and a comment changed on laptop A and cleared on laptop B, both offline, each synced
+// to its own branch before `git annex sync` joins them (git-annex keeps A's values: B's clear
+// unset only the values it saw): the later edit wins on both laptops, whichever it is, and the
+// laptop whose edit lost lists the conflicts (before, B's clear was lost without a word).
+#[test]
+fn a_value_changed_on_one_laptop_and_cleared_on_another_settles_on_the_later_edit() {
+    for clear_last in [true, false] {
+        let l = Laptops::synced(&[(A, vals(&[("rating", &["3"]), ("comment", &["old"])]))]);
+        let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+        let change = || {
+            edit(&l.db_a, &at_a, "rating = 5, comment = 'new'");
+            l.sync_a(&[]);
+        };
+        let clear = || {
+            edit(&l.db_b, &at_b, "rating = 0, comment = ''");
+            l.sync_b(&["--allow-clears"]);
+        };
+        if clear_last {
+            change();
+            clear();
+        } else {
+            clear();
+            change();
+        }
+        l.exchange(&[&l.a, &l.b, &l.a]);
+        let (report_a, report_b) = (l.sync_a(&[]), l.sync_b(&[]));
+        l.exchange(&[&l.b, &l.a]);
+        l.sync_a(&[]);
+        let expected = match clear_last {
+            true => Values::new(),
+            false => vals(&[("rating", &["5"]), ("comment", &["new"])]),
+        };
+        assert_eq!(
+            values_of(&l.db_a, &at_a),
+            expected,
+            "clear last: {clear_last}"
+        );
+        assert_eq!(
+            values_of(&l.db_b, &at_b),
+            expected,
+            "clear last: {clear_last}"
+        );
+        assert_eq!(
+            l.env.metadata(&l.a, A),
+            expected,
+            "clear last: {clear_last}"
+        );
+        let loser = match clear_last {
+            true => &report_a,
+            false => &report_b,
+        };
+        let fields: Vec<&str> = (loser["conflicts"].as_array().unwrap().iter())
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["comment", "rating"], "{loser}");
+        // The branch's side is what it settled on: a clear that won is no value.
+        let settled = expected.get("comment").cloned().unwrap_or_default();
+        assert_eq!(loser["conflicts"][0]["branch"], json!(settled), "{loser}");
+        // Settled: no laptop lists them again.
+        for report in [l.sync_a(&[]), l.sync_b(&[])] {
+            assert_eq!(report["conflicts"], json!([]), "{report}");
+        }
+    }
+}

@@ -151,16 +151,35 @@ fn decide(sides: &Sides<'_>, past: Past<'_>, opts: &Options) -> Decision {
         _ if opts.all => Decision::Value((*mv).clone()),
         Field::Cue => {
             let replaced = |value: &str| log.replaced(field.name(), value);
+            let edits_of = |value: &str| log.edits_of(field.name(), value);
             let branch = merge::cue::Branch {
                 gv,
                 raw,
                 replaced: &replaced,
+                edits_of: &edits_of,
             };
             merge::cue::merge(mv, &branch, past, opts.prefer)
         }
         _ if field.is_set() => merge::set::merge(mv, gv, past, opts.prefer),
-        _ => merge::single::decide(field.codec(), mv, raw, past, opts.prefer),
+        _ => {
+            let cleared = cleared(log, field.name(), raw);
+            merge::single::decide(field.codec(), mv, raw, cleared.as_ref(), past, opts.prefer)
+        }
     }
+}
+
+/// When another clone cleared the value the branch's one replaced: the newest line that unset
+/// it and set nothing in the field.
+fn cleared(log: &MetLog, field: &str, raw: &BTreeMap<String, Order>) -> Option<Order> {
+    let [value] = raw.keys().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let parents = log.replaced(field, value);
+    let clears = parents.iter().flat_map(|p| log.edits_of(field, p));
+    clears
+        .filter(|(_, sets)| sets.is_empty())
+        .map(|(order, _)| order)
+        .max()
 }
 
 /// Records a field's decision: its conflict, resolution or hold, and its outcome (`invalid`:
@@ -182,7 +201,12 @@ fn take(
     let conflict = |result: &BTreeSet<String>, winner| FieldConflict {
         field,
         mixxx: mv.clone(),
-        branch: branch.clone(),
+        // A single value the branch won is the branch's as settled (a clear that won over
+        // a change made concurrently is no value).
+        branch: match (field.is_set(), winner) {
+            (false, Prefer::Git) => result.clone(),
+            _ => branch.clone(),
+        },
         winner,
         result: result.clone(),
     };
@@ -193,7 +217,12 @@ fn take(
             (r, false)
         }
         Decision::Resolve(r, at, text) => {
-            plan.conflicts.push(conflict(&r, Prefer::Git));
+            // The several values the branch held.
+            let several = FieldConflict {
+                branch: branch.clone(),
+                ..conflict(&r, Prefer::Git)
+            };
+            plan.conflicts.push(several);
             plan.resolved_at = plan.resolved_at.clone().max(Some(at.just_after()));
             merged.resolved.push((field, BTreeSet::from([text])));
             (r, true)

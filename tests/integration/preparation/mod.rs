@@ -1,6 +1,8 @@
 //! Concurrent preparation on three laptops, randomized: each round one or two laptops, offline,
 //! edit two playlists ([`Op`]: insert, remove, move, duplicate an entry, reverse a region,
-//! rename), then the laptops sync in a random order. At the end every clone and the branch
+//! rename), hot cues and saved loops ([`cues::CueOp`]: add, move, relabel, delete, swap two pads)
+//! and rename files with a Mixxx-like rescan ([`files`]), then the laptops sync in a random
+//! order. At the end every clone and the branch
 //! agree, every edit that no later edit replaced is present, and every edit the merge could not
 //! keep was reported as a conflict.
 //!
@@ -10,8 +12,8 @@
 //! Mixxx had seen an earlier one replaces the earlier one's claims it [`Touch`]es. The claims
 //! no edit replaced must hold, except where edits made without seeing each other collide: a
 //! track's copies end between the counts they claim, and an order or a name they claim may
-//! lose only to a conflict reported for that playlist. Another kind of edit (cues, ...) adds
-//! an [`Op`], the function that makes it, and its claims and touches.
+//! lose only to a conflict reported for that playlist; a cue's position or label, or its
+//! absence, only to a conflict reported for that track's cues.
 
 use crate::laptops::track;
 use crate::util::*;
@@ -19,6 +21,11 @@ use git_mixxx::annex::Annex;
 use git_mixxx::sync::order::{self, line};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+mod cues;
+mod files;
+
+use cues::{Attr, Pads};
 
 const TRACKS: usize = 10;
 const PLAYLISTS: [&str; 2] = ["Warm-up", "Peak"];
@@ -61,6 +68,16 @@ enum Claim {
     },
     /// Playlist `p` is named `name`.
     Named { p: usize, name: String },
+    /// Track `t`'s pad `slot` has `attr` `value`; `changed` as for `Before`.
+    Cue {
+        t: usize,
+        slot: i64,
+        attr: Attr,
+        value: String,
+        changed: bool,
+    },
+    /// Track `t` has no cue on pad `slot`.
+    NoCue { t: usize, slot: i64, changed: bool },
 }
 
 /// What an edit changes, which replaces the claims of the edits it had seen about it.
@@ -79,6 +96,12 @@ enum Touch {
     Name {
         p: usize,
     },
+    /// An attribute of track `t`'s pad `slot`, or (`None`) all of them.
+    Cue {
+        t: usize,
+        slot: i64,
+        attr: Option<Attr>,
+    },
 }
 
 impl Claim {
@@ -90,6 +113,17 @@ impl Claim {
                 Touch::Copies { p: q, t } | Touch::Place { p: q, t },
             ) => *p == q && (*a == t || *b == t),
             (Claim::Named { p, .. }, Touch::Name { p: q }) => *p == q,
+            (
+                Claim::Cue { t, slot, attr, .. },
+                Touch::Cue {
+                    t: u,
+                    slot: s,
+                    attr: a,
+                },
+            ) => *t == u && *slot == s && a.is_none_or(|a| a == *attr),
+            (Claim::NoCue { t, slot, .. }, Touch::Cue { t: u, slot: s, .. }) => {
+                *t == u && *slot == s
+            }
             _ => false,
         }
     }
@@ -113,6 +147,14 @@ struct Change {
 struct Laptop {
     repo: PathBuf,
     db: PathBuf,
+    /// Each track's file in this work tree.
+    files: Vec<String>,
+    /// Every location this Mixxx has had a track at.
+    known: BTreeMap<String, usize>,
+    /// Tracks renamed since this Mixxx's last sync: a DJ leaves them alone until it relinks.
+    pending: BTreeSet<usize>,
+    /// Each track's pads in this Mixxx at its last sync.
+    pads: Vec<Pads>,
     /// Edits this Mixxx has seen, and this clone's branch.
     mixxx: BTreeSet<usize>,
     branch: BTreeSet<usize>,
@@ -126,11 +168,12 @@ struct Crew {
     env: Env,
     laptops: Vec<Laptop>,
     nas: BTreeSet<usize>,
-    files: Vec<String>,
+    /// Each track's annex key.
+    keys: Vec<String>,
     edits: Vec<Edit>,
     /// Every name each playlist had, in order.
     names: [Vec<String>; 2],
-    /// Conflicts syncs reported about playlists: (round, order file, field).
+    /// Conflicts syncs reported about playlists and cues: (round, order file or key, field).
     conflicts: Vec<(usize, String, String)>,
     round: usize,
     dice: Dice,
@@ -156,7 +199,14 @@ impl Crew {
             let db = env.root.join(format!("mixxx-{name}/mixxxdb.sqlite"));
             let tracks: Vec<_> = files.iter().map(|f| (loc(&repo, f), vals(&[]))).collect();
             create_db(&db, 32, &tracks);
+            let known = (files.iter().enumerate())
+                .map(|(t, f)| (loc(&repo, f), t))
+                .collect();
             laptops.push(Laptop {
+                files: files.clone(),
+                known,
+                pending: BTreeSet::new(),
+                pads: vec![Pads::new(); TRACKS],
                 repo,
                 db,
                 mixxx: BTreeSet::new(),
@@ -165,11 +215,12 @@ impl Crew {
                 renamed: [false; 2],
             });
         }
+        let keys = files.iter().map(|f| key_of(&laptops[0].repo, f)).collect();
         let mut crew = Crew {
             env,
             laptops,
             nas: BTreeSet::new(),
-            files,
+            keys,
             edits: Vec::new(),
             names: PLAYLISTS.map(|n| vec![n.to_owned()]),
             conflicts: Vec::new(),
@@ -199,7 +250,9 @@ impl Crew {
                 changed: true,
             }));
         }
-        self.record(0, "A prepares both playlists".into(), claims, Vec::new());
+        claims.extend(self.prepare_pads());
+        let what = "A prepares both playlists and two pads a track".into();
+        self.record(0, what, claims, Vec::new());
         self.mixxx_sync(0);
         for i in [0, 1, 2, 0] {
             self.annex_sync(i);
@@ -220,6 +273,7 @@ impl Crew {
                 let once = |t: usize| synced.iter().filter(|x| **x == t).count() == 1;
                 *changed = !(once(*a) && once(*b) && at(*a) < at(*b));
             }
+            cues::mark_changed(claim, &self.laptops[i].pads);
         }
         self.say(format!("{i}: {what} (edit {})", self.edits.len()));
         let seen = self.laptops[i].mixxx.clone();
@@ -235,9 +289,7 @@ impl Crew {
     /// Laptop `i`'s playlists, empty ones too.
     fn playlists(&self, i: usize) -> Vec<Playlist> {
         let l = &self.laptops[i];
-        let index: BTreeMap<String, usize> = (self.files.iter().enumerate())
-            .map(|(t, f)| (loc(&l.repo, f), t))
-            .collect();
+        let index = &l.known;
         let conn = rusqlite::Connection::open(&l.db).unwrap();
         let mut stmt = conn
             .prepare(
@@ -287,25 +339,41 @@ impl Crew {
             sql.push_str(&format!(
                 "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
                  SELECT (SELECT id FROM Playlists WHERE name = '{name}'), {}, {position}, '2026-12-04T20:00:00.000Z';",
-                track(&loc(&l.repo, &self.files[*t]))
+                track(&loc(&l.repo, &l.files[*t]))
             ));
         }
         db_exec(&l.db, &sql);
     }
 
-    /// One to three edits in laptop `i`'s Mixxx.
+    /// One to three edits in laptop `i`'s Mixxx: of a playlist, of a track's pads, or a file
+    /// renamed.
     fn edit(&mut self, i: usize) {
         for _ in 0..1 + self.dice.below(3) {
+            match self.dice.below(10) {
+                0..5 => self.edit_playlist(i),
+                5..9 => self.edit_pads(i),
+                _ => self.rename_file(i),
+            }
+        }
+    }
+
+    /// An edit of one of laptop `i`'s playlists, unless a track renamed since its last sync is
+    /// in the way (its Mixxx has not relinked it yet).
+    fn edit_playlist(&mut self, i: usize) {
+        if !self.laptops[i].pending.is_empty() {
+            return;
+        }
+        {
             let p = self.dice.below(PLAYLISTS.len());
             let Some((name, mut list)) = self.playlist(i, p) else {
-                continue;
+                return;
             };
             let op = *self.dice.pick(&Op::ALL);
             // A rename in Mixxx is recognised while the playlist keeps most of its tracks
             // (README, Limitations): the DJ here keeps them until the next sync.
             let renamed = self.laptops[i].renamed[p] || op == Op::Rename;
             if op == Op::Rename && !self.recognisable(i, p, &list) {
-                continue;
+                return;
             }
             let change = match op {
                 Op::Insert => self.insert(p, &mut list),
@@ -316,10 +384,10 @@ impl Crew {
                 Op::Rename => Some(self.rename(i, p, &name)),
             };
             let Some(change) = change else {
-                continue;
+                return;
             };
             if renamed && !self.recognisable(i, p, &list) {
-                continue;
+                return;
             }
             if op != Op::Rename {
                 self.write(i, &name, &list);
@@ -489,7 +557,7 @@ impl Crew {
         assert_eq!(report["failed"], serde_json::json!([]), "{report}");
         assert!(report["pull_pending"].is_null(), "{report}");
         for c in report["conflicts"].as_array().unwrap() {
-            if c["field"] == "order" || c["field"] == "name" {
+            if ["order", "name", "cue"].iter().any(|f| c["field"] == *f) {
                 let (key, field) = (c["key"].as_str().unwrap(), c["field"].as_str().unwrap());
                 self.conflicts
                     .push((self.round, key.to_owned(), field.to_owned()));
@@ -497,8 +565,11 @@ impl Crew {
             }
         }
         let synced = [0, 1].map(|p| self.playlist(i, p).map(|(_, l)| l).unwrap_or_default());
+        let pads = self.all_pads(i);
         let l = &mut self.laptops[i];
         l.synced = synced;
+        l.pads = pads;
+        l.pending.clear();
         l.renamed = [false; 2];
         l.branch.extend(l.mixxx.iter().copied());
         l.mixxx.extend(l.branch.iter().copied());
@@ -517,6 +588,7 @@ impl Crew {
         self.nas.extend(l.branch.iter().copied());
         l.branch.extend(self.nas.iter().copied());
         self.say(format!("{i}: git annex sync"));
+        self.follow_renames(i);
     }
 
     /// One round: one or two laptops edit offline, then each laptop, in a random order,
@@ -586,9 +658,7 @@ impl Crew {
         let repo = &self.laptops[0].repo;
         let annex = Annex::open(gix::open(repo).unwrap()).unwrap();
         let tip = annex.tip().unwrap();
-        let index: BTreeMap<String, usize> = (self.files.iter().enumerate())
-            .map(|(t, f)| (key_of(repo, f), t))
-            .collect();
+        let index: BTreeMap<&String, usize> = self.keys.iter().zip(0..).collect();
         PLAYLISTS
             .iter()
             .map(|name| {
@@ -629,7 +699,7 @@ impl Crew {
             );
         }
         let repo = &self.laptops[0].repo;
-        for (t, file) in self.files.iter().enumerate() {
+        for (t, file) in self.laptops[0].files.iter().enumerate() {
             let on_branch = self
                 .env
                 .metadata(repo, file)
@@ -641,6 +711,7 @@ impl Crew {
                 .collect();
             assert_eq!(on_branch, in_mixxx, "memberships of {file}\n{story}");
         }
+        self.check_pads_agree(story);
         finals
     }
 
@@ -669,8 +740,13 @@ impl Crew {
 
     /// Whether a conflict about playlist `p`'s `field` was reported in round `round` or later.
     fn conflict_reported(&self, p: usize, field: &str, round: usize) -> bool {
-        let file = line::file_path(PLAYLISTS[p], 0);
-        (self.conflicts.iter()).any(|(r, k, f)| *r >= round && *k == file && f == field)
+        self.conflict_on(&line::file_path(PLAYLISTS[p], 0), field, round)
+    }
+
+    /// Whether a conflict about `field` of `key` (an order file or a track's key) was reported
+    /// in round `round` or later.
+    fn conflict_on(&self, key: &str, field: &str, round: usize) -> bool {
+        (self.conflicts.iter()).any(|(r, k, f)| *r >= round && k == key && f == field)
     }
 
     /// Every claim no edit replaced holds, or lost to a colliding one as the oracle allows.
@@ -689,7 +765,7 @@ impl Crew {
                         .or_default()
                         .push((self.edits[*e].round, name));
                 }
-                Claim::Before { .. } => {}
+                Claim::Before { .. } | Claim::Cue { .. } | Claim::NoCue { .. } => {}
             }
         }
         let copies = |p: usize, t: usize| finals[p].1.iter().filter(|x| **x == t).count();
@@ -738,7 +814,7 @@ impl Crew {
 }
 
 #[test]
-fn concurrent_playlist_edits_on_three_laptops_lose_nothing() {
+fn concurrent_preparation_on_three_laptops_loses_nothing() {
     let env = |name: &str, default: u64| -> u64 {
         std::env::var(name)
             .ok()
@@ -759,5 +835,6 @@ fn concurrent_playlist_edits_on_three_laptops_lose_nothing() {
         assert!(settled, "the clones never settled\n{story}");
         let finals = crew.check_agreement(&story);
         crew.check_claims(&finals, &story);
+        crew.check_pad_claims(&story);
     }
 }
