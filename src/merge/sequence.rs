@@ -76,6 +76,26 @@ pub fn merge<T: Copy + Eq + Hash>(base: &[T], a: &[T], b: &[T], prefer: Side) ->
     }
 }
 
+/// Whether `result` keeps every reorder `side` made of `base`: each pair of entries all three
+/// hold that `side` orders differently from `base` is ordered as `side` orders it. Beyond
+/// [`PAIR_BUDGET`] pairs, `false` (a merge that cannot tell is a conflict).
+pub fn keeps_reorders<T: Copy + Eq + Hash>(base: &[T], side: &[T], result: &[T]) -> bool {
+    let e = Entries::new([base, side, result]);
+    let held = |id: &u32| e.pos[O][*id as usize] != ABSENT && e.pos[B][*id as usize] != ABSENT;
+    let common: Vec<u32> = e.seqs[A].iter().copied().filter(held).collect();
+    let at = |s: usize| -> Vec<u32> { common.iter().map(|id| e.pos[s][*id as usize]).collect() };
+    let (base, result) = (at(O), at(B));
+    if base.is_sorted() {
+        return true;
+    }
+    let n = common.len();
+    if n.saturating_mul(n.saturating_sub(1)) / 2 > PAIR_BUDGET {
+        return false;
+    }
+    // `side` puts i before j; where the base put j first, so must the result not.
+    (0..n).all(|i| (i + 1..n).all(|j| base[i] < base[j] || result[i] < result[j]))
+}
+
 /// The three sequences as entry ids, and where each entry is in each.
 struct Entries<T> {
     /// Each entry's key, by id.
@@ -248,6 +268,19 @@ mod tests {
     fn m(base: &[u32], a: &[u32], b: &[u32]) -> (Vec<u32>, bool) {
         let out = merge(base, a, b, Side::B);
         (out.items, out.conflict)
+    }
+
+    #[test]
+    fn a_result_keeps_a_sides_reorders_only_where_it_orders_its_pairs_so() {
+        let base = [5, 8, 6, 7];
+        // Nothing reordered: kept whatever the result.
+        assert!(keeps_reorders(&base, &[5, 8, 6, 7, 9], &[7, 6, 8, 5]));
+        // 5 moved to the end, with an insertion: kept where 5 ends after 8, 6 and 7.
+        assert!(keeps_reorders(&base, &[8, 9, 6, 7, 5], &[7, 8, 6, 5]));
+        assert!(!keeps_reorders(&base, &[8, 6, 7, 5], &[8, 6, 5, 7]));
+        // The second copy of 6 moved to the front: the first copy is another entry.
+        assert!(keeps_reorders(&[6, 1, 6], &[6, 6, 1], &[6, 6, 1]));
+        assert!(!keeps_reorders(&[6, 1, 6], &[6, 6, 1], &[6, 1, 6]));
     }
 
     #[test]

@@ -408,6 +408,38 @@ fn a_reorder_on_one_laptop_and_an_append_on_another_both_apply() {
     }
 }
 
+// Offline, A reverses a playlist and syncs, then puts it back as it was and syncs again (its
+// reverse never left the laptop), while B moves the last track up: when they meet, A's order
+// since its last sync and B's collide (A put back what B reordered). A lists the conflict,
+// and both laptops settle on B's order (the branch's side wins), as git merges A's commits
+// with B's: A's own first reverse is not the base of the collision.
+#[test]
+fn a_reorder_undone_on_one_laptop_and_a_move_on_another_collide_with_a_word() {
+    let s = Set::new(4, 4);
+    s.set_playlist(&s.db_a, "Peak", &[0, 1, 2, 3]);
+    s.a_then_b();
+    s.set_playlist(&s.db_a, "Peak", &[3, 2, 1, 0]);
+    s.sync_a();
+    s.set_playlist(&s.db_b, "Peak", &[0, 3, 2, 1]);
+    s.sync_b();
+    s.env.annex_sync(&s.b);
+    s.set_playlist(&s.db_a, "Peak", &[0, 1, 2, 3]);
+    s.env.annex_sync(&s.a);
+    let report = s.sync_a();
+    let fields: Vec<&str> = (report["conflicts"].as_array().unwrap().iter())
+        .filter_map(|c| c["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["order"], "{report}");
+    let want = s.names(&[0, 3, 2, 1]);
+    assert_eq!(s.playlist(&s.db_a, "Peak"), want);
+    s.env.annex_sync(&s.a);
+    s.env.annex_sync(&s.b);
+    s.sync_b();
+    assert_eq!(s.playlist(&s.db_b, "Peak"), want);
+    assert_settled(&s.env, &s.a, &s.db_a);
+    assert_settled(&s.env, &s.b, &s.db_b);
+}
+
 // A playlist holds a track twice. Offline, A removes the second copy while B moves another
 // track to the top: after they meet, both laptops hold one copy, the moved track on top.
 #[test]

@@ -51,6 +51,16 @@ pub struct HeadConflict {
     pub result: Vec<String>,
 }
 
+/// The orders a clone's own order merges with where the branch keeps a head of its base beside
+/// others ([`Graph::beside`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Beside {
+    /// The merge base: the common ancestors of the base's heads and the others, merged.
+    pub base: Vec<String>,
+    /// The other heads merged.
+    pub theirs: Vec<String>,
+}
+
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -173,6 +183,42 @@ impl<'h> Graph<'h> {
         out.heads = heads;
         out.heads.sort();
         Ok(Some(out))
+    }
+
+    /// What an order made from `base` (a clone's order since its last sync) merges with on
+    /// the branch `now`, as git merges a commit with the others': `now`'s heads that are not
+    /// `base`'s merged (the base's heads are the order's ancestors, so they add nothing), and
+    /// their merge base with `base`'s heads. `None` unless `now` keeps a head of `base` beside
+    /// others: then the merge of `now`'s heads already holds the base's and is the side, with
+    /// `base` as the merge base.
+    pub fn beside(&mut self, base: &Merged, now: &Merged) -> annex::Result<Option<Beside>> {
+        let (kept, mut others): (Vec<&String>, Vec<&String>) =
+            now.heads.iter().partition(|h| base.heads.contains(h));
+        if kept.is_empty() || others.is_empty() {
+            return Ok(None);
+        }
+        others.sort_by_key(|h| (self.nodes[*h].line.time.clone(), (*h).clone()));
+        let others: Vec<String> = others.into_iter().cloned().collect();
+        let mut theirs = Content::of(&self.nodes[&others[0]].line);
+        for (i, head) in others.iter().enumerate().skip(1) {
+            let ancestors = self.common_ancestors(&others[..i], head)?;
+            let base = self.virtual_base(&ancestors, 0)?;
+            theirs = merge3(base.as_ref(), &Content::of(&self.nodes[head].line), theirs).content;
+        }
+        let mut ancestors: Vec<String> = Vec::new();
+        for head in &others {
+            for id in self.common_ancestors(&base.heads, head)? {
+                if !ancestors.contains(&id) {
+                    ancestors.push(id);
+                }
+            }
+        }
+        ancestors.sort_by_key(|id| (self.nodes[id].line.time.clone(), id.clone()));
+        let merge_base = self.virtual_base(&ancestors, 0)?;
+        Ok(Some(Beside {
+            base: merge_base.map(|c| c.tracks).unwrap_or_default(),
+            theirs: theirs.tracks,
+        }))
     }
 
     /// The base of a merge whose lowest common ancestors are `ids` (oldest first): the one,

@@ -4,7 +4,7 @@
 //! base, this Mixxx, the branch) on the keys this clone holds; and what that says of the
 //! `playlist` field ([`super::Memberships`]).
 
-use super::graph::{Graph, Merged};
+use super::graph::{Beside, Graph, Merged};
 use super::identity::{self, Identity, Known, MixxxPlaylist};
 use super::memberships::Decided;
 use super::{Context, Memberships, Orders, UnmatchedOrder, line, merge_name, sequence};
@@ -22,6 +22,9 @@ pub(super) struct Sides<'a> {
     pub mixxx: Option<&'a MixxxPlaylist<'a>>,
     pub now: Option<&'a Merged>,
     pub base: Option<&'a Merged>,
+    /// What an order made from the base merges with where the branch kept a head of the base
+    /// beside others.
+    pub beside: Option<&'a Beside>,
 }
 
 impl Sides<'_> {
@@ -75,8 +78,9 @@ impl Playlists<'_> {
                 Sides {
                     path: &i.path,
                     mixxx: i.mixxx.map(|m| &self.mixxx[m]),
-                    now: file.and_then(|f| f.0.as_ref()),
-                    base: file.and_then(|f| f.1.as_ref()),
+                    now: file.and_then(|f| f.now.as_ref()),
+                    base: file.and_then(|f| f.base.as_ref()),
+                    beside: file.and_then(|f| f.beside.as_ref()),
                 }
             })
             .collect()
@@ -101,8 +105,8 @@ pub fn read<'a>(
     };
     let known: BTreeMap<String, Known<'_>> = files
         .iter()
-        .map(|(path, (now, base))| {
-            let (now, base) = (now.as_ref(), base.as_ref());
+        .map(|(path, file)| {
+            let (now, base) = (file.now.as_ref(), file.base.as_ref());
             (path.clone(), Known { now, base })
         })
         .collect();
@@ -163,13 +167,40 @@ fn merge_orders(s: &Sides<'_>, held: &dyn Fn(&str) -> bool, cx: &Context<'_>) ->
         let base: Vec<&str> = (s.base.iter())
             .flat_map(|b| b.tracks.iter().map(String::as_str).filter(was_held))
             .collect();
-        let merged = sequence::merge(&base, mixxx, &branch, cx.prefer());
+        let (from, with) = match s.beside.filter(|_| mixxx != base.as_slice()) {
+            // The branch kept the base's order beside concurrent ones: Mixxx's order, made
+            // from the base's, merges with those against their common ancestors, as git
+            // merges a commit with the others'.
+            Some(beside) => (
+                beside
+                    .base
+                    .iter()
+                    .map(String::as_str)
+                    .filter(was_held)
+                    .collect(),
+                beside
+                    .theirs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|k| held(k))
+                    .collect(),
+            ),
+            None => (base.clone(), branch.clone()),
+        };
+        let mut merged = sequence::merge(&from, mixxx, &with, cx.prefer());
+        if s.beside.is_some() && !sequence::keeps_reorders(&base, mixxx, &merged.items) {
+            // The others' edits undid a reorder made here since the base: a collision, which
+            // the order merged over the branch's heads decides when Mixxx is preferred.
+            merged.conflict = true;
+            if cx.prefer() == sequence::Side::A {
+                merged.items = sequence::merge(&base, mixxx, &branch, cx.prefer()).items;
+            }
+        }
         let dropped = (s.now.iter()).flat_map(|n| n.dropped.iter().map(String::as_str));
-        let sides = base
-            .iter()
-            .chain(mixxx)
-            .chain(&branch)
-            .copied()
+        let sides = [base, from, branch, with]
+            .into_iter()
+            .flatten()
+            .chain(mixxx.iter().copied())
             .chain(dropped);
         (merged.items, merged.conflict, sides.collect())
     };
@@ -185,8 +216,15 @@ fn merge_orders(s: &Sides<'_>, held: &dyn Fn(&str) -> bool, cx: &Context<'_>) ->
     }
 }
 
-/// The merged orders of the order files now and at the base, by path.
-type Files = BTreeMap<String, (Option<Merged>, Option<Merged>)>;
+/// An order file's merged orders now and at the base.
+struct File {
+    now: Option<Merged>,
+    base: Option<Merged>,
+    beside: Option<Beside>,
+}
+
+/// The order files, by path.
+type Files = BTreeMap<String, File>;
 
 /// Reads every order file (each within the limits; what is over them is left out with a
 /// warning, and a file over the size limit is listed as unmatched).
@@ -224,6 +262,10 @@ fn read_files(branch: &mut Branch<'_>, has_base: bool, out: &mut Orders) -> anne
             Some(Capped::Text(text)) => graph.merged(line::parse(&text).lines)?,
             _ => None,
         };
+        let beside = match (&base, &now) {
+            (Some(base), Some(now)) => graph.beside(base, now)?,
+            _ => None,
+        };
         skipped += graph.over_limits;
         if skipped > 0 {
             bounds::note(bounds::Skipped {
@@ -231,7 +273,7 @@ fn read_files(branch: &mut Branch<'_>, has_base: bool, out: &mut Orders) -> anne
                 beyond: bounds::Beyond::Entries { count: skipped },
             });
         }
-        files.insert(path, (now, base));
+        files.insert(path, File { now, base, beside });
     }
     Ok(files)
 }
