@@ -97,24 +97,43 @@ pub fn merge(mv: &BTreeSet<String>, g: &Branch<'_>, past: Past<'_>, prefer: Pref
 }
 
 /// Several versions of one cue on the branch (two clones edited it concurrently; git-annex's
-/// union merge kept both lines), all made from one earlier version: merged with each other
-/// against it first, attribute by attribute, the newest line winning a clash. Returns whether
+/// union merge kept both lines), all made from one earlier version, or all new (two clones set
+/// the same pad, each on a line of its own): merged with each other against that version (or
+/// nothing) first, attribute by attribute, the newest line winning a clash. Returns whether
 /// they clashed.
 fn settle_branch(versions: &mut Versions) -> bool {
     let [.., (at, newest, _)] = versions.branch.as_slice() else {
         return false;
     };
     let parents: Vec<Option<&Cue>> = versions.branch.iter().map(|(_, _, p)| p.as_ref()).collect();
-    let Some(Some(parent)) = parents.first().copied() else {
+    let Some(&parent) = parents.first() else {
         return false;
     };
-    if versions.branch.len() < 2 || parents.iter().any(|p| *p != Some(parent)) {
+    if versions.branch.len() < 2 || parents.iter().any(|p| *p != parent) {
+        return false;
+    }
+    if parent.is_none() && !concurrent_additions(versions) {
         return false;
     }
     let branch: Vec<&Cue> = versions.branch.iter().map(|(_, c, _)| c).collect();
-    let (merged, clash) = attributes(Some(parent), None, newest, &branch, Prefer::Git);
-    versions.branch = vec![(at.clone(), merged, Some(parent.clone()))];
+    let (merged, clash) = attributes(parent, None, newest, &branch, Prefer::Git);
+    versions.branch = vec![(at.clone(), merged, parent.cloned())];
     clash
+}
+
+/// Whether the branch's versions of a cue, none made from an earlier one, are additions of one
+/// pad on several clones: each set by a line of its own, neither Mixxx nor the base holds
+/// several values for the pad (where one does, they are its values, merged as elements), and
+/// the base holds none but one of them (this clone's addition, synced).
+fn concurrent_additions(versions: &Versions) -> bool {
+    let mut lines: Vec<&Order> = versions.branch.iter().map(|(at, _, _)| at).collect();
+    lines.sort();
+    lines.dedup();
+    let added_here = |b: &Cue| versions.branch.iter().any(|(_, c, _)| c == b);
+    lines.len() == versions.branch.len()
+        && versions.mixxx.len() <= 1
+        && versions.base.len() <= 1
+        && versions.base.iter().all(added_here)
 }
 
 /// A version of the cue on the branch made from a cue that another clone deleted meanwhile
@@ -399,6 +418,22 @@ mod tests {
         let c = "hotcue 1 175000 0 #FF0000 Intro";
         let (result, conflict) = merged(&[INTRO], &[(a, 10), (c, 20)], &[INTRO], Prefer::Git);
         assert_eq!(result, set(&[c]));
+        assert!(conflict);
+    }
+
+    #[test]
+    fn one_pad_set_on_two_clones_settles_on_the_newest_line_as_a_conflict() {
+        let (a, b) = (
+            "hotcue 5 105840 0 #FF0000 ",
+            "hotcue 5 343980 0 #FF0000 Drop",
+        );
+        // This clone synced its pad; another set the same pad meanwhile, on a newer line.
+        let (result, conflict) = merged(&[a], &[(a, 10), (b, 20)], &[a], Prefer::Git);
+        assert_eq!(result, set(&[b]));
+        assert!(conflict);
+        // The same on the clone whose line is newer: its pad stays, and it hears of the clash.
+        let (result, conflict) = merged(&[b], &[(a, 10), (b, 20)], &[b], Prefer::Git);
+        assert_eq!(result, set(&[b]));
         assert!(conflict);
     }
 

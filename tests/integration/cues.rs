@@ -322,6 +322,31 @@ fn a_pad_swap_and_a_relabel_offline_keep_every_cue_position() {
     }
 }
 
+// Hot cue pad 1 set on laptop A and on laptop B, both offline, each synced to its own branch
+// before `git annex sync` joins them: the later pad wins on both laptops, and the laptop whose
+// pad lost lists the conflict (before, A's pad was replaced without a word: two additions of
+// one pad were no clash).
+#[test]
+fn one_pad_set_on_two_laptops_settles_on_the_later_with_a_word() {
+    let l = Laptops::synced(&[(A, vals(&[("rating", &["3"])]))]);
+    let (at_a, at_b) = (loc(&l.a, A), loc(&l.b, A));
+    add_cue(&l.db_a, &at_a, "1, 0, 100000, 0, 16711680, 'Intro'");
+    l.sync_a(&[]);
+    add_cue(&l.db_b, &at_b, "1, 0, 200000, 0, 16711680, 'Drop'");
+    l.sync_b(&[]);
+    l.exchange(&[&l.a, &l.b, &l.a]);
+    let report_a = l.sync_a(&[]);
+    l.sync_b(&[]);
+    l.exchange(&[&l.b, &l.a]);
+    l.sync_a(&[]);
+    let want = vec!["1|0|200000|integer|0|integer|16711680|Drop".to_owned()];
+    assert_eq!(cues(&l.db_a, &at_a), want);
+    assert_eq!(cues(&l.db_b, &at_b), want);
+    assert_eq!(report_a["conflicts"][0]["field"], "cue", "{report_a}");
+    assert_settled(&l.env, &l.a, &l.db_a);
+    assert_settled(&l.env, &l.b, &l.db_b);
+}
+
 // Hot cue pad 1 moved on laptop A and deleted on laptop B, both offline, both synced to their
 // own branch before `git annex sync` joins them (git-annex keeps both lines: the deletion
 // unset only the cue A moved): the later edit wins on both laptops, whichever syncs first, and
