@@ -32,6 +32,7 @@
 
 mod batch;
 mod checks;
+mod clones;
 mod compare;
 mod generate;
 mod measure;

@@ -2,7 +2,8 @@
 //! first sync, no-change syncs (full check and stat shortcut), the pre-commit hook (no change
 //! and after `git add` of another file), `status`, a sync after 1% changed in Mixxx, one
 //! pulling 1% changed on the branch, `git mixxx log FILE` once the branch holds 20 syncs, and
-//! the hook that `git annex sync` fires right after a sync; then, on a fresh copy, the merge of
+//! the hook that `git annex sync` fires right after a sync, and a sync and `status` before and
+//! after nineteen other clones' run records arrive ([`crate::clones`]); then, on a fresh copy, the merge of
 //! a playlist reordered on two clones ([`crate::playlist`]). Each figure has beside it the time
 //! to read the same library and cue rows with the `sqlite3` program, measured right after it.
 
@@ -30,7 +31,7 @@ fn quiet_hook(env: &Env, repo: &Path, me: &str, what: &str) -> Sample {
 pub const REPEATS: usize = 3;
 
 /// Removes git-mixxx's recorded no-change shortcut, so the next run does the full check.
-fn forget_shortcut(repo: &Path) {
+pub fn forget_shortcut(repo: &Path) {
     if let Ok(dir) = std::fs::read_dir(repo.join(".git/mixxx")) {
         for entry in dir.flatten() {
             if entry.path().extension().is_some_and(|e| e == "quiet") {
@@ -63,12 +64,16 @@ pub enum Scenario {
     Pull,
     Log,
     HookAfterPush,
+    OneClone,
+    OneCloneStatus,
+    TwentyClones,
+    TwentyClonesStatus,
     PlaylistMerge,
 }
 
 impl Scenario {
     /// The table's rows, in order.
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 16] = [
         Scenario::Generate,
         Scenario::FirstSync,
         Scenario::NoChange,
@@ -80,6 +85,10 @@ impl Scenario {
         Scenario::Pull,
         Scenario::Log,
         Scenario::HookAfterPush,
+        Scenario::OneClone,
+        Scenario::OneCloneStatus,
+        Scenario::TwentyClones,
+        Scenario::TwentyClonesStatus,
         Scenario::PlaylistMerge,
     ];
 
@@ -96,6 +105,10 @@ impl Scenario {
             Scenario::Pull => "sync pulling 1% changed on branch",
             Scenario::Log => "`git mixxx log FILE` after 20 syncs",
             Scenario::HookAfterPush => "hook after a sync and a push of the branch",
+            Scenario::OneClone => "no-change sync, full check, before other clones' records",
+            Scenario::OneCloneStatus => "`git mixxx status`, before other clones' records",
+            Scenario::TwentyClones => "no-change sync, full check, 19 more clones × 500 runs",
+            Scenario::TwentyClonesStatus => "`git mixxx status`, 19 more clones × 500 runs",
             Scenario::PlaylistMerge => {
                 "sync merging a 5,000-track playlist reordered on two clones"
             }
@@ -119,10 +132,13 @@ pub struct Figure {
 
 pub type Samples = BTreeMap<Scenario, Vec<Figure>>;
 
-/// Reads the library and cue columns a sync reads ([`git_mixxx::mixxx::read_queries`]) from
-/// `db` with the `sqlite3` program, its output thrown away.
+/// Reads the library and cue columns a sync reads
+/// ([`git_mixxx::mixxx::Database::read_queries`]) from `db` with the `sqlite3` program, its
+/// output thrown away.
 fn read_with_sqlite(env: &Env, repo: &Path, db: &str) -> Sample {
-    let queries = git_mixxx::mixxx::read_queries();
+    let queries = git_mixxx::mixxx::Database::open_read_only(Path::new(db))
+        .and_then(|d| d.read_queries())
+        .expect("the library's queries");
     let mut args = vec!["-batch", db, ".output /dev/null"];
     args.extend(queries.iter().map(String::as_str));
     measure(env, repo, "sqlite3", &args, None).sample
@@ -318,6 +334,16 @@ pub fn run_scenarios(env: &Env, lib: &Library, run: usize, samples: &mut Samples
     env.git(&repo, &["remote", "add", "nas", "../nas.git"]);
     for sample in hook_after_push(env, &repo, db_arg, me) {
         add(Scenario::HookAfterPush, sample);
+    }
+    let clones = crate::clones::twenty_clones(env, &repo, lib, db_arg);
+    let rows = [
+        Scenario::OneClone,
+        Scenario::OneCloneStatus,
+        Scenario::TwentyClones,
+        Scenario::TwentyClonesStatus,
+    ];
+    for (scenario, sample) in rows.into_iter().zip(clones) {
+        add(scenario, sample);
     }
     if run == 0 {
         let i = pulled[pulled.len() / 2];

@@ -373,8 +373,6 @@ impl Database {
     }
 }
 
-impl Database {}
-
 /// The single-valued fields' columns as the library query selects them (`NULL` for a column
 /// this database does not have: `last_played_at` before revision 35), then `key_id` for the
 /// key's codec; and the fields whose column is missing.
@@ -445,10 +443,13 @@ fn cues_sql() -> String {
     )
 }
 
-/// The queries of the library and cue columns a sync reads (the benchmark times them with the
-/// `sqlite3` program as the reference for reading the database).
-pub fn read_queries() -> [String; 2] {
-    [library_sql(&columns_where(|_| true).0).0, cues_sql()]
+impl Database {
+    /// The queries of the library and cue columns a sync reads in this database (the
+    /// benchmark times them with the `sqlite3` program as the reference for reading it).
+    pub fn read_queries(&self) -> Result<[String; 2]> {
+        let (columns, _) = single_columns(&self.conn).map_err(|e| sqlite_error(&self.path, e))?;
+        Ok([library_sql(&columns).0, cues_sql()])
+    }
 }
 
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
