@@ -5,7 +5,7 @@
 
 use crate::checks::report;
 use crate::generate::Library;
-use crate::measure::{Sample, measure};
+use crate::measure::{Sample, forget_shortcut, measure};
 use crate::support::Env;
 use std::path::Path;
 
@@ -106,7 +106,7 @@ pub fn twenty_clones(env: &Env, repo: &Path, lib: &Library, db: &str) -> [Sample
     let sync = ["sync", "--json", "--db", db];
     let status = ["status", "--json", "--db", db];
     let no_change = |what: &str| {
-        crate::scenarios::forget_shortcut(repo);
+        forget_shortcut(repo);
         let out = measure(env, repo, me, &sync, None);
         let r = report(&out);
         assert!(
@@ -116,7 +116,7 @@ pub fn twenty_clones(env: &Env, repo: &Path, lib: &Library, db: &str) -> [Sample
         out.sample
     };
     let status_run = || {
-        crate::scenarios::forget_shortcut(repo);
+        forget_shortcut(repo);
         measure(env, repo, me, &status, None).sample
     };
     let (sync_one, status_one) = (no_change("with one clone"), status_run());

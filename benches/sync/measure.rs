@@ -153,3 +153,14 @@ pub fn median_sample(samples: &[Sample]) -> Sample {
         objects: median(samples.iter().map(|s| s.objects as f64).collect()) as i64,
     }
 }
+
+/// Removes git-mixxx's recorded no-change shortcut, so the next run does the full check.
+pub fn forget_shortcut(repo: &Path) {
+    if let Ok(dir) = std::fs::read_dir(repo.join(".git/mixxx")) {
+        for entry in dir.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "quiet") {
+                std::fs::remove_file(entry.path()).expect("remove the shortcut");
+            }
+        }
+    }
+}

@@ -10,7 +10,7 @@
 use crate::batch::{batch_line, commit_journal, write_batch};
 use crate::checks::{check_repo, expect_plays, expect_report, report};
 use crate::generate::{Library, values};
-use crate::measure::{Sample, measure};
+use crate::measure::{Sample, forget_shortcut, measure};
 use crate::support::{Env, db_exec, db_values, loc};
 use git_mixxx::annex::logmet::Values;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,17 +29,6 @@ fn quiet_hook(env: &Env, repo: &Path, me: &str, what: &str) -> Sample {
 
 /// Consecutive no-change runs measured per run.
 pub const REPEATS: usize = 3;
-
-/// Removes git-mixxx's recorded no-change shortcut, so the next run does the full check.
-pub fn forget_shortcut(repo: &Path) {
-    if let Ok(dir) = std::fs::read_dir(repo.join(".git/mixxx")) {
-        for entry in dir.flatten() {
-            if entry.path().extension().is_some_and(|e| e == "quiet") {
-                std::fs::remove_file(entry.path()).expect("remove the shortcut");
-            }
-        }
-    }
-}
 
 /// Sets a file's modification time a minute back (out of git-mixxx's racy window).
 fn age(path: &Path) {

@@ -118,6 +118,16 @@ pub enum Order {
 }
 
 impl Order {
+    /// Whether the line's time is more than [`bounds::FUTURE_SECS`] past `now` (seconds since
+    /// the epoch).
+    pub fn in_future(&self, now: i64) -> bool {
+        let limit = Timestamp {
+            secs: i128::from(now.saturating_add(bounds::FUTURE_SECS)),
+            picos: 0,
+        };
+        *self > Order::Exact(limit)
+    }
+
     /// Parses what [`Timestamp::parse`] accepts.
     pub fn parse(s: &str) -> Option<Order> {
         let timestamp = Timestamp::parse(s)?;

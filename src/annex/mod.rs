@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 
 pub const BRANCH: &str = "refs/heads/git-annex";
 
+/// The reflog message of git-mixxx's commits on the git-annex branch.
+pub const REFLOG_MESSAGE: &str = "git-mixxx sync";
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} is not a git-annex repository (no annex.uuid): run `git annex init` first")]
@@ -341,7 +344,7 @@ impl Annex {
             PreviousValue::MustExistAndMatch(gix::refs::Target::Object(expected)),
             LogChange {
                 force_create_reflog: true,
-                message: crate::state::vouch::REFLOG_MESSAGE.into(),
+                message: REFLOG_MESSAGE.into(),
                 ..LogChange::default()
             },
         );

@@ -11,6 +11,7 @@ pub mod undo;
 
 use crate::mixxx::running;
 use crate::{annex, mixxx, sync};
+use serde::Serialize;
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,3 +63,25 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One part of a field of one file: before the run, what the run left, and the branch now.
+#[derive(Clone, Debug, Serialize)]
+pub struct Revert {
+    pub path: Option<String>,
+    pub key: String,
+    pub field: String,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+    pub now: Vec<String>,
+}
+
+/// What undo does to one branch file the run changed.
+#[derive(Debug, Default)]
+pub struct FileRevert {
+    /// The parts put back (with `force`, those changed since too).
+    pub reverted: Vec<Revert>,
+    /// The parts changed again since the run.
+    pub changed_since: Vec<Revert>,
+    /// The file's new content, and whether git-annex's journal holds the file, when it changes.
+    pub write: Option<(String, bool)>,
+}

@@ -5,9 +5,8 @@
 //! duplicates included: its memberships revert per element ([`super::revert`]), and the sync
 //! after the undo arranges them by the order put back.
 
-use super::Result;
 use super::log::Commit;
-use super::revert::{FileRevert, Revert};
+use super::{FileRevert, Result, Revert};
 use crate::annex::Annex;
 use crate::annex::logmet::Timestamp;
 use crate::merge::sequence::{self, Side};

@@ -10,27 +10,15 @@
 //! crate another laptop added) are never touched, forced or not. Play counts and last played
 //! (and history sessions, which are no metadata) record what was played: undo leaves them.
 
-use super::Result;
 use super::log::{self, Atom, Commit};
+use super::{FileRevert, Result, Revert};
 use crate::annex::logmet::{self, MetLog, Order, Timestamp};
 use crate::annex::{Annex, key};
 use crate::fields::cue::Cue;
 use crate::fields::{Field, Source, plays};
 use crate::sync::branch::{self, Logs};
 use crate::sync::order;
-use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
-
-/// One part of a field of one file: before the run, what the run left, and the branch now.
-#[derive(Clone, Debug, Serialize)]
-pub struct Revert {
-    pub path: Option<String>,
-    pub key: String,
-    pub field: String,
-    pub before: Vec<String>,
-    pub after: Vec<String>,
-    pub now: Vec<String>,
-}
 
 /// The kinds of branch files a run writes that undo puts back.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,17 +37,6 @@ impl Kind {
         }
         key::key_of_metadata_log_path(path).map(|key| Kind::Metadata { key })
     }
-}
-
-/// What undo does to one branch file the run changed.
-#[derive(Debug, Default)]
-pub struct FileRevert {
-    /// The parts put back (with `force`, those changed since too).
-    pub reverted: Vec<Revert>,
-    /// The parts changed again since the run.
-    pub changed_since: Vec<Revert>,
-    /// The file's new content, and whether git-annex's journal holds the file, when it changes.
-    pub write: Option<(String, bool)>,
 }
 
 /// What undo reads: the branch's history (to tell what the run wrote: its commit among

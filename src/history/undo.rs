@@ -26,7 +26,7 @@ use crate::sync::{self, Report};
 use gix::ObjectId;
 use serde::Serialize;
 
-pub use super::revert::Revert;
+pub use super::Revert;
 
 /// What to undo, and how.
 #[derive(Clone, Debug, Default)]

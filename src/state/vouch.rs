@@ -11,14 +11,11 @@
 
 use super::local::{Local, OwnRun, RUNS_KEPT};
 use super::{RunRecord, TRAILER_CLONE, TRAILER_RUN, runs_path};
-use crate::annex::{self, Annex};
+use crate::annex::{self, Annex, REFLOG_MESSAGE};
 use crate::bounds;
 use crate::mixxx::marker::Marker;
 use gix::ObjectId;
 use std::collections::HashSet;
-
-/// The reflog message of git-mixxx's commits on the git-annex branch.
-pub const REFLOG_MESSAGE: &str = "git-mixxx sync";
 
 /// This clone's runs, oldest first: those kept locally, then those of its own commits that the
 /// local state lacks.

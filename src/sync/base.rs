@@ -6,7 +6,7 @@
 
 use super::plan;
 use super::snapshot::Item;
-use crate::annex::logmet::{MetLog, Order, Timestamp};
+use crate::annex::logmet::{MetLog, Order};
 use crate::annex::{self, Annex, key};
 use crate::bounds;
 use crate::fields;
@@ -138,7 +138,7 @@ impl Base {
             .iter()
             .filter_map(|(k, o)| Some((k.as_str(), Order::parse(o)?)));
         for (key, order) in known.chain(found.iter().map(|(k, o)| (k.as_str(), o.clone()))) {
-            if in_future(&order, now) && out.get(key).is_none_or(|o| *o < order) {
+            if order.in_future(now) && out.get(key).is_none_or(|o| *o < order) {
                 out.insert(key, order);
             }
         }
@@ -169,7 +169,7 @@ pub fn future_dated(
         let Some(order) = Order::parse(&format!("{}s", time.timestamp())) else {
             continue;
         };
-        if !in_future(&order, now) {
+        if !order.in_future(now) {
             continue;
         }
         let Ok(commit) = ObjectId::from_hex(run.commit.as_bytes()) else {
@@ -188,15 +188,6 @@ pub fn future_dated(
         );
     }
     Ok(base.future(&found))
-}
-
-/// Whether a log line's time is more than [`bounds::FUTURE_SECS`] past `now`.
-pub fn in_future(order: &Order, now: i64) -> bool {
-    let limit = Timestamp {
-        secs: i128::from(now.saturating_add(bounds::FUTURE_SECS)),
-        picos: 0,
-    };
-    *order > Order::Exact(limit)
 }
 
 /// The candidate tags of the database that holds `marker` (at `db`), best first.
@@ -380,9 +371,7 @@ mod tests {
         let keys: Vec<&str> = future.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(keys, ["kept", "new"]);
         assert_eq!(future[0].1, at(now + 20 * bounds::FUTURE_SECS).to_string());
-        assert!(in_future(
-            &Order::parse("99999999999999999999999999999999999999999s").unwrap(),
-            now
-        ));
+        let far = Order::parse("99999999999999999999999999999999999999999s").unwrap();
+        assert!(far.in_future(now));
     }
 }

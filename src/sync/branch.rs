@@ -353,7 +353,7 @@ impl Logs for Branch<'_> {
     }
 }
 
-/// The time of a log's newest line, when it is in the future ([`super::base::in_future`]).
+/// The time of a log's newest line, when it is in the future ([`Order::in_future`]).
 /// Most lines are told apart by their digits alone.
 fn newest_in_future(text: &str, now: i64) -> Option<Order> {
     let limit = now.saturating_add(bounds::FUTURE_SECS).to_string();
@@ -366,7 +366,7 @@ fn newest_in_future(text: &str, now: i64) -> Option<Order> {
         .filter_map(|line| line.split(' ').next())
         .filter(|time| !time.is_empty() && !surely_past(time))
         .filter_map(Order::parse)
-        .filter(|order| super::base::in_future(order, now))
+        .filter(|order| order.in_future(now))
         .max()
 }
 

@@ -4,6 +4,7 @@
 
 use super::plays::Local;
 use super::push::changes;
+use super::tie::Outcome;
 use super::values::{branch_values, canonical, rejected};
 use super::{FieldConflict, Held, KeyPlan};
 use crate::annex::logmet::{Current, MetLog, Order};
@@ -34,19 +35,6 @@ impl<'a> KeyPast<'a> {
             },
         }
     }
-}
-
-/// One field's outcome in a key's merge, before it becomes pulls and pushes.
-pub(super) struct Outcome {
-    pub field: Field,
-    /// What both sides hold afterwards.
-    pub result: BTreeSet<String>,
-    /// The branch's canonical values.
-    pub branch: BTreeSet<String>,
-    /// Whether the branch holds a value Mixxx cannot (replaced by `result`).
-    pub invalid: bool,
-    /// Whether a resolution line writes `result` (several values after a merge).
-    pub resolved: bool,
 }
 
 /// The decisions of a key's fields as they are taken.

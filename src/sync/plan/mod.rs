@@ -311,7 +311,7 @@ fn read_logs(
     let at_base = logs.at_base(k)?;
     let current = memberships.current_of(&MetLog::parse(&at_base));
     let mut b = base_values(&current, &kept(), local.missing);
-    local.own_base = plays::branch_counter(&current).part(local.part);
+    local.own_base = values::branch_counter(&current).part(local.part);
     if let Some(acknowledged) = state.acknowledged {
         b.insert(Field::Plays, values::count_value(acknowledged));
         b.retain(|_, v| !v.is_empty());

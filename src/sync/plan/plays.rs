@@ -5,7 +5,7 @@
 
 use super::KeyPast;
 use super::push::changes;
-use super::values::count_value;
+use super::values::{branch_counter, count_value};
 use crate::annex::logmet::{Change, Current};
 use crate::fields::{Codec, Field, FieldSet, Values, plays};
 use crate::merge::counter::{self, Counter};
@@ -36,13 +36,6 @@ pub(super) struct Plays {
     /// When Mixxx's count is written, what the base acknowledges once it is: the total less
     /// the plays counted since the base, which the branch does not have until the run commits.
     pub acknowledged: Option<u64>,
-}
-
-/// The counter the branch holds for a key ([`plays::parts`]).
-pub(super) fn branch_counter(g: &Current) -> Counter {
-    Counter {
-        parts: plays::parts(g),
-    }
 }
 
 /// A field's single value as a count (0: none).

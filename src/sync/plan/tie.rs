@@ -1,12 +1,24 @@
 //! The tie between `bpm` and the beat grid: in Mixxx the grid is the truth and the `bpm`
 //! column follows it, so a merge that pulls one of them adjusts the other.
 
-use super::key::Outcome;
 use super::values::branch_values;
 use crate::annex::logmet::Current;
 use crate::fields::grid::Grid;
 use crate::fields::{Codec, Field, Values};
 use std::collections::BTreeSet;
+
+/// One field's outcome in a key's merge, before it becomes pulls and pushes.
+pub(super) struct Outcome {
+    pub field: Field,
+    /// What both sides hold afterwards.
+    pub result: BTreeSet<String>,
+    /// The branch's canonical values.
+    pub branch: BTreeSet<String>,
+    /// Whether the branch holds a value Mixxx cannot (replaced by `result`).
+    pub invalid: bool,
+    /// Whether a resolution line writes `result` (several values after a merge).
+    pub resolved: bool,
+}
 
 /// Keeps `bpm` and `grid` together where the merge pulls one of them (in Mixxx the grid is
 /// the truth and the `bpm` column follows it), as Mixxx does when a BPM is typed in:

@@ -3,7 +3,8 @@
 
 use crate::annex::logmet::{Current, Order};
 use crate::fields::codec::Invalid;
-use crate::fields::{Codec, Field, FieldSet, Values};
+use crate::fields::{Codec, Field, FieldSet, Values, plays};
+use crate::merge::counter::Counter;
 use crate::merge::latest::latest;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
@@ -68,6 +69,13 @@ pub fn canonical(
     (out, invalid)
 }
 
+/// The counter the branch holds for a key ([`plays::parts`]).
+pub(super) fn branch_counter(g: &Current) -> Counter {
+    Counter {
+        parts: plays::parts(g),
+    }
+}
+
 /// The base's values from its log: canonical, and for a field whose value Mixxx could not
 /// hold, Mixxx's (that is what the run that met it recorded as settled). The play count is
 /// the counter's total ([`crate::fields::plays`]) and last played the latest, which is none
@@ -78,9 +86,7 @@ pub fn base_values(current: &Current, m: &Values, missing: FieldSet) -> Values {
         let raw = branch_values(field, current);
         let values = match canonical(field, &raw) {
             _ if missing.contains(field) => BTreeSet::new(),
-            _ if field == Field::Plays => {
-                count_value(super::plays::branch_counter(current).total())
-            }
+            _ if field == Field::Plays => count_value(branch_counter(current).total()),
             (values, _) if field == Field::LastPlayed => latest(values.iter().map(String::as_str))
                 .into_iter()
                 .map(str::to_owned)
