@@ -513,8 +513,8 @@ impl MetLog {
         self.lines.iter().map(|l| &l.order).max()
     }
 
-    /// The values of `field` that the newest line setting `value` unset: what that edit
-    /// replaced (a cue's earlier version, say).
+    /// The values of `field` that the newest line setting `value` unset and did not set again:
+    /// what that edit replaced (a cue's earlier version, say).
     pub fn replaced(&self, field: &str, value: &str) -> Vec<String> {
         let sets = |l: &&Line| {
             l.changes
@@ -529,17 +529,22 @@ impl MetLog {
         else {
             return Vec::new();
         };
+        let set_again =
+            |v: &str| (line.changes.iter()).any(|c| c.set && c.field == field && c.value == v);
         line.changes
             .iter()
-            .filter(|c| !c.set && c.field == field)
+            .filter(|c| !c.set && c.field == field && !set_again(&c.value))
             .map(|c| c.value.clone())
             .collect()
     }
 
     /// The edits made from `value` of `field`: the lines after the newest one that set it that
     /// unset it, each with its time and the values of `field` it set (several when clones
-    /// edited it concurrently; git-annex's union merge keeps every line).
+    /// edited it concurrently; git-annex's union merge keeps every line). A line dated more
+    /// than [`bounds::FUTURE_SECS`] past this machine's clock is none: its time says nothing
+    /// of when its edit was made, so it never outdates another.
     pub fn edits_of(&self, field: &str, value: &str) -> Vec<Edit> {
+        let now = bounds::now_secs();
         let is = |c: &Change, set: bool| c.set == set && c.field == field && c.value == value;
         let set_at = (self.lines.iter())
             .filter(|l| l.changes.iter().any(|c| is(c, true)))
@@ -548,6 +553,7 @@ impl MetLog {
         let after = |l: &&Line| set_at.is_none_or(|at| l.order > *at);
         (self.lines.iter())
             .filter(after)
+            .filter(|l| !l.order.in_future(now))
             .filter(|l| l.changes.iter().any(|c| is(c, false)))
             .map(|l| {
                 let sets = (l.changes.iter())
@@ -886,6 +892,12 @@ mod tests {
         );
         assert_eq!(log.replaced("rating", "5"), ["3"]);
         assert!(log.edits_of("rating", "5").is_empty());
+        // A value a line unset and set again is not what it replaced.
+        let log = MetLog::parse("1s title +5\n2s title +x -5 +5\n");
+        assert!(log.replaced("title", "x").is_empty());
+        // A clear from a clock far ahead is no edit: it outdates nothing.
+        let log = MetLog::parse("1s rating +3\n4s rating +5 -3\n99999999999s rating -3\n");
+        assert!(log.edits_of("rating", "3")[1..].is_empty());
     }
 
     #[test]
