@@ -55,32 +55,14 @@ fn records(template: &serde_json::Value, clone: usize, lib: &Library) -> String 
 
 /// Commits the other clones' run records onto the `git-annex` branch of `repo`.
 fn add_clones(env: &Env, repo: &Path, lib: &Library, template: &serde_json::Value) {
-    let dir = repo.join(".git/bench-clones");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let index = dir.join("index");
-    let git = |args: &[&str]| -> String {
-        let out = env
-            .command(repo, "git", args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .expect("run git");
-        assert!(out.status.success(), "git {}: {out:?}", args.join(" "));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git(&["read-tree", "git-annex"]);
-    for clone in 0..CLONES {
-        let file = dir.join(format!("runs-{clone}"));
-        std::fs::write(&file, records(template, clone, lib)).expect("write records");
-        let blob = git(&["hash-object", "-w", file.to_str().expect("utf-8 path")]);
-        let uuid = format!("{clone:08x}-0000-4000-8000-00000000bench");
-        let cacheinfo = format!("100644,{blob},mixxx/{uuid}/runs");
-        git(&["update-index", "--add", "--cacheinfo", &cacheinfo]);
-    }
-    let tree = git(&["write-tree"]);
-    let message = "Run records of nineteen other clones";
-    let commit = git(&["commit-tree", &tree, "-p", "git-annex", "-m", message]);
-    git(&["update-ref", "refs/heads/git-annex", &commit]);
-    std::fs::remove_dir_all(&dir).expect("remove the scratch directory");
+    let files: Vec<(String, Vec<u8>)> = (0..CLONES)
+        .map(|clone| {
+            let uuid = format!("{clone:08x}-0000-4000-8000-00000000bench");
+            let runs = records(template, clone, lib).into_bytes();
+            (format!("mixxx/{uuid}/runs"), runs)
+        })
+        .collect();
+    env.commit_to_branch(repo, &files, "Run records of nineteen other clones");
 }
 
 /// This clone's last run record on the branch.

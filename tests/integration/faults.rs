@@ -420,44 +420,8 @@ fn append_to_log(env: &Env, repo: &std::path::Path, file: &str, line: &str) {
         .to_owned();
     let path = git_mixxx::annex::key::metadata_log_path(&key);
     let old = env.git(repo, &["cat-file", "-p", &format!("git-annex:{path}")]);
-    let content = env.root.join("append.log");
-    std::fs::write(&content, format!("{old}{line}\n")).unwrap();
-    let blob = env
-        .run_with(
-            repo,
-            "git",
-            &["hash-object", "-w", "--stdin"],
-            Some(&content),
-        )
-        .trim()
-        .to_owned();
-    let index = env.root.join("append.index");
-    let git_idx = |args: &[&str]| {
-        let out = env
-            .command(repo, "git", args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git_idx(&["read-tree", "git-annex"]);
-    git_idx(&[
-        "update-index",
-        "--cacheinfo",
-        &format!("100644,{blob},{path}"),
-    ]);
-    let tree = git_idx(&["write-tree"]);
-    let commit = git_idx(&[
-        "commit-tree",
-        &tree,
-        "-p",
-        "git-annex",
-        "-m",
-        "another program",
-    ]);
-    env.git(repo, &["update-ref", "refs/heads/git-annex", &commit]);
-    std::fs::remove_file(&index).unwrap();
+    let content = format!("{old}{line}\n").into_bytes();
+    env.commit_to_branch(repo, &[(path, content)], "another program");
 }
 
 // A line with a token git-annex's own `metadata` command would refuse (a field named `_x`), a

@@ -118,33 +118,10 @@ fn normalize(view: View) -> View {
 
 /// Commits each log as the metadata of its key, in one commit on the git-annex branch.
 fn commit_logs(env: &Env, repo: &Path, logs: &[(String, Vec<u8>)]) {
-    let git = gix::open(repo).unwrap();
-    let mut listing = String::new();
-    for (key, bytes) in logs {
-        let blob = git.write_blob(bytes).unwrap();
-        listing.push_str(&format!("100644 {blob}\t{}\n", metadata_log_path(key)));
-    }
-    let list = env.root.join("index-info");
-    std::fs::write(&list, listing).unwrap();
-    let index = env.root.join("oracle.index");
-    let with_index = |args: &[&str], stdin: Option<&Path>| {
-        let mut cmd = env.command(repo, "git", args);
-        cmd.env("GIT_INDEX_FILE", &index);
-        if let Some(p) = stdin {
-            cmd.stdin(std::fs::File::open(p).unwrap());
-        }
-        let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    with_index(&["read-tree", "git-annex"], None);
-    with_index(&["update-index", "--index-info"], Some(&list));
-    let tree = with_index(&["write-tree"], None);
-    let commit = with_index(
-        &["commit-tree", &tree, "-p", "git-annex", "-m", "oracle"],
-        None,
-    );
-    env.git(repo, &["update-ref", "refs/heads/git-annex", &commit]);
+    let files: Vec<(String, Vec<u8>)> = (logs.iter())
+        .map(|(key, bytes)| (metadata_log_path(key), bytes.clone()))
+        .collect();
+    env.commit_to_branch(repo, &files, "oracle");
 }
 
 /// What `git annex metadata --json` shows for each key whose log is (or began as) the

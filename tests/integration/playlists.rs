@@ -348,41 +348,6 @@ impl Set {
     }
 }
 
-/// Writes `content` to `path` on the git-annex branch of `repo`, as another clone might (one
-/// commit, plumbing).
-fn write_branch_file(env: &Env, repo: &Path, path: &str, content: &[u8]) {
-    let git = gix::open(repo).unwrap();
-    let blob = git.write_blob(content).unwrap().detach();
-    let index = env.root.join("forge.index");
-    let git_idx = |args: &[&str]| {
-        let out = env
-            .command(repo, "git", args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git_idx(&["read-tree", "git-annex"]);
-    git_idx(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{blob},{path}"),
-    ]);
-    let tree = git_idx(&["write-tree"]);
-    let commit = git_idx(&[
-        "commit-tree",
-        &tree,
-        "-p",
-        "git-annex",
-        "-m",
-        "another clone",
-    ]);
-    env.git(repo, &["update-ref", "refs/heads/git-annex", &commit]);
-    std::fs::remove_file(&index).unwrap();
-}
-
 // Laptop A reverses a playlist while laptop B appends a track to it, both offline: after they
 // meet (either syncing first), both hold the reversed playlist with the new track at its end,
 // and no conflict is listed. The clone that met both orders wrote their merge, naming both.
@@ -504,13 +469,14 @@ fn orders_beyond_the_limits_are_skipped_and_unmatched_ones_listed() {
     let big = serde_json::json!({"name": "Big", "clone": "x", "tracks": vec![key; 100_001]});
     let elsewhere = serde_json::json!({"name": "Elsewhere", "clone": "x", "tracks": [key, key]});
     let (big_file, elsewhere_file) = (line::file_path("Big", 0), line::file_path("Elsewhere", 0));
-    write_branch_file(&s.env, &s.a, &big_file, format!("1s {big}\n").as_bytes());
-    write_branch_file(
-        &s.env,
-        &s.a,
-        &elsewhere_file,
-        format!("1s {elsewhere}\n").as_bytes(),
-    );
+    let files = [
+        (big_file.clone(), format!("1s {big}\n").into_bytes()),
+        (
+            elsewhere_file.clone(),
+            format!("1s {elsewhere}\n").into_bytes(),
+        ),
+    ];
+    s.env.commit_to_branch(&s.a, &files, "another clone");
     let db = s.db_a.to_str().unwrap();
     let out = s.env.mixxx(&s.a, &["sync", "--json", "--db", db]);
     assert!(out.status.success(), "{}", text(&out));

@@ -7,7 +7,6 @@ use crate::laptops::*;
 use crate::util::*;
 use std::io::Read as _;
 use std::os::fd::FromRawFd as _;
-use std::path::Path;
 use std::process::{Command, Stdio};
 
 /// A line forged to look like one of `log`'s, and escapes that clear the screen.
@@ -20,41 +19,6 @@ fn raw(text: &str) -> Vec<&str> {
             l.contains('\u{1b}') || l.trim_start().starts_with("music/Techno/b.flac  rating  5")
         })
         .collect()
-}
-
-/// Writes `content` at `path` on `repo`'s git-annex branch in a commit of its own, as any
-/// clone sharing the annex can.
-fn forge(env: &Env, repo: &Path, path: &str, content: &str) {
-    let file = env.root.join("forged");
-    std::fs::write(&file, content).unwrap();
-    let index = env.root.join("forged.index");
-    let git = |args: &[&str]| {
-        let out = env
-            .command(repo, "git", args)
-            .env("GIT_INDEX_FILE", &index)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", text(&out));
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    git(&["read-tree", "refs/heads/git-annex"]);
-    let blob = git(&["hash-object", "-w", file.to_str().unwrap()]);
-    git(&[
-        "update-index",
-        "--add",
-        "--cacheinfo",
-        &format!("100644,{blob},{path}"),
-    ]);
-    let tree = git(&["write-tree"]);
-    let commit = git(&[
-        "commit-tree",
-        &tree,
-        "-p",
-        "refs/heads/git-annex",
-        "-m",
-        "forged",
-    ]);
-    git(&["update-ref", "refs/heads/git-annex", &commit]);
 }
 
 // A comment set with `git annex metadata` holding escapes and a line shaped like a log entry,
@@ -118,11 +82,11 @@ fn text_from_the_branch_or_mixxx_is_quoted_and_json_stays_exact() {
         "tracks": 0, "pushed": 0, "pulled": 0, "reconciled": "0".repeat(40), "finished": true,
         "conflict_count": 0, "conflicts": []
     });
-    forge(
-        env,
+    let runs = format!("2026-01-01T00:00:00Z {record}\n");
+    env.commit_to_branch(
         &l.a,
-        &format!("mixxx/{uuid}/runs"),
-        &format!("2026-01-01T00:00:00Z {record}\n"),
+        &[(format!("mixxx/{uuid}/runs"), runs.into_bytes())],
+        "forged",
     );
     let db = l.db_a.to_str().unwrap();
     let status = env.mixxx_ok(&l.a, &["status", "--db", db]);

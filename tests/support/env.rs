@@ -149,6 +149,54 @@ impl Env {
         self.run(dir, "git", args)
     }
 
+    /// Commits `files` (path, content) onto `repo`'s git-annex branch, in one commit of its
+    /// own made with plain git (a temporary index, `commit-tree`, `update-ref`), as another
+    /// clone or program sharing the annex can; returns the commit.
+    pub fn commit_to_branch(
+        &self,
+        repo: &Path,
+        files: &[(String, Vec<u8>)],
+        message: &str,
+    ) -> String {
+        let scratch = tempfile::tempdir_in(&self.root).expect("a scratch directory");
+        let index = scratch.path().join("index");
+        let git = |args: &[&str], stdin: Option<&Path>| {
+            let mut cmd = self.command(repo, "git", args);
+            cmd.env("GIT_INDEX_FILE", &index);
+            cmd.stdin(match stdin {
+                Some(p) => Stdio::from(std::fs::File::open(p).expect("open stdin file")),
+                None => Stdio::null(),
+            });
+            let out = cmd.output().expect("git runs");
+            assert!(out.status.success(), "git {args:?}: {}", text(&out));
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        };
+        let objects = gix::open(repo).expect("open the repository");
+        let mut listing = String::new();
+        for (path, content) in files {
+            let blob = objects.write_blob(content).expect("write a blob");
+            listing.push_str(&format!("100644 {blob}\t{path}\n"));
+        }
+        let list = scratch.path().join("index-info");
+        std::fs::write(&list, listing).expect("write the listing");
+        git(&["read-tree", "refs/heads/git-annex"], None);
+        git(&["update-index", "--add", "--index-info"], Some(&list));
+        let tree = git(&["write-tree"], None);
+        let commit = git(
+            &[
+                "commit-tree",
+                &tree,
+                "-p",
+                "refs/heads/git-annex",
+                "-m",
+                message,
+            ],
+            None,
+        );
+        git(&["update-ref", "refs/heads/git-annex", &commit], None);
+        commit
+    }
+
     /// The git-annex metadata of a file, as `git annex metadata --json` reports it (without
     /// the `*lastchanged` fields).
     pub fn metadata(&self, repo: &Path, file: &str) -> Values {
