@@ -1,5 +1,5 @@
 //! Hostile data on git-mixxx's own files of the branch (`mixxx/*/runs`, `mixxx/*/synced/*`,
-//! trailers) and on metadata logs, written with plain git by a clone with push access to the
+//! `mixxx/playlists/*.log`, trailers) and on metadata logs, written with plain git by a clone with push access to the
 //! NAS: random and forged records for this and other clones, future and past dates, huge and
 //! malformed lines, files beyond the limits. After each round this clone's edits still reach
 //! the branch, `undo` picks this clone's own last run, nothing panics, memory stays bounded.
@@ -7,6 +7,7 @@
 use crate::forge::*;
 use crate::laptops::*;
 use crate::util::*;
+use git_mixxx::sync::order;
 use serde_json::Value;
 
 /// The tracks of the hostile tests.
@@ -57,6 +58,45 @@ fn random_garbage(dice: &mut Dice) -> Vec<u8> {
     }
 }
 
+/// The DJ's playlist of the hostile tests, and its order file on the branch.
+const PLAYLIST: &str = "Set";
+
+/// Hostile order lines for the playlist's file: unknown and repeated keys, parents that name
+/// no line, many concurrent heads, a line from a clock far ahead, one over the entry limit,
+/// garbage.
+fn random_orders(dice: &mut Dice, keys: &[String]) -> Vec<u8> {
+    let line = |time: &str, tracks: &[String], parents: &[String]| {
+        let json = serde_json::json!({
+            "name": PLAYLIST, "clone": "hostile", "tracks": tracks, "parents": parents,
+        });
+        format!("{time} {json}\n")
+    };
+    let unknown = |n: u64| format!("SHA256E-s1--{n:064x}.flac");
+    match dice.below(6) {
+        0 => {
+            let mut tracks: Vec<String> = (0..50).map(|_| dice.pick(keys).clone()).collect();
+            tracks.push(unknown(dice.next()));
+            line("2s", &tracks, &[format!("{:016x}", dice.next())]).into_bytes()
+        }
+        1 => (0..70)
+            .map(|i| line(&format!("{}s", 3 + i), &[dice.pick(keys).clone()], &[]))
+            .collect::<String>()
+            .into_bytes(),
+        2 => line("9999999999s", &[dice.pick(keys).clone()], &[]).into_bytes(),
+        3 => {
+            let tracks: Vec<String> = (0..100_001).map(|i| unknown(i as u64)).collect();
+            line("4s", &tracks, &[]).into_bytes()
+        }
+        4 => {
+            // A chain of parents that runs through lines of many earlier versions is only
+            // read as far as the bounds allow: here, one line naming a thousand parents.
+            let parents: Vec<String> = (0..1000).map(|_| format!("{:016x}", dice.next())).collect();
+            line("5s", &[dice.pick(keys).clone()], &parents).into_bytes()
+        }
+        _ => random_garbage(dice),
+    }
+}
+
 /// What the hostile clone writes in one round, on the branch it has now (`tip`).
 fn attack(l: &Laptops, dice: &mut Dice, hostile: &Forger, spare: &str, own_id: &str) {
     let a = uuid_of(&l.env, &l.a);
@@ -96,6 +136,20 @@ fn attack(l: &Laptops, dice: &mut Dice, hostile: &Forger, spare: &str, own_id: &
         log.extend(dice.pick(&lines).as_bytes());
         files.push((path, log));
     }
+    if dice.below(2) == 0 {
+        let path = order::line::file_path(PLAYLIST, 0);
+        let keys: Vec<String> = (TRACKS.iter())
+            .map(|t| {
+                l.env
+                    .git(&l.a, &["annex", "lookupkey", t])
+                    .trim()
+                    .to_owned()
+            })
+            .collect();
+        let mut orders = hostile.read(&tip, &path).unwrap_or_default();
+        orders.extend(random_orders(dice, &keys));
+        files.push((path, orders));
+    }
     let mut message = String::from("update\n");
     if dice.below(2) == 0 {
         message.push_str(&format!(
@@ -132,6 +186,9 @@ fn hostile_rounds(seed: u64) {
         (B, vals(&[("rating", &["3"])])),
         (C, vals(&[("rating", &["3"])])),
     ]);
+    set_playlist(&l.db_a, &l.a);
+    l.sync_a(&[]);
+    l.exchange(&[&l.a, &l.b]);
     let hostile = Forger::new(&l.env, &l.b);
     let mut own_id = status(&l.env, &l.a, &l.db_a)["clones"][0]["id"]
         .as_str()
@@ -178,6 +235,20 @@ fn hostile_rounds(seed: u64) {
         assert!(status.status.success(), "{context}: {}", text(&status));
         l.exchange(&[&l.a]);
     }
+    // Orders are anyone's to write, as values are; the DJ's playlist stays, with its tracks.
+    let conn = rusqlite::Connection::open(&l.db_a).unwrap();
+    let entries: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM PlaylistTracks pt JOIN Playlists p ON p.id = pt.playlist_id \
+             WHERE p.name = ?1",
+            [PLAYLIST],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(
+        entries >= 3,
+        "seed {seed}: {entries} entries left in {PLAYLIST}"
+    );
 }
 
 // Files beyond the file limit (a run file, a synced shard, a metadata log and another clone's
@@ -252,6 +323,23 @@ fn files_beyond_the_limits_are_skipped_and_named() {
 }
 
 /// A new Mixxx row for the file at `location`, as Mixxx's scan adds one.
+/// The DJ's playlist: the three tracks in order.
+fn set_playlist(db: &std::path::Path, repo: &std::path::Path) {
+    let mut sql = format!(
+        "INSERT INTO Playlists (name, position, hidden, date_created, date_modified, locked) \
+         VALUES ('{PLAYLIST}', 5, 0, '2026-12-04 20:00:00', '2026-12-04 20:00:00', 0);"
+    );
+    for (position, file) in (1..).zip(TRACKS) {
+        sql.push_str(&format!(
+            "INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
+             SELECT (SELECT id FROM Playlists WHERE name = '{PLAYLIST}'), {}, {position}, \
+             '2026-12-04T20:00:00.000Z';",
+            track(&loc(repo, file))
+        ));
+    }
+    db_exec(db, &sql);
+}
+
 fn add_row(db: &std::path::Path, location: &str) {
     let (directory, filename) = location.rsplit_once('/').unwrap();
     db_exec(
