@@ -4,6 +4,7 @@
 //! `CURRENT_TIMESTAMP` writes it). Reading the sessions, and adding other clones' sessions as
 //! history playlists of their own, as Mixxx's `SetlogFeature` and `PlaylistDAO` write them.
 
+use super::content::{Digests, scan};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
 /// `Playlists.hidden` of a history playlist (Mixxx's `PLHT_SET_LOG`).
@@ -20,15 +21,14 @@ pub struct Session {
 }
 
 /// Every history playlist, in id order (Mixxx's), with its entries by position.
-pub fn read(conn: &Connection) -> rusqlite::Result<Vec<Session>> {
-    let mut stmt = conn.prepare(
+pub fn read(conn: &Connection, digests: &mut Digests) -> rusqlite::Result<Vec<Session>> {
+    let sql = format!(
         "SELECT p.id, p.name, p.date_created, pt.track_id, pt.pl_datetime_added \
          FROM Playlists p LEFT JOIN PlaylistTracks pt ON pt.playlist_id = p.id \
-         WHERE p.hidden = ?1 ORDER BY p.id, pt.position, pt.id",
-    )?;
-    let mut rows = stmt.query([HIDDEN])?;
+         WHERE p.hidden = {HIDDEN} ORDER BY p.id, pt.position, pt.id"
+    );
     let mut out: Vec<Session> = Vec::new();
-    while let Some(row) = rows.next()? {
+    scan(conn, &sql, digests, |row| {
         let id: i64 = row.get(0)?;
         if out.last().is_none_or(|s| s.id != id) {
             out.push(Session {
@@ -41,7 +41,8 @@ pub fn read(conn: &Connection) -> rusqlite::Result<Vec<Session>> {
         if let (Some(track), Some(session)) = (row.get::<_, Option<i64>>(3)?, out.last_mut()) {
             session.entries.push((track, super::text(row.get_ref(4)?)));
         }
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 
@@ -137,7 +138,7 @@ mod tests {
         assert!(append(&tx, id, &[(3, played("2026-12-05 21:13:00"))]).unwrap());
         assert!(!append(&tx, 999, &entries).unwrap());
         tx.commit().unwrap();
-        let sessions = read(&conn).unwrap();
+        let sessions = read(&conn, &mut Digests::default()).unwrap();
         let added = sessions.iter().find(|s| s.id == id).unwrap();
         assert_eq!(added.created.as_deref(), Some("2026-12-05 20:55:00"));
         let tracks: Vec<i64> = added.entries.iter().map(|e| e.0).collect();

@@ -4,7 +4,8 @@
 //! new one, a restored backup, a copy from another clone), whose rows have no base. Row ids
 //! and dates cannot tell: a restored backup has the same ones.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use super::content::{Digests, scan};
+use rusqlite::{Connection, params};
 
 /// The `settings` row that holds the marker.
 pub const SETTING: &str = "git-mixxx.database";
@@ -59,13 +60,19 @@ impl Marker {
 
 /// The marker a database holds, if any.
 pub fn read(conn: &Connection) -> rusqlite::Result<Option<Marker>> {
-    let value: Option<Option<String>> = conn
-        .query_row(
-            "SELECT value FROM settings WHERE name = ?1",
-            params![SETTING],
-            |r| r.get(0),
-        )
-        .optional()?;
+    read_digested(conn, &mut Digests::default())
+}
+
+/// [`read`], digesting what it read into `digests`.
+pub fn read_digested(conn: &Connection, digests: &mut Digests) -> rusqlite::Result<Option<Marker>> {
+    let sql = format!("SELECT value FROM settings WHERE name = '{SETTING}'");
+    let mut value: Option<Option<String>> = None;
+    scan(conn, &sql, digests, |row| {
+        if value.is_none() {
+            value = Some(row.get(0)?);
+        }
+        Ok(())
+    })?;
     Ok(value.flatten().as_deref().and_then(Marker::parse))
 }
 

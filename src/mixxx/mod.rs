@@ -5,6 +5,7 @@
 //! databases from the real Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
+pub mod content;
 pub mod disk;
 pub mod history;
 pub mod import;
@@ -18,6 +19,7 @@ pub mod write;
 use crate::fields::cue::{self, Cue, CueRow};
 use crate::fields::grid::{self, Grid};
 use crate::fields::{COLUMN_COUNT, Codec, Container, Field, FieldSet, Row, Source};
+use content::{Digests, scan};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 use rustc_hash::FxHashMap;
@@ -118,6 +120,8 @@ pub struct Library {
     pub history: Vec<history::Session>,
     /// The fields this database has no column for (`lastplayed` before revision 35).
     pub missing: FieldSet,
+    /// The digest of everything the read saw ([`content`]).
+    pub content: content::ContentDigest,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear
@@ -271,53 +275,38 @@ impl Database {
     }
 
     fn read_in_transaction(&self, cues: Option<CueReader<'_>>) -> rusqlite::Result<Library> {
+        let mut digests = Digests::default();
+        digests.note("revision", self.revision);
         let (columns, missing) = single_columns(&self.conn)?;
-        let (sql, key_id_column) = library_sql(&columns);
-        let mut stmt = self.conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
         let mut tracks = Vec::new();
         let mut index: FxHashMap<i64, usize> = FxHashMap::default();
-        while let Some(row_ref) = rows.next()? {
-            let id: i64 = row_ref.get(0)?;
-            let Some(location) = text(row_ref.get_ref(1)?) else {
-                continue;
-            };
-            let key_id = match row_ref.get_ref(key_id_column)? {
-                ValueRef::Integer(i) => Some(i),
-                _ => None,
-            };
-            let mut singles: [Option<Cow<'_, str>>; COLUMN_COUNT] = Default::default();
-            let mut column = 2;
-            for (i, field) in Field::singles().enumerate() {
-                singles[i] = match field.source() {
-                    Source::Grid => {
-                        let [a, b, c, d] = [0, 1, 2, 3].map(|j| row_ref.get_ref(column + j));
-                        column += grid::COLUMNS.len();
-                        Grid::from_columns([a?, b?, c?, d?]).map(|g| Cow::Owned(g.to_string()))
-                    }
-                    _ => {
-                        column += 1;
-                        field
-                            .codec()
-                            .from_mixxx(row_ref.get_ref(column - 1)?, key_id)
-                    }
-                };
+        scan(&self.conn, &library_sql(&columns), &mut digests, |row| {
+            if let Some(track) = library_track(row)? {
+                index.insert(track.id, tracks.len());
+                tracks.push(track);
             }
-            let row = Row::new(singles);
-            index.insert(id, tracks.len());
-            tracks.push(Track { id, location, row });
-        }
+            Ok(())
+        })?;
         let mut cues = cues;
         for field in Field::ALL {
             match field.source() {
                 Source::Member(container) => {
-                    self.read_members(container, field, &index, &mut tracks)?;
+                    let members = |row: &rusqlite::Row<'_>| {
+                        let track: Option<i64> = row.get(0)?;
+                        let name = text(row.get_ref(1)?);
+                        if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
+                            tracks[*i].row.add_member(field, name);
+                        }
+                        Ok(())
+                    };
+                    scan(&self.conn, members_sql(container), &mut digests, members)?;
                 }
                 Source::Cues => {
-                    let mut by_track = match cues.take().map(|c| c.join()) {
-                        Some(Ok(Ok(by_track))) => by_track,
+                    let (mut by_track, cue_digests) = match cues.take().map(|c| c.join()) {
+                        Some(Ok(Ok(read))) => read,
                         _ => cue_values(&self.conn)?,
                     };
+                    digests.extend(cue_digests);
                     for track in &mut tracks {
                         if let Some(values) = by_track.remove(&track.id) {
                             track.row.set_members(field, values);
@@ -327,49 +316,25 @@ impl Database {
                 Source::Column(_) | Source::Grid => {}
             }
         }
+        let marker = marker::read_digested(&self.conn, &mut digests)?;
+        let playlists = read_playlists(&self.conn, &mut digests)?;
+        let history = history::read(&self.conn, &mut digests)?;
+        digest_import_queries(&self.conn, &mut digests)?;
         Ok(Library {
             revision: self.revision,
             tracks,
-            marker: marker::read(&self.conn)?,
-            playlists: read_playlists(&self.conn)?,
+            marker,
+            playlists,
             disk: None,
-            history: history::read(&self.conn)?,
+            history,
             missing,
+            content: digests.finish(),
         })
     }
 
     /// git-mixxx's marker in this database, if it has one.
     pub fn marker(&self) -> rusqlite::Result<Option<marker::Marker>> {
         marker::read(&self.conn)
-    }
-
-    /// Adds every track's memberships of one kind of container.
-    fn read_members(
-        &self,
-        container: Container,
-        field: Field,
-        index: &FxHashMap<i64, usize>,
-        tracks: &mut [Track],
-    ) -> rusqlite::Result<()> {
-        let sql = match container {
-            Container::Crate => {
-                "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id"
-            }
-            Container::Playlist => {
-                "SELECT pt.track_id, p.name FROM PlaylistTracks pt \
-                 JOIN Playlists p ON p.id = pt.playlist_id WHERE p.hidden = 0"
-            }
-        };
-        let mut stmt = self.conn.prepare(sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            let track: Option<i64> = row.get(0)?;
-            let name = text(row.get_ref(1)?);
-            if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
-                tracks[*i].row.add_member(field, name);
-            }
-        }
-        Ok(())
     }
 }
 
@@ -408,30 +373,93 @@ pub(crate) fn library_columns(conn: &Connection) -> rusqlite::Result<HashSet<Str
 }
 
 /// The thread reading the cues on a second connection ([`cues_by_track`]).
-type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<CuesByTrack>>;
+type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<(CuesByTrack, Digests)>>;
 
 /// Each track's cue values, by track id.
 type CuesByTrack = FxHashMap<i64, Vec<String>>;
 
-/// Every track's cues that a user made, as their values, read on a connection of its own.
-fn cues_by_track(path: &Path) -> rusqlite::Result<CuesByTrack> {
+/// Every track's cues that a user made, as their values, read on a connection of its own;
+/// and the digest of that read.
+fn cues_by_track(path: &Path) -> rusqlite::Result<(CuesByTrack, Digests)> {
+    cue_values(&reading_connection(path)?)
+}
+
+/// A second read-only connection, which gives up soon when a writer waits for the lock.
+fn reading_connection(path: &Path) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(Duration::from_millis(200))?;
     no_checkpoint_on_close(&conn)?;
-    cue_values(&conn)
+    Ok(conn)
 }
 
 /// The query of the library's tracks: id, location, the single-valued fields' columns, then
-/// `key_id` (for the key's codec), at the returned column.
-fn library_sql(columns: &[String]) -> (String, usize) {
-    let sql = format!(
+/// `key_id` (for the key's codec) last.
+fn library_sql(columns: &[String]) -> String {
+    format!(
         "SELECT l.id, tl.location, {}, l.key_id FROM library l \
          JOIN track_locations tl ON tl.id = l.location \
          WHERE COALESCE(l.mixxx_deleted, 0) = 0 ORDER BY l.id",
         columns.join(", ")
-    );
-    (sql, columns.len() + 2)
+    )
+}
+
+/// One row of [`library_sql`] as a track with its column fields' values (none without a
+/// location).
+fn library_track(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Track>> {
+    let id: i64 = row.get(0)?;
+    let Some(location) = text(row.get_ref(1)?) else {
+        return Ok(None);
+    };
+    let key_id = match row.get_ref(row.as_ref().column_count() - 1)? {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
+    };
+    let mut singles: [Option<Cow<'_, str>>; COLUMN_COUNT] = Default::default();
+    let mut column = 2;
+    for (i, field) in Field::singles().enumerate() {
+        singles[i] = match field.source() {
+            Source::Grid => {
+                let [a, b, c, d] = [0, 1, 2, 3].map(|j| row.get_ref(column + j));
+                column += grid::COLUMNS.len();
+                Grid::from_columns([a?, b?, c?, d?]).map(|g| Cow::Owned(g.to_string()))
+            }
+            _ => {
+                column += 1;
+                field.codec().from_mixxx(row.get_ref(column - 1)?, key_id)
+            }
+        };
+    }
+    let row = Row::new(singles);
+    Ok(Some(Track { id, location, row }))
+}
+
+/// The query of every track's memberships of one kind of container: track id, container name.
+fn members_sql(container: Container) -> &'static str {
+    match container {
+        Container::Crate => {
+            "SELECT ct.track_id, c.name FROM crate_tracks ct JOIN crates c ON c.id = ct.crate_id"
+        }
+        Container::Playlist => {
+            "SELECT pt.track_id, p.name FROM PlaylistTracks pt \
+             JOIN Playlists p ON p.id = pt.playlist_id WHERE p.hidden = 0"
+        }
+    }
+}
+
+/// The queries whose rows decide which of the index's files a sync adds to this Mixxx
+/// ([`import`]: the library folders, and the locations Mixxx knows): digested with the read,
+/// though the import reads them itself.
+const IMPORT_QUERIES: [&str; 2] = [
+    "SELECT directory FROM directories",
+    "SELECT location FROM track_locations",
+];
+
+fn digest_import_queries(conn: &Connection, digests: &mut Digests) -> rusqlite::Result<()> {
+    for sql in IMPORT_QUERIES {
+        scan(conn, sql, digests, |_| Ok(()))?;
+    }
+    Ok(())
 }
 
 /// The query of the cues git-mixxx syncs, with their track.
@@ -448,22 +476,20 @@ impl Database {
     /// benchmark times them with the `sqlite3` program as the reference for reading it).
     pub fn read_queries(&self) -> Result<[String; 2]> {
         let (columns, _) = single_columns(&self.conn).map_err(|e| sqlite_error(&self.path, e))?;
-        Ok([library_sql(&columns).0, cues_sql()])
+        Ok([library_sql(&columns), cues_sql()])
     }
 }
 
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
 /// Mixxx's schema has no index on `cues.track_id`; each value is written straight from the
-/// row).
-fn cue_values(conn: &Connection) -> rusqlite::Result<CuesByTrack> {
-    let sql = cues_sql();
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query([])?;
+/// row); and the digest of the scan.
+fn cue_values(conn: &Connection) -> rusqlite::Result<(CuesByTrack, Digests)> {
     let mut out = CuesByTrack::default();
+    let mut digests = Digests::default();
     let mut text = String::with_capacity(64);
-    while let Some(row) = rows.next()? {
+    scan(conn, &cues_sql(), &mut digests, |row| {
         let Some(track) = row.get::<_, Option<i64>>(0)? else {
-            continue;
+            return Ok(());
         };
         let [a, b, c, d, e, g] = [1, 2, 3, 4, 5, 6].map(|i| row.get_ref(i));
         if let Some(cue) = CueRow::from_row([a?, b?, c?, d?, e?, g?]) {
@@ -471,8 +497,9 @@ fn cue_values(conn: &Connection) -> rusqlite::Result<CuesByTrack> {
             let _ = write!(text, "{cue}");
             out.entry(track).or_default().push(text.as_str().to_owned());
         }
-    }
-    Ok(out)
+        Ok(())
+    })?;
+    Ok((out, digests))
 }
 
 /// Calls `f` with (row id, track id, cue) for every row of `cues` git-mixxx syncs (one scan:
@@ -500,18 +527,18 @@ pub(crate) fn for_each_cue(
 
 /// Every user playlist with its entries in order (by position, then row id, as Mixxx shows
 /// them). Two playlists of one name read as one, the older first.
-pub(crate) fn read_playlists(conn: &Connection) -> rusqlite::Result<Vec<Playlist>> {
-    let mut stmt = conn.prepare(
-        "SELECT p.name, pt.track_id FROM Playlists p \
-         LEFT JOIN PlaylistTracks pt ON pt.playlist_id = p.id \
-         WHERE p.hidden = 0 ORDER BY p.id, pt.position, pt.id",
-    )?;
-    let mut rows = stmt.query([])?;
+pub(crate) fn read_playlists(
+    conn: &Connection,
+    digests: &mut Digests,
+) -> rusqlite::Result<Vec<Playlist>> {
+    let sql = "SELECT p.name, pt.track_id FROM Playlists p \
+               LEFT JOIN PlaylistTracks pt ON pt.playlist_id = p.id \
+               WHERE p.hidden = 0 ORDER BY p.id, pt.position, pt.id";
     let mut out: Vec<Playlist> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    while let Some(row) = rows.next()? {
+    scan(conn, sql, digests, |row| {
         let Some(name) = text(row.get_ref(0)?) else {
-            continue;
+            return Ok(());
         };
         let track: Option<i64> = row.get(1)?;
         let i = *index.entry(name.clone()).or_insert_with(|| {
@@ -522,7 +549,8 @@ pub(crate) fn read_playlists(conn: &Connection) -> rusqlite::Result<Vec<Playlist
             out.len() - 1
         });
         out[i].tracks.extend(track);
-    }
+        Ok(())
+    })?;
     Ok(out)
 }
 

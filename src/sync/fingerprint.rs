@@ -16,9 +16,16 @@
 //! changes its version. So a run that commits records, with what it left, that the next run
 //! finds nothing to do ([`Fingerprint::save_settled`]), and that run takes the shortcut at
 //! once.
+//!
+//! A run that found nothing to do also records the digest of the database's content as it
+//! read it ([`crate::mixxx::content`]). When only the database's files changed since (Mixxx
+//! wrote columns git-mixxx does not read, or the same values again, or the write is too recent
+//! to trust its stat), a later run scans the database's rows for that digest: the same
+//! content, with everything else unchanged, is the same outcome.
 
 use super::report::Report;
 use crate::context::Context;
+use crate::mixxx::content::ContentDigest;
 use crate::mixxx::disk::State;
 use crate::worktree::path_hash;
 use gix::ObjectId;
@@ -31,10 +38,15 @@ pub const RACY_SECONDS: u64 = 2;
 
 /// A fingerprint taken before a run.
 pub struct Fingerprint {
-    /// Everything but the index.
+    /// Everything but the index and the database.
     base: String,
-    /// Whether the files in `base` are old enough to be trusted by their stat.
-    trustworthy: bool,
+    /// Whether git-annex's journal entries in `base` are old enough to be trusted by their
+    /// stat.
+    base_trusted: bool,
+    /// The state of the database's files ([`State`]), digested.
+    disk: String,
+    /// Whether the database's state can be trusted to show any later change ([`trusted`]).
+    disk_trusted: bool,
     index_stat: String,
     index_racy: bool,
     /// The index as it was when the fingerprint was taken.
@@ -51,6 +63,10 @@ pub struct Fingerprint {
 /// What was saved after the last no-change run.
 struct Saved {
     base: String,
+    /// The database's state (`-`: not to be trusted).
+    disk: String,
+    /// The digest of the database's content as the run read it, if it knows it.
+    content: Option<ContentDigest>,
     index_stat: String,
     index_digest: String,
     /// The digest of the library's paths ([`paths_digest`]); the paths themselves are in the
@@ -93,8 +109,12 @@ fn load(ctx: &Context) -> Option<Saved> {
     let paths_digest = lines.pop()?.to_owned();
     let index_digest = lines.pop()?.to_owned();
     let index_stat = lines.pop()?.to_owned();
+    let content = u128::from_str_radix(lines.pop()?, 16).ok();
+    let disk = lines.pop()?.to_owned();
     Some(Saved {
         base: lines.join("\n"),
+        disk,
+        content,
         index_stat,
         index_digest,
         paths_digest,
@@ -165,24 +185,38 @@ fn trusted(ctx: &Context, disk: &State, now: SystemTime) -> bool {
         || disk.is_own_write(&crate::state::local_dir(&ctx.annex.repo), &ctx.annex.uuid)
 }
 
-/// Everything of the fingerprint but the index: the branch at `tip` with the remote-tracking
-/// branches it lacks (`unmerged`), git-annex's `journal`, and the database's state.
-fn base_text(
-    ctx: &Context,
-    tip: ObjectId,
-    unmerged: &[ObjectId],
-    journal: &str,
-    disk: &State,
-) -> String {
+/// Everything of the fingerprint but the index and the database: the branch at `tip` with
+/// the remote-tracking branches it lacks (`unmerged`) and git-annex's `journal`.
+fn base_text(ctx: &Context, tip: ObjectId, unmerged: &[ObjectId], journal: &str) -> String {
     let mut unmerged = unmerged.to_vec();
     unmerged.sort_unstable();
     format!(
-        "{}\n{}\n{:?}\n{tip}\n{unmerged:?}\n{journal}\n{}",
+        "{}\n{}\n{:?}\n{tip}\n{unmerged:?}\n{journal}",
         crate::state::CACHE_HEADER,
         ctx.db.display(),
         ctx.prefixes,
-        disk.as_str()
     )
+}
+
+/// The database's state on one line.
+fn disk_text(disk: &State) -> String {
+    format!(
+        "{:032x}",
+        xxhash_rust::xxh3::xxh3_128(disk.as_str().as_bytes())
+    )
+}
+
+/// Whether a fingerprint matched the last no-change run's, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Match {
+    /// Everything by its stat.
+    Stat,
+    /// The database by its content, the rest by its stat.
+    Content,
+    /// The database's content was compared, and differs.
+    ContentDiffers,
+    /// Not compared, or something else differs.
+    No,
 }
 
 impl Fingerprint {
@@ -192,9 +226,9 @@ impl Fingerprint {
         let tip = ctx.annex.tip().ok()?;
         let remotes = ctx.annex.remote_tips().ok()?;
         let unmerged = ctx.annex.unmerged_among(tip, &remotes).ok()?;
-        let disk = State::read(&ctx.db);
-        let base = base_text(ctx, tip, &unmerged, &journal.0, &disk);
-        let trustworthy = !journal.1 && trusted(ctx, &disk, now);
+        let state = State::read(&ctx.db);
+        let base = base_text(ctx, tip, &unmerged, &journal.0);
+        let (disk, disk_trusted) = (disk_text(&state), trusted(ctx, &state, now));
         let (index_stat, index_racy) = stat(&ctx.annex.repo.index_path(), now);
         let saved = load(ctx);
         let saved_stat_matches =
@@ -206,17 +240,26 @@ impl Fingerprint {
         } else {
             ctx.annex.repo.index_or_empty().ok()
         };
-        // The digest decides only when everything else matches; a run that changed nothing
-        // computes it later, from this snapshot, to save it.
+        // The digest decides only when everything else matches (or the database may, by its
+        // content); a run that changed nothing computes it later, from this snapshot, to save
+        // it.
+        let database_may_match =
+            |s: &Saved| (disk_trusted && s.disk == disk) || s.content.is_some();
         let index_digest = match (&saved, &index) {
-            (Some(saved), Some(index)) if trustworthy && saved.base == base => load_paths(ctx)
-                .filter(|paths| paths_digest(paths) == saved.paths_digest)
-                .map(|paths| index_digest(index, &paths)),
+            (Some(saved), Some(index))
+                if !journal.1 && saved.base == base && database_may_match(saved) =>
+            {
+                load_paths(ctx)
+                    .filter(|paths| paths_digest(paths) == saved.paths_digest)
+                    .map(|paths| index_digest(index, &paths))
+            }
             _ => None,
         };
         Some(Fingerprint {
             base,
-            trustworthy,
+            base_trusted: !journal.1,
+            disk,
+            disk_trusted,
             index_stat,
             index_racy,
             index,
@@ -226,26 +269,67 @@ impl Fingerprint {
         })
     }
 
-    /// The report of the last no-change run, if nothing changed since.
-    pub fn matching_report(&self) -> Option<Report> {
-        let saved = self.saved.as_ref()?;
-        if !self.trustworthy || saved.base != self.base {
-            return None;
+    /// The report of the last no-change run, if nothing changed since, and how that was
+    /// found: the database by its state, or else by its content (a scan of its rows).
+    pub fn matching_report(&self, ctx: &Context) -> (Option<Report>, Match) {
+        let Some(saved) = &self.saved else {
+            return (None, Match::No);
+        };
+        if !self.base_trusted || saved.base != self.base {
+            return (None, Match::No);
         }
         let index_same = match &self.index_digest {
             Some(digest) => *digest == saved.index_digest,
             None => !self.index_racy && saved.index_stat == self.index_stat,
         };
-        index_same.then(|| saved.report.clone())
+        if !index_same {
+            return (None, Match::No);
+        }
+        if self.disk_trusted && saved.disk == self.disk {
+            return (Some(saved.report.clone()), Match::Stat);
+        }
+        let Some(content) = saved.content else {
+            return (None, Match::No);
+        };
+        let now =
+            crate::mixxx::Database::open_read_only(&ctx.db).and_then(|db| db.content_digest());
+        match now {
+            Ok(now) if now == content => (Some(saved.report.clone()), Match::Content),
+            _ => (None, Match::ContentDiffers),
+        }
     }
 
-    /// Records that the run that took this fingerprint found nothing to do (when its files are
-    /// old enough to be trusted next time; else forgets the last one), with the library's paths in the work tree (hashed
-    /// by [`path_hash`]); errors only cost speed.
-    pub fn save(&self, ctx: &Context, report: &Report, library_paths: &[u64]) {
-        match self.trustworthy {
-            true => self.write(ctx, &self.base, report, library_paths),
-            false => Fingerprint::clear(ctx),
+    /// Records that the run that took this fingerprint found nothing to do, with the
+    /// library's paths in the work tree (hashed by [`path_hash`]) and the digest of the
+    /// database's content as it read it: the database's state too when it is old enough to be
+    /// trusted next time. Forgets the last one when nothing can be trusted. Errors only cost
+    /// speed.
+    pub fn save(
+        &self,
+        ctx: &Context,
+        report: &Report,
+        library_paths: &[u64],
+        content: Option<ContentDigest>,
+    ) {
+        let disk = if self.disk_trusted {
+            self.disk.as_str()
+        } else {
+            "-"
+        };
+        if !self.base_trusted || (disk == "-" && content.is_none()) {
+            return Fingerprint::clear(ctx);
+        }
+        self.write(ctx, &self.base, disk, content, report, library_paths);
+    }
+
+    /// After a match by content ([`Match::Content`]), records the database's new state, so
+    /// that the next run takes the shortcut by its stat (when it can be trusted).
+    pub fn refresh(&self, ctx: &Context) {
+        let (Some(saved), Some(paths)) = (&self.saved, load_paths(ctx)) else {
+            return;
+        };
+        if self.disk_trusted && saved.disk != self.disk {
+            self.save(ctx, &saved.report, &paths, saved.content);
         }
     }
 
@@ -268,49 +352,66 @@ impl Fingerprint {
         if !merged || !ctx.annex.journal_is_empty() || !trusted(ctx, disk, now) {
             return Fingerprint::clear(ctx);
         }
-        let base = base_text(ctx, commit, &[], &journal.0, disk);
-        self.write(ctx, &base, settled, &settled.library_paths);
+        let base = base_text(ctx, commit, &[], &journal.0);
+        let disk = disk_text(disk);
+        self.write(ctx, &base, &disk, None, settled, &settled.library_paths);
     }
 
-    /// Writes the fingerprint `base`, with this fingerprint's index, and the `report` of the
-    /// run that finds nothing to do there.
-    fn write(&self, ctx: &Context, base: &str, report: &Report, library_paths: &[u64]) {
+    /// Writes the fingerprint `base` with the database's state `disk` and `content`, this
+    /// fingerprint's index, and the `report` of the run that finds nothing to do there.
+    fn write(
+        &self,
+        ctx: &Context,
+        base: &str,
+        disk: &str,
+        content: Option<ContentDigest>,
+        report: &Report,
+        library_paths: &[u64],
+    ) {
         let mut paths = library_paths.to_vec();
         paths.sort_unstable();
         paths.dedup();
         let paths_digest = paths_digest(&paths);
+        let Some(digest) = self.index_digest_at(ctx, &paths, &paths_digest) else {
+            return;
+        };
+        let Ok(json) = serde_json::to_string(report) else {
+            return;
+        };
+        let content = content.map_or("-".to_owned(), |c| format!("{c:032x}"));
+        let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
+        let text = format!(
+            "{base}\n{disk}\n{content}\n{}\n{digest}\n{paths_digest}\n\n{json}",
+            self.index_stat
+        );
+        if std::fs::write(paths_file(ctx), bytes).is_ok() {
+            let _ = std::fs::write(path(ctx), text);
+        }
+    }
+
+    /// The digest of the index as it was before the run, at the library's `paths` (sorted
+    /// hashes, digested as `paths_digest`); none when it cannot be known.
+    fn index_digest_at(&self, ctx: &Context, paths: &[u64], paths_digest: &str) -> Option<String> {
         let same_paths = self
             .saved
             .as_ref()
             .is_some_and(|s| s.paths_digest == paths_digest);
-        // The digest of the index as it was before the run, at the paths it found.
-        let digest = match (&self.saved, &self.index_digest, &self.index) {
-            (Some(_), Some(digest), _) if same_paths => digest.clone(),
-            (Some(saved), None, None) if same_paths => saved.index_digest.clone(),
+        match (&self.saved, &self.index_digest, &self.index) {
+            (Some(_), Some(digest), _) if same_paths => Some(digest.clone()),
+            (Some(saved), None, None) if same_paths => Some(saved.index_digest.clone()),
             _ => match &self.index {
-                Some(index) => index_digest(index, &paths),
+                Some(index) => Some(index_digest(index, paths)),
                 // The index was settled by its stat; it is still the same if that is.
                 None => match ctx.annex.repo.index_or_empty() {
                     Ok(index)
                         if stat(&ctx.annex.repo.index_path(), SystemTime::now()).0
                             == self.index_stat =>
                     {
-                        index_digest(&index, &paths)
+                        Some(index_digest(&index, paths))
                     }
-                    _ => return,
+                    _ => None,
                 },
             },
-        };
-        let Ok(json) = serde_json::to_string(report) else {
-            return;
-        };
-        let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
-        let text = format!(
-            "{base}\n{}\n{digest}\n{paths_digest}\n\n{json}",
-            self.index_stat
-        );
-        if std::fs::write(paths_file(ctx), bytes).is_ok() {
-            let _ = std::fs::write(path(ctx), text);
         }
     }
 

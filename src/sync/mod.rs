@@ -54,7 +54,7 @@ use apply::Applied;
 use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
 use error::crash_point;
-use fingerprint::Fingerprint;
+use fingerprint::{Fingerprint, Match};
 use ledger::Ledger;
 use observer::{Clock, Observer, Stage, Warning};
 use plan::Plan;
@@ -94,7 +94,16 @@ pub fn run_keeping(
         None
     };
     clock.done(Stage::Fingerprint);
-    if let Some(mut report) = fingerprint.as_ref().and_then(Fingerprint::matching_report) {
+    let (matching, found) = fingerprint
+        .as_ref()
+        .map_or((None, Match::No), |f| f.matching_report(ctx));
+    if matches!(found, Match::Content | Match::ContentDiffers) {
+        clock.done(Stage::ComparingContent);
+    }
+    if let (Some(mut report), Some(f)) = (matching, &fingerprint) {
+        if found == Match::Content && !opts.dry_run {
+            f.refresh(ctx);
+        }
         report.dry_run = opts.dry_run;
         return Ok(report);
     }
@@ -147,7 +156,7 @@ pub fn run_keeping(
 /// fingerprint of what it left; else nothing.
 fn record_shortcut(ctx: &Context, f: &Fingerprint, report: &Report, all_read: bool) -> Result<()> {
     if report.is_quiet() {
-        f.save(ctx, report, &report.library_paths);
+        f.save(ctx, report, &report.library_paths, report.content);
         return Ok(());
     }
     match (report.settled().filter(|_| all_read), &report.commit) {
@@ -291,6 +300,7 @@ fn read_mixxx(
     let mut library = snapshot::read(&ctx.db, opts)?;
     let marker = library.marker.take();
     let disk = library.disk.take();
+    let content = library.content;
     crate::error::pause_point("after-reading-mixxx");
     let playlists = std::mem::take(&mut library.playlists);
     let history = std::mem::take(&mut library.history);
@@ -304,6 +314,7 @@ fn read_mixxx(
         tracks: keyed.tracks(),
         skipped: std::mem::take(&mut keyed.skipped),
         library_paths: std::mem::take(&mut keyed.library_paths),
+        content: Some(content),
         ..Report::default()
     };
     clock.done(Stage::MappingTracks);

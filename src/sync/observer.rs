@@ -10,6 +10,9 @@ use std::time::Duration;
 pub enum Stage {
     /// Checking the no-change shortcut.
     Fingerprint,
+    /// Scanning the database's rows for the content the last no-change run read, when only
+    /// its files changed.
+    ComparingContent,
     ReadingMixxx,
     /// Waiting for the local cache, read on another thread.
     WaitingForCache,
@@ -26,6 +29,7 @@ impl Stage {
     pub fn describe(self) -> &'static str {
         match self {
             Stage::Fingerprint => "fingerprint",
+            Stage::ComparingContent => "comparing Mixxx's content with the last no-change run",
             Stage::ReadingMixxx => "reading Mixxx",
             Stage::WaitingForCache => "waiting for the cache",
             Stage::MappingTracks => "mapping tracks to keys",

@@ -126,6 +126,9 @@ pub struct Report {
     /// wrote meanwhile.
     #[serde(skip)]
     pub(crate) disk: Option<State>,
+    /// The digest of the database's content as the run read it, for the no-change shortcut.
+    #[serde(skip)]
+    pub(crate) content: Option<crate::mixxx::content::ContentDigest>,
 }
 
 impl Report {

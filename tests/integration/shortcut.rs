@@ -258,3 +258,166 @@ fn a_write_while_git_mixxx_reads_is_never_skipped() {
         }
     }
 }
+
+/// Records a no-change run of laptop A that read everything (so that it knows the database's
+/// content), and returns its report.
+fn full_check(l: &Laptops) -> Value {
+    forget_shortcut(&l.a);
+    let (report, read) = traced_sync(&l.env, &l.a, &l.db_a);
+    assert!(read);
+    assert_eq!(report["commit"], Value::Null, "{report}");
+    report
+}
+
+/// `git mixxx sync` on laptop A traced: the report, whether it read Mixxx and whether it
+/// compared the database's content with the last no-change run's.
+fn content_traced_sync(l: &Laptops) -> (Value, bool, bool) {
+    let out = l
+        .env
+        .command(
+            &l.a,
+            "git",
+            &["mixxx", "sync", "--json", "--db", l.db_a.to_str().unwrap()],
+        )
+        .env("GIT_MIXXX_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let report = serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
+    (
+        report,
+        stderr.contains("reading Mixxx"),
+        stderr.contains("comparing Mixxx's content"),
+    )
+}
+
+// Mixxx writes columns git-mixxx does not read (a rescan's bookkeeping, tags parsed again) or
+// the same values again: the database's files change, its content as git-mixxx reads it does
+// not, and the next run finds that by scanning the rows, without syncing them; `status` too.
+// The run after records the new state, and the one after that takes the shortcut by stat.
+#[test]
+fn mixxx_rewriting_what_git_mixxx_does_not_read_is_settled_by_content() {
+    for wal in [false, true] {
+        rewriting_what_git_mixxx_does_not_read(wal);
+    }
+}
+
+fn rewriting_what_git_mixxx_does_not_read(wal: bool) {
+    let l = Laptops::new();
+    l.mixxx_a(&[
+        (A, vals(&[("rating", &["3"]), ("crate", &["Peak"])])),
+        (B, vals(&[("playlist", &["Set"])])),
+    ]);
+    if wal {
+        db_exec(&l.db_a, "PRAGMA journal_mode = WAL");
+    }
+    l.sync_a(&[]);
+    let full = full_check(&l);
+    let status = |l: &Laptops| -> Value {
+        let db = l.db_a.to_str().unwrap();
+        serde_json::from_str(&l.env.mixxx_ok(&l.a, &["status", "--json", "--db", db])).unwrap()
+    };
+    let status_before = status(&l);
+    db_exec(
+        &l.db_a,
+        "UPDATE track_locations SET needs_verification = 1, fs_deleted = 0; \
+         UPDATE library SET header_parsed = 1, played = 1; \
+         UPDATE library SET rating = rating",
+    );
+    assert_eq!(status(&l), status_before);
+    let (report, read, compared) = content_traced_sync(&l);
+    assert!(compared && !read, "wal {wal}: {report}");
+    assert_eq!(
+        report, full,
+        "the content check reports what a full check finds"
+    );
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let (_, read, compared) = content_traced_sync(&l);
+    assert!(
+        compared && !read,
+        "wal {wal}: the write is old enough to trust now"
+    );
+    // (In WAL mode, SQLite run as root gives the `-wal` file to the database's owner on every
+    // open, which changes its status time: the state never repeats there.)
+    let (_, read, compared) = content_traced_sync(&l);
+    assert!(!read);
+    assert!(
+        wal || !compared,
+        "the state recorded after the content check is trusted"
+    );
+    assert_settled(&l.env, &l.a, &l.db_a);
+}
+
+// Whatever a DJ changes in Mixxx that git-mixxx reads (a track's values, a cue, a crate, a
+// playlist's order, a history session, a library folder, a file Mixxx knows) is never
+// settled by the content check, however soon after the no-change run it is written.
+#[test]
+fn every_edit_git_mixxx_reads_defeats_the_content_check() {
+    let edits: Vec<(&str, String)> =
+        vec![
+        ("rating", format!("UPDATE library SET rating = 1 WHERE id = {}", track_a())),
+        (
+            "hot cue",
+            format!(
+                "INSERT INTO cues (track_id, type, position, length, hotcue, label, color) \
+                 VALUES ({}, 1, 88200, 0, 2, 'Drop', 16711680)",
+                track_a()
+            ),
+        ),
+        ("crate", "UPDATE crates SET name = 'Warmup'".to_owned()),
+        (
+            "playlist order",
+            "UPDATE PlaylistTracks SET position = 3 - position".to_owned(),
+        ),
+        (
+            "history",
+            format!(
+                "INSERT INTO Playlists (name, position, hidden, date_created, date_modified) \
+                 VALUES ('2026-12-07', 9, 2, '2026-12-07 21:00:00', '2026-12-07 21:00:00'); \
+                 INSERT INTO PlaylistTracks (playlist_id, track_id, position, pl_datetime_added) \
+                 VALUES (last_insert_rowid(), {}, 1, '2026-12-07 21:05:00')",
+                track_a()
+            ),
+        ),
+        (
+            "library folder",
+            "INSERT INTO directories (directory) VALUES ('/media/usb/music')".to_owned(),
+        ),
+        (
+            "known file",
+            "INSERT INTO track_locations (location, filename, directory, filesize, fs_deleted, \
+             needs_verification) VALUES ('/media/usb/music/x.flac', 'x.flac', \
+             '/media/usb/music', 1, 1, 0)"
+                .to_owned(),
+        ),
+    ];
+    for (what, sql) in edits {
+        let l = Laptops::new();
+        l.mixxx_a(&[
+            (
+                A,
+                vals(&[
+                    ("rating", &["3"]),
+                    ("crate", &["Peak"]),
+                    ("playlist", &["Set"]),
+                ]),
+            ),
+            (B, vals(&[("playlist", &["Set"])])),
+        ]);
+        l.sync_a(&[]);
+        full_check(&l);
+        db_exec(&l.db_a, &sql.replace("{A}", &loc(&l.a, A)));
+        let (report, read, compared) = content_traced_sync(&l);
+        assert!(
+            compared && read,
+            "{what}: the edit was settled by content: {report}"
+        );
+    }
+}
+
+/// Track A's id in laptop A's database, as an SQL subquery (its location filled in per
+/// laptop).
+fn track_a() -> String {
+    track("{A}")
+}

@@ -1,0 +1,206 @@
+//! The digest of a Mixxx database's content as a sync reads it: every row of every query of
+//! the read, value by value, each query's rows digested apart and the query digests combined
+//! in the order of their SQL text. A run that found nothing to do records it; a later run
+//! whose database files changed (Mixxx wrote columns git-mixxx does not read, or wrote the
+//! same values again) but whose content digest is the same finds nothing to do either, and
+//! knows it at the cost of scanning the rows, not of syncing them
+//! ([`crate::sync::fingerprint`]).
+//!
+//! Both sides run their queries through [`scan`], which digests every row it returns, before
+//! any decoding skips one: the check ([`super::Database::content_digest`]) runs the read's
+//! queries without decoding. A query one side runs and the other does not makes the digests
+//! differ: a divergence costs a full run, never a missed change.
+
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+use xxhash_rust::xxh3::Xxh3;
+
+/// The digest of a read's content.
+pub type ContentDigest = u128;
+
+/// The digest of each query of a read, by its SQL text.
+#[derive(Debug, Default)]
+pub struct Digests(Vec<(String, u128)>);
+
+impl Digests {
+    /// Adds a value that is not a query's rows (the schema revision), under `name`.
+    pub fn note(&mut self, name: &str, value: i64) {
+        let mut hasher = Xxh3::new();
+        hasher.update(&value.to_le_bytes());
+        self.0.push((name.to_owned(), hasher.digest128()));
+    }
+
+    /// Adds what another connection's scans digested.
+    pub fn extend(&mut self, other: Digests) {
+        self.0.extend(other.0);
+    }
+
+    /// The digest of the read: every query's, in the order of their SQL text.
+    pub fn finish(mut self) -> ContentDigest {
+        self.0.sort();
+        let mut hasher = Xxh3::new();
+        for (sql, digest) in &self.0 {
+            hasher.update(&(sql.len() as u64).to_le_bytes());
+            hasher.update(sql.as_bytes());
+            hasher.update(&digest.to_le_bytes());
+        }
+        hasher.digest128()
+    }
+}
+
+/// Runs `sql` (no parameters: the text is all of the query), digesting every row into
+/// `digests` before `each` decodes it.
+pub fn scan(
+    conn: &Connection,
+    sql: &str,
+    digests: &mut Digests,
+    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare(sql)?;
+    let columns = stmt.column_count();
+    let mut rows = stmt.query([])?;
+    // Values go to the hasher in blocks: it is slow to take a few bytes at a time.
+    let mut hasher = Xxh3::new();
+    let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
+    while let Some(row) = rows.next()? {
+        block.push(0xff);
+        for i in 0..columns {
+            value(&mut block, row.get_ref(i)?);
+        }
+        if block.len() >= BLOCK {
+            hasher.update(&block);
+            block.clear();
+        }
+        each(row)?;
+    }
+    hasher.update(&block);
+    digests.0.push((sql.to_owned(), hasher.digest128()));
+    Ok(())
+}
+
+/// How many bytes of rows [`scan`] gathers before hashing them.
+const BLOCK: usize = 64 * 1024;
+
+/// Appends one value with its type, so that no two different rows digest alike.
+fn value(block: &mut Vec<u8>, value: ValueRef<'_>) {
+    match value {
+        ValueRef::Null => block.push(0),
+        ValueRef::Integer(i) => {
+            block.push(1);
+            block.extend_from_slice(&i.to_le_bytes());
+        }
+        ValueRef::Real(f) => {
+            block.push(2);
+            block.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+            block.push(if matches!(value, ValueRef::Text(_)) {
+                3
+            } else {
+                4
+            });
+            block.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            block.extend_from_slice(bytes);
+        }
+    }
+}
+
+impl super::Database {
+    /// The digest of this database's content as [`super::Database::read_library`] reads it,
+    /// without decoding the rows: the library and cue rows are scanned (the cues on a
+    /// connection of their own outside WAL mode, as the read does), the small rest read.
+    pub fn content_digest(&self) -> super::Result<ContentDigest> {
+        let err = |e| super::sqlite_error(&self.path, e);
+        self.conn.execute_batch("BEGIN").map_err(err)?;
+        let result = self.content_in_transaction();
+        let _ = self.conn.execute_batch("COMMIT");
+        result.map_err(err)
+    }
+
+    fn content_in_transaction(&self) -> rusqlite::Result<ContentDigest> {
+        // The first read takes the shared lock that keeps writers out until both are done.
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+        let path = self.path.as_path();
+        let cues = move || -> rusqlite::Result<Digests> {
+            let mut digests = Digests::default();
+            let conn = super::reading_connection(path)?;
+            scan(&conn, &super::cues_sql(), &mut digests, |_| Ok(()))?;
+            Ok(digests)
+        };
+        std::thread::scope(|scope| {
+            let wal = super::wal_mode(path);
+            let on_side = (!wal).then(|| scope.spawn(cues));
+            let mut digests = self.content_but_cues()?;
+            match on_side.map(|c| c.join()) {
+                Some(Ok(Ok(cue_digests))) => digests.extend(cue_digests),
+                _ => scan(&self.conn, &super::cues_sql(), &mut digests, |_| Ok(()))?,
+            }
+            Ok(digests.finish())
+        })
+    }
+
+    /// Every query of the read but the cues', digested.
+    fn content_but_cues(&self) -> rusqlite::Result<Digests> {
+        let conn = &self.conn;
+        let mut digests = Digests::default();
+        digests.note("revision", self.revision);
+        let (columns, _) = super::single_columns(conn)?;
+        scan(
+            conn,
+            &super::library_sql(&columns),
+            &mut digests,
+            |_| Ok(()),
+        )?;
+        for container in [super::Container::Crate, super::Container::Playlist] {
+            scan(
+                conn,
+                super::members_sql(container),
+                &mut digests,
+                |_| Ok(()),
+            )?;
+        }
+        super::marker::read_digested(conn, &mut digests)?;
+        super::read_playlists(conn, &mut digests)?;
+        super::history::read(conn, &mut digests)?;
+        super::digest_import_queries(conn, &mut digests)?;
+        Ok(digests)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest_of(conn: &Connection, sqls: &[&str]) -> ContentDigest {
+        let mut digests = Digests::default();
+        for sql in sqls {
+            scan(conn, sql, &mut digests, |_| Ok(())).unwrap();
+        }
+        digests.finish()
+    }
+
+    #[test]
+    fn rows_types_and_query_order_count() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE t (a, b); INSERT INTO t VALUES (1, 'x'), (NULL, X'78');
+             CREATE TABLE u (c); INSERT INTO u VALUES (2.0);",
+        )
+        .unwrap();
+        let (t, u) = ("SELECT a, b FROM t", "SELECT c FROM u");
+        let both = digest_of(&conn, &[t, u]);
+        assert_eq!(both, digest_of(&conn, &[u, t]), "order of the queries");
+        assert_ne!(both, digest_of(&conn, &[t]), "a query left out");
+        conn.execute("UPDATE t SET b = X'78' WHERE a = 1", [])
+            .unwrap();
+        assert_ne!(both, digest_of(&conn, &[t, u]), "text and blob differ");
+        conn.execute("UPDATE t SET b = 'x' WHERE a = 1", [])
+            .unwrap();
+        assert_eq!(both, digest_of(&conn, &[t, u]), "the same content again");
+        conn.execute("UPDATE u SET c = 2", []).unwrap();
+        assert_ne!(both, digest_of(&conn, &[t, u]), "integer and real differ");
+    }
+}
