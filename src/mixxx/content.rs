@@ -48,30 +48,38 @@ impl Digests {
     }
 }
 
+/// The most columns a query of the read has (the library's has 23).
+const MAX_COLUMNS: usize = 32;
+
 /// Runs `sql` (no parameters: the text is all of the query), digesting every row into
-/// `digests` before `each` decodes it.
+/// `digests` before `each` decodes its values (fetched once for both).
 pub fn scan(
     conn: &Connection,
     sql: &str,
     digests: &mut Digests,
-    mut each: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    mut each: impl FnMut(&[ValueRef<'_>]) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(sql)?;
     let columns = stmt.column_count();
+    if columns > MAX_COLUMNS {
+        return Err(rusqlite::Error::InvalidColumnIndex(columns));
+    }
     let mut rows = stmt.query([])?;
     // Values go to the hasher in blocks: it is slow to take a few bytes at a time.
     let mut hasher = Xxh3::new();
     let mut block: Vec<u8> = Vec::with_capacity(BLOCK + 4096);
     while let Some(row) = rows.next()? {
+        let mut values = [ValueRef::Null; MAX_COLUMNS];
         block.push(0xff);
-        for i in 0..columns {
-            value(&mut block, row.get_ref(i)?);
+        for (i, v) in values.iter_mut().enumerate().take(columns) {
+            *v = row.get_ref(i)?;
+            value(&mut block, *v);
         }
         if block.len() >= BLOCK {
             hasher.update(&block);
             block.clear();
         }
-        each(row)?;
+        each(&values[..columns])?;
     }
     hasher.update(&block);
     digests.0.push((sql.to_owned(), hasher.digest128()));

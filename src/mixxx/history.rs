@@ -29,17 +29,19 @@ pub fn read(conn: &Connection, digests: &mut Digests) -> rusqlite::Result<Vec<Se
     );
     let mut out: Vec<Session> = Vec::new();
     scan(conn, &sql, digests, |row| {
-        let id: i64 = row.get(0)?;
+        let Some(id) = super::integer(row[0]) else {
+            return Ok(());
+        };
         if out.last().is_none_or(|s| s.id != id) {
             out.push(Session {
                 id,
-                name: super::text(row.get_ref(1)?).unwrap_or_default(),
-                created: super::text(row.get_ref(2)?),
+                name: super::text(row[1]).unwrap_or_default(),
+                created: super::text(row[2]),
                 entries: Vec::new(),
             });
         }
-        if let (Some(track), Some(session)) = (row.get::<_, Option<i64>>(3)?, out.last_mut()) {
-            session.entries.push((track, super::text(row.get_ref(4)?)));
+        if let (Some(track), Some(session)) = (super::integer(row[3]), out.last_mut()) {
+            session.entries.push((track, super::text(row[4])));
         }
         Ok(())
     })?;

@@ -5,6 +5,7 @@
 //! and dates cannot tell: a restored backup has the same ones.
 
 use super::content::{Digests, scan};
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
 /// The `settings` row that holds the marker.
@@ -69,7 +70,10 @@ pub fn read_digested(conn: &Connection, digests: &mut Digests) -> rusqlite::Resu
     let mut value: Option<Option<String>> = None;
     scan(conn, &sql, digests, |row| {
         if value.is_none() {
-            value = Some(row.get(0)?);
+            value = Some(match row[0] {
+                ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                _ => None,
+            });
         }
         Ok(())
     })?;

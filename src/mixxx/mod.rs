@@ -281,19 +281,23 @@ impl Database {
         let mut tracks = Vec::new();
         let mut index: FxHashMap<i64, usize> = FxHashMap::default();
         scan(&self.conn, &library_sql(&columns), &mut digests, |row| {
-            if let Some(track) = library_track(row)? {
+            if let Some(track) = library_track(row) {
                 index.insert(track.id, tracks.len());
                 tracks.push(track);
             }
             Ok(())
         })?;
+        // What is left but the cues first: they may still be read on the other connection.
+        let marker = marker::read_digested(&self.conn, &mut digests)?;
+        let playlists = read_playlists(&self.conn, &mut digests)?;
+        let history = history::read(&self.conn, &mut digests)?;
+        digest_import_queries(&self.conn, &mut digests)?;
         let mut cues = cues;
         for field in Field::ALL {
             match field.source() {
                 Source::Member(container) => {
-                    let members = |row: &rusqlite::Row<'_>| {
-                        let track: Option<i64> = row.get(0)?;
-                        let name = text(row.get_ref(1)?);
+                    let members = |row: &[ValueRef<'_>]| {
+                        let (track, name) = (integer(row[0]), text(row[1]));
                         if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
                             tracks[*i].row.add_member(field, name);
                         }
@@ -316,10 +320,6 @@ impl Database {
                 Source::Column(_) | Source::Grid => {}
             }
         }
-        let marker = marker::read_digested(&self.conn, &mut digests)?;
-        let playlists = read_playlists(&self.conn, &mut digests)?;
-        let history = history::read(&self.conn, &mut digests)?;
-        digest_import_queries(&self.conn, &mut digests)?;
         Ok(Library {
             revision: self.revision,
             tracks,
@@ -404,34 +404,29 @@ fn library_sql(columns: &[String]) -> String {
     )
 }
 
-/// One row of [`library_sql`] as a track with its column fields' values (none without a
-/// location).
-fn library_track(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Track>> {
-    let id: i64 = row.get(0)?;
-    let Some(location) = text(row.get_ref(1)?) else {
-        return Ok(None);
-    };
-    let key_id = match row.get_ref(row.as_ref().column_count() - 1)? {
-        ValueRef::Integer(i) => Some(i),
-        _ => None,
-    };
+/// One row of [`library_sql`] as a track with its column fields' values (none without an
+/// id or a location).
+fn library_track(row: &[ValueRef<'_>]) -> Option<Track> {
+    let id = integer(row[0])?;
+    let location = text(row[1])?;
+    let key_id = row.last().copied().and_then(integer);
     let mut singles: [Option<Cow<'_, str>>; COLUMN_COUNT] = Default::default();
     let mut column = 2;
     for (i, field) in Field::singles().enumerate() {
         singles[i] = match field.source() {
             Source::Grid => {
-                let [a, b, c, d] = [0, 1, 2, 3].map(|j| row.get_ref(column + j));
+                let [a, b, c, d] = [0, 1, 2, 3].map(|j| row[column + j]);
                 column += grid::COLUMNS.len();
-                Grid::from_columns([a?, b?, c?, d?]).map(|g| Cow::Owned(g.to_string()))
+                Grid::from_columns([a, b, c, d]).map(|g| Cow::Owned(g.to_string()))
             }
             _ => {
                 column += 1;
-                field.codec().from_mixxx(row.get_ref(column - 1)?, key_id)
+                field.codec().from_mixxx(row[column - 1], key_id)
             }
         };
     }
     let row = Row::new(singles);
-    Ok(Some(Track { id, location, row }))
+    Some(Track { id, location, row })
 }
 
 /// The query of every track's memberships of one kind of container: track id, container name.
@@ -462,13 +457,13 @@ fn digest_import_queries(conn: &Connection, digests: &mut Digests) -> rusqlite::
     Ok(())
 }
 
-/// The query of the cues git-mixxx syncs, with their track.
+/// The query of the cues git-mixxx syncs, with their track: the types from 1 to 7 but 3
+/// (beat markers), [`cue::SYNCED_TYPES`], a range being cheaper for SQLite to test than a
+/// list.
 fn cues_sql() -> String {
-    format!(
-        "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-         WHERE type IN ({})",
-        cue::SYNCED_TYPES
-    )
+    "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+     WHERE type BETWEEN 1 AND 7 AND type <> 3"
+        .to_owned()
 }
 
 impl Database {
@@ -488,11 +483,10 @@ fn cue_values(conn: &Connection) -> rusqlite::Result<(CuesByTrack, Digests)> {
     let mut digests = Digests::default();
     let mut text = String::with_capacity(64);
     scan(conn, &cues_sql(), &mut digests, |row| {
-        let Some(track) = row.get::<_, Option<i64>>(0)? else {
+        let Some(track) = integer(row[0]) else {
             return Ok(());
         };
-        let [a, b, c, d, e, g] = [1, 2, 3, 4, 5, 6].map(|i| row.get_ref(i));
-        if let Some(cue) = CueRow::from_row([a?, b?, c?, d?, e?, g?]) {
+        if let Some(cue) = CueRow::from_row([row[1], row[2], row[3], row[4], row[5], row[6]]) {
             text.clear();
             let _ = write!(text, "{cue}");
             out.entry(track).or_default().push(text.as_str().to_owned());
@@ -537,10 +531,10 @@ pub(crate) fn read_playlists(
     let mut out: Vec<Playlist> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     scan(conn, sql, digests, |row| {
-        let Some(name) = text(row.get_ref(0)?) else {
+        let Some(name) = text(row[0]) else {
             return Ok(());
         };
-        let track: Option<i64> = row.get(1)?;
+        let track = integer(row[1]);
         let i = *index.entry(name.clone()).or_insert_with(|| {
             out.push(Playlist {
                 name,
@@ -667,4 +661,37 @@ fn schema_revision(conn: &Connection) -> Result<i64> {
 /// Any SQLite value as text (SQLite does not enforce column types); empty text is none.
 fn text(v: ValueRef<'_>) -> Option<String> {
     Codec::Text.from_mixxx(v, None).map(Cow::into_owned)
+}
+
+/// An integer column's value (none for any other type: a row ids no track).
+fn integer(v: ValueRef<'_>) -> Option<i64> {
+    match v {
+        ValueRef::Integer(i) => Some(i),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cue_query_selects_the_synced_types() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE cues (track_id, type, position, length, hotcue, label, color);
+             WITH RECURSIVE t(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM t WHERE n < 9)
+             INSERT INTO cues SELECT 1, n, 0, 0, -1, '', 0 FROM t;",
+        )
+        .unwrap();
+        let mut stmt = conn
+            .prepare(&cues_sql().replacen("track_id", "type", 1))
+            .unwrap();
+        let types: Vec<String> = stmt
+            .query_map([], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .map(|t| t.unwrap().to_string())
+            .collect();
+        assert_eq!(types.join(", "), cue::SYNCED_TYPES);
+    }
 }

@@ -5,7 +5,7 @@
 //! ([`crate::state::vouch`]).
 
 use super::plan;
-use super::snapshot::Item;
+use super::snapshot::Items;
 use crate::annex::logmet::{MetLog, Order};
 use crate::annex::{self, Annex, key};
 use crate::bounds;
@@ -91,7 +91,7 @@ impl Base {
 
     /// Keys of this Mixxx without a base whose row was synced with another key that no row
     /// has now (a file re-tagged in place: new content, new key, same row), as (key, old key).
-    pub fn retagged(&self, items: &FxHashMap<String, Item>) -> Vec<(String, String)> {
+    pub fn retagged(&self, items: &Items) -> Vec<(String, String)> {
         let unbased: HashMap<i64, &String> = items
             .iter()
             .filter(|(k, _)| !self.digests.contains_key(*k))
@@ -117,7 +117,7 @@ impl Base {
 
     /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
     /// row for a moved file, a row replaced by a rescan): such a row has no base.
-    pub fn forget_other_rows(&mut self, items: &FxHashMap<String, Item>) {
+    pub fn forget_other_rows(&mut self, items: &Items) {
         self.digests.retain(|k, synced| {
             items
                 .get(k)
@@ -206,7 +206,7 @@ fn tags(marker: Option<&Marker>, db: &Path) -> Vec<String> {
 pub fn load(
     annex: &Annex,
     cache: &mut Cache,
-    items: &FxHashMap<String, Item>,
+    items: &Items,
     missing: FieldSet,
     marker: Option<&Marker>,
     db: &Path,
@@ -240,7 +240,7 @@ pub fn load(
 fn rebuild(
     annex: &Annex,
     run: &OwnRun,
-    items: &FxHashMap<String, Item>,
+    items: &Items,
     missing: FieldSet,
     db: &str,
 ) -> annex::Result<Base> {

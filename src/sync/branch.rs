@@ -7,12 +7,11 @@
 //! is not read ([`crate::bounds`]): its key is left alone. The keys whose newest line is dated
 //! in the future are noted as their logs are read.
 
-use super::snapshot::Item;
+use super::snapshot::Items;
 use crate::annex::logmet::{self, MetLog, Order};
 use crate::annex::{self, Annex, Capped, TreeReader, key};
 use crate::bounds;
 use gix::ObjectId;
-use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// A key's metadata log.
@@ -114,7 +113,7 @@ impl<'a> Branch<'a> {
     }
 
     /// How many keys changed on the branch since the base that this Mixxx does not have.
-    pub fn unknown_keys(&self, items: &FxHashMap<String, Item>) -> usize {
+    pub fn unknown_keys(&self, items: &Items) -> usize {
         self.changed
             .as_ref()
             .map_or(0, |c| c.iter().filter(|k| !items.contains_key(*k)).count())

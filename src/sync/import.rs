@@ -114,7 +114,10 @@ pub fn find(
     let root = root.trim_end_matches('/');
     let mut mapper = Mapper::new(&annex.repo, scope.prefixes).map_err(annex::Error::from)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
-    let annexed = mapper.annexed();
+    // The library's keys and those synced before are not wanted: most of the index.
+    let annexed = mapper.annexed_except(|key| {
+        scope.keyed.items.contains_key(key) || scope.synced.contains_key(key)
+    });
     cache.keys_by_blob = mapper.into_known().0;
     let mut out = Vec::new();
     let mut seen = HashSet::new();

@@ -578,7 +578,7 @@ pub(crate) mod tests {
                 others: Vec::new(),
                 other_paths: Vec::new(),
             };
-            keyed.items.insert(k.to_string(), item);
+            keyed.items.insert(k.to_string(), Box::new(item));
         }
         keyed
     }
