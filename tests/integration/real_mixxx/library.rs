@@ -289,6 +289,25 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates(mixxx: Mixxx) {
     let report = env.sync(&b, &db_b, &[]);
     assert_eq!(report["pushed"], 0, "{report}");
     assert_eq!(report["conflicts"], serde_json::json!([]), "{report}");
+    // Mixxx rescans once more: whatever it writes, nothing git-mixxx reads changes, and the
+    // next sync knows it without a full run (by the database's content, or its stat when
+    // Mixxx wrote nothing).
+    mixxx.rescan(&env, &settings);
+    let out = env
+        .command(
+            &b,
+            "git",
+            &["mixxx", "sync", "--json", "--db", db_b.to_str().unwrap()],
+        )
+        .env("GIT_MIXXX_TRACE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let trace = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !trace.contains("reading Mixxx"),
+        "a full run after a rescan: {trace}"
+    );
 
     // Mixxx loads the first track (analysing it) and saves a hot cue pressed on it.
     let first = loc(&b, files[0]);
