@@ -7,8 +7,8 @@
 //! ([`crate::sync::fingerprint`]).
 //!
 //! Both sides run their queries through [`scan`], which digests every row it returns, before
-//! any decoding skips one: the check ([`super::Database::content_digest`]) runs the read's
-//! queries without decoding. A query one side runs and the other does not makes the digests
+//! any decoding skips one: the check ([`super::check`]) runs the read's queries without
+//! decoding. A query one side runs and the other does not makes the digests
 //! differ: a divergence costs a full run, never a missed change.
 
 use rusqlite::Connection;
@@ -110,71 +110,6 @@ fn value(block: &mut Vec<u8>, value: ValueRef<'_>) {
             block.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
             block.extend_from_slice(bytes);
         }
-    }
-}
-
-impl super::Database {
-    /// The digest of this database's content as [`super::Database::read_library`] reads it,
-    /// without decoding the rows: the library and cue rows are scanned (the cues on a
-    /// connection of their own outside WAL mode, as the read does), the small rest read.
-    pub fn content_digest(&self) -> super::Result<ContentDigest> {
-        let err = |e| super::sqlite_error(&self.path, e);
-        self.conn.execute_batch("BEGIN").map_err(err)?;
-        let result = self.content_in_transaction();
-        let _ = self.conn.execute_batch("COMMIT");
-        result.map_err(err)
-    }
-
-    fn content_in_transaction(&self) -> rusqlite::Result<ContentDigest> {
-        // The first read takes the shared lock that keeps writers out until both are done.
-        self.conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            })?;
-        let path = self.path.as_path();
-        let cues = move || -> rusqlite::Result<Digests> {
-            let mut digests = Digests::default();
-            let conn = super::reading_connection(path)?;
-            scan(&conn, &super::cues_sql(), &mut digests, |_| Ok(()))?;
-            Ok(digests)
-        };
-        std::thread::scope(|scope| {
-            let wal = super::wal_mode(path);
-            let on_side = (!wal).then(|| scope.spawn(cues));
-            let mut digests = self.content_but_cues()?;
-            match on_side.map(|c| c.join()) {
-                Some(Ok(Ok(cue_digests))) => digests.extend(cue_digests),
-                _ => scan(&self.conn, &super::cues_sql(), &mut digests, |_| Ok(()))?,
-            }
-            Ok(digests.finish())
-        })
-    }
-
-    /// Every query of the read but the cues', digested.
-    fn content_but_cues(&self) -> rusqlite::Result<Digests> {
-        let conn = &self.conn;
-        let mut digests = Digests::default();
-        digests.note("revision", self.revision);
-        let (columns, _) = super::single_columns(conn)?;
-        scan(
-            conn,
-            &super::library_sql(&columns),
-            &mut digests,
-            |_| Ok(()),
-        )?;
-        for container in [super::Container::Crate, super::Container::Playlist] {
-            scan(
-                conn,
-                super::members_sql(container),
-                &mut digests,
-                |_| Ok(()),
-            )?;
-        }
-        super::marker::read_digested(conn, &mut digests)?;
-        super::read_playlists(conn, &mut digests)?;
-        super::history::read(conn, &mut digests)?;
-        super::digest_import_queries(conn, &mut digests)?;
-        Ok(digests)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The Mixxx library database: opening it read-only, detecting and checking the schema
 //! revision, and reading every track's mapped values, crates, playlists and history sessions
-//! ([`history`]) in one consistent read transaction. Its default locations live in
+//! ([`history`]) in one consistent read transaction, with the digest of everything it saw
+//! ([`content`]), checked again without decoding in [`check`]. Its default locations live in
 //! [`location`], writing in [`write`], detecting a running Mixxx in [`running`]; creating
 //! databases from the real Mixxx DDL (for the demo, tests and benchmarks) in [`schema`].
 
 pub mod backups;
+pub mod check;
 pub mod content;
 pub mod disk;
 pub mod history;
