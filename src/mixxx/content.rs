@@ -1,22 +1,19 @@
-//! The digest of a Mixxx database's content as a sync reads it: every row of every query of
-//! the read, value by value, each query's rows digested apart and the query digests combined
-//! in the order of their SQL text. A run that found nothing to do records it; a later run
-//! whose database files changed (Mixxx wrote columns git-mixxx does not read, or wrote the
-//! same values again) but whose content digest is the same finds nothing to do either, and
-//! knows it at the cost of scanning the rows, not of syncing them
-//! ([`crate::sync::fingerprint`]).
+//! The digests of a Mixxx database's content as a sync reads it: every row of every query of
+//! the read, value by value, each query's rows digested apart and kept by its SQL text
+//! ([`Content`]). A run that found nothing to do records them; a later run whose database
+//! files changed (Mixxx wrote columns git-mixxx does not read, or wrote the same values again)
+//! but whose content is the same finds nothing to do either, and knows it at the cost of
+//! scanning the rows, not of syncing them ([`crate::sync::fingerprint`]); a changed query stops
+//! the check at once.
 //!
 //! Both sides run their queries through [`scan`], which digests every row it returns, before
 //! any decoding skips one: the check ([`super::check`]) runs the read's queries without
-//! decoding. A query one side runs and the other does not makes the digests
-//! differ: a divergence costs a full run, never a missed change.
+//! decoding. A query one side runs and the other does not makes the contents differ: a
+//! divergence costs a full run, never a missed change.
 
 use rusqlite::Connection;
 use rusqlite::types::ValueRef;
-use xxhash_rust::xxh3::Xxh3;
-
-/// The digest of a read's content.
-pub type ContentDigest = u128;
+use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 /// The digest of each query of a read, by its SQL text.
 #[derive(Debug, Default)]
@@ -35,16 +32,58 @@ impl Digests {
         self.0.extend(other.0);
     }
 
-    /// The digest of the read: every query's, in the order of their SQL text.
-    pub fn finish(mut self) -> ContentDigest {
-        self.0.sort();
-        let mut hasher = Xxh3::new();
-        for (sql, digest) in &self.0 {
-            hasher.update(&(sql.len() as u64).to_le_bytes());
-            hasher.update(sql.as_bytes());
-            hasher.update(&digest.to_le_bytes());
-        }
-        hasher.digest128()
+    /// Whether every query digested so far has the digest it has in `saved`.
+    pub fn agree_with(&self, saved: &Content) -> bool {
+        self.0
+            .iter()
+            .all(|(sql, digest)| saved.get(sql) == Some(*digest))
+    }
+
+    /// The read's content: each query's digest by its SQL text's.
+    pub fn finish(self) -> Content {
+        let mut content: Vec<(u64, u128)> = self
+            .0
+            .into_iter()
+            .map(|(sql, digest)| (xxh3_64(sql.as_bytes()), digest))
+            .collect();
+        content.sort_unstable();
+        Content(content)
+    }
+}
+
+/// What a read saw: each query's digest, by the digest (XXH3-64) of its SQL text, sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Content(Vec<(u64, u128)>);
+
+impl Content {
+    /// The digest of query `sql`'s rows.
+    fn get(&self, sql: &str) -> Option<u128> {
+        let key = xxh3_64(sql.as_bytes());
+        let at = self.0.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+        Some(self.0[at].1)
+    }
+
+    /// The content on one line, as [`Content::parse`] reads it.
+    pub fn to_line(&self) -> String {
+        let pairs: Vec<String> = self
+            .0
+            .iter()
+            .map(|(sql, digest)| format!("{sql:016x}:{digest:032x}"))
+            .collect();
+        pairs.join(" ")
+    }
+
+    pub fn parse(line: &str) -> Option<Content> {
+        let pairs = line.split(' ').map(|pair| {
+            let (sql, digest) = pair.split_once(':')?;
+            Some((
+                u64::from_str_radix(sql, 16).ok()?,
+                u128::from_str_radix(digest, 16).ok()?,
+            ))
+        });
+        let mut content = pairs.collect::<Option<Vec<_>>>()?;
+        content.sort_unstable();
+        Some(Content(content))
     }
 }
 
@@ -59,6 +98,17 @@ pub fn scan(
     digests: &mut Digests,
     mut each: impl FnMut(&[ValueRef<'_>]) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
+    scan_while(conn, sql, digests, |values| each(values).map(|()| true)).map(|_| ())
+}
+
+/// [`scan`], stopping at the first row `each` says not to go on after; whether every row was
+/// scanned (a stopped scan adds no digest).
+pub fn scan_while(
+    conn: &Connection,
+    sql: &str,
+    digests: &mut Digests,
+    mut each: impl FnMut(&[ValueRef<'_>]) -> rusqlite::Result<bool>,
+) -> rusqlite::Result<bool> {
     let mut stmt = conn.prepare(sql)?;
     let columns = stmt.column_count();
     if columns > MAX_COLUMNS {
@@ -79,11 +129,13 @@ pub fn scan(
             hasher.update(&block);
             block.clear();
         }
-        each(&values[..columns])?;
+        if !each(&values[..columns])? {
+            return Ok(false);
+        }
     }
     hasher.update(&block);
     digests.0.push((sql.to_owned(), hasher.digest128()));
-    Ok(())
+    Ok(true)
 }
 
 /// How many bytes of rows [`scan`] gathers before hashing them.
@@ -117,7 +169,7 @@ fn value(block: &mut Vec<u8>, value: ValueRef<'_>) {
 mod tests {
     use super::*;
 
-    fn digest_of(conn: &Connection, sqls: &[&str]) -> ContentDigest {
+    fn digest_of(conn: &Connection, sqls: &[&str]) -> Content {
         let mut digests = Digests::default();
         for sql in sqls {
             scan(conn, sql, &mut digests, |_| Ok(())).unwrap();
@@ -145,5 +197,7 @@ mod tests {
         assert_eq!(both, digest_of(&conn, &[t, u]), "the same content again");
         conn.execute("UPDATE u SET c = 2", []).unwrap();
         assert_ne!(both, digest_of(&conn, &[t, u]), "integer and real differ");
+        assert_eq!(Content::parse(&both.to_line()), Some(both));
+        assert_eq!(Content::parse("garbage"), None);
     }
 }

@@ -123,7 +123,7 @@ pub struct Library {
     /// The fields this database has no column for (`lastplayed` before revision 35).
     pub missing: FieldSet,
     /// The digest of everything the read saw ([`content`]).
-    pub content: content::ContentDigest,
+    pub content: content::Content,
 }
 
 /// A user playlist: its name and its entries' track ids, by position (a track may appear

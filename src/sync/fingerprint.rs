@@ -25,7 +25,7 @@
 
 use super::report::Report;
 use crate::context::Context;
-use crate::mixxx::content::ContentDigest;
+use crate::mixxx::content::Content;
 use crate::mixxx::disk::State;
 use crate::worktree::path_hash;
 use gix::ObjectId;
@@ -65,8 +65,8 @@ struct Saved {
     base: String,
     /// The database's state (`-`: not to be trusted).
     disk: String,
-    /// The digest of the database's content as the run read it, if it knows it.
-    content: Option<ContentDigest>,
+    /// The database's content as the run read it, if it knows it.
+    content: Option<Content>,
     index_stat: String,
     index_digest: String,
     /// The digest of the library's paths ([`paths_digest`]); the paths themselves are in the
@@ -109,7 +109,7 @@ fn load(ctx: &Context) -> Option<Saved> {
     let paths_digest = lines.pop()?.to_owned();
     let index_digest = lines.pop()?.to_owned();
     let index_stat = lines.pop()?.to_owned();
-    let content = u128::from_str_radix(lines.pop()?, 16).ok();
+    let content = Content::parse(lines.pop()?);
     let disk = lines.pop()?.to_owned();
     Some(Saved {
         base: lines.join("\n"),
@@ -288,13 +288,13 @@ impl Fingerprint {
         if self.disk_trusted && saved.disk == self.disk {
             return (Some(saved.report.clone()), Match::Stat);
         }
-        let Some(content) = saved.content else {
+        let Some(content) = &saved.content else {
             return (None, Match::No);
         };
-        let now =
-            crate::mixxx::Database::open_read_only(&ctx.db).and_then(|db| db.content_digest());
-        match now {
-            Ok(now) if now == content => (Some(saved.report.clone()), Match::Content),
+        let same =
+            crate::mixxx::Database::open_read_only(&ctx.db).and_then(|db| db.content_is(content));
+        match same {
+            Ok(true) => (Some(saved.report.clone()), Match::Content),
             _ => (None, Match::ContentDiffers),
         }
     }
@@ -309,7 +309,7 @@ impl Fingerprint {
         ctx: &Context,
         report: &Report,
         library_paths: &[u64],
-        content: Option<ContentDigest>,
+        content: Option<&Content>,
     ) {
         let disk = if self.disk_trusted {
             self.disk.as_str()
@@ -329,7 +329,7 @@ impl Fingerprint {
             return;
         };
         if self.disk_trusted && saved.disk != self.disk {
-            self.save(ctx, &saved.report, &paths, saved.content);
+            self.save(ctx, &saved.report, &paths, saved.content.as_ref());
         }
     }
 
@@ -364,7 +364,7 @@ impl Fingerprint {
         ctx: &Context,
         base: &str,
         disk: &str,
-        content: Option<ContentDigest>,
+        content: Option<&Content>,
         report: &Report,
         library_paths: &[u64],
     ) {
@@ -378,7 +378,7 @@ impl Fingerprint {
         let Ok(json) = serde_json::to_string(report) else {
             return;
         };
-        let content = content.map_or("-".to_owned(), |c| format!("{c:032x}"));
+        let content = content.map_or("-".to_owned(), Content::to_line);
         let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
         let text = format!(
             "{base}\n{disk}\n{content}\n{}\n{digest}\n{paths_digest}\n\n{json}",

@@ -156,7 +156,7 @@ pub fn run_keeping(
 /// fingerprint of what it left; else nothing.
 fn record_shortcut(ctx: &Context, f: &Fingerprint, report: &Report, all_read: bool) -> Result<()> {
     if report.is_quiet() {
-        f.save(ctx, report, &report.library_paths, report.content);
+        f.save(ctx, report, &report.library_paths, report.content.as_ref());
         return Ok(());
     }
     match (report.settled().filter(|_| all_read), &report.commit) {
@@ -300,7 +300,7 @@ fn read_mixxx(
     let mut library = snapshot::read(&ctx.db, opts)?;
     let marker = library.marker.take();
     let disk = library.disk.take();
-    let content = library.content;
+    let content = std::mem::take(&mut library.content);
     crate::error::pause_point("after-reading-mixxx");
     let playlists = std::mem::take(&mut library.playlists);
     let history = std::mem::take(&mut library.history);

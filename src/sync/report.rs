@@ -128,7 +128,7 @@ pub struct Report {
     pub(crate) disk: Option<State>,
     /// The digest of the database's content as the run read it, for the no-change shortcut.
     #[serde(skip)]
-    pub(crate) content: Option<crate::mixxx::content::ContentDigest>,
+    pub(crate) content: Option<crate::mixxx::content::Content>,
 }
 
 impl Report {

@@ -378,8 +378,15 @@ fn plan_one<'k>(
     }
     plan.settled.insert(k, fields::digest(&kp.settled));
     let push = push_of(&log, &met, &kp, now);
-    let combined = (log.combined && push.is_none())
-        .then(|| Push::new(&log.text, "", "", FieldSet::default(), log.in_journal));
+    let combined = (log.combined && push.is_none()).then(|| {
+        Push::new(
+            &log.text,
+            ("", ""),
+            FieldSet::default(),
+            false,
+            log.in_journal,
+        )
+    });
     if kp.is_empty() {
         plan.unchanged += item.track_ids.len();
         if combined.is_none() {
@@ -408,7 +415,8 @@ fn first_push<'k>(
     let values = item.m.values().map(|(f, v)| (f.name(), true, v));
     let line = logmet::format_line_of(now, values.chain(own));
     let fields = item.m.values().map(|(f, _)| f).collect();
-    let push = Push::new("", "", &line, fields, in_journal);
+    // Every value is set: the line unsets none.
+    let push = Push::new("", ("", &line), fields, false, in_journal);
     let mut track = TrackPlan::new(state.key, item, Some(push), None);
     track.plays = plays.and_then(|p| p.parse().ok()).unwrap_or(0);
     Some(track)
@@ -434,11 +442,12 @@ fn push_of(log: &Log, met: &MetLog, kp: &KeyPlan, now: Timestamp) -> Option<Push
         .chain(&kp.resolution)
         .filter_map(|c| Field::from_name(&c.field))
         .collect();
+    let unsets = kp.push.iter().any(|c| !c.set);
     Some(Push::new(
         &log.text,
-        &resolution,
-        &edits,
+        (&resolution, &edits),
         fields,
+        unsets,
         log.in_journal,
     ))
 }

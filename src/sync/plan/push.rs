@@ -28,12 +28,13 @@ pub struct Push {
 
 impl Push {
     /// `old` followed by the `resolution` and `edits` lines (either may be empty); an old
-    /// last line without its line end gets one, so that it keeps its values.
+    /// last line without its line end gets one, so that it keeps its values. `unsets`: whether
+    /// the line of edits unsets a value (the caller made it, and knows without parsing it).
     pub fn new(
         old: &str,
-        resolution: &str,
-        edits: &str,
+        (resolution, edits): (&str, &str),
         fields: FieldSet,
+        unsets: bool,
         in_journal: bool,
     ) -> Push {
         let mut content = String::with_capacity(old.len() + resolution.len() + edits.len() + 3);
@@ -50,16 +51,14 @@ impl Push {
         add(&mut content, resolution);
         let edits_start = content.len();
         add(&mut content, edits);
-        let mut push = Push {
+        Push {
             content,
             line_start: old.len(),
             edits_start,
             fields,
-            unsets: false,
+            unsets,
             in_journal,
-        };
-        push.unsets = push.edits().iter().any(|c| !c.set);
-        push
+        }
     }
 
     /// The changes of the new lines.
