@@ -5,7 +5,7 @@
 
 use super::content::{Content, Digests, scan, scan_while};
 use super::{
-    Container, Database, Result, cues_sql, digest_import_queries, history, library_sql, marker,
+    CUES_SQL, Container, Database, Result, digest_import_queries, history, library_sql, marker,
     members_sql, read_playlists, reading_connection, single_columns, sqlite_error, wal_mode,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -34,7 +34,7 @@ impl Database {
         let cues = || -> rusqlite::Result<Option<Digests>> {
             let mut digests = Digests::default();
             let conn = reading_connection(path)?;
-            let whole = scan_while(&conn, &cues_sql(), &mut digests, |_| {
+            let whole = scan_while(&conn, CUES_SQL, &mut digests, |_| {
                 Ok(!stop.load(Ordering::Relaxed))
             })?;
             Ok(whole.then_some(digests))
@@ -48,7 +48,7 @@ impl Database {
             };
             match on_side.map(|c| c.join()) {
                 Some(Ok(Ok(Some(cue_digests)))) => digests.extend(cue_digests),
-                _ => scan(&self.conn, &cues_sql(), &mut digests, |_| Ok(()))?,
+                _ => scan(&self.conn, CUES_SQL, &mut digests, |_| Ok(()))?,
             }
             Ok(digests.finish() == *saved)
         })

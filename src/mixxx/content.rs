@@ -15,16 +15,22 @@ use rusqlite::Connection;
 use rusqlite::types::ValueRef;
 use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
-/// The digest of each query of a read, by its SQL text.
+/// The digest of each query of a read, by the digest (XXH3-64) of its SQL text, in the
+/// order they were run.
 #[derive(Debug, Default)]
-pub struct Digests(Vec<(String, u128)>);
+pub struct Digests(Vec<(u64, u128)>);
+
+/// The key of a query's digest: its SQL text's.
+fn key(sql: &str) -> u64 {
+    xxh3_64(sql.as_bytes())
+}
 
 impl Digests {
     /// Adds a value that is not a query's rows (the schema revision), under `name`.
     pub fn note(&mut self, name: &str, value: i64) {
         let mut hasher = Xxh3::new();
         hasher.update(&value.to_le_bytes());
-        self.0.push((name.to_owned(), hasher.digest128()));
+        self.0.push((key(name), hasher.digest128()));
     }
 
     /// Adds what another connection's scans digested.
@@ -36,30 +42,24 @@ impl Digests {
     pub fn agree_with(&self, saved: &Content) -> bool {
         self.0
             .iter()
-            .all(|(sql, digest)| saved.get(sql) == Some(*digest))
+            .all(|(sql, digest)| saved.get(*sql) == Some(*digest))
     }
 
-    /// The read's content: each query's digest by its SQL text's.
-    pub fn finish(self) -> Content {
-        let mut content: Vec<(u64, u128)> = self
-            .0
-            .into_iter()
-            .map(|(sql, digest)| (xxh3_64(sql.as_bytes()), digest))
-            .collect();
-        content.sort_unstable();
-        Content(content)
+    /// The read's content.
+    pub fn finish(mut self) -> Content {
+        self.0.sort_unstable();
+        Content(self.0)
     }
 }
 
-/// What a read saw: each query's digest, by the digest (XXH3-64) of its SQL text, sorted.
+/// What a read saw: [`Digests`] sorted by query.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Content(Vec<(u64, u128)>);
 
 impl Content {
-    /// The digest of query `sql`'s rows.
-    fn get(&self, sql: &str) -> Option<u128> {
-        let key = xxh3_64(sql.as_bytes());
-        let at = self.0.binary_search_by_key(&key, |(k, _)| *k).ok()?;
+    /// The digest of the rows of the query whose [`key`] is `sql`.
+    fn get(&self, sql: u64) -> Option<u128> {
+        let at = self.0.binary_search_by_key(&sql, |(k, _)| *k).ok()?;
         Some(self.0[at].1)
     }
 
@@ -134,7 +134,7 @@ pub fn scan_while(
         }
     }
     hasher.update(&block);
-    digests.0.push((sql.to_owned(), hasher.digest128()));
+    digests.0.push((key(sql), hasher.digest128()));
     Ok(true)
 }
 
@@ -153,16 +153,15 @@ fn value(block: &mut Vec<u8>, value: ValueRef<'_>) {
             block.push(2);
             block.extend_from_slice(&f.to_bits().to_le_bytes());
         }
-        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
-            block.push(if matches!(value, ValueRef::Text(_)) {
-                3
-            } else {
-                4
-            });
-            block.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            block.extend_from_slice(bytes);
-        }
+        ValueRef::Text(bytes) => tagged_bytes(block, 3, bytes),
+        ValueRef::Blob(bytes) => tagged_bytes(block, 4, bytes),
     }
+}
+
+fn tagged_bytes(block: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    block.push(tag);
+    block.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    block.extend_from_slice(bytes);
 }
 
 #[cfg(test)]

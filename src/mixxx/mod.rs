@@ -462,18 +462,15 @@ fn digest_import_queries(conn: &Connection, digests: &mut Digests) -> rusqlite::
 /// The query of the cues git-mixxx syncs, with their track: the types from 1 to 7 but 3
 /// (beat markers), [`cue::SYNCED_TYPES`], a range being cheaper for SQLite to test than a
 /// list.
-fn cues_sql() -> String {
-    "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
-     WHERE type BETWEEN 1 AND 7 AND type <> 3"
-        .to_owned()
-}
+const CUES_SQL: &str = "SELECT track_id, type, position, length, hotcue, label, color FROM cues \
+     WHERE type BETWEEN 1 AND 7 AND type <> 3";
 
 impl Database {
     /// The queries of the library and cue columns a sync reads in this database (the
     /// benchmark times them with the `sqlite3` program as the reference for reading it).
     pub fn read_queries(&self) -> Result<[String; 2]> {
         let (columns, _) = single_columns(&self.conn).map_err(|e| sqlite_error(&self.path, e))?;
-        Ok([library_sql(&columns), cues_sql()])
+        Ok([library_sql(&columns), CUES_SQL.to_owned()])
     }
 }
 
@@ -484,7 +481,7 @@ fn cue_values(conn: &Connection) -> rusqlite::Result<(CuesByTrack, Digests)> {
     let mut out = CuesByTrack::default();
     let mut digests = Digests::default();
     let mut text = String::with_capacity(64);
-    scan(conn, &cues_sql(), &mut digests, |row| {
+    scan(conn, CUES_SQL, &mut digests, |row| {
         let Some(track) = integer(row[0]) else {
             return Ok(());
         };
@@ -687,7 +684,7 @@ mod tests {
         )
         .unwrap();
         let mut stmt = conn
-            .prepare(&cues_sql().replacen("track_id", "type", 1))
+            .prepare(&CUES_SQL.replacen("track_id", "type", 1))
             .unwrap();
         let types: Vec<String> = stmt
             .query_map([], |r| r.get::<_, i64>(0))

@@ -61,6 +61,7 @@ pub struct Fingerprint {
 }
 
 /// What was saved after the last no-change run.
+#[derive(Clone)]
 struct Saved {
     base: String,
     /// The database's state (`-`: not to be trusted).
@@ -100,6 +101,21 @@ fn paths_digest(paths: &[u64]) -> String {
         md5.update(p.to_le_bytes());
     }
     faster_hex::hex_string(&md5.finalize())
+}
+
+impl Saved {
+    /// The file's text, as [`load`] reads it.
+    fn text(&self) -> Option<String> {
+        let json = serde_json::to_string(&self.report).ok()?;
+        let content = self
+            .content
+            .as_ref()
+            .map_or("-".to_owned(), Content::to_line);
+        Some(format!(
+            "{}\n{}\n{content}\n{}\n{}\n{}\n\n{json}",
+            self.base, self.disk, self.index_stat, self.index_digest, self.paths_digest
+        ))
+    }
 }
 
 fn load(ctx: &Context) -> Option<Saved> {
@@ -206,17 +222,24 @@ fn disk_text(disk: &State) -> String {
     )
 }
 
-/// Whether a fingerprint matched the last no-change run's, and how.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Whether a fingerprint matched the last no-change run's, and how; with that run's report
+/// when it did.
 pub enum Match {
     /// Everything by its stat.
-    Stat,
+    Stat(Report),
     /// The database by its content, the rest by its stat.
-    Content,
+    Content(Report),
     /// The database's content was compared, and differs.
     ContentDiffers,
     /// Not compared, or something else differs.
     No,
+}
+
+impl Match {
+    /// Whether the database's content was compared (a scan of its rows).
+    pub fn compared_content(&self) -> bool {
+        matches!(self, Match::Content(_) | Match::ContentDiffers)
+    }
 }
 
 impl Fingerprint {
@@ -269,33 +292,33 @@ impl Fingerprint {
         })
     }
 
-    /// The report of the last no-change run, if nothing changed since, and how that was
-    /// found: the database by its state, or else by its content (a scan of its rows).
-    pub fn matching_report(&self, ctx: &Context) -> (Option<Report>, Match) {
+    /// Whether nothing changed since the last no-change run, and how that was found: the
+    /// database by its state, or else by its content (a scan of its rows).
+    pub fn matching(&self, ctx: &Context) -> Match {
         let Some(saved) = &self.saved else {
-            return (None, Match::No);
+            return Match::No;
         };
         if !self.base_trusted || saved.base != self.base {
-            return (None, Match::No);
+            return Match::No;
         }
         let index_same = match &self.index_digest {
             Some(digest) => *digest == saved.index_digest,
             None => !self.index_racy && saved.index_stat == self.index_stat,
         };
         if !index_same {
-            return (None, Match::No);
+            return Match::No;
         }
         if self.disk_trusted && saved.disk == self.disk {
-            return (Some(saved.report.clone()), Match::Stat);
+            return Match::Stat(saved.report.clone());
         }
         let Some(content) = &saved.content else {
-            return (None, Match::No);
+            return Match::No;
         };
         let same =
             crate::mixxx::Database::open_read_only(&ctx.db).and_then(|db| db.content_is(content));
         match same {
-            Ok(true) => (Some(saved.report.clone()), Match::Content),
-            _ => (None, Match::ContentDiffers),
+            Ok(true) => Match::Content(saved.report.clone()),
+            _ => Match::ContentDiffers,
         }
     }
 
@@ -322,14 +345,20 @@ impl Fingerprint {
         self.write(ctx, &self.base, disk, content, report, library_paths);
     }
 
-    /// After a match by content ([`Match::Content`]), records the database's new state, so
-    /// that the next run takes the shortcut by its stat (when it can be trusted).
+    /// After a match by content ([`Match::Content`]), records the database's new state (and
+    /// the index's, which matched), so that the next run takes the shortcut by its stat (when
+    /// it can be trusted); the library's paths are the same.
     pub fn refresh(&self, ctx: &Context) {
-        let (Some(saved), Some(paths)) = (&self.saved, load_paths(ctx)) else {
+        let Some(saved) = self.saved.as_ref().filter(|_| self.disk_trusted) else {
             return;
         };
-        if self.disk_trusted && saved.disk != self.disk {
-            self.save(ctx, &saved.report, &paths, saved.content.as_ref());
+        let refreshed = Saved {
+            disk: self.disk.clone(),
+            index_stat: self.index_stat.clone(),
+            ..saved.clone()
+        };
+        if let Some(text) = refreshed.text() {
+            let _ = std::fs::write(path(ctx), text);
         }
     }
 
@@ -372,18 +401,22 @@ impl Fingerprint {
         paths.sort_unstable();
         paths.dedup();
         let paths_digest = paths_digest(&paths);
-        let Some(digest) = self.index_digest_at(ctx, &paths, &paths_digest) else {
+        let Some(index_digest) = self.index_digest_at(ctx, &paths, &paths_digest) else {
             return;
         };
-        let Ok(json) = serde_json::to_string(report) else {
+        let saved = Saved {
+            base: base.to_owned(),
+            disk: disk.to_owned(),
+            content: content.cloned(),
+            index_stat: self.index_stat.clone(),
+            index_digest,
+            paths_digest,
+            report: report.clone(),
+        };
+        let Some(text) = saved.text() else {
             return;
         };
-        let content = content.map_or("-".to_owned(), Content::to_line);
         let bytes: Vec<u8> = paths.iter().flat_map(|p| p.to_le_bytes()).collect();
-        let text = format!(
-            "{base}\n{disk}\n{content}\n{}\n{digest}\n{paths_digest}\n\n{json}",
-            self.index_stat
-        );
         if std::fs::write(paths_file(ctx), bytes).is_ok() {
             let _ = std::fs::write(path(ctx), text);
         }

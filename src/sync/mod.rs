@@ -94,16 +94,16 @@ pub fn run_keeping(
         None
     };
     clock.done(Stage::Fingerprint);
-    let (matching, found) = fingerprint
-        .as_ref()
-        .map_or((None, Match::No), |f| f.matching_report(ctx));
-    if matches!(found, Match::Content | Match::ContentDiffers) {
+    let found = fingerprint.as_ref().map_or(Match::No, |f| f.matching(ctx));
+    if found.compared_content() {
         clock.done(Stage::ComparingContent);
     }
-    if let (Some(mut report), Some(f)) = (matching, &fingerprint) {
-        if found == Match::Content && !opts.dry_run {
-            f.refresh(ctx);
-        }
+    if let (Match::Content(_), Some(f)) = (&found, &fingerprint)
+        && !opts.dry_run
+    {
+        f.refresh(ctx);
+    }
+    if let Match::Stat(mut report) | Match::Content(mut report) = found {
         report.dry_run = opts.dry_run;
         return Ok(report);
     }
