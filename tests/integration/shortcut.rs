@@ -10,19 +10,8 @@ use std::path::Path;
 
 /// `git mixxx sync --json` traced: the report, and whether the run read Mixxx (no shortcut).
 fn traced_sync(env: &Env, repo: &Path, db: &Path) -> (Value, bool) {
-    let out = env
-        .command(
-            repo,
-            "git",
-            &["mixxx", "sync", "--json", "--db", db.to_str().unwrap()],
-        )
-        .env("GIT_MIXXX_TRACE", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let report = serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
-    let read = String::from_utf8_lossy(&out.stderr).contains("reading Mixxx");
-    (report, read)
+    let (report, trace) = env.traced_sync(repo, db);
+    (report, trace.contains("reading Mixxx"))
 }
 
 /// The run right after `repo`'s sync takes the shortcut, and reports what a full check finds.
@@ -272,23 +261,11 @@ fn full_check(l: &Laptops) -> Value {
 /// `git mixxx sync` on laptop A traced: the report, whether it read Mixxx and whether it
 /// compared the database's content with the last no-change run's.
 fn content_traced_sync(l: &Laptops) -> (Value, bool, bool) {
-    let out = l
-        .env
-        .command(
-            &l.a,
-            "git",
-            &["mixxx", "sync", "--json", "--db", l.db_a.to_str().unwrap()],
-        )
-        .env("GIT_MIXXX_TRACE", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let report = serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
+    let (report, trace) = l.env.traced_sync(&l.a, &l.db_a);
     (
         report,
-        stderr.contains("reading Mixxx"),
-        stderr.contains("comparing Mixxx's content"),
+        trace.contains("reading Mixxx"),
+        trace.contains("comparing Mixxx's content"),
     )
 }
 

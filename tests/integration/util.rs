@@ -45,6 +45,20 @@ impl Env {
         serde_json::from_str(&self.mixxx_ok(dir, &all)).expect("sync --json prints JSON")
     }
 
+    /// `git mixxx sync --json` on `db` with `GIT_MIXXX_TRACE`, which must succeed: the report
+    /// and the trace of its stages (stderr).
+    pub fn traced_sync(&self, dir: &Path, db: &Path) -> (serde_json::Value, String) {
+        let db = db.to_str().expect("utf-8 path");
+        let out = self
+            .command(dir, "git", &["mixxx", "sync", "--json", "--db", db])
+            .env("GIT_MIXXX_TRACE", "1")
+            .output()
+            .expect("run git mixxx sync");
+        assert!(out.status.success(), "{}", text(&out));
+        let report = serde_json::from_slice(&out.stdout).expect("sync --json prints JSON");
+        (report, String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     /// A bare "NAS" repository with git-annex initialized.
     pub fn nas(&self) -> PathBuf {
         let nas = self.root.join("nas.git");

@@ -293,17 +293,7 @@ fn the_real_mixxx_rescans_a_filled_database_without_duplicates(mixxx: Mixxx) {
     // next sync knows it without a full run (by the database's content, or its stat when
     // Mixxx wrote nothing).
     mixxx.rescan(&env, &settings);
-    let out = env
-        .command(
-            &b,
-            "git",
-            &["mixxx", "sync", "--json", "--db", db_b.to_str().unwrap()],
-        )
-        .env("GIT_MIXXX_TRACE", "1")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    let trace = String::from_utf8_lossy(&out.stderr);
+    let (_, trace) = env.traced_sync(&b, &db_b);
     assert!(
         !trace.contains("reading Mixxx"),
         "a full run after a rescan: {trace}"
