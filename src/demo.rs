@@ -90,11 +90,11 @@ pub fn sample_values(i: usize, crates: usize, playlists: usize) -> Values {
 pub fn create_library(db: &Path, revision: i64, tracks: &[(String, Values)]) -> Result<(), Error> {
     let mut conn = schema::create(db, revision)?;
     let tx = Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
-    let mut writer = Writer::new(tx);
+    let mut writer = Writer::new(tx, None)?;
     for (location, values) in tracks {
         schema::insert_track(&mut writer, location, values)?;
     }
-    writer.commit(None)?;
+    writer.commit()?;
     Ok(())
 }
 

@@ -46,14 +46,33 @@ impl Terminal {
     }
 }
 
+/// The process's resident memory now and at its peak, from Linux's `/proc/self/status`
+/// in MB (`None` elsewhere): what each stage leaves in memory, for the trace.
+fn memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kb = line.strip_prefix(name)?.trim().strip_suffix("kB")?;
+        kb.trim().parse::<u64>().ok()
+    };
+    let (now, peak) = (kb("VmRSS:")?, kb("VmHWM:")?);
+    Some((now / 1024, peak / 1024))
+}
+
 impl Observer for Terminal {
     fn stage_done(&mut self, stage: Stage, took: Duration) {
         if self.trace {
-            io::err(&text!(
-                "git-mixxx: {}: {:.1} ms",
-                stage.describe(),
-                took.as_secs_f64() * 1e3
-            ));
+            let (stage, ms) = (stage.describe(), took.as_secs_f64() * 1e3);
+            io::err(&match memory() {
+                Some((now, peak)) => text!(
+                    "git-mixxx: {}: {:.1} ms (resident {} MB, peak {} MB)",
+                    stage,
+                    ms,
+                    now,
+                    peak
+                ),
+                None => text!("git-mixxx: {}: {:.1} ms", stage, ms),
+            });
         }
     }
 

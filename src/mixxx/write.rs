@@ -62,7 +62,7 @@ impl Database {
     /// Starts the run's one write transaction, taking SQLite's write lock at once, then copies
     /// the database byte for byte into the backup folder (the copy is consistent: no other
     /// writer can run while we hold the lock). Returns the writer and the backup's path.
-    pub fn begin_write(&mut self) -> Result<(Writer<'_>, PathBuf), DbError> {
+    pub fn begin_write(&mut self, watch: Option<&Watch>) -> Result<(Writer<'_>, PathBuf), DbError> {
         let path = self.path.clone();
         let sqlite = |source| super::sqlite_error(&path, source);
         let wal: String = self
@@ -72,7 +72,7 @@ impl Database {
         let tx =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
         let backup = super::backups::back_up(&path, wal.eq_ignore_ascii_case("wal"))?;
-        let mut writer = Writer::new(tx);
+        let mut writer = Writer::new(tx, watch).map_err(sqlite)?;
         writer.config = path.parent().map(|dir| dir.join("mixxx.cfg"));
         Ok((writer, backup))
     }
@@ -99,8 +99,11 @@ pub struct Committed {
     data_version: i64,
 }
 
-/// [`Committed`] from inside the transaction `tx`, about to commit: under the write lock, so no
-/// other commit can come between `watch`'s answer and this commit.
+/// [`Committed`] from inside the write transaction `tx`, before it writes: from its start to its
+/// commit it holds the write lock, so no other commit can come between `watch`'s answer and
+/// this commit. (Asked later, the watch could wait for nothing: once a large transaction spills
+/// its changes into the database file, it holds the lock that keeps every reader out, the
+/// watch's connection too, until it commits.)
 fn committing(tx: &Transaction<'_>, watch: Option<&Watch>) -> rusqlite::Result<Committed> {
     let data_version = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
     Ok(Committed {
@@ -122,8 +125,8 @@ impl Database {
         let sqlite = |source| super::sqlite_error(&path, source);
         let tx =
             Transaction::new(&mut self.conn, TransactionBehavior::Immediate).map_err(sqlite)?;
-        super::marker::write(&tx, marker).map_err(sqlite)?;
         let committed = committing(&tx, watch).map_err(sqlite)?;
+        super::marker::write(&tx, marker).map_err(sqlite)?;
         tx.commit().map_err(sqlite)?;
         Ok(committed)
     }
@@ -132,6 +135,8 @@ impl Database {
 /// The write transaction, with crate and playlist ids looked up once.
 pub struct Writer<'a> {
     tx: Transaction<'a>,
+    /// What the commit will be ([`committing`]).
+    committed: Committed,
     crates: Option<HashMap<String, i64>>,
     playlists: Option<HashMap<String, i64>>,
     /// Per set field (crate, playlist), loaded once: each track's memberships (name,
@@ -174,8 +179,11 @@ fn single(field: Field, values: &BTreeSet<String>) -> Result<Option<&str>, Error
 }
 
 impl<'a> Writer<'a> {
-    pub fn new(tx: Transaction<'a>) -> Self {
-        Writer {
+    /// A writer in the write transaction `tx`, before it writes; `watch` started before the run
+    /// read the database, if it did ([`committing`]).
+    pub fn new(tx: Transaction<'a>, watch: Option<&Watch>) -> rusqlite::Result<Self> {
+        Ok(Writer {
+            committed: committing(&tx, watch)?,
             tx,
             crates: None,
             playlists: None,
@@ -186,7 +194,7 @@ impl<'a> Writer<'a> {
             notation: None,
             config: None,
             columns: None,
-        }
+        })
     }
 
     pub fn transaction(&self) -> &Transaction<'a> {
@@ -198,8 +206,8 @@ impl<'a> Writer<'a> {
         Ok(super::marker::write(&self.tx, marker)?)
     }
 
-    /// Commits; `watch` started before the run read the database, if it did.
-    pub fn commit(self, watch: Option<&Watch>) -> Result<Committed, Error> {
+    /// Commits.
+    pub fn commit(self) -> Result<Committed, Error> {
         // Mixxx expects playlist positions 1..n without gaps.
         for playlist in &self.gaps {
             self.tx.execute(
@@ -209,9 +217,8 @@ impl<'a> Writer<'a> {
                 params![playlist],
             )?;
         }
-        let committed = committing(&self.tx, watch)?;
         self.tx.commit()?;
-        Ok(committed)
+        Ok(self.committed)
     }
 
     /// Sets `field` of track `id` to exactly `values` (canonical values; empty = unset).

@@ -77,7 +77,7 @@ pub fn relink(ctx: &Context, relinks: &mut [Relink], opts: &Options) -> Result<A
         return Ok(Applied::Held(why));
     }
     let mut db = Database::open_for_writing(&ctx.db)?;
-    let (writer, backup) = db.begin_write()?;
+    let (writer, backup) = db.begin_write(None)?;
     for r in relinks.iter_mut() {
         if let Some(change) = &r.change {
             let adopted =
@@ -86,7 +86,7 @@ pub fn relink(ctx: &Context, relinks: &mut [Relink], opts: &Options) -> Result<A
         }
     }
     crash_point("before-relink-commit")?;
-    let committed = writer.commit(None)?;
+    let committed = writer.commit()?;
     own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
     let added = Vec::new();
@@ -104,7 +104,7 @@ pub fn import(ctx: &Context, imports: &[Import], opts: &Options) -> Result<Appli
         return Ok(Applied::Held(why));
     }
     let mut db = Database::open_for_writing(&ctx.db)?;
-    let (writer, backup) = db.begin_write()?;
+    let (writer, backup) = db.begin_write(None)?;
     let tx = writer.transaction();
     let folders: BTreeSet<&str> = imports.iter().map(|i| i.folder.as_str()).collect();
     for folder in folders {
@@ -115,7 +115,7 @@ pub fn import(ctx: &Context, imports: &[Import], opts: &Options) -> Result<Appli
         import::insert(tx, &track).map_err(write::Error::from)?;
     }
     crash_point("before-import-commit")?;
-    let committed = writer.commit(None)?;
+    let committed = writer.commit()?;
     own_write(ctx, &db, &committed)?;
     let failures = Vec::new();
     let added = Vec::new();
@@ -178,7 +178,7 @@ pub fn apply(
         });
     }
     let mut db = Database::open_for_writing(&ctx.db)?;
-    let (mut writer, backup) = db.begin_write()?;
+    let (mut writer, backup) = db.begin_write(watch)?;
     if let Some(marker) = marker {
         writer.set_marker(marker)?;
     }
@@ -224,7 +224,7 @@ pub fn apply(
     }
     let added = add_sessions(&writer, &plan.sessions).map_err(write::Error::from)?;
     crash_point("before-mixxx-commit")?;
-    let committed = writer.commit(watch)?;
+    let committed = writer.commit()?;
     let written = own_write(ctx, &db, &committed)?;
     crash_point("after-mixxx-commit")?;
     Ok(Outcome {

@@ -256,14 +256,14 @@ fn write(path: &Path, revision: i64, values: &[Values]) {
     let empty: Vec<Stored> = values.iter().map(|_| blank()).collect();
     store(path, revision, &empty);
     let mut db = Database::open_for_writing(path).unwrap();
-    let (mut writer, _backup) = db.begin_write().unwrap();
+    let (mut writer, _backup) = db.begin_write(None).unwrap();
     for (i, track) in values.iter().enumerate() {
         for field in Field::ALL {
             let set = track.get(&field).cloned().unwrap_or_default();
             writer.set_field(i as i64 + 1, field, &set).unwrap();
         }
     }
-    writer.commit(None).unwrap();
+    writer.commit().unwrap();
 }
 
 fn blank() -> Stored {

@@ -400,3 +400,55 @@ fn every_edit_git_mixxx_reads_defeats_the_content_check() {
 fn track_a() -> String {
     track("{A}")
 }
+
+// A sync whose pull is larger than SQLite's page cache (many tracks pulled, or a pull into a
+// large library) spills its changes into the database file before it commits, which locks
+// every reader out; its own write is still told from another program's, at once: the run
+// after it takes the shortcut. (The database's suggested cache size, `PRAGMA
+// default_cache_size`, makes this library's small pull spill as a large one does.)
+#[test]
+fn a_pull_larger_than_sqlites_cache_is_told_as_its_own_write() {
+    let env = Env::new();
+    let repo = env.repo("music");
+    let files: Vec<String> = (0..400)
+        .map(|i| format!("d{}/t{i:03}.flac", i % 4))
+        .collect();
+    let names: Vec<&str> = files.iter().map(String::as_str).collect();
+    env.add_files(&repo, &names, &[]);
+    let db = env.root.join("mixxx/mixxxdb.sqlite");
+    let tracks: Vec<_> = files
+        .iter()
+        .map(|f| {
+            (
+                loc(&repo, f),
+                vals(&[("rating", &["3"]), ("comment", &["x"])]),
+            )
+        })
+        .collect();
+    create_db(&db, 32, &tracks);
+    db_exec(&db, "PRAGMA default_cache_size = 10");
+    env.sync(&repo, &db, &[]);
+    let set = [
+        "annex",
+        "metadata",
+        "-q",
+        "--all",
+        "--set",
+        "rating=5",
+        "--set",
+        "comment=a longer comment",
+    ];
+    env.git(&repo, &set);
+    let (pulled, _) = env.traced_sync(&repo, &db);
+    assert_eq!(pulled["pulled"], 400, "{pulled}");
+    let (after, trace) = env.traced_sync(&repo, &db);
+    assert!(
+        !trace.contains("reading Mixxx"),
+        "the run after a large pull reads Mixxx again: {trace}"
+    );
+    assert_eq!(after["pulled"], 0, "{after}");
+    assert_eq!(
+        values_of(&db, &loc(&repo, &files[7]))["rating"],
+        set_of(&["5"])
+    );
+}
