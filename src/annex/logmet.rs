@@ -8,8 +8,10 @@
 use crate::bounds;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::fmt::Write as _;
 
 /// A log timestamp: seconds since the epoch plus a fraction in picoseconds (git-annex stores
 /// Haskell `POSIXTime`, whose resolution is the picosecond). Negative and very large times are
@@ -349,9 +351,9 @@ pub fn text_of(bytes: &[u8]) -> String {
 }
 
 /// The bytes [`text_of`] read.
-pub fn bytes_of(text: &str) -> Vec<u8> {
+pub fn bytes_of(text: &str) -> Cow<'_, [u8]> {
     if !text.chars().any(is_escape) {
-        return text.as_bytes().to_vec();
+        return Cow::Borrowed(text.as_bytes());
     }
     let mut out = Vec::with_capacity(text.len());
     for c in text.chars() {
@@ -360,22 +362,45 @@ pub fn bytes_of(text: &str) -> Vec<u8> {
             _ => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+/// [`bytes_of`] an owned text, without a copy when it holds no escaped byte.
+pub fn into_bytes(text: String) -> Vec<u8> {
+    match bytes_of(&text) {
+        Cow::Borrowed(_) => text.into_bytes(),
+        Cow::Owned(bytes) => bytes,
+    }
 }
 
 /// Encodes a value for a log line. git-annex base64-encodes values containing a space, CR or
 /// LF, or starting with `!`; we also encode any other whitespace or control character (tabs
 /// included), which git-annex decodes the same way, so no reader can split a value.
 pub fn encode_value(value: &str) -> String {
-    if value.starts_with('!')
-        || value
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || is_escape(c))
-    {
-        format!("!{}", B64.encode(bytes_of(value)))
+    let mut out = String::with_capacity(value.len());
+    push_value(&mut out, value);
+    out
+}
+
+/// Appends [`encode_value`] of `value` to `out`.
+fn push_value(out: &mut String, value: &str) {
+    if value.starts_with('!') || !plain(value) {
+        out.push('!');
+        B64.encode_string(bytes_of(value), out);
     } else {
-        value.to_owned()
+        out.push_str(value);
     }
+}
+
+/// Whether a value holds no whitespace, control or escape character (ASCII checked by byte).
+fn plain(value: &str) -> bool {
+    if value.is_ascii() {
+        // ASCII whitespace and control characters are the bytes up to the space, and DEL.
+        return !value.bytes().any(|b| b <= b' ' || b == 0x7f);
+    }
+    !value
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || is_escape(c))
 }
 
 /// Decodes a value as git-annex does: a leading `!` means base64 of the bytes (read as
@@ -600,7 +625,8 @@ pub fn format_line_of<'a>(
     time: impl fmt::Display,
     changes: impl IntoIterator<Item = (&'a str, bool, &'a str)>,
 ) -> String {
-    let mut out = time.to_string();
+    let mut out = String::with_capacity(128);
+    let _ = write!(out, "{time}");
     let mut last_field: Option<&str> = None;
     for (field, set, value) in changes {
         if last_field != Some(field) {
@@ -610,7 +636,7 @@ pub fn format_line_of<'a>(
         }
         out.push(' ');
         out.push(if set { '+' } else { '-' });
-        out.push_str(&encode_value(value));
+        push_value(&mut out, value);
     }
     out
 }
@@ -753,7 +779,7 @@ mod tests {
     fn bytes_that_are_not_utf8_survive_reading_and_writing() {
         let bytes = b"1s rating +a\xffb crate +!gA== +!/w==\n2s ab\xff +1 title +x\n";
         let text = text_of(bytes);
-        assert_eq!(bytes_of(&text), bytes);
+        assert_eq!(&*bytes_of(&text), bytes);
         let cur = MetLog::parse(&text).current();
         assert_eq!(cur["crate"].len(), 2, "0x80 and 0xff are two values");
         assert!(
@@ -761,7 +787,7 @@ mod tests {
             "a field that is not UTF-8 ends its line"
         );
         let value = cur["rating"].keys().next().unwrap();
-        assert_eq!(bytes_of(value), b"a\xffb");
+        assert_eq!(&*bytes_of(value), b"a\xffb");
         let line = format_line_of(
             Timestamp::parse("3s").unwrap(),
             [("rating", false, value.as_str())],
@@ -898,6 +924,16 @@ mod tests {
         // A clear from a clock far ahead is no edit: it outdates nothing.
         let log = MetLog::parse("1s rating +3\n4s rating +5 -3\n99999999999s rating -3\n");
         assert!(log.edits_of("rating", "3")[1..].is_empty());
+    }
+
+    #[test]
+    fn the_byte_check_of_ascii_values_is_the_character_check() {
+        for c in (0u8..=0x7f).map(char::from) {
+            let by_char = !(c.is_whitespace() || c.is_control() || is_escape(c));
+            assert_eq!(plain(&format!("a{c}b")), by_char, "{c:?}");
+        }
+        assert!(!plain("a\u{a0}b"), "a non-ASCII space is encoded");
+        assert!(plain("Café"));
     }
 
     #[test]

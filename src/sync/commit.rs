@@ -42,10 +42,14 @@ impl Files {
     /// A key's metadata log with its new `content` (in git-annex's journal too when the journal
     /// holds the file).
     pub fn add_log(&mut self, path: String, content: String, in_journal: bool) {
-        let bytes = logmet::bytes_of(&content);
-        if in_journal {
-            self.journal.push((path.clone(), content));
-        }
+        let bytes = match in_journal {
+            true => {
+                let bytes = logmet::bytes_of(&content).into_owned();
+                self.journal.push((path.clone(), content));
+                bytes
+            }
+            false => logmet::into_bytes(content),
+        };
         self.files.push((path, bytes));
     }
 

@@ -170,7 +170,7 @@ fn unpadded_base64(log: &[u8]) -> bool {
 fn shown(t: &str) -> String {
     t.chars()
         .map(
-            |c| match logmet::bytes_of(c.encode_utf8(&mut [0; 4])).as_slice() {
+            |c| match logmet::bytes_of(c.encode_utf8(&mut [0; 4])).as_ref() {
                 [b] if *b >= 0x80 => '\u{fffd}',
                 _ => c,
             },

@@ -150,7 +150,7 @@ pub struct Plan<'k> {
     /// Tracks (rows) with nothing to do.
     pub unchanged: usize,
     /// The digest of each planned key's values once the plan is carried out.
-    pub settled: HashMap<&'k String, Digest>,
+    pub settled: FxHashMap<&'k String, Digest>,
     /// How many of this Mixxx's keys have a base.
     pub in_base: usize,
     /// What the run does with the playlists' orders and names ([`super::order`]).
