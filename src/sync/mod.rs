@@ -446,10 +446,10 @@ fn write_mixxx<'k>(
     let (ctx, opts) = (run.ctx, run.opts);
     // Keys synced with no row or another row than now: their row is recorded.
     let new_keys: Vec<(&String, i64)> = keyed
-        .order
+        .items
         .iter()
-        .filter(|k| !base.digests.contains_key(*k) || base.carried.contains(*k))
-        .filter_map(|k| Some((k, *keyed.items[k].track_ids.first()?)))
+        .filter(|(k, _)| !base.digests.contains_key(*k) || base.carried.contains(*k))
+        .filter_map(|(k, item)| Some((k, *item.track_ids.first()?)))
         .collect();
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).

@@ -7,7 +7,8 @@ use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
 use crate::worktree::{Mapper, Skip, path_hash};
-use rustc_hash::FxHashMap;
+use indexmap::IndexMap;
+use rustc_hash::FxBuildHasher;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -57,15 +58,15 @@ impl Item {
     }
 }
 
-/// Each key's item. Boxed: a map's table is larger than its entries by up to twice, and an
-/// item is a few hundred bytes (at a million tracks, the difference is hundreds of megabytes).
-pub type Items = FxHashMap<String, Box<Item>>;
+/// Each key's item, in library order (each key held once, for its order too). Boxed: a map's
+/// table is larger than its entries by up to twice, and an item is a few hundred bytes (at a
+/// million tracks, the difference is hundreds of megabytes).
+pub type Items = IndexMap<String, Box<Item>, FxBuildHasher>;
 
-/// This Mixxx's keys in library order and their items, and what became of the other tracks.
+/// This Mixxx's keys and their items, and what became of the other tracks.
 #[derive(Default)]
 pub struct Keyed {
     pub items: Items,
-    pub order: Vec<String>,
     /// Tracks not synced, by reason (only for a run over the whole library).
     pub skipped: BTreeMap<Skip, usize>,
     /// The work-tree paths of the library's tracks, hashed ([`path_hash`]), for the no-change
@@ -93,7 +94,6 @@ impl Keyed {
     pub fn forget<'k>(&mut self, keys: impl Iterator<Item = &'k str>) {
         let keys: HashSet<&str> = keys.collect();
         self.items.retain(|k, _| !keys.contains(k.as_str()));
-        self.order.retain(|k| !keys.contains(k.as_str()));
     }
 
     /// How many tracks (rows) the keys stand for.
@@ -117,7 +117,6 @@ pub fn key_tracks(
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
     keyed.missing = library.missing;
     keyed.items.reserve(library.tracks.len());
-    keyed.order.reserve(library.tracks.len());
     let locations: Vec<&str> = library.tracks.iter().map(|t| t.location.as_str()).collect();
     let mapped = mapper.keys(&locations);
     if opts.paths.is_empty() {
@@ -156,7 +155,6 @@ pub fn key_tracks(
                 item.other_paths.push(path);
             }
             None => {
-                keyed.order.push(key.clone());
                 let item = Item {
                     path,
                     track_ids: vec![track.id],

@@ -67,7 +67,7 @@ fn final_members<'k>(
     memberships: &'k Memberships,
 ) -> HashMap<&'k str, Vec<&'k str>> {
     let mut out: HashMap<&str, Vec<&str>> = HashMap::default();
-    for key in &keyed.order {
+    for key in keyed.items.keys() {
         let now = |n: &'k String| memberships.name(n);
         let names: BTreeSet<&str> = match pulled.get(key.as_str()) {
             Some(values) => values.iter().map(now).collect(),

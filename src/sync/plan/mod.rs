@@ -187,9 +187,9 @@ impl Plan<'_> {
 /// The digest of each key's Mixxx values, in `order`, computed on all cores (comparing them
 /// with the base's is most of a no-change run's planning).
 fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
-    let digest = |k: &String| keyed.items.get(k).map(|i| i.m.digest()).unwrap_or_default();
-    crate::on_cores(&keyed.order, 4096, |part| {
-        part.iter().map(digest).collect::<Vec<_>>()
+    let items: Vec<&Item> = keyed.items.values().map(|i| &**i).collect();
+    crate::on_cores(&items, 4096, |part| {
+        part.iter().map(|i| i.m.digest()).collect::<Vec<_>>()
     })
     .concat()
 }
@@ -238,12 +238,11 @@ pub fn plan<'k>(
 ) -> annex::Result<Plan<'k>> {
     let mut plan = Plan::default();
     let digests = mixxx_digests(keyed);
-    let total = keyed.order.len();
-    for (i, (k, &digest)) in keyed.order.iter().zip(&digests).enumerate() {
+    let total = keyed.items.len();
+    for (i, ((k, item), &digest)) in keyed.items.iter().zip(&digests).enumerate() {
         if i % 1024 == 0 {
             progress(i, total);
         }
-        let item = &keyed.items[k];
         let base_digest = past.digests.get(k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
         // A key with a held value is retried every run.
@@ -579,7 +578,6 @@ pub(crate) mod tests {
     fn keyed(tracks: &[(&str, fields::Row)]) -> Keyed {
         let mut keyed = Keyed::default();
         for (i, (k, row)) in tracks.iter().enumerate() {
-            keyed.order.push(k.to_string());
             let item = Item {
                 path: format!("{k}.flac"),
                 track_ids: vec![i as i64 + 1],
