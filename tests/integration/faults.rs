@@ -465,19 +465,10 @@ fn a_bad_token_does_not_hide_the_rest_of_its_line() {
 /// A library of `n` annexed files rated `3`: (environment, repository, database, files).
 fn large_library(n: usize) -> (Env, std::path::PathBuf, std::path::PathBuf, Vec<String>) {
     let env = Env::new();
-    let repo = env.repo("music");
     let files: Vec<String> = (0..n)
         .map(|i| format!("d{}/t{i:04}.flac", i % 20))
         .collect();
-    let names: Vec<&str> = files.iter().map(String::as_str).collect();
-    env.add_files(&repo, &names, &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    let tracks: Vec<_> = files
-        .iter()
-        .map(|f| (loc(&repo, f), vals(&[("rating", &["3"])])))
-        .collect();
-    create_db(&db, 32, &tracks);
-    env.sync(&repo, &db, &[]);
+    let (repo, db) = env.synced_library(&files, 32, &vals(&[("rating", &["3"])]));
     (env, repo, db, files)
 }
 

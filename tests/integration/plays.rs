@@ -438,22 +438,9 @@ fn log_shows_plays_as_one_summary_line() {
 #[test]
 fn the_clear_guard_never_counts_plays() {
     let env = Env::new();
-    let repo = env.repo("music");
     let files: Vec<String> = (0..30).map(|i| format!("t{i:02}.flac")).collect();
-    let names: Vec<&str> = files.iter().map(String::as_str).collect();
-    env.add_files(&repo, &names, &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    let tracks: Vec<_> = files
-        .iter()
-        .map(|f| {
-            (
-                loc(&repo, f),
-                vals(&[("plays", &["2"]), ("lastplayed", &["2026-12-05T20:00:00Z"])]),
-            )
-        })
-        .collect();
-    create_db(&db, 39, &tracks);
-    env.sync(&repo, &db, &[]);
+    let played = vals(&[("plays", &["2"]), ("lastplayed", &["2026-12-05T20:00:00Z"])]);
+    let (repo, db) = env.synced_library(&files, 39, &played);
     env.git(
         &repo,
         &[

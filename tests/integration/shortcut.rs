@@ -409,25 +409,12 @@ fn track_a() -> String {
 #[test]
 fn a_pull_larger_than_sqlites_cache_is_told_as_its_own_write() {
     let env = Env::new();
-    let repo = env.repo("music");
     let files: Vec<String> = (0..400)
         .map(|i| format!("d{}/t{i:03}.flac", i % 4))
         .collect();
-    let names: Vec<&str> = files.iter().map(String::as_str).collect();
-    env.add_files(&repo, &names, &[]);
-    let db = env.root.join("mixxx/mixxxdb.sqlite");
-    let tracks: Vec<_> = files
-        .iter()
-        .map(|f| {
-            (
-                loc(&repo, f),
-                vals(&[("rating", &["3"]), ("comment", &["x"])]),
-            )
-        })
-        .collect();
-    create_db(&db, 32, &tracks);
+    let values = vals(&[("rating", &["3"]), ("comment", &["x"])]);
+    let (repo, db) = env.synced_library(&files, 32, &values);
     db_exec(&db, "PRAGMA default_cache_size = 10");
-    env.sync(&repo, &db, &[]);
     let set = [
         "annex",
         "metadata",

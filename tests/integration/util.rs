@@ -100,6 +100,27 @@ impl Env {
         (repo, db)
     }
 
+    /// A repository `music` of the annexed files `files` and a Mixxx database (schema
+    /// `revision`) where each has `values`, synced once: (repository, database).
+    pub fn synced_library(
+        &self,
+        files: &[String],
+        revision: i64,
+        values: &Values,
+    ) -> (PathBuf, PathBuf) {
+        let repo = self.repo("music");
+        let names: Vec<&str> = files.iter().map(String::as_str).collect();
+        self.add_files(&repo, &names, &[]);
+        let db = self.root.join("mixxx/mixxxdb.sqlite");
+        let tracks: Vec<_> = files
+            .iter()
+            .map(|f| (loc(&repo, f), values.clone()))
+            .collect();
+        create_db(&db, revision, &tracks);
+        self.sync(&repo, &db, &[]);
+        (repo, db)
+    }
+
     /// Adds files with distinct content to the annex and commits; `unlocked` ones are added
     /// unlocked (pointer files).
     pub fn add_files(&self, repo: &Path, locked: &[&str], unlocked: &[&str]) {
