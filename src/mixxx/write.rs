@@ -61,7 +61,8 @@ impl Database {
 
     /// Starts the run's one write transaction, taking SQLite's write lock at once, then copies
     /// the database byte for byte into the backup folder (the copy is consistent: no other
-    /// writer can run while we hold the lock). Returns the writer and the backup's path.
+    /// writer can run while we hold the lock). Returns the writer and the backup's path;
+    /// `watch` started before the run read the database, if it did ([`committing`]).
     pub fn begin_write(&mut self, watch: Option<&Watch>) -> Result<(Writer<'_>, PathBuf), DbError> {
         let path = self.path.clone();
         let sqlite = |source| super::sqlite_error(&path, source);
@@ -101,9 +102,9 @@ pub struct Committed {
 
 /// [`Committed`] from inside the write transaction `tx`, before it writes: from its start to its
 /// commit it holds the write lock, so no other commit can come between `watch`'s answer and
-/// this commit. (Asked later, the watch could wait for nothing: once a large transaction spills
-/// its changes into the database file, it holds the lock that keeps every reader out, the
-/// watch's connection too, until it commits.)
+/// this commit. (Asked later, the watch would wait in vain: once a large transaction spills its
+/// changes into the database file, it holds the lock that keeps every reader out, the watch's
+/// connection too, until it commits.)
 fn committing(tx: &Transaction<'_>, watch: Option<&Watch>) -> rusqlite::Result<Committed> {
     let data_version = tx.query_row("PRAGMA data_version", [], |r| r.get(0))?;
     Ok(Committed {
