@@ -373,16 +373,10 @@ pub fn into_bytes(text: String) -> Vec<u8> {
     }
 }
 
-/// Encodes a value for a log line. git-annex base64-encodes values containing a space, CR or
-/// LF, or starting with `!`; we also encode any other whitespace or control character (tabs
-/// included), which git-annex decodes the same way, so no reader can split a value.
-pub fn encode_value(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    push_value(&mut out, value);
-    out
-}
-
-/// Appends [`encode_value`] of `value` to `out`.
+/// Appends `value` to `out` encoded for a log line. git-annex base64-encodes values
+/// containing a space, CR or LF, or starting with `!`; we also encode any other whitespace or
+/// control character (tabs included), which git-annex decodes the same way, so no reader can
+/// split a value.
 fn push_value(out: &mut String, value: &str) {
     if value.starts_with('!') || !plain(value) {
         out.push('!');
@@ -934,6 +928,12 @@ mod tests {
         }
         assert!(!plain("a\u{a0}b"), "a non-ASCII space is encoded");
         assert!(plain("Café"));
+    }
+
+    fn encode_value(value: &str) -> String {
+        let mut out = String::new();
+        push_value(&mut out, value);
+        out
     }
 
     #[test]

@@ -42,15 +42,13 @@ impl Files {
     /// A key's metadata log with its new `content` (in git-annex's journal too when the journal
     /// holds the file).
     pub fn add_log(&mut self, path: String, content: String, in_journal: bool) {
-        let bytes = match in_journal {
-            true => {
-                let bytes = logmet::bytes_of(&content).into_owned();
-                self.journal.push((path.clone(), content));
-                bytes
-            }
-            false => logmet::into_bytes(content),
-        };
-        self.files.push((path, bytes));
+        if in_journal {
+            let bytes = logmet::bytes_of(&content).into_owned();
+            self.journal.push((path.clone(), content));
+            self.files.push((path, bytes));
+        } else {
+            self.files.push((path, logmet::into_bytes(content)));
+        }
     }
 
     /// A playlist's order file with its new `content`.

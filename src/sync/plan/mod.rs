@@ -184,7 +184,7 @@ impl Plan<'_> {
     }
 }
 
-/// The digest of each key's Mixxx values, in `order`, computed on all cores (comparing them
+/// The digest of each key's Mixxx values, in the keys' order, computed on all cores (comparing them
 /// with the base's is most of a no-change run's planning).
 fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
     let items: Vec<&Item> = keyed.items.values().map(|i| &**i).collect();
