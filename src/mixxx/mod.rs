@@ -20,7 +20,7 @@ pub mod write;
 
 use crate::fields::cue::{self, Cue, CueRow};
 use crate::fields::grid::{self, Grid};
-use crate::fields::{COLUMN_COUNT, Codec, Container, Field, FieldSet, Row, Source};
+use crate::fields::{COLUMN_COUNT, Codec, Container, Field, FieldSet, Row, Set, Source};
 use content::{Digests, scan};
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
@@ -298,26 +298,22 @@ impl Database {
         for field in Field::ALL {
             match field.source() {
                 Source::Member(container) => {
-                    let members = |row: &[ValueRef<'_>]| {
-                        let (track, name) = (integer(row[0]), text(row[1]));
-                        if let (Some(i), Some(name)) = (track.and_then(|t| index.get(&t)), name) {
-                            tracks[*i].row.add_member(field, name);
+                    let mut members = Grouped::default();
+                    scan(&self.conn, members_sql(container), &mut digests, |row| {
+                        if let (Some(track), Some(name)) = (integer(row[0]), text(row[1])) {
+                            members.push(track, |text| text.push_str(&name));
                         }
                         Ok(())
-                    };
-                    scan(&self.conn, members_sql(container), &mut digests, members)?;
+                    })?;
+                    set_members(&mut tracks, &index, field, members.sets());
                 }
                 Source::Cues => {
-                    let (mut by_track, cue_digests) = match cues.take().map(|c| c.join()) {
+                    let (by_track, cue_digests) = match cues.take().map(|c| c.join()) {
                         Some(Ok(Ok(read))) => read,
                         _ => cue_values(&self.conn)?,
                     };
                     digests.extend(cue_digests);
-                    for track in &mut tracks {
-                        if let Some(values) = by_track.remove(&track.id) {
-                            track.row.set_members(field, values);
-                        }
-                    }
+                    set_members(&mut tracks, &index, field, by_track);
                 }
                 Source::Column(_) | Source::Grid => {}
             }
@@ -377,8 +373,53 @@ pub(crate) fn library_columns(conn: &Connection) -> rusqlite::Result<HashSet<Str
 /// The thread reading the cues on a second connection ([`cues_by_track`]).
 type CueReader<'s> = std::thread::ScopedJoinHandle<'s, rusqlite::Result<(CuesByTrack, Digests)>>;
 
-/// Each track's cue values, by track id.
-type CuesByTrack = FxHashMap<i64, Vec<String>>;
+/// Each track's cue values, by track id (in its order).
+type CuesByTrack = Vec<(i64, Set)>;
+
+/// Values of many tracks' set fields as a scan finds them, in one string (no allocation a
+/// value), to be grouped by track once the scan is over.
+#[derive(Default)]
+struct Grouped {
+    text: String,
+    /// (track id, where its value starts and ends in `text`)
+    values: Vec<(i64, usize, usize)>,
+}
+
+impl Grouped {
+    /// Adds the value `write` writes to `track`'s.
+    fn push(&mut self, track: i64, write: impl FnOnce(&mut String)) {
+        let start = self.text.len();
+        write(&mut self.text);
+        self.values.push((track, start, self.text.len()));
+    }
+
+    /// Each track's values as a set, in track id order.
+    fn sets(mut self) -> Vec<(i64, Set)> {
+        // Stable, and linear when the rows come grouped by track (as Mixxx mostly writes them).
+        self.values.sort_by_key(|&(track, _, _)| track);
+        let text = &self.text;
+        (self.values.chunk_by(|a, b| a.0 == b.0))
+            .map(|group| {
+                let values = group.iter().map(|&(_, s, e)| &text[s..e]);
+                (group[0].0, Set::new(values))
+            })
+            .collect()
+    }
+}
+
+/// Gives each track of `sets` (by id, found by `index`) its values of `field`.
+fn set_members(
+    tracks: &mut [Track],
+    index: &FxHashMap<i64, usize>,
+    field: Field,
+    sets: Vec<(i64, Set)>,
+) {
+    for (track, values) in sets {
+        if let Some(i) = index.get(&track) {
+            tracks[*i].row.set_members(field, values);
+        }
+    }
+}
 
 /// Every track's cues that a user made, as their values, read on a connection of its own;
 /// and the digest of that read.
@@ -476,23 +517,22 @@ impl Database {
 
 /// Every track's cues that a user made ([`Cue`]), as their values, by track id (one scan:
 /// Mixxx's schema has no index on `cues.track_id`; each value is written straight from the
-/// row); and the digest of the scan.
+/// row, [`Grouped`]); and the digest of the scan.
 fn cue_values(conn: &Connection) -> rusqlite::Result<(CuesByTrack, Digests)> {
-    let mut out = CuesByTrack::default();
     let mut digests = Digests::default();
-    let mut text = String::with_capacity(64);
+    let mut cues = Grouped::default();
     scan(conn, CUES_SQL, &mut digests, |row| {
         let Some(track) = integer(row[0]) else {
             return Ok(());
         };
         if let Some(cue) = CueRow::from_row([row[1], row[2], row[3], row[4], row[5], row[6]]) {
-            text.clear();
-            let _ = write!(text, "{cue}");
-            out.entry(track).or_default().push(text.as_str().to_owned());
+            cues.push(track, |text| {
+                let _ = write!(text, "{cue}");
+            });
         }
         Ok(())
     })?;
-    Ok((out, digests))
+    Ok((cues.sets(), digests))
 }
 
 /// Calls `f` with (row id, track id, cue) for every row of `cues` git-mixxx syncs (one scan:

@@ -68,9 +68,9 @@ fn final_members<'k>(
 ) -> HashMap<&'k str, Vec<&'k str>> {
     let mut out: HashMap<&str, Vec<&str>> = HashMap::default();
     for key in keyed.items.keys() {
-        let now = |n: &'k String| memberships.name(n);
+        let now = |n: &'k str| memberships.name(n);
         let names: BTreeSet<&str> = match pulled.get(key.as_str()) {
-            Some(values) => values.iter().map(now).collect(),
+            Some(values) => values.iter().map(|v| now(v)).collect(),
             None => keyed.items[key]
                 .m
                 .set(Field::Playlist)

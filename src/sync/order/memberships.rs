@@ -82,13 +82,16 @@ impl Memberships {
     }
 
     /// Whether any of `names` is an old name.
-    pub fn any<'n>(&self, mut names: impl Iterator<Item = &'n String>) -> bool {
+    pub fn any<'n>(&self, mut names: impl Iterator<Item = &'n str>) -> bool {
         !self.renames.is_empty() && names.any(|n| self.renames.contains_key(n))
     }
 
     /// `values` with the `playlist` memberships under their names after the run.
     pub fn values<'v>(&self, values: &'v Values) -> Cow<'v, Values> {
-        let Some(names) = values.get(&Field::Playlist).filter(|n| self.any(n.iter())) else {
+        let Some(names) = values
+            .get(&Field::Playlist)
+            .filter(|n| self.any(n.iter().map(String::as_str)))
+        else {
             return Cow::Borrowed(values);
         };
         let mut out = values.clone();
