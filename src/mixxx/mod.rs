@@ -715,6 +715,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_are_grouped_by_track_however_the_rows_come() {
+        let mut grouped = Grouped::default();
+        for (track, value) in [(2, "b"), (2, "a"), (1, "x"), (2, "c"), (2, "a"), (3, "")] {
+            grouped.push(track, |text| text.push_str(value));
+        }
+        let sets = grouped.sets();
+        let got: Vec<(i64, Vec<&str>)> = (sets.iter())
+            .map(|(track, set)| (*track, set.iter().collect()))
+            .collect();
+        let want = [(1, vec!["x"]), (2, vec!["a", "b", "c"]), (3, vec![""])];
+        assert_eq!(got, want);
+        assert!(Grouped::default().sets().is_empty());
+    }
+
+    #[test]
     fn the_cue_query_selects_the_synced_types() {
         let conn = Connection::open_in_memory().unwrap();
         conn.execute_batch(
