@@ -282,7 +282,7 @@ impl Set {
     }
 
     /// The values, sorted.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
         (0..self.ends.len()).map(|i| self.get(i))
     }
 
