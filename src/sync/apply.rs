@@ -195,8 +195,8 @@ pub fn apply(
     let mut failures = Vec::new();
     for track in &plan.tracks {
         for (field, values) in &track.pull {
-            for id in &track.item.track_ids {
-                match writer.set_field(*id, *field, values) {
+            for id in track.item.track_ids() {
+                match writer.set_field(id, *field, values) {
                     Ok(()) => {}
                     Err(
                         e
@@ -215,10 +215,11 @@ pub fn apply(
     }
     for order in &plan.orders.playlists {
         if let Some(keys) = &order.pull {
-            let slots: Vec<&[i64]> = keys
+            let ids: Vec<Vec<i64>> = keys
                 .iter()
-                .filter_map(|k| keyed.items.get(k).map(|i| i.track_ids.as_slice()))
+                .filter_map(|k| keyed.items.get(k).map(|i| i.track_ids().collect()))
                 .collect();
+            let slots: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
             writer.set_order(&order.name, &slots)?;
         }
     }
@@ -290,7 +291,7 @@ fn renames(plan: &Plan<'_>, kind: Container) -> Vec<(String, String, usize)> {
         let old = track.item.m.set(field);
         for name in old.iter().filter(|n| !new.contains(*n)) {
             left.entry(name).or_default().insert(track.key);
-            *rows.entry(name).or_default() += track.item.track_ids.len();
+            *rows.entry(name).or_default() += track.item.rows();
         }
         for name in new.iter().filter(|n| !old.contains(n)) {
             joined.entry(name).or_default().insert(track.key);

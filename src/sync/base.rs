@@ -95,7 +95,7 @@ impl Base {
         let unbased: HashMap<i64, &String> = items
             .iter()
             .filter(|(k, _)| !self.digests.contains_key(*k))
-            .filter_map(|(k, i)| Some((*i.track_ids.first()?, k)))
+            .map(|(k, i)| (i.id, k))
             .collect();
         if unbased.is_empty() {
             return Vec::new();
@@ -118,12 +118,8 @@ impl Base {
     /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
     /// row for a moved file, a row replaced by a rescan): such a row has no base.
     pub fn forget_other_rows(&mut self, items: &Items) {
-        self.digests.retain(|k, synced| {
-            items
-                .get(k)
-                .and_then(|i| i.track_ids.first())
-                .is_none_or(|row| synced.belongs_to(*row))
-        });
+        self.digests
+            .retain(|k, synced| items.get(k).is_none_or(|i| synced.belongs_to(i.id)));
     }
 
     /// The keys whose newest metadata line is dated in the future: those the base listed

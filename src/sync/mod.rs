@@ -449,7 +449,7 @@ fn write_mixxx<'k>(
         .items
         .iter()
         .filter(|(k, _)| !base.digests.contains_key(*k) || base.carried.contains(*k))
-        .filter_map(|(k, item)| Some((k, *item.track_ids.first()?)))
+        .map(|(k, item)| (k, item.id))
         .collect();
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
@@ -705,11 +705,7 @@ fn settle_base(
         base.digests.retain(|k, _| keyed.items.contains_key(k));
     }
     for (k, digest) in plan.settled {
-        let row = keyed
-            .items
-            .get(k)
-            .and_then(|i| i.track_ids.first())
-            .copied();
+        let row = keyed.items.get(k).map(|i| i.id);
         base.digests.insert(k.clone(), Synced { digest, row });
     }
     base.commit = Some(commit);

@@ -71,7 +71,7 @@ pub fn find(
             keyed
                 .items
                 .get(key)
-                .is_some_and(|i| i.track_ids.contains(&r))
+                .is_some_and(|i| i.track_ids().any(|id| id == r))
         })
     };
     if !lost.is_empty() {

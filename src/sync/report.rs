@@ -203,7 +203,7 @@ impl Report {
         }
         self.unmatched_orders.clone_from(&plan.orders.unmatched);
         for track in &plan.tracks {
-            let rows = track.item.track_ids.len();
+            let rows = track.item.rows();
             if let Some(push) = &track.push {
                 self.pushed += rows;
                 for f in push.fields.iter() {

@@ -164,7 +164,7 @@ pub fn plan(
         false => keyed
             .items
             .iter()
-            .flat_map(|(k, item)| item.track_ids.iter().map(move |id| (*id, k.as_str())))
+            .flat_map(|(k, item)| item.track_ids().map(move |id| (id, k.as_str())))
             .filter(|(id, _)| played.contains(id))
             .collect(),
     };
@@ -203,9 +203,9 @@ fn bring(
     let entries: Vec<(i64, Option<String>)> = new
         .iter()
         .filter_map(|(key, at)| {
-            let row = keyed.items.get(key)?.track_ids.first()?;
+            let row = keyed.items.get(key)?.id;
             Some((
-                *row,
+                row,
                 Some(at).filter(|t| !t.is_empty()).map(|t| mixxx_time(t)),
             ))
         })

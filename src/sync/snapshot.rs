@@ -21,39 +21,67 @@ pub fn read(db: &Path, opts: &Options) -> mixxx::Result<Library> {
     db.read_library()
 }
 
-/// One key of this Mixxx: its first track's path in the work tree, every track id with that
-/// content (one file at several paths), and their values in Mixxx.
+/// One key of this Mixxx: its first track (its path in the work tree, row id and values in
+/// Mixxx) and the other tracks with that content (one file at several paths; rare).
 #[derive(Debug)]
 pub struct Item {
     pub path: String,
-    pub track_ids: Vec<i64>,
+    /// The first row's id.
+    pub id: i64,
     /// The first row's values.
     pub m: Row,
-    /// The other rows' values, in `track_ids` order.
-    pub others: Vec<Row>,
-    /// The other rows' paths, in `track_ids` order.
-    pub other_paths: Vec<String>,
+    pub others: Vec<Other>,
+}
+
+/// Another track of an item's key.
+#[derive(Debug)]
+pub struct Other {
+    pub id: i64,
+    pub row: Row,
+    pub path: String,
 }
 
 impl Item {
+    /// A key's item with one track.
+    pub fn new(path: String, id: i64, m: Row) -> Item {
+        let others = Vec::new();
+        Item {
+            path,
+            id,
+            m,
+            others,
+        }
+    }
+
+    /// Every row id, the first first.
+    pub fn track_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.id).chain(self.others.iter().map(|o| o.id))
+    }
+
+    /// How many tracks (rows) hold the key.
+    pub fn rows(&self) -> usize {
+        1 + self.others.len()
+    }
+
+    /// Every row's values, the first first.
+    pub fn all_rows(&self) -> impl Iterator<Item = &Row> {
+        std::iter::once(&self.m).chain(self.others.iter().map(|o| &o.row))
+    }
+
     /// Whether one of the rows is at `path`.
     pub fn holds(&self, path: &str) -> bool {
-        self.path == path || self.other_paths.iter().any(|p| p == path)
+        self.path == path || self.others.iter().any(|o| o.path == path)
     }
 
     /// Whether every row holds the same values.
     pub fn rows_agree(&self) -> bool {
-        self.others.iter().all(|r| *r == self.m)
+        self.others.iter().all(|o| o.row == self.m)
     }
 
     /// The row that stands for Mixxx: the first whose values differ from the base's (`base`
     /// digest), as that is where the DJ edited; else the first row.
     pub fn edited_row(&self, base: Option<Digest>) -> &Row {
-        let edited = base.and_then(|b| {
-            std::iter::once(&self.m)
-                .chain(&self.others)
-                .find(|r| r.digest() != b)
-        });
+        let edited = base.and_then(|b| self.all_rows().find(|r| r.digest() != b));
         edited.unwrap_or(&self.m)
     }
 }
@@ -98,7 +126,7 @@ impl Keyed {
 
     /// How many tracks (rows) the keys stand for.
     pub fn tracks(&self) -> usize {
-        self.items.values().map(|i| i.track_ids.len()).sum()
+        self.items.values().map(|i| i.rows()).sum()
     }
 }
 
@@ -150,18 +178,11 @@ pub fn key_tracks(
         }
         match keyed.items.get_mut(&key) {
             Some(item) => {
-                item.track_ids.push(track.id);
-                item.others.push(track.row);
-                item.other_paths.push(path);
+                let (id, row) = (track.id, track.row);
+                item.others.push(Other { id, row, path });
             }
             None => {
-                let item = Item {
-                    path,
-                    track_ids: vec![track.id],
-                    m: track.row,
-                    others: Vec::new(),
-                    other_paths: Vec::new(),
-                };
+                let item = Item::new(path, track.id, track.row);
                 keyed.items.insert(key, Box::new(item));
             }
         }

@@ -252,7 +252,7 @@ pub fn plan<'k>(
         let settled = memberships.any(item.m.set(Field::Playlist).iter()) || memberships.decides(k);
         if !opts.all && branch_same && base_digest == Some(digest) && item.rows_agree() && !settled
         {
-            plan.unchanged += item.track_ids.len();
+            plan.unchanged += item.rows();
             continue;
         }
         let state = KeyState {
@@ -281,7 +281,7 @@ pub fn plan<'k>(
 /// pulled ones, else those of the row that stood for Mixxx (`chosen`).
 fn align_rows(item: &Item, chosen: &Values, pull: &mut Vec<(Field, BTreeSet<String>)>) {
     let empty = BTreeSet::new();
-    for row in std::iter::once(&item.m).chain(&item.others) {
+    for row in item.all_rows() {
         let have = row.to_values();
         for field in Field::ALL {
             let want = chosen.get(&field).unwrap_or(&empty);
@@ -387,7 +387,7 @@ fn plan_one<'k>(
         )
     });
     if kp.is_empty() {
-        plan.unchanged += item.track_ids.len();
+        plan.unchanged += item.rows();
         if combined.is_none() {
             return Ok(None);
         }
@@ -406,7 +406,7 @@ fn first_push<'k>(
 ) -> Option<TrackPlan<'k>> {
     let item = state.item;
     if item.m.is_empty() {
-        plan.unchanged += item.track_ids.len();
+        plan.unchanged += item.rows();
         return None;
     }
     let plays = item.m.single(Field::Plays);
@@ -578,13 +578,7 @@ pub(crate) mod tests {
     fn keyed(tracks: &[(&str, fields::Row)]) -> Keyed {
         let mut keyed = Keyed::default();
         for (i, (k, row)) in tracks.iter().enumerate() {
-            let item = Item {
-                path: format!("{k}.flac"),
-                track_ids: vec![i as i64 + 1],
-                m: row.clone(),
-                others: Vec::new(),
-                other_paths: Vec::new(),
-            };
+            let item = Item::new(format!("{k}.flac"), i as i64 + 1, row.clone());
             keyed.items.insert(k.to_string(), Box::new(item));
         }
         keyed
