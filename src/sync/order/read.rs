@@ -197,18 +197,29 @@ fn merge_orders(s: &Sides<'_>, held: &dyn Fn(&str) -> bool, cx: &Context<'_>) ->
             }
         }
         let dropped = (s.now.iter()).flat_map(|n| n.dropped.iter().map(String::as_str));
+        let order = &merged.items;
+        // A side that is the merged order has nothing the merge removed (most playlists, most
+        // runs: looking up each of their entries is most of the cost of a large library's).
+        let mixxx = (mixxx != order.as_slice()).then_some(mixxx);
         let sides = [base, from, branch, with]
             .into_iter()
+            .filter(|side| side != order)
             .flatten()
-            .chain(mixxx.iter().copied())
+            .chain(mixxx.into_iter().flatten().copied())
             .chain(dropped);
-        (merged.items, merged.conflict, sides.collect())
+        let sides: Vec<&str> = sides.collect();
+        (merged.items, merged.conflict, sides)
     };
-    let kept: HashSet<&str> = order.iter().copied().collect();
-    let removed = (sides.into_iter())
-        .filter(|k| !kept.contains(k))
-        .map(str::to_owned)
-        .collect();
+    let removed = match sides.is_empty() {
+        true => HashSet::default(),
+        false => {
+            let kept: HashSet<&str> = order.iter().copied().collect();
+            (sides.into_iter())
+                .filter(|k| !kept.contains(k))
+                .map(str::to_owned)
+                .collect()
+        }
+    };
     Chosen {
         order: order.into_iter().map(str::to_owned).collect(),
         conflict,
