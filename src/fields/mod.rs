@@ -301,18 +301,9 @@ impl Set {
         self.ends.is_empty()
     }
 
-    /// Whether `value` is one of the values (a binary search).
+    /// Whether `value` is one of the values (a track's set holds a few).
     pub fn contains(&self, value: &str) -> bool {
-        let (mut low, mut high) = (0, self.len());
-        while low < high {
-            let mid = low + (high - low) / 2;
-            match self.get(mid).cmp(value) {
-                std::cmp::Ordering::Less => low = mid + 1,
-                std::cmp::Ordering::Greater => high = mid,
-                std::cmp::Ordering::Equal => return true,
-            }
-        }
-        false
+        self.iter().any(|v| v == value)
     }
 }
 

@@ -44,12 +44,11 @@ pub struct Other {
 impl Item {
     /// A key's item with one track.
     pub fn new(path: String, id: i64, m: Row) -> Item {
-        let others = Vec::new();
         Item {
             path,
             id,
             m,
-            others,
+            others: Vec::new(),
         }
     }
 
@@ -178,8 +177,12 @@ pub fn key_tracks(
         }
         match keyed.items.get_mut(&key) {
             Some(item) => {
-                let (id, row) = (track.id, track.row);
-                item.others.push(Other { id, row, path });
+                let other = Other {
+                    id: track.id,
+                    row: track.row,
+                    path,
+                };
+                item.others.push(other);
             }
             None => {
                 let item = Item::new(path, track.id, track.row);
