@@ -36,6 +36,10 @@ pub fn keep_absent<'a>(
     branch: &[&'a str],
     held: &dyn Fn(&str) -> bool,
 ) -> Vec<&'a str> {
+    if local == branch {
+        // Every entry held, in the same order: nothing to put back.
+        return local.to_vec();
+    }
     let mut groups: BTreeMap<Option<(&str, usize)>, Vec<&str>> = BTreeMap::new();
     let mut seen: HashMap<&str, usize> = HashMap::default();
     let mut anchor = None;
@@ -77,6 +81,8 @@ mod tests {
             ["c", "z", "a", "x", "b", "y"]
         );
         assert_eq!(keep_absent(&["a", "b", "c"], &branch, &h), branch);
+        // The branch's order is this clone's: every entry is held.
+        assert_eq!(keep_absent(&["c", "a"], &["c", "a"], &h), ["c", "a"]);
         // The anchor left the playlist: its followers go to the end.
         assert_eq!(
             keep_absent(&["b", "c"], &branch, &h),

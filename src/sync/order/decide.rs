@@ -67,17 +67,15 @@ fn final_members<'k>(
     memberships: &'k Memberships,
 ) -> HashMap<&'k str, Vec<&'k str>> {
     let mut out: HashMap<&str, Vec<&str>> = HashMap::default();
-    for key in keyed.items.keys() {
-        let now = |n: &'k str| memberships.name(n);
-        let names: BTreeSet<&str> = match pulled.get(key.as_str()) {
+    let now = |n: &'k str| memberships.name(n);
+    for (key, item) in &keyed.items {
+        // A plain list (most tracks are in a playlist or two): renames may make two names one.
+        let mut names: Vec<&str> = match pulled.get(key.as_str()) {
             Some(values) => values.iter().map(|v| now(v)).collect(),
-            None => keyed.items[key]
-                .m
-                .set(Field::Playlist)
-                .iter()
-                .map(now)
-                .collect(),
+            None => item.m.set(Field::Playlist).iter().map(now).collect(),
         };
+        names.sort_unstable();
+        names.dedup();
         for name in names {
             out.entry(name).or_default().push(key.as_str());
         }
@@ -116,7 +114,11 @@ fn plan_playlist(
     let branch: Vec<&str> = (s.now.iter())
         .flat_map(|n| n.tracks.iter().map(String::as_str))
         .collect();
-    let on_branch = only(&branch, held);
+    // Only a conflict shows the branch's order of the keys held here.
+    let on_branch = match chosen.conflict {
+        true => only(&branch, held),
+        false => Vec::new(),
+    };
     let order: Vec<&str> = chosen.order.iter().map(String::as_str).collect();
     let target = arrange(&order, members, mixxx);
     let order = keep_absent(&target, &branch, held);
