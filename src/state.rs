@@ -283,11 +283,10 @@ pub fn keys_path(annex: &Annex) -> PathBuf {
     local_dir(&annex.repo).join(format!("{}.keys", annex.uuid))
 }
 
-/// The lines of a cache file after its header; `None` when missing or from another version.
-fn cache_lines(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
+/// The lines of a cache file's text after its header; `None` when from another version.
+fn cache_lines(text: &str) -> Option<&str> {
     let (header, rest) = text.split_once('\n')?;
-    (header == CACHE_HEADER).then(|| rest.to_owned())
+    (header == CACHE_HEADER).then_some(rest)
 }
 
 /// Appends `<hex of bytes> <text>\n` (formatted by hand: 100,000 lines through `write!`
@@ -307,8 +306,11 @@ impl Cache {
     /// and the base `local` saved last.
     pub fn load(keys: &Path, local: &local::Local) -> Cache {
         let mut cache = Cache::default();
-        if let Some(text) = cache_lines(keys) {
-            for line in text.lines() {
+        let text = std::fs::read_to_string(keys).unwrap_or_default();
+        if let Some(lines) = cache_lines(&text) {
+            // Sized once: growing a table of a million keys moves each several times.
+            cache.keys_by_blob.reserve(local::line_count(lines));
+            for line in lines.lines() {
                 let Some((blob, key)) = line.split_once(' ') else {
                     cache.keys_by_blob.clear();
                     break;

@@ -113,6 +113,7 @@ impl Local {
         (lines.next()? == BASE_HEADER).then_some(())?;
         let info: BaseInfo = serde_json::from_str(lines.next()?).ok()?;
         let mut digests = FxHashMap::default();
+        digests.reserve(line_count(&text).saturating_sub(2));
         for line in lines {
             let (key, synced) = parse_base_line(line)?;
             digests.insert(key.to_owned(), synced);
@@ -263,6 +264,12 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()>
 }
 
 /// A line of a base file: `<digest> <row or -> <key>`.
+/// How many lines `text` holds (the last one may lack its end).
+pub(crate) fn line_count(text: &str) -> usize {
+    let ends = text.bytes().filter(|b| *b == b'\n').count();
+    ends + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
 fn parse_base_line(line: &str) -> Option<(&str, Synced)> {
     let (digest, rest) = line.split_once(' ')?;
     let (row, key) = rest.split_once(' ')?;
@@ -295,6 +302,14 @@ fn push_base_line(out: &mut Vec<u8>, synced: &Synced, key: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_counted_with_or_without_the_last_end() {
+        for (text, lines) in [("", 0), ("a", 1), ("a\n", 1), ("a\nb", 2), ("a\n\nb\n", 3)] {
+            assert_eq!(line_count(text), lines, "{text:?}");
+            assert_eq!(text.lines().count(), lines, "{text:?}");
+        }
+    }
 
     fn record(id: &str) -> RunRecord {
         let line = format!(
