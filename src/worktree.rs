@@ -279,18 +279,24 @@ impl<'r> Mapper<'r> {
     /// The annexed files of the index at `paths` (repository paths of files or folders; all
     /// of them when empty): their path in the work tree and their key.
     pub fn annexed_at(&mut self, paths: &[String]) -> Vec<(String, String)> {
-        self.annexed_but(paths, |_| false)
+        self.annexed_but(paths, |_| false, |_| false)
     }
 
-    /// [`Mapper::annexed_at`] all `paths`, but the files whose key is known (by their blob)
-    /// and `unwanted`: those are left out before their paths are even made.
-    pub fn annexed_except(&mut self, unwanted: impl Fn(&str) -> bool) -> Vec<(String, String)> {
-        self.annexed_but(&[], unwanted)
+    /// [`Mapper::annexed_at`] all `paths`, but the files at an `unwanted_path` (a repository
+    /// path) and those whose key is known (by their blob) and `unwanted`: those are left out
+    /// before their paths are even made.
+    pub fn annexed_except(
+        &mut self,
+        unwanted_path: impl Fn(&[u8]) -> bool,
+        unwanted: impl Fn(&str) -> bool,
+    ) -> Vec<(String, String)> {
+        self.annexed_but(&[], unwanted_path, unwanted)
     }
 
     fn annexed_but(
         &mut self,
         paths: &[String],
+        unwanted_path: impl Fn(&[u8]) -> bool,
         unwanted: impl Fn(&str) -> bool,
     ) -> Vec<(String, String)> {
         let under = |path: &[u8]| {
@@ -314,6 +320,7 @@ impl<'r> Mapper<'r> {
             .entries()
             .iter()
             .filter(|e| e.stage_raw() == 0 && under(e.path(&self.index)))
+            .filter(|e| !unwanted_path(e.path(&self.index)))
             .filter(|e| !self.keys_by_blob.get(&e.id).is_some_and(|k| unwanted(k)))
             .filter_map(|e| Some(format!("{workdir}{}", e.path(&self.index).to_str().ok()?)))
             .collect();

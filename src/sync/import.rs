@@ -17,10 +17,10 @@ use crate::annex::{self, Annex, logmet::MetLog};
 use crate::fields::Field;
 use crate::mixxx::import::{NewTrack, Tags};
 use crate::state::{Cache, Synced};
-use crate::worktree::{Mapper, Views};
+use crate::worktree::{Mapper, Views, path_hash};
 use lofty::file::{AudioFile as _, TaggedFileExt as _};
 use lofty::tag::{ItemKey, Tag};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
@@ -92,6 +92,8 @@ pub struct Scope<'a> {
     pub keyed: &'a Keyed,
     /// Keys this database synced before.
     pub synced: &'a FxHashMap<String, Synced>,
+    /// The work-tree paths of the library's tracks, hashed ([`path_hash`]).
+    pub library: &'a [u64],
     /// The Mixxx database, asked which files it knows in other rows (hidden, missing).
     pub db: &'a Path,
 }
@@ -114,10 +116,13 @@ pub fn find(
     let root = root.trim_end_matches('/');
     let mut mapper = Mapper::new(&annex.repo, scope.prefixes).map_err(annex::Error::from)?;
     mapper.remember(std::mem::take(&mut cache.keys_by_blob));
-    // The library's keys and those synced before are not wanted: most of the index.
-    let annexed = mapper.annexed_except(|key| {
-        scope.keyed.items.contains_key(key) || scope.synced.contains_key(key)
-    });
+    // The library's files, keys and those synced before are not wanted: most of the index.
+    // Its paths first (their hashes are small and at hand: a key is long and its map large).
+    let in_library: FxHashSet<u64> = scope.library.iter().copied().collect();
+    let annexed = mapper.annexed_except(
+        |path| in_library.contains(&path_hash(path)),
+        |key| scope.keyed.items.contains_key(key) || scope.synced.contains_key(key),
+    );
     cache.keys_by_blob = mapper.into_known().0;
     let mut out = Vec::new();
     let mut seen = HashSet::new();

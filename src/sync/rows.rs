@@ -136,6 +136,7 @@ fn import_files(
             prefixes: &ctx.prefixes,
             keyed,
             synced: &base.digests,
+            library: &report.library_paths,
             db: &ctx.db,
         };
         let mut probe = Branch::open(&ctx.annex, tip, None)?;
