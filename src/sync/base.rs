@@ -89,14 +89,24 @@ impl Base {
         }
     }
 
-    /// Keys of this Mixxx without a base whose row was synced with another key that no row
+    /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
+    /// row for a moved file, a row replaced by a rescan): such a row has no base. Returns the
+    /// keys of this Mixxx left without a base whose row was synced with another key that no row
     /// has now (a file re-tagged in place: new content, new key, same row), as (key, old key).
-    pub fn retagged(&self, items: &Items) -> Vec<(String, String)> {
-        let unbased: HashMap<i64, &String> = items
-            .iter()
-            .filter(|(k, _)| !self.digests.contains_key(*k))
-            .map(|(k, i)| (i.id, k))
-            .collect();
+    /// One look-up a key: at a million keys, each pass over the base is a noticeable cost.
+    pub fn match_rows(&mut self, items: &Items) -> Vec<(String, String)> {
+        let mut unbased: HashMap<i64, &String> = HashMap::new();
+        for (k, item) in items {
+            match self.digests.get(k) {
+                Some(synced) if synced.belongs_to(item.id) => {}
+                found => {
+                    if found.is_some() {
+                        self.digests.remove(k);
+                    }
+                    unbased.insert(item.id, k);
+                }
+            }
+        }
         if unbased.is_empty() {
             return Vec::new();
         }
@@ -113,13 +123,6 @@ impl Base {
             self.digests.insert(key.clone(), synced);
             self.carried.insert(key);
         }
-    }
-
-    /// Forgets the base of every key whose Mixxx row is not the one it was synced with (a new
-    /// row for a moved file, a row replaced by a rescan): such a row has no base.
-    pub fn forget_other_rows(&mut self, items: &Items) {
-        self.digests
-            .retain(|k, synced| items.get(k).is_none_or(|i| synced.belongs_to(i.id)));
     }
 
     /// The keys whose newest metadata line is dated in the future: those the base listed
@@ -369,5 +372,41 @@ mod tests {
         assert_eq!(future[0].1, at(now + 20 * bounds::FUTURE_SECS).to_string());
         let far = Order::parse("99999999999999999999999999999999999999999s").unwrap();
         assert!(far.in_future(now));
+    }
+
+    #[test]
+    fn rows_keep_their_base_only_where_they_were_synced() {
+        let synced = |row| Synced {
+            digest: 7,
+            row: Some(row),
+        };
+        let mut base = Base::none();
+        base.digests = FxHashMap::from_iter([
+            ("same".to_owned(), synced(1)),
+            ("rescanned".to_owned(), synced(2)),
+            ("old".to_owned(), synced(3)),
+            ("gone".to_owned(), synced(4)),
+        ]);
+        let item = |id| {
+            Box::new(super::super::snapshot::Item::new(
+                String::new(),
+                id,
+                fields::Row::new([None::<&str>]),
+            ))
+        };
+        let items: Items = Items::from_iter([
+            ("same".to_owned(), item(1)),
+            ("rescanned".to_owned(), item(20)),
+            ("retagged".to_owned(), item(3)),
+            ("new".to_owned(), item(5)),
+        ]);
+        assert_eq!(
+            base.match_rows(&items),
+            [("retagged".to_owned(), "old".to_owned())]
+        );
+        let mut kept: Vec<&str> = base.digests.keys().map(String::as_str).collect();
+        kept.sort_unstable();
+        // A key no row has now keeps its base (a track removed from Mixxx for a while).
+        assert_eq!(kept, ["gone", "old", "same"]);
     }
 }

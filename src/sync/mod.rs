@@ -373,10 +373,9 @@ fn make_plan<'k, 'a>(
 ) -> Result<(Plan<'k>, Branch<'a>)> {
     let (ctx, opts) = (run.ctx, run.opts);
     let annex = &ctx.annex;
-    base.forget_other_rows(&keyed.items);
     report.first_sync = base.commit.is_none() && !report.database_replaced;
     let mut branch = Branch::open(annex, tip, base.commit)?;
-    for (key, old) in base.retagged(&keyed.items) {
+    for (key, old) in base.match_rows(&keyed.items) {
         // Only where git-annex copied the old key's metadata to the new one.
         if !branch.now(&key)?.text.is_empty() {
             branch.base_from(&key, &old);
@@ -444,13 +443,16 @@ fn write_mixxx<'k>(
     report: &mut Report,
 ) -> Result<Written<'k>> {
     let (ctx, opts) = (run.ctx, run.opts);
-    // Keys synced with no row or another row than now: their row is recorded.
-    let new_keys: Vec<(&String, i64)> = keyed
-        .items
-        .iter()
-        .filter(|(k, _)| !base.digests.contains_key(*k) || base.carried.contains(*k))
-        .map(|(k, item)| (k, item.id))
-        .collect();
+    // Keys synced with no row or another row than now: their row is recorded. (The plan
+    // counted the keys with a base: when that is all of them, none is looked up again.)
+    let all_based = plan.in_base == keyed.items.len() && base.carried.is_empty();
+    let new_keys: Vec<(&String, i64)> = match all_based {
+        true => Vec::new(),
+        false => (keyed.items.iter())
+            .filter(|(k, _)| !base.digests.contains_key(*k) || base.carried.contains(*k))
+            .map(|(k, item)| (k, item.id))
+            .collect(),
+    };
     // A run that commits and may finish marks the database anew, so that the next run knows
     // it again (and a restored copy of it apart).
     let records = plan.writes_logs() || !report.conflicts.is_empty() || !new_keys.is_empty();
