@@ -46,9 +46,16 @@ impl Skip {
 /// symlink (a locked file).
 type Entry<'a> = (Cow<'a, str>, ObjectId, bool);
 
-/// A share of [`Mapper::keys`]'s work: index entries, and keys read from symlinks.
+/// A Mixxx location as a share of [`Mapper::keys`] found it: its path and key where its blob's
+/// key was known, else its index entry.
+enum Looked<'a> {
+    Keyed(String, String),
+    Entry(Entry<'a>),
+}
+
+/// A share of [`Mapper::keys`]'s work: the locations looked up, and keys read from symlinks.
 struct Part<'a> {
-    entries: Vec<Result<Entry<'a>, Skip>>,
+    entries: Vec<Result<Looked<'a>, Skip>>,
     found: Vec<(ObjectId, String)>,
 }
 
@@ -160,14 +167,21 @@ impl Lookup<'_> {
     /// The index entries of `locations`, and the keys of the new ones that are locked files,
     /// from their symlinks.
     fn entries<'a>(&self, locations: &[&'a str]) -> Part<'a> {
-        let entries: Vec<_> = locations.iter().map(|l| self.entry(l)).collect();
+        // Known keys are taken here, on all cores (their paths and keys made too).
+        let look = |entry: Entry<'a>| match self.known.get(&entry.1) {
+            Some(key) => Looked::Keyed(entry.0.into_owned(), key.clone()),
+            None => Looked::Entry(entry),
+        };
+        let entries: Vec<_> = locations.iter().map(|l| self.entry(l).map(look)).collect();
         let found = match self.workdir {
             Some(workdir) => {
                 let mut links: Vec<(&str, ObjectId)> = entries
                     .iter()
                     .flatten()
-                    .filter(|(_, blob, symlink)| *symlink && !self.known.contains_key(blob))
-                    .map(|(rel, blob, _)| (&**rel, *blob))
+                    .filter_map(|looked| match looked {
+                        Looked::Entry((rel, blob, true)) => Some((&**rel, *blob)),
+                        _ => None,
+                    })
                     .collect();
                 // By path: the files of a folder in a row, which opens it once.
                 links.sort_unstable();
@@ -354,8 +368,11 @@ impl<'r> Mapper<'r> {
         }
         entries
             .into_iter()
-            .map(|entry| {
-                let (rel, blob, symlink) = entry?;
+            .map(|looked| {
+                let (rel, blob, symlink) = match looked? {
+                    Looked::Keyed(path, key) => return Ok((path, key)),
+                    Looked::Entry(entry) => entry,
+                };
                 if let Some(known) = self.keys_by_blob.get(&blob) {
                     return Ok((rel.into_owned(), known.clone()));
                 }
