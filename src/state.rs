@@ -266,7 +266,7 @@ impl Synced {
 /// ([`local`]), which is most runs' base.
 #[derive(Debug, Default)]
 pub struct Cache {
-    pub keys_by_blob: HashMap<ObjectId, String>,
+    pub keys_by_blob: HashMap<ObjectId, crate::worktree::Key>,
     base: Option<local::StoredBase>,
 }
 
@@ -316,7 +316,7 @@ impl Cache {
                     break;
                 };
                 if let Ok(blob) = ObjectId::from_hex(blob.as_bytes()) {
-                    cache.keys_by_blob.insert(blob, key.to_owned());
+                    cache.keys_by_blob.insert(blob, key.into());
                 }
             }
         }
@@ -381,7 +381,7 @@ mod tests {
         let mut cache = Cache::default();
         cache
             .keys_by_blob
-            .insert(blob, "SHA256E-s1--ab cd.flac".to_owned());
+            .insert(blob, "SHA256E-s1--ab cd.flac".into());
         cache.save_keys(&path).unwrap();
         let loaded = Cache::load(&path, &local);
         assert_eq!(loaded.keys_by_blob, cache.keys_by_blob);

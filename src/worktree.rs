@@ -42,6 +42,9 @@ impl Skip {
     }
 }
 
+/// A git-annex key as the keys cache and the keyed library share it (one allocation for both).
+pub type Key = std::sync::Arc<str>;
+
 /// An index entry of a Mixxx location: its path in the work tree, blob id and whether it is a
 /// symlink (a locked file).
 type Entry<'a> = (Cow<'a, str>, ObjectId, bool);
@@ -49,14 +52,14 @@ type Entry<'a> = (Cow<'a, str>, ObjectId, bool);
 /// A Mixxx location as a share of [`Mapper::keys`] found it: its path and key where its blob's
 /// key was known, else its index entry.
 enum Looked<'a> {
-    Keyed(String, String),
+    Keyed(String, Key),
     Entry(Entry<'a>),
 }
 
 /// A share of [`Mapper::keys`]'s work: the locations looked up, and keys read from symlinks.
 struct Part<'a> {
     entries: Vec<Result<Looked<'a>, Skip>>,
-    found: Vec<(ObjectId, String)>,
+    found: Vec<(ObjectId, Key)>,
 }
 
 fn relative<'a>(prefixes: &[String], location: &'a str) -> Option<&'a str> {
@@ -135,7 +138,7 @@ struct Lookup<'m> {
     prefixes: &'m [String],
     index: &'m gix::index::File,
     workdir: Option<&'m Path>,
-    known: &'m HashMap<ObjectId, String>,
+    known: &'m HashMap<ObjectId, Key>,
     hash: gix::hash::Kind,
     /// Index entries whose path is not UTF-8, by the path as Mixxx stores it (invalid bytes
     /// as U+FFFD, as Qt decodes file names).
@@ -190,7 +193,7 @@ impl Lookup<'_> {
                     .into_iter()
                     .filter_map(|(rel, blob)| {
                         let target = reader.read(rel)?;
-                        Some((blob, key_from_link(&target, blob, self.hash)?))
+                        Some((blob, key_from_link(&target, blob, self.hash)?.into()))
                     })
                     .collect()
             }
@@ -206,7 +209,7 @@ pub struct Mapper<'r> {
     workdir: Option<PathBuf>,
     prefixes: Vec<String>,
     index: gix::worktree::Index,
-    keys_by_blob: HashMap<ObjectId, String>,
+    keys_by_blob: HashMap<ObjectId, Key>,
     /// Blobs seen to be no annexed file's.
     not_annexed: HashSet<ObjectId>,
     /// Whether `keys_by_blob` gained keys.
@@ -263,7 +266,7 @@ impl<'r> Mapper<'r> {
     }
 
     /// Keys already known by blob id (from the local cache).
-    pub fn remember(&mut self, known: HashMap<ObjectId, String>) {
+    pub fn remember(&mut self, known: HashMap<ObjectId, Key>) {
         if self.keys_by_blob.is_empty() {
             self.keys_by_blob = known;
         } else {
@@ -272,7 +275,7 @@ impl<'r> Mapper<'r> {
     }
 
     /// Every blob id → key known, for the local cache, and whether any was learned here.
-    pub fn into_known(self) -> (HashMap<ObjectId, String>, bool) {
+    pub fn into_known(self) -> (HashMap<ObjectId, Key>, bool) {
         (self.keys_by_blob, self.learned)
     }
 
@@ -339,7 +342,8 @@ impl<'r> Mapper<'r> {
             .filter_map(|e| Some(format!("{workdir}{}", e.path(&self.index).to_str().ok()?)))
             .collect();
         let locations: Vec<&str> = locations.iter().map(String::as_str).collect();
-        self.keys(&locations).into_iter().flatten().collect()
+        let found = self.keys(&locations).into_iter().flatten();
+        found.map(|(path, key)| (path, key.to_string())).collect()
     }
 
     /// The repo path and key of each Mixxx location, or why there is none.
@@ -347,7 +351,7 @@ impl<'r> Mapper<'r> {
     /// Keys of blobs not seen before come from the locked files' symlinks in the work tree,
     /// read on all cores and checked against the index by hashing (much cheaper than
     /// inflating the blobs), else from the object database.
-    pub fn keys(&mut self, locations: &[&str]) -> Vec<Result<(String, String), Skip>> {
+    pub fn keys(&mut self, locations: &[&str]) -> Vec<Result<(String, Key), Skip>> {
         self.folders.learn(&self.prefixes, locations);
         let index: &gix::index::File = &self.index;
         let this = Lookup {
@@ -389,6 +393,7 @@ impl<'r> Mapper<'r> {
                 match key {
                     Some(key) => {
                         self.learned = true;
+                        let key = Key::from(key);
                         self.keys_by_blob.insert(blob, key.clone());
                         Ok((rel.into_owned(), key))
                     }

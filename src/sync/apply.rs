@@ -217,7 +217,7 @@ pub fn apply(
         if let Some(keys) = &order.pull {
             let ids: Vec<Vec<i64>> = keys
                 .iter()
-                .filter_map(|k| keyed.items.get(k).map(|i| i.track_ids().collect()))
+                .filter_map(|k| keyed.items.get(k.as_str()).map(|i| i.track_ids().collect()))
                 .collect();
             let slots: Vec<&[i64]> = ids.iter().map(Vec::as_slice).collect();
             writer.set_order(&order.name, &slots)?;

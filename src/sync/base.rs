@@ -14,6 +14,7 @@ use crate::fields::{FieldSet, Values};
 use crate::mixxx::marker::Marker;
 use crate::state::local::{self, BaseInfo, Local, OwnRun, StoredBase};
 use crate::state::{self, Cache, HeldValue, Synced, vouch};
+use crate::worktree::Key;
 use gix::ObjectId;
 use rustc_hash::FxHashMap;
 use std::collections::{HashMap, HashSet};
@@ -95,13 +96,13 @@ impl Base {
     /// has now (a file re-tagged in place: new content, new key, same row), as (key, old key).
     /// One look-up a key: at a million keys, each pass over the base is a noticeable cost.
     pub fn match_rows(&mut self, items: &Items) -> Vec<(String, String)> {
-        let mut unbased: HashMap<i64, &String> = HashMap::new();
+        let mut unbased: HashMap<i64, &Key> = HashMap::new();
         for (k, item) in items {
-            match self.digests.get(k) {
+            match self.digests.get(&**k) {
                 Some(synced) if synced.belongs_to(item.id) => {}
                 found => {
                     if found.is_some() {
-                        self.digests.remove(k);
+                        self.digests.remove(&**k);
                     }
                     unbased.insert(item.id, k);
                 }
@@ -112,8 +113,8 @@ impl Base {
         }
         self.digests
             .iter()
-            .filter(|(old, _)| !items.contains_key(*old))
-            .filter_map(|(old, s)| Some(((*unbased.get(&s.row?)?).clone(), old.clone())))
+            .filter(|(old, _)| !items.contains_key(old.as_str()))
+            .filter_map(|(old, s)| Some((unbased.get(&s.row?)?.to_string(), old.clone())))
             .collect()
     }
 
@@ -258,14 +259,14 @@ fn rebuild(
         let current = MetLog::parse(&text).current();
         let mut kept = item.m.to_values();
         kept.extend(
-            held.get(k)
+            held.get(&**k)
                 .into_iter()
                 .flatten()
                 .map(|(f, v)| (*f, v.clone())),
         );
         let values = plan::base_values(&current, &kept, missing);
         let digest = fields::digest(&values);
-        digests.insert(k.clone(), Synced { digest, row: *row });
+        digests.insert(k.to_string(), Synced { digest, row: *row });
     }
     Ok(Base {
         commit: Some(commit),
@@ -395,10 +396,10 @@ mod tests {
             ))
         };
         let items: Items = Items::from_iter([
-            ("same".to_owned(), item(1)),
-            ("rescanned".to_owned(), item(20)),
-            ("retagged".to_owned(), item(3)),
-            ("new".to_owned(), item(5)),
+            ("same".into(), item(1)),
+            ("rescanned".into(), item(20)),
+            ("retagged".into(), item(3)),
+            ("new".into(), item(5)),
         ]);
         assert_eq!(
             base.match_rows(&items),

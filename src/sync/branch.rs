@@ -114,9 +114,9 @@ impl<'a> Branch<'a> {
 
     /// How many keys changed on the branch since the base that this Mixxx does not have.
     pub fn unknown_keys(&self, items: &Items) -> usize {
-        self.changed
-            .as_ref()
-            .map_or(0, |c| c.iter().filter(|k| !items.contains_key(*k)).count())
+        self.changed.as_ref().map_or(0, |c| {
+            c.iter().filter(|k| !items.contains_key(k.as_str())).count()
+        })
     }
 }
 

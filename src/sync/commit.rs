@@ -61,7 +61,7 @@ impl Files {
         &mut self,
         reader: &mut TreeReader<'_>,
         uuid: &str,
-        keys: &[(&String, i64)],
+        keys: &[(&crate::worktree::Key, i64)],
     ) -> annex::Result<()> {
         let mut shards: BTreeMap<String, Vec<(String, i64)>> = BTreeMap::new();
         for (k, row) in keys {

@@ -128,7 +128,7 @@ pub fn find(
     let mut seen = HashSet::new();
     for (path, key) in annexed {
         let wanted = is_audio(&path)
-            && !scope.keyed.items.contains_key(&key)
+            && !scope.keyed.items.contains_key(key.as_str())
             && !scope.synced.contains_key(&key)
             && !seen.contains(&key);
         if !wanted || !content_present(&workdir.join(&path)) {

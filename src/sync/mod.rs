@@ -50,6 +50,7 @@ use crate::context::Context;
 use crate::mixxx::marker::Marker;
 use crate::state::local::{Local, OwnRun};
 use crate::state::{self, Cache, RunRecord, Synced, vouch};
+use crate::worktree::Key;
 use apply::Applied;
 use base::{Base, Found, LoadingCache};
 use branch::{Branch, Logs};
@@ -238,7 +239,7 @@ fn attempt(
     let future = base::future_dated(&ctx.annex, &base, &branch.future)?;
     report.future_dated = future
         .iter()
-        .filter_map(|(k, _)| keyed.items.get(k).map(|i| i.path.clone()))
+        .filter_map(|(k, _)| keyed.items.get(k.as_str()).map(|i| i.path.clone()))
         .collect();
     clock.done(Stage::Planning);
     report.tally(&plan, opts.details);
@@ -423,7 +424,7 @@ fn make_plan<'k, 'a>(
 /// (with their rows).
 struct ToCommit<'k> {
     record: RunRecord,
-    new_keys: Vec<(&'k String, i64)>,
+    new_keys: Vec<(&'k Key, i64)>,
 }
 
 /// What writing Mixxx left: what to commit, the database's marker, what the ledger remembers.
@@ -446,10 +447,10 @@ fn write_mixxx<'k>(
     // Keys synced with no row or another row than now: their row is recorded. (The plan
     // counted the keys with a base: when that is all of them, none is looked up again.)
     let all_based = plan.in_base == keyed.items.len() && base.carried.is_empty();
-    let new_keys: Vec<(&String, i64)> = match all_based {
+    let new_keys: Vec<(&Key, i64)> = match all_based {
         true => Vec::new(),
         false => (keyed.items.iter())
-            .filter(|(k, _)| !base.digests.contains_key(*k) || base.carried.contains(*k))
+            .filter(|(k, _)| !base.digests.contains_key(&***k) || base.carried.contains(&***k))
             .map(|(k, item)| (k, item.id))
             .collect(),
     };
@@ -561,7 +562,7 @@ fn note_pending(
     let written: Vec<(String, u64)> = plan
         .tracks
         .iter()
-        .filter_map(|t| Some((t.key.clone(), t.acknowledged?)))
+        .filter_map(|t| Some((t.key.to_string(), t.acknowledged?)))
         .collect();
     let Some(marker) = marker.filter(|_| !written.is_empty()) else {
         return Ok(());
@@ -619,7 +620,7 @@ fn commit_run(
     plan: &mut Plan<'_>,
     branch: &mut Branch<'_>,
     record: &RunRecord,
-    new_keys: &[(&String, i64)],
+    new_keys: &[(&Key, i64)],
     report: &Report,
 ) -> Result<Option<gix::ObjectId>> {
     let mut files = commit::Files::pushed(plan);
@@ -677,7 +678,7 @@ fn held_values(plan: &Plan<'_>) -> Vec<state::HeldValue> {
         .iter()
         .flat_map(|t| {
             t.held.iter().map(|h| state::HeldValue {
-                key: t.key.clone(),
+                key: t.key.to_string(),
                 field: h.field.name().to_owned(),
                 kept: h.kept.iter().cloned().collect(),
             })
@@ -704,11 +705,12 @@ fn settle_base(
     future: Vec<(String, String)>,
 ) -> Base {
     if plan.in_base != base.digests.len() {
-        base.digests.retain(|k, _| keyed.items.contains_key(k));
+        base.digests
+            .retain(|k, _| keyed.items.contains_key(k.as_str()));
     }
     for (k, digest) in plan.settled {
-        let row = keyed.items.get(k).map(|i| i.id);
-        base.digests.insert(k.clone(), Synced { digest, row });
+        let row = keyed.items.get(&**k).map(|i| i.id);
+        base.digests.insert(k.to_string(), Synced { digest, row });
     }
     base.commit = Some(commit);
     base.info.commit = commit.to_string();

@@ -104,7 +104,7 @@ pub fn find(
         .into_iter()
         .filter_map(|(key, paths)| {
             let rows = &wanted[&key];
-            let item = keyed.items.get(&key);
+            let item = keyed.items.get(key.as_str());
             let to = choose(&rows[0].path, paths, |p| item.is_some_and(|i| i.holds(p)))?;
             Some(relink(key, rows, to, workdir, &root))
         })

@@ -219,7 +219,7 @@ impl Report {
             self.conflicts
                 .extend(track.conflicts.iter().map(|c| Conflict {
                     path: track.item.path.clone(),
-                    key: track.key.clone(),
+                    key: track.key.to_string(),
                     field: c.field.name().to_owned(),
                     mixxx: c.mixxx.iter().cloned().collect(),
                     branch: c.branch.iter().cloned().collect(),

@@ -164,7 +164,7 @@ pub fn plan(
         false => keyed
             .items
             .iter()
-            .flat_map(|(k, item)| item.track_ids().map(move |id| (id, k.as_str())))
+            .flat_map(|(k, item)| item.track_ids().map(move |id| (id, &**k)))
             .filter(|(id, _)| played.contains(id))
             .collect(),
     };
@@ -203,7 +203,7 @@ fn bring(
     let entries: Vec<(i64, Option<String>)> = new
         .iter()
         .filter_map(|(key, at)| {
-            let row = keyed.items.get(key)?.id;
+            let row = keyed.items.get(key.as_str())?.id;
             Some((
                 row,
                 Some(at).filter(|t| !t.is_empty()).map(|t| mixxx_time(t)),

@@ -6,7 +6,7 @@ use crate::annex::Annex;
 use crate::fields::{Digest, Row};
 use crate::mixxx::{self, Database, Library};
 use crate::state::Cache;
-use crate::worktree::{Mapper, Skip, path_hash};
+use crate::worktree::{Key, Mapper, Skip, path_hash};
 use indexmap::IndexMap;
 use rustc_hash::FxBuildHasher;
 use std::collections::{BTreeMap, HashSet};
@@ -88,7 +88,7 @@ impl Item {
 /// Each key's item, in library order (each key held once, for its order too). Boxed: a map's
 /// table is larger than its entries by up to twice, and an item is a few hundred bytes (at a
 /// million tracks, the difference is hundreds of megabytes).
-pub type Items = IndexMap<String, Box<Item>, FxBuildHasher>;
+pub type Items = IndexMap<Key, Box<Item>, FxBuildHasher>;
 
 /// This Mixxx's keys and their items, and what became of the other tracks.
 #[derive(Default)]
@@ -120,7 +120,7 @@ impl Keyed {
     /// Leaves `keys` out of the run.
     pub fn forget<'k>(&mut self, keys: impl Iterator<Item = &'k str>) {
         let keys: HashSet<&str> = keys.collect();
-        self.items.retain(|k, _| !keys.contains(k.as_str()));
+        self.items.retain(|k, _| !keys.contains(&**k));
     }
 
     /// How many tracks (rows) the keys stand for.

@@ -70,14 +70,14 @@ fn final_members<'k>(
     let now = |n: &'k str| memberships.name(n);
     for (key, item) in &keyed.items {
         // A plain list (most tracks are in a playlist or two): renames may make two names one.
-        let mut names: Vec<&str> = match pulled.get(key.as_str()) {
+        let mut names: Vec<&str> = match pulled.get(&**key) {
             Some(values) => values.iter().map(|v| now(v)).collect(),
             None => item.m.set(Field::Playlist).iter().map(now).collect(),
         };
         names.sort_unstable();
         names.dedup();
         for name in names {
-            out.entry(name).or_default().push(key.as_str());
+            out.entry(name).or_default().push(&**key);
         }
     }
     out

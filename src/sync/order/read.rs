@@ -324,7 +324,7 @@ fn mixxx_playlists<'a>(playlists: &'a [Playlist], keyed: &'a Keyed) -> Vec<Mixxx
     let key_of: HashMap<i64, &str> = keyed
         .items
         .iter()
-        .flat_map(|(k, item)| item.track_ids().map(move |id| (id, k.as_str())))
+        .flat_map(|(k, item)| item.track_ids().map(move |id| (id, &**k)))
         .filter(|(id, _)| listed.contains(id))
         .collect();
     playlists

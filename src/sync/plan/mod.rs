@@ -31,6 +31,7 @@ use crate::fields::codec::Invalid;
 use crate::fields::{self, Digest, Field, FieldSet, Values};
 use crate::merge::Prefer;
 use crate::state::Synced;
+use crate::worktree::Key;
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 
@@ -95,7 +96,7 @@ impl KeyPlan {
 /// A key with something to do.
 #[derive(Debug)]
 pub struct TrackPlan<'k> {
-    pub key: &'k String,
+    pub key: &'k Key,
     pub item: &'k Item,
     /// The key's metadata log on the branch.
     pub log_path: String,
@@ -115,7 +116,7 @@ pub struct TrackPlan<'k> {
 }
 
 impl<'k> TrackPlan<'k> {
-    fn new(k: &'k String, item: &'k Item, push: Option<Push>, combined: Option<Push>) -> Self {
+    fn new(k: &'k Key, item: &'k Item, push: Option<Push>, combined: Option<Push>) -> Self {
         TrackPlan {
             key: k,
             item,
@@ -150,7 +151,7 @@ pub struct Plan<'k> {
     /// Tracks (rows) with nothing to do.
     pub unchanged: usize,
     /// The digest of each planned key's values once the plan is carried out.
-    pub settled: FxHashMap<&'k String, Digest>,
+    pub settled: FxHashMap<&'k Key, Digest>,
     /// How many of this Mixxx's keys have a base.
     pub in_base: usize,
     /// What the run does with the playlists' orders and names ([`super::order`]).
@@ -169,7 +170,7 @@ impl Plan<'_> {
     /// The `playlist` memberships the plan pulls, by key.
     pub fn playlist_pulls(&self) -> FxHashMap<&str, &BTreeSet<String>> {
         (self.tracks.iter())
-            .flat_map(|t| t.pull.iter().map(move |(f, v)| (t.key.as_str(), f, v)))
+            .flat_map(|t| t.pull.iter().map(move |(f, v)| (&**t.key, f, v)))
             .filter_map(|(key, f, v)| (*f == Field::Playlist).then_some((key, v)))
             .collect()
     }
@@ -196,7 +197,7 @@ fn mixxx_digests(keyed: &Keyed) -> Vec<Digest> {
 
 /// What the planner knows of a key before its merge.
 struct KeyState<'k, 'h> {
-    key: &'k String,
+    key: &'k Key,
     item: &'k Item,
     digest: Digest,
     /// The digest of its values at the base; `None` without a base.
@@ -243,10 +244,10 @@ pub fn plan<'k>(
         if i % 1024 == 0 {
             progress(i, total);
         }
-        let base_digest = past.digests.get(k).map(|s| s.digest);
+        let base_digest = past.digests.get(&**k).map(|s| s.digest);
         plan.in_base += usize::from(base_digest.is_some());
         // A key with a held value is retried every run.
-        let held_here = past.held.get(k.as_str());
+        let held_here = past.held.get(&**k);
         let branch_same = !logs.changed_since_base(k) && held_here.is_none();
         // Keys whose memberships the playlists' orders settle are planned, changed or not.
         let settled = memberships.any(item.m.set(Field::Playlist).iter()) || memberships.decides(k);
@@ -262,7 +263,7 @@ pub fn plan<'k>(
             base: base_digest,
             branch_same,
             held: held_here,
-            acknowledged: past.acknowledged.get(k.as_str()).copied(),
+            acknowledged: past.acknowledged.get(&**k).copied(),
         };
         let local = Local {
             part: past.part,
@@ -303,7 +304,7 @@ fn read_logs(
     memberships: &Memberships,
     kept: impl FnOnce() -> Values,
 ) -> annex::Result<(Log, Option<Values>)> {
-    let k = state.key.as_str();
+    let k: &str = state.key;
     if state.base.is_none() {
         return Ok((logs.now(k)?, None));
     }
@@ -579,7 +580,7 @@ pub(crate) mod tests {
         let mut keyed = Keyed::default();
         for (i, (k, row)) in tracks.iter().enumerate() {
             let item = Item::new(format!("{k}.flac"), i as i64 + 1, row.clone());
-            keyed.items.insert(k.to_string(), Box::new(item));
+            keyed.items.insert((*k).into(), Box::new(item));
         }
         keyed
     }
@@ -633,7 +634,7 @@ pub(crate) mod tests {
         .expect("in memory");
         assert_eq!(plan.unchanged, 1, "K1 is settled by its digest alone");
         assert_eq!(plan.in_base, 3);
-        let keys: Vec<&str> = plan.tracks.iter().map(|t| t.key.as_str()).collect();
+        let keys: Vec<&str> = plan.tracks.iter().map(|t| &**t.key).collect();
         assert_eq!(keys, ["K2", "K3"]);
         let k2 = &plan.tracks[0];
         let push = k2.push.as_ref().expect("K2 changed in Mixxx");
@@ -646,7 +647,7 @@ pub(crate) mod tests {
         let k3 = &plan.tracks[1];
         assert!(k3.push.is_none());
         assert_eq!(k3.pull, vec![(Rating, set(&["2"]))]);
-        assert_eq!(plan.settled[&"K3".to_owned()], rated("2").digest());
+        assert_eq!(plan.settled[&Key::from("K3")], rated("2").digest());
     }
 
     #[test]
