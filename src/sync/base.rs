@@ -118,6 +118,11 @@ impl Base {
             .collect()
     }
 
+    /// Whether `key` is synced anew: it has no base, or one carried from another key.
+    pub fn is_new(&self, key: &str) -> bool {
+        !self.digests.contains_key(key) || self.carried.contains(key)
+    }
+
     /// Gives `key` the base of `old`.
     pub fn carry(&mut self, key: String, old: &str) {
         if let Some(synced) = self.digests.get(old).cloned() {

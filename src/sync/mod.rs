@@ -450,7 +450,7 @@ fn write_mixxx<'k>(
     let new_keys: Vec<(&Key, i64)> = match all_based {
         true => Vec::new(),
         false => (keyed.items.iter())
-            .filter(|(k, _)| !base.digests.contains_key(&***k) || base.carried.contains(&***k))
+            .filter(|(k, _)| base.is_new(k))
             .map(|(k, item)| (k, item.id))
             .collect(),
     };
